@@ -1,0 +1,78 @@
+// swift-tools-version:6.1
+// imapd-maildir: an IMAP4rev2 server (RFC 9051) serving Maildir spools in place.
+// Module layout and the direction of dependencies are described in README.md
+// ("Code map"): IMAPProtocol and MailMessage and MaildirStore know nothing of each
+// other; IMAPServer maps between them; the executable only wires things up.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "imapd-maildir",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "imapd-maildir", targets: ["imapd-maildir"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // Pure codec: wire types, incremental command parser, response encoder.
+        .target(
+            name: "IMAPProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
+        // RFC 5322 / MIME parsing of one message; produces IMAPProtocol's ENVELOPE and
+        // BODYSTRUCTURE value types directly rather than a parallel set of its own.
+        .target(name: "MailMessage", dependencies: ["IMAPProtocol"], swiftSettings: strict),
+        // The filesystem: Maildir++, file-name flags, dovecot-uidlist, keywords, locks.
+        .target(
+            name: "MaildirStore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // crypt(3) from libcrypt; no C code, only a module map.
+        .systemLibrary(
+            name: "CCrypt", pkgConfig: "libcrypt",
+            providers: [.apt(["libcrypt-dev"])]),
+        // passwd-file, crypt verification, SASL PLAIN, login throttling.
+        .target(
+            name: "Auth",
+            dependencies: ["CCrypt", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // SwiftNIO server: framing, session state machine, command handlers.
+        .target(
+            name: "IMAPServer",
+            dependencies: [
+                "IMAPProtocol", "MailMessage", "MaildirStore", "Auth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "imapd-maildir",
+            dependencies: [
+                "IMAPServer", "Auth",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "IMAPProtocolTests",
+            dependencies: ["IMAPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
+        .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"], swiftSettings: strict),
+        .testTarget(name: "MaildirStoreTests", dependencies: ["MaildirStore"], swiftSettings: strict),
+        .testTarget(name: "AuthTests", dependencies: ["Auth"], swiftSettings: strict),
+        .testTarget(
+            name: "IMAPServerTests",
+            dependencies: [
+                "IMAPServer", "IMAPProtocol", "MaildirStore", "Auth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+    ]
+)

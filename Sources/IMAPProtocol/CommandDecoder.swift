@@ -1,0 +1,72 @@
+import NIOCore
+
+/// Limits the decoder enforces before spending memory (RFC 9051 §4.3 leaves them to
+/// the server; RFC 7888 for LITERAL+).
+public struct DecoderLimits: Sendable {
+    /// Longest command line (without literals), CRLF included. Longer: fatal.
+    public var maxLineLength: Int
+    /// Largest single literal. A larger synchronizing literal is refused before the
+    /// `+` continuation; a larger non-synchronizing literal is fatal (its bytes are
+    /// already on their way).
+    public var maxLiteralSize: Int
+    /// Largest sum of literal bytes in one command (MULTIAPPEND, many literals).
+    public var maxCommandLiteralBytes: Int
+    public init(maxLineLength: Int = 65536, maxLiteralSize: Int = 64 << 20, maxCommandLiteralBytes: Int = 128 << 20) {
+        self.maxLineLength = maxLineLength
+        self.maxLiteralSize = maxLiteralSize
+        self.maxCommandLiteralBytes = maxCommandLiteralBytes
+    }
+}
+
+/// What the decoder hands the session, one at a time.
+public enum DecoderEvent: Sendable {
+    /// A complete, well-formed command.
+    case command(TaggedCommand)
+    /// A malformed command: answer `tag BAD message` (or `* BAD` when no tag could be
+    /// read). The decoder has already skipped to the end of the offending command.
+    case bad(tag: String?, message: String)
+    /// The client sent a synchronizing literal `{n}` within limits: send a `+`
+    /// continuation so it sends the bytes.
+    case needsContinuation
+    /// A synchronizing literal larger than the limits: answer
+    /// `tag NO [TOOBIG] message` (or BAD) and do not send `+`. The client will not send
+    /// the literal; the decoder has dropped the rest of the command.
+    case literalTooLarge(tag: String?, size: UInt64)
+    /// A raw line requested with `expectContinuationLine()` (AUTHENTICATE responses,
+    /// `DONE` ending IDLE), without its CRLF.
+    case continuationLine(Secret)
+    /// Unrecoverable (line too long, oversized non-synchronizing literal): send
+    /// `* BYE message` and close.
+    case fatal(message: String)
+}
+
+/// Incremental, streaming command decoder: bytes in, `DecoderEvent`s out. Frames
+/// lines and literals (`{n}`, `{n+}`, `~{n}`), enforces `DecoderLimits`, then parses
+/// each complete command with the RFC 9051 §9 grammar. Safe with input fed one byte
+/// at a time.
+public struct CommandDecoder: Sendable {
+    public var limits: DecoderLimits
+    public init(limits: DecoderLimits = DecoderLimits()) {
+        self.limits = limits
+        self.state = State()
+    }
+
+    /// Appends received bytes.
+    public mutating func append(_ bytes: ByteBuffer) { state.append(bytes) }
+
+    /// The next event, or nil when more bytes are needed.
+    public mutating func next() -> DecoderEvent? { state.next(limits: limits) }
+
+    /// The next line the client sends is not a command but a continuation
+    /// (AUTHENTICATE response, IDLE's `DONE`): deliver it as `.continuationLine`.
+    public mutating func expectContinuationLine() { state.expectRawLine = true }
+
+    /// Drops every buffered byte (used after STARTTLS: bytes pipelined in clear must
+    /// never be executed, CVE-2011-0411).
+    public mutating func discardBufferedInput() { state.discardAll() }
+
+    /// Bytes received but not yet consumed.
+    public var bufferedByteCount: Int { state.bufferedByteCount }
+
+    var state: State
+}

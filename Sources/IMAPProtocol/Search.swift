@@ -1,0 +1,54 @@
+/// RFC 9051 §6.4.4 SEARCH, with ESEARCH return options (RFC 4731) and SEARCHRES `$`
+/// (RFC 5182).
+
+public struct SearchCommand: Sendable {
+    /// `RETURN (…)` options; empty when no RETURN was given. `RETURN ()` means ALL.
+    public var returnOptions: [SearchReturnOption]
+    /// True when the command carried `RETURN` at all (ESEARCH form requested).
+    public var hasReturn: Bool
+    /// `CHARSET x` as sent, if any.
+    public var charset: String?
+    /// The keys, implicitly ANDed.
+    public var key: SearchKey
+    public init(returnOptions: [SearchReturnOption] = [], hasReturn: Bool = false, charset: String? = nil, key: SearchKey) {
+        self.returnOptions = returnOptions
+        self.hasReturn = hasReturn
+        self.charset = charset
+        self.key = key
+    }
+}
+
+public enum SearchReturnOption: String, Hashable, Sendable {
+    case min = "MIN"
+    case max = "MAX"
+    case all = "ALL"
+    case count = "COUNT"
+    case save = "SAVE"
+}
+
+/// `search-key`, recursively. A parenthesised list and the implicit list of top-level
+/// keys are both `.and`.
+public indirect enum SearchKey: Hashable, Sendable {
+    case all
+    case answered, deleted, draft, flagged, seen
+    case unanswered, undeleted, undraft, unflagged, unseen
+    /// IMAP4rev1 keys, accepted from old clients: RECENT/NEW/OLD (no message is recent).
+    case recent, new, old
+    case keyword(String)
+    case unkeyword(String)
+    case bcc(String), cc(String), from(String), to(String), subject(String)
+    case body(String), text(String)
+    case header(field: String, value: String)
+    /// INTERNALDATE (date part, in the server's interpretation of the message's zone).
+    case before(IMAPDate), on(IMAPDate), since(IMAPDate)
+    /// Date: header.
+    case sentBefore(IMAPDate), sentOn(IMAPDate), sentSince(IMAPDate)
+    case larger(UInt32), smaller(UInt32)
+    case uid(SequenceSet<UID>)
+    case sequenceNumbers(SequenceSet<SequenceNumber>)
+    case not(SearchKey)
+    case or(SearchKey, SearchKey)
+    case and([SearchKey])
+    /// CONDSTORE `MODSEQ [entry-name entry-type] mod-sequence-valzer`.
+    case modSeq(UInt64)
+}
