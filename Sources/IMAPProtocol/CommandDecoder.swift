@@ -3,7 +3,10 @@ import NIOCore
 /// Limits the decoder enforces before spending memory (RFC 9051 §4.3 leaves them to
 /// the server; RFC 7888 for LITERAL+).
 public struct DecoderLimits: Sendable {
-    /// Longest command line (without literals), CRLF included. Longer: fatal.
+    /// Longest command line (without literals), CRLF included; also the most text
+    /// (outside literals) all lines of one command may carry together, so that a
+    /// command of many small literals stays bounded. Longer: the decoder skips the
+    /// command without buffering it and answers BAD; the connection stays usable.
     public var maxLineLength: Int
     /// Largest single literal. A larger synchronizing literal is refused before the
     /// `+` continuation; a larger non-synchronizing literal is fatal (its bytes are
@@ -35,8 +38,9 @@ public enum DecoderEvent: Sendable {
     /// A raw line requested with `expectContinuationLine()` (AUTHENTICATE responses,
     /// `DONE` ending IDLE), without its CRLF.
     case continuationLine(Secret)
-    /// Unrecoverable (line too long, oversized non-synchronizing literal): send
-    /// `* BYE message` and close.
+    /// Unrecoverable (oversized or absurd non-synchronizing literal, whose bytes are
+    /// already on their way): send `* BYE message` and close. The decoder produces
+    /// nothing more afterwards.
     case fatal(message: String)
 }
 

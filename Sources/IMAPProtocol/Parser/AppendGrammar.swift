@@ -1,0 +1,51 @@
+/// APPEND (RFC 9051 §6.3.12) with MULTIAPPEND (RFC 3502) and literal8 (RFC 3516),
+/// and the flag productions APPEND and STORE share.
+extension GrammarParser {
+    /// `append = "APPEND" SP mailbox 1*append-message` (RFC 3502);
+    /// `append-message = SP [flag-list SP] [date-time SP] (literal / literal8)`.
+    /// The `~{n}` form (literal8) is accepted only here and sets `isBinary`.
+    mutating func append() throws(ParseError) -> Command {
+        let name = try spaceMailbox()
+        var messages: [AppendMessage] = []
+        repeat {
+            try space()
+            var flags: [Flag] = []
+            if peek() == ASCII.openParen {
+                flags = try flagList()
+                try space()
+            }
+            var internalDate: IMAPDateTime? = nil
+            if peek() == ASCII.dquote {
+                internalDate = try dateTime()
+                try space()
+            }
+            guard peek() == ASCII.openBrace || peek() == ASCII.tilde else {
+                throw isAtEnd ? .missingArgument : ParseError("Expected a literal")
+            }
+            let (data, isBinary) = try literal(binaryAllowed: true)
+            messages.append(
+                AppendMessage(flags: flags, internalDate: internalDate, data: Array(bytes[data]), isBinary: isBinary))
+        } while !isAtEnd
+        return .append(name, messages)
+    }
+
+    /// `flag-list = "(" [flag *(SP flag)] ")"`
+    mutating func flagList() throws(ParseError) -> [Flag] {
+        try parenthesizedList(allowEmpty: true) { (p: inout GrammarParser) throws(ParseError) in try p.flag() }
+    }
+
+    /// `flag = "\Answered" / "\Flagged" / "\Deleted" / "\Seen" / "\Draft" /
+    /// flag-keyword / flag-extension`; `flag-extension = "\" atom`;
+    /// `flag-keyword = atom`. `\*` (`flag-perm`) is only for PERMANENTFLAGS, never
+    /// in a command.
+    mutating func flag() throws(ParseError) -> Flag {
+        if consume(ASCII.backslash) {
+            guard let b = peek(), ASCII.isAtomChar(b) else { throw .invalidFlag }
+            return Flag("\\" + (try atom()))
+        }
+        guard let b = peek(), ASCII.isAtomChar(b) else {
+            throw isAtEnd ? .missingArgument : .invalidFlag
+        }
+        return Flag(try atom())
+    }
+}
