@@ -1,0 +1,35 @@
+/// The capabilities this server implements, each with the RFC that defines it. Only
+/// what works end to end is listed here; the README keeps the same table.
+enum Capability {
+    static let imap4rev2 = "IMAP4rev2"  // RFC 9051
+    static let imap4rev1 = "IMAP4rev1"  // RFC 3501, still served
+    static let literalPlus = "LITERAL+"  // RFC 7888
+    static let enable = "ENABLE"  // RFC 5161
+    static let id = "ID"  // RFC 2971
+    static let saslIR = "SASL-IR"  // RFC 4959
+    static let authPlain = "AUTH=PLAIN"  // RFC 4616
+    static let loginDisabled = "LOGINDISABLED"  // RFC 9051 §6.2.3
+    static let namespace = "NAMESPACE"  // RFC 2342
+    static let unselect = "UNSELECT"  // RFC 3691
+    static let children = "CHILDREN"  // RFC 3348
+    static let esearch = "ESEARCH"  // RFC 4731
+    static let utf8Accept = "UTF8=ACCEPT"  // RFC 6855
+    static let idle = "IDLE"  // RFC 2177
+
+    /// Names a client may ENABLE (RFC 5161), uppercased.
+    static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT"]
+
+    /// The list for CAPABILITY, the greeting and the LOGIN/AUTHENTICATE OK.
+    static func list(authenticated: Bool, plaintextAuthAllowed: Bool) -> [String] {
+        var caps = [imap4rev1, imap4rev2, literalPlus, saslIR, enable, id, idle]
+        if authenticated {
+            caps += [namespace, unselect, children, esearch, utf8Accept]
+        } else if plaintextAuthAllowed {
+            caps.append(authPlain)
+        } else {
+            // RFC 9051 §6.2.3: LOGIN refused until the connection is protected.
+            caps.append(loginDisabled)
+        }
+        return caps
+    }
+}

@@ -1,0 +1,42 @@
+import Auth
+import IMAPProtocol
+
+extension IMAPSession {
+    /// RFC 9051 §6.2.2 AUTHENTICATE, mechanism PLAIN (RFC 4616), with SASL-IR
+    /// (RFC 4959) initial responses and the client's `*` cancel.
+    func handleAuthenticate(tag: String, mechanism: String, initialResponse: Secret?) async -> CommandOutcome {
+        guard mechanism.uppercased() == "PLAIN" else {
+            writer.tagged(tag, .no, nil, "Unsupported authentication mechanism.")
+            return .done
+        }
+        guard plaintextAuthAllowed else {
+            writer.tagged(tag, .no, .privacyRequired, "Plaintext authentication disallowed on non-secure connections.")
+            return .done
+        }
+        if let initialResponse {
+            return await finishAuthenticate(tag: tag, response: initialResponse)
+        }
+        pendingAuthenticate = tag
+        writer.send(.continuation(""))
+        return .awaitContinuationLine
+    }
+
+    func finishAuthenticate(tag: String, response: Secret) async -> CommandOutcome {
+        if response.bytes == Array("*".utf8) {
+            writer.tagged(tag, .bad, nil, "Authentication cancelled.")
+            return .done
+        }
+        // "=" is the SASL-IR spelling of an empty initial response.
+        let payload = response.bytes == Array("=".utf8) ? [] : response.bytes
+        guard let credentials = decodeSASLPlain(base64: payload) else {
+            writer.tagged(tag, .bad, nil, "Invalid SASL PLAIN response.")
+            return .done
+        }
+        if !credentials.authorizationID.isEmpty && credentials.authorizationID != credentials.username {
+            writer.tagged(tag, .no, .authorizationFailed, "Authorization as another user is not permitted.")
+            return .done
+        }
+        await logIn(tag: tag, username: credentials.username, password: credentials.password)
+        return .done
+    }
+}

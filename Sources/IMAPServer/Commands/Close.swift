@@ -1,0 +1,19 @@
+import IMAPProtocol
+import MaildirStore
+
+extension IMAPSession {
+    /// RFC 9051 §6.4.2 CLOSE (expunges \Deleted silently when read-write) and §6.4.7
+    /// UNSELECT (never expunges).
+    func handleClose(tag: String, expunge: Bool) async {
+        guard let mailbox = state.selected else { return }
+        if expunge && !mailbox.readOnly {
+            do {
+                try await expungeDeleted(mailbox, among: Set(mailbox.view.records.map(\.uid)))
+            } catch {
+                logger.error("expunge on CLOSE failed", metadata: ["error": "\(error)"])
+            }
+        }
+        deselect()
+        writer.tagged(tag, .ok, nil, expunge ? "Close completed." : "Unselect completed.")
+    }
+}

@@ -1,0 +1,44 @@
+import IMAPProtocol
+import MaildirStore
+
+extension IMAPSession {
+    /// RFC 9051 §6.4.3 EXPUNGE and §6.4.9 UID EXPUNGE: remove the messages marked
+    /// \Deleted (within the UID set for UID EXPUNGE). The EXPUNGE responses come from the
+    /// folder's own change report, the same path that reports other sessions' expunges,
+    /// so this session's numbering can never diverge from what it was told.
+    func handleExpunge(tag: String, uids set: SequenceSet<UID>?) async {
+        guard let mailbox = state.selected else { return }
+        guard !mailbox.readOnly else {
+            writer.tagged(tag, .no, .readOnly, "Mailbox is read-only.")
+            return
+        }
+        await synchronizeSelected()
+        var candidates = Set(mailbox.view.records.map(\.uid))
+        if let set {
+            guard let numbers = mailbox.view.resolve(.uids(set), saved: mailbox.savedSearch) else {
+                writer.tagged(tag, .bad, nil, "Invalid UID set.")
+                return
+            }
+            candidates = Set(numbers.map { mailbox.view.record(at: $0).uid })
+        }
+        do {
+            try await expungeDeleted(mailbox, among: candidates)
+        } catch {
+            sendStoreFailure(tag, error, name: MailboxName(""))
+            return
+        }
+        await finish(tag, "Expunge completed.")
+    }
+
+    /// Expunges the messages among `candidates` that carry \Deleted on disk now (the
+    /// folder's snapshot, fresher than the view's flags).
+    func expungeDeleted(_ mailbox: SelectedMailbox, among candidates: Set<StoreUID>) async throws {
+        let folder = mailbox.folder
+        _ = try await context.blocking { () -> [StoreUID] in
+            let deleted = folder.snapshot.messages
+                .filter { $0.flags.system.contains(.deleted) && candidates.contains($0.uid) }
+                .map(\.uid)
+            return deleted.isEmpty ? [] : try folder.expunge(deleted)
+        }
+    }
+}

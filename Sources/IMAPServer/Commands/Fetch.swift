@@ -1,0 +1,94 @@
+import IMAPProtocol
+import MaildirStore
+
+extension IMAPSession {
+    /// RFC 9051 §6.4.5 FETCH and §6.4.8 UID FETCH.
+    func handleFetch(
+        tag: String, set: MessageSet, attributes: [FetchAttribute], modifiers: FetchModifiers, spec: CommandSpec
+    ) async {
+        guard let mailbox = state.selected else { return }
+        if modifiers.changedSince != nil || modifiers.vanished {
+            writer.tagged(tag, .bad, nil, "CHANGEDSINCE and VANISHED need CONDSTORE, which is not enabled.")
+            return
+        }
+        if attributes.contains(where: { !$0.isServed }) {
+            writer.tagged(tag, .bad, nil, "MODSEQ needs CONDSTORE, which is not enabled.")
+            return
+        }
+        await synchronizeSelected()
+        guard let numbers = mailbox.view.resolve(set, saved: mailbox.savedSearch) else {
+            writer.tagged(
+                tag, .bad, nil, "Error in IMAP command \(set.isUID ? "UID FETCH" : "FETCH"): Invalid messageset.")
+            return
+        }
+        var plan = FetchPlan(attributes: attributes, isUID: set.isUID)
+        if mailbox.readOnly { plan.setsSeen = false }
+        let messages = numbers.map { FetchJob.Message(sequenceNumber: $0, record: mailbox.view.record(at: $0)) }
+
+        // Everything already buffered goes out first: the job writes to the channel itself.
+        await flushOutput()
+        let job = FetchJob(
+            plan: plan, messages: messages, folder: mailbox.folder, encoder: writer.encoder, channel: writer.channel,
+            logger: logger)
+        let result: FetchJob.Result
+        do {
+            result = try await context.blocking { try job.run() }
+        } catch {
+            logger.error("fetch failed", metadata: ["error": "\(error)"])
+            writer.tagged(tag, .no, .serverBug, "Internal error occurred. Refer to server log for more information.")
+            return
+        }
+        // \Seen set by this FETCH was already reported in the FETCH responses; record
+        // it in the view so the observer's copy of the change is not reported again.
+        for (uid, flags) in result.newFlags {
+            if let n = mailbox.view.sequenceNumber(of: uid) { mailbox.view.setFlags(flags, forSequenceNumber: n) }
+        }
+        if result.missing > 0 {
+            await finish(
+                tag, .no, .expungeIssued, "Some of the requested messages no longer exist.",
+                reportExpunge: spec.mayReportExpunge)
+        } else {
+            await finish(tag, "Fetch completed.", reportExpunge: spec.mayReportExpunge)
+        }
+    }
+}
+
+/// What a FETCH asks for, decided once for all messages.
+struct FetchPlan: Sendable {
+    var attributes: [FetchAttribute]
+    /// Any item that needs the message file (ENVELOPE, BODY…, sections).
+    var needsFile: Bool
+    /// Any non-PEEK body item: the message gains \Seen (RFC 9051 §6.4.5).
+    var setsSeen: Bool
+    var includesFlags: Bool
+
+    init(attributes: [FetchAttribute], isUID: Bool) {
+        var attributes = attributes
+        // §6.4.8: UID FETCH always returns UID; Dovecot puts it first.
+        if isUID && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        self.attributes = attributes
+        needsFile = attributes.contains { $0.needsFile }
+        setsSeen = attributes.contains { $0.setsSeen }
+        includesFlags = attributes.contains(.flags)
+    }
+}
+
+extension FetchAttribute {
+    var needsFile: Bool {
+        switch self {
+        case .uid, .flags, .internalDate, .rfc822Size, .modSeq: return false
+        default: return true
+        }
+    }
+
+    /// MODSEQ belongs to CONDSTORE (RFC 7162), which this server does not advertise.
+    var isServed: Bool { self != .modSeq }
+
+    var setsSeen: Bool {
+        switch self {
+        case .rfc822, .rfc822Text: return true
+        case .bodySection(_, _, let peek), .binary(_, _, let peek): return !peek
+        default: return false
+        }
+    }
+}

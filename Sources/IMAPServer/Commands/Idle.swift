@@ -1,0 +1,60 @@
+import IMAPProtocol
+
+extension IMAPSession {
+    /// RFC 2177 IDLE (part of RFC 9051, §6.3.13): changes are pushed as the folder
+    /// reports them; the folder is also rescanned every `idlePollSeconds` so changes
+    /// made by other programs arrive even without another session's help, and a
+    /// keep-alive `* OK Still here` goes out about every two minutes so NAT boxes keep
+    /// the connection.
+    func handleIdle(tag: String) async -> CommandOutcome {
+        idleTag = tag
+        writer.send(.continuation("idling"))
+        reportUpdates(allowExpunge: true)
+        if let mailbox = state.selected {
+            mailbox.inbox.setWaker { [weak self] in
+                Task { await self?.idleWake() }
+            }
+        }
+        let poll = max(1, context.config.idlePollSeconds)
+        let keepaliveEvery = max(1, 120 / poll)
+        idleTimer = Task { [weak self] in
+            var rounds = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(poll))
+                guard !Task.isCancelled, let self else { return }
+                rounds += 1
+                await self.idlePoll(keepalive: rounds % keepaliveEvery == 0)
+            }
+        }
+        return .awaitContinuationLine
+    }
+
+    /// The folder reported changes while idling: push them now.
+    func idleWake() async {
+        guard idleTag != nil else { return }
+        reportUpdates(allowExpunge: true)
+        await flushOutput()
+    }
+
+    private func idlePoll(keepalive: Bool) async {
+        guard idleTag != nil else { return }
+        await synchronizeSelected()
+        reportUpdates(allowExpunge: true)
+        if keepalive { writer.untagged(.status(.ok, code: nil, text: "Still here")) }
+        await flushOutput()
+    }
+
+    /// The line ending IDLE: `DONE` (case-insensitive), anything else is a BAD.
+    func finishIdle(tag: String, line: Secret) async -> CommandOutcome {
+        idleTag = nil
+        idleTimer?.cancel()
+        idleTimer = nil
+        state.selected?.inbox.setWaker(nil)
+        if String(decoding: line.bytes, as: UTF8.self).uppercased() == "DONE" {
+            await finish(tag, "Idle completed.")
+        } else {
+            writer.tagged(tag, .bad, nil, "Expected DONE.")
+        }
+        return .done
+    }
+}

@@ -1,0 +1,100 @@
+import IMAPProtocol
+import MailMessage
+import MaildirStore
+
+extension IMAPSession {
+    /// RFC 9051 §6.4.4 SEARCH and UID SEARCH, answered as ESEARCH (RFC 4731) when the
+    /// client asked with RETURN or enabled IMAP4rev2, else as the rev1 `* SEARCH`.
+    func handleSearch(tag: String, kind: MessageSetKind, _ search: SearchCommand, spec: CommandSpec) async {
+        guard let mailbox = state.selected else { return }
+        if let charset = search.charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
+            writer.tagged(tag, .no, .badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset.")
+            return
+        }
+        if SearchKeyInspection.usesModSeq(search.key) {
+            writer.tagged(tag, .bad, nil, "MODSEQ needs CONDSTORE, which is not enabled.")
+            return
+        }
+        await synchronizeSelected()
+        let view = mailbox.view
+        let evaluator = SearchEvaluator(
+            key: search.key, lastSequenceNumber: UInt32(view.count), lastUID: view.lastUID?.rawValue ?? 0,
+            saved: Set(mailbox.savedSearch))
+        let candidates = view.records.enumerated().map { (sequenceNumber: $0.offset + 1, record: $0.element) }
+        let folder = mailbox.folder
+        let matched: [Int]
+        do {
+            matched = try await context.blocking {
+                try SearchJob(evaluator: evaluator, messages: candidates, folder: folder).run()
+            }
+        } catch {
+            sendStoreFailure(tag, error, name: MailboxName(""))
+            return
+        }
+        let uids = matched.map { view.record(at: $0).uid }
+        let values = kind == .uid ? uids.map(\.rawValue) : matched.map { UInt32($0) }
+        let options = Set(search.returnOptions)
+        if options.contains(.save) { mailbox.savedSearch = uids }
+        if search.hasReturn || rev2Enabled {
+            // RFC 4731: RETURN () means ALL; SAVE alone returns no ESEARCH (RFC 5182).
+            let wanted = options.subtracting([.save])
+            if !(options.contains(.save) && wanted.isEmpty && search.hasReturn) {
+                let all = wanted.isEmpty || wanted.contains(.all)
+                var response = ESearchResponse(tag: tag, uid: kind == .uid)
+                if !values.isEmpty {
+                    if wanted.contains(.min) { response.min = values.min() }
+                    if wanted.contains(.max) { response.max = values.max() }
+                    if all { response.all = mergedRanges(values) }
+                }
+                if wanted.contains(.count) { response.count = values.count }
+                writer.untagged(.esearch(response))
+            }
+        } else {
+            writer.untagged(.search(values, modSeq: nil))
+        }
+        await finish(tag, "Search completed.", reportExpunge: spec.mayReportExpunge)
+    }
+}
+
+enum SearchKeyInspection {
+    static func usesModSeq(_ key: SearchKey) -> Bool {
+        switch key {
+        case .modSeq: return true
+        case .not(let k): return usesModSeq(k)
+        case .or(let a, let b): return usesModSeq(a) || usesModSeq(b)
+        case .and(let keys): return keys.contains(where: usesModSeq)
+        default: return false
+        }
+    }
+}
+
+/// The blocking part of SEARCH: opens and parses a message only when a key needs its
+/// content. A message that vanished meanwhile simply does not match content keys.
+struct SearchJob: Sendable {
+    let evaluator: SearchEvaluator
+    let messages: [(sequenceNumber: Int, record: MessageRecord)]
+    let folder: SharedFolder
+
+    func run() throws -> [Int] {
+        var matched: [Int] = []
+        let needsContent = evaluator.needsContent
+        for (n, record) in messages {
+            if !needsContent {
+                if evaluator.matches(sequenceNumber: n, record: record, content: nil) { matched.append(n) }
+                continue
+            }
+            guard let file = try folder.openMessage(record.uid) else {
+                if evaluator.matches(sequenceNumber: n, record: record, content: nil) { matched.append(n) }
+                continue
+            }
+            defer { file.close() }
+            let hit = try file.withMappedBytes { raw in
+                evaluator.matches(
+                    sequenceNumber: n, record: record,
+                    content: SearchEvaluator.Content(tree: MessageTree.parse(raw), raw: raw))
+            }
+            if hit { matched.append(n) }
+        }
+        return matched
+    }
+}

@@ -1,0 +1,65 @@
+import IMAPProtocol
+import MaildirStore
+
+extension IMAPSession {
+    /// RFC 9051 §6.3.2 SELECT and §6.3.3 EXAMINE.
+    func handleSelect(tag: String, name: MailboxName, parameters: SelectParameters, readOnly: Bool) async {
+        guard let user = state.user else { return }
+        // §6.3.2: selecting (even failing to) first deselects; rev2 clients are told.
+        if state.selected != nil {
+            deselect()
+            if rev2Enabled { writer.untagged(.status(.ok, code: .closed, text: "Previous mailbox closed.")) }
+        }
+        guard let components = components(of: name) else {
+            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            return
+        }
+        let store = user.mailstore
+        let registry = context.registry
+        let folder: SharedFolder
+        do {
+            folder = try await context.blocking {
+                try registry.open(directory: try store.existingFolder(components), mailRoot: store.root)
+            }
+        } catch {
+            sendStoreFailure(tag, error, name: name)
+            return
+        }
+        // Observe before the snapshot: a change racing with the scan then lands in the
+        // inbox, and applying a change the snapshot already has is a no-op.
+        let inbox = ChangeInbox()
+        let token = folder.addObserver { inbox.push($0) }
+        let snapshot: FolderSnapshot
+        do {
+            snapshot = try await context.blocking { try folder.synchronize(moveNewToCur: !readOnly) }
+        } catch {
+            folder.removeObserver(token)
+            registry.release(folder)
+            sendStoreFailure(tag, error, name: name)
+            return
+        }
+        let mailbox = SelectedMailbox(
+            folder: folder, components: components, readOnly: readOnly, view: MailboxView(snapshot: snapshot),
+            inbox: inbox, observer: token)
+        state = .selected(user, mailbox)
+
+        sendFlagsAndPermanentFlags(mailbox)
+        writer.untagged(.exists(mailbox.view.count))
+        if !rev2Enabled {
+            // IMAP4rev1 (RFC 3501 §6.3.1): RECENT and the first unseen message.
+            writer.untagged(.recent(0))
+            if let firstUnseen = mailbox.view.records.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
+                writer.untagged(
+                    .status(.ok, code: .unseen(SequenceNumber(UInt32(firstUnseen + 1))), text: "First unseen."))
+            }
+        }
+        writer.untagged(.status(.ok, code: .uidValidity(snapshot.uidValidity.wire), text: "UIDs valid."))
+        writer.untagged(.status(.ok, code: .uidNext(snapshot.uidNext.wire), text: "Predicted next UID."))
+        if rev2Enabled {
+            // RFC 9051 §6.3.2: a LIST response for the selected mailbox.
+            writer.untagged(.list(MailboxListEntry(attributes: [], delimiter: delimiter, name: wireName(components))))
+        }
+        writer.tagged(
+            tag, .ok, readOnly ? .readOnly : .readWrite, readOnly ? "Examine completed." : "Select completed.")
+    }
+}

@@ -1,0 +1,46 @@
+import IMAPProtocol
+import MaildirStore
+
+extension IMAPSession {
+    /// RFC 9051 §6.3.11 STATUS.
+    func handleStatus(tag: String, name: MailboxName, attributes: [StatusAttribute]) async {
+        guard let user = state.user else { return }
+        guard let components = components(of: name) else {
+            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            return
+        }
+        let store = user.mailstore
+        let registry = context.registry
+        let snapshot: FolderSnapshot
+        do {
+            snapshot = try await context.blocking {
+                let folder = try registry.open(directory: try store.existingFolder(components), mailRoot: store.root)
+                defer { registry.release(folder) }
+                return try folder.synchronize(moveNewToCur: false)
+            }
+        } catch {
+            sendStoreFailure(tag, error, name: name)
+            return
+        }
+        var values: [(StatusAttribute, UInt64)] = []
+        for attribute in attributes {
+            switch attribute {
+            case .messages: values.append((attribute, UInt64(snapshot.messages.count)))
+            case .uidNext: values.append((attribute, UInt64(snapshot.uidNext.rawValue)))
+            case .uidValidity: values.append((attribute, UInt64(snapshot.uidValidity.rawValue)))
+            case .unseen:
+                values.append((attribute, UInt64(snapshot.messages.count { !$0.flags.system.contains(.seen) })))
+            case .deleted:
+                values.append((attribute, UInt64(snapshot.messages.count { $0.flags.system.contains(.deleted) })))
+            case .size:
+                // RFC 9051 §6.3.11: the size as the client would count it, i.e. with
+                // CRLF line ends (the sum of RFC822.SIZE), as Dovecot reports it.
+                values.append((attribute, UInt64(snapshot.messages.reduce(0) { $0 + $1.virtualSize })))
+            case .recent: values.append((attribute, 0))
+            case .highestModSeq, .appendLimit: continue
+            }
+        }
+        writer.untagged(.status(mailbox: name, values))
+        await finish(tag, "Status completed.")
+    }
+}

@@ -1,0 +1,58 @@
+import IMAPProtocol
+import MaildirStore
+
+extension IMAPSession {
+    /// RFC 9051 §6.4.6 STORE and UID STORE. Every flag change is renamed into place on
+    /// disk before the FETCH responses and the tagged OK.
+    func handleStore(
+        tag: String, set: MessageSet, modifiers: StoreModifiers, action: StoreAction, spec: CommandSpec
+    ) async {
+        guard let mailbox = state.selected else { return }
+        if modifiers.unchangedSince != nil {
+            writer.tagged(tag, .bad, nil, "UNCHANGEDSINCE needs CONDSTORE, which is not enabled.")
+            return
+        }
+        guard !mailbox.readOnly else {
+            writer.tagged(tag, .no, .readOnly, "Mailbox is read-only.")
+            return
+        }
+        await synchronizeSelected()
+        guard let numbers = mailbox.view.resolve(set, saved: mailbox.savedSearch) else {
+            writer.tagged(
+                tag, .bad, nil, "Error in IMAP command \(set.isUID ? "UID STORE" : "STORE"): Invalid messageset.")
+            return
+        }
+        let uids = numbers.map { mailbox.view.record(at: $0).uid }.filter { !mailbox.view.isExpunged($0) }
+        let flags = MessageFlags(wire: action.flags)
+        let operation: FlagOperation
+        switch action.operation {
+        case .replace: operation = .replace
+        case .add: operation = .add
+        case .remove: operation = .remove
+        }
+        let folder = mailbox.folder
+        let changed: [(StoreUID, MessageFlags)]
+        do {
+            changed = try await context.blocking { try folder.store(operation, flags: flags, uids: uids) }
+        } catch {
+            sendStoreFailure(tag, error, name: MailboxName(""))
+            return
+        }
+        for (uid, newFlags) in changed {
+            if let n = mailbox.view.sequenceNumber(of: uid) { mailbox.view.setFlags(newFlags, forSequenceNumber: n) }
+        }
+        // Other sessions' changes and new keywords (FLAGS/PERMANENTFLAGS) first, so the
+        // FETCH responses below never use a keyword the client was not told of.
+        reportUpdates(allowExpunge: spec.mayReportExpunge)
+        if !action.silent {
+            for uid in uids {
+                guard let n = mailbox.view.sequenceNumber(of: uid), !mailbox.view.isExpunged(uid) else { continue }
+                let record = mailbox.view.record(at: n)
+                var items: [FetchResponseItem] = [.flags(record.flags.wireFlags)]
+                if set.isUID { items.insert(.uid(uid.wire), at: 0) }
+                writer.untagged(.fetch(SequenceNumber(UInt32(n)), items))
+            }
+        }
+        await finish(tag, "Store completed.", reportExpunge: spec.mayReportExpunge)
+    }
+}

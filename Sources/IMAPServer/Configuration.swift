@@ -1,0 +1,71 @@
+import IMAPProtocol
+
+/// Everything the server needs to know, filled in by the executable from the command
+/// line and the configuration file. Every limit has the default the README documents.
+public struct ServerConfiguration: Sendable {
+    /// The spool: user Maildirs are found under it through `userPathTemplate`.
+    public var root: String
+    /// Dovecot passwd-file. nil only with `anyPassword`.
+    public var passwdFile: String?
+    /// Plain (STARTTLS-capable later) listeners.
+    public var listen: [ListenAddress] = [ListenAddress(host: "0.0.0.0", port: 143)]
+    /// `%u` full login, `%n` local part, `%d` domain (Dovecot's variables). Relative
+    /// results are under `root`.
+    public var userPathTemplate: String = "%u"
+    /// Hierarchy delimiter on the wire: "/" (default) or "." (Dovecot 2.3 default).
+    public var delimiter: Character = "/"
+    public var serverName: String = "localhost"
+    /// Testing only: accept any password for a user whose Maildir exists.
+    public var anyPassword: Bool = false
+    /// Testing only, with anyPassword: create a missing user's Maildir at login.
+    public var createUsers: Bool = false
+    /// Accept LOGIN/AUTHENTICATE over unencrypted non-loopback connections.
+    public var allowPlaintextAuth: Bool = false
+    /// RFC 9051 §5.4: at least 30 minutes of inactivity before an autologout.
+    public var idleTimeoutSeconds: Int = 1800
+    public var maxConnectionsPerUser: Int = 20
+    public var decoderLimits: DecoderLimits = DecoderLimits()
+    /// Threads doing blocking file and crypt work off the event loops.
+    public var blockingThreads: Int = 8
+    /// How often an IDLE session rescans its folder for changes made by other programs
+    /// (the inotify watcher makes this a fallback; Dovecot's mailbox_idle_check_interval).
+    public var idlePollSeconds: Int = 30
+
+    public init(root: String, passwdFile: String?) {
+        self.root = root
+        self.passwdFile = passwdFile
+    }
+}
+
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT`, `[v6]:PORT`, or `:PORT` (all addresses).
+    public init?(parsing text: String) {
+        let hostPart: Substring
+        let portPart: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.first == ":" else { return nil }
+            portPart = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+        }
+        guard let port = Int(portPart), (0...65535).contains(port) else { return nil }
+        self.init(host: hostPart.isEmpty ? "0.0.0.0" : String(hostPart), port: port)
+    }
+
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,164 @@
+import IMAPProtocol
+import Logging
+import NIOCore
+
+/// The event-loop side of one connection. It owns the command decoder, hands complete
+/// commands to the session one at a time, and answers the decoder's own events
+/// (literal continuations, syntax errors, oversize input).
+///
+/// Ordering invariant: while a command runs (`busy`), this handler writes nothing and
+/// decodes nothing further; the session alone writes. When the session finishes, it
+/// has already flushed, so responses leave in command order. Reads are paused while
+/// busy once the decoder holds more than `pauseReadingAbove` bytes, so a client that
+/// pipelines without end cannot make the server buffer without end.
+final class IMAPConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: ServerContext
+    private var decoder: CommandDecoder
+    private var session: IMAPSession?
+    private var busy = false
+    private var closing = false
+    private var readPending = false
+    private var idleTimeout: Scheduled<Void>?
+    static let pauseReadingAbove = 256 * 1024
+
+    init(server: ServerContext) {
+        self.server = server
+        self.decoder = CommandDecoder(limits: server.config.decoderLimits)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let peer = context.channel.remoteAddress
+        let address = peer?.ipAddress ?? "unknown"
+        let info = ConnectionInfo(
+            sessionID: server.makeSessionID(), peerAddress: address, isLoopback: Self.isLoopback(address),
+            isTLS: false)
+        let session = IMAPSession(context: server, channel: context.channel, connection: info)
+        self.session = session
+        resetIdleTimeout(context: context)
+        run(context: context) {
+            await session.greeting(); return .done
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleTimeout?.cancel()
+        closing = true
+        if let session { Task { await session.connectionClosed() } }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        decoder.append(unwrapInboundIn(data))
+        resetIdleTimeout(context: context)
+        pump(context: context)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if busy && decoder.bufferedByteCount > Self.pauseReadingAbove {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        server.logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    /// Decodes and handles events until a command starts running or input runs out.
+    private func pump(context: ChannelHandlerContext) {
+        while !busy && !closing, let event = decoder.next() {
+            switch event {
+            case .command(let command):
+                guard let session else { return }
+                run(context: context) { await session.execute(command) }
+            case .continuationLine(let line):
+                guard let session else { return }
+                run(context: context) { await session.continuation(line) }
+            case .needsContinuation:
+                write(context: context, "+ OK\r\n")
+            case .bad(let tag, let message):
+                write(context: context, "\(tag ?? "*") BAD \(message)\r\n")
+            case .literalTooLarge(let tag, _):
+                // RFC 7888 §4 / RFC 9051 §7.1: refuse before the continuation; the client
+                // then never sends the literal.
+                let limit = decoder.limits.maxLiteralSize
+                if let tag {
+                    write(context: context, "\(tag) NO [TOOBIG] Literal too large (limit \(limit) bytes).\r\n")
+                } else {
+                    write(context: context, "* BAD Literal too large (limit \(limit) bytes).\r\n")
+                }
+            case .fatal(let message):
+                write(context: context, "* BYE \(message)\r\n")
+                closing = true
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    /// Runs session work off the event loop, then resumes decoding on it.
+    private func run(context: ChannelHandlerContext, _ work: @escaping @Sendable () async -> CommandOutcome) {
+        busy = true
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task {
+            let outcome = await work()
+            eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.finished(outcome, context: context)
+            }
+        }
+    }
+
+    private func finished(_ outcome: CommandOutcome, context: ChannelHandlerContext) {
+        busy = false
+        switch outcome {
+        case .done: break
+        case .awaitContinuationLine: decoder.expectContinuationLine()
+        case .close:
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        if readPending {
+            readPending = false
+            context.read()
+        }
+        pump(context: context)
+    }
+
+    private func write(context: ChannelHandlerContext, _ text: String) {
+        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+        buffer.writeString(text)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// RFC 9051 §5.4: the autologout timer, restarted by every byte the client sends.
+    private func resetIdleTimeout(context: ChannelHandlerContext) {
+        idleTimeout?.cancel()
+        let seconds = Int64(server.config.idleTimeoutSeconds)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleTimeout = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
+            let (handler, context) = bound.value
+            handler.timedOut(context: context)
+        }
+    }
+
+    private func timedOut(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
+        write(context: context, "* BYE Disconnected for inactivity.\r\n")
+        context.close(promise: nil)
+    }
+
+    static func isLoopback(_ address: String) -> Bool {
+        address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
+    }
+}

@@ -1,0 +1,58 @@
+import Auth
+import Logging
+import MaildirStore
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// What every connection shares: configuration, the passwd database, the open-folder
+/// registry, the blocking-work thread pool and per-user connection counts.
+final class ServerContext: Sendable {
+    let config: ServerConfiguration
+    let passwd: PasswdDatabase?
+    let throttle: LoginThrottle
+    let registry: FolderRegistry
+    let threadPool: NIOThreadPool
+    let logger: Logger
+    let connections = UserConnectionCounter()
+    private let nextSessionID = Atomic<UInt64>(1)
+
+    init(config: ServerConfiguration, passwd: PasswdDatabase?, threadPool: NIOThreadPool, logger: Logger) {
+        self.config = config
+        self.passwd = passwd
+        self.throttle = LoginThrottle()
+        self.registry = FolderRegistry(logger: logger)
+        self.threadPool = threadPool
+        self.logger = logger
+    }
+
+    func makeSessionID() -> UInt64 { nextSessionID.add(1, ordering: .relaxed).oldValue }
+
+    /// Runs blocking work (file system, crypt) on the thread pool, never on an event
+    /// loop or the cooperative pool.
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await threadPool.runIfActive(body)
+    }
+}
+
+/// Logged-in sessions per user, for the per-user connection limit.
+final class UserConnectionCounter: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    /// Counts one more session for `user` unless that would exceed `limit`.
+    func acquire(_ user: String, limit: Int) -> Bool {
+        counts.withLock { counts in
+            let n = counts[user, default: 0]
+            guard n < limit else { return false }
+            counts[user] = n + 1
+            return true
+        }
+    }
+
+    func release(_ user: String) {
+        counts.withLock { counts in
+            let n = counts[user, default: 0] - 1
+            counts[user] = n > 0 ? n : nil
+        }
+    }
+}

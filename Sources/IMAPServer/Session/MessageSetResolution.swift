@@ -1,0 +1,49 @@
+import IMAPProtocol
+import MaildirStore
+
+/// Turns the sequence sets of RFC 9051 §9 into positions in the session's view.
+extension MailboxView {
+    /// Sequence numbers (ascending, 1-based) a set addresses, or nil when a sequence
+    /// number set names a message that does not exist (a BAD, as in Dovecot: the client
+    /// has sequence numbers the server never gave it). UID sets simply match what is
+    /// there: `n:*` always includes the last message (RFC 9051 §6.4.8).
+    func resolve(_ set: MessageSet, saved: [StoreUID]) -> [Int]? {
+        switch set {
+        case .sequenceNumbers(let numbers):
+            guard let ranges = numbers.resolvedRanges(largest: UInt32(count)) else {
+                // `$` with sequence numbers: the saved UIDs still in the view.
+                return saved.compactMap { sequenceNumber(of: $0) }.sorted()
+            }
+            var result: [Int] = []
+            for range in ranges {
+                guard range.lowerBound >= 1, range.upperBound <= UInt32(count) else { return nil }
+                result.append(contentsOf: Int(range.lowerBound)...Int(range.upperBound))
+            }
+            return result
+        case .uids(let uids):
+            guard let ranges = uids.resolvedRanges(largest: lastUID?.rawValue ?? 0) else {
+                return saved.compactMap { sequenceNumber(of: $0) }.sorted()
+            }
+            var result: [Int] = []
+            for range in ranges {
+                var index = firstIndex(atLeast: StoreUID(range.lowerBound))
+                while index < records.count, records[index].uid.rawValue <= range.upperBound {
+                    result.append(index + 1)
+                    index += 1
+                }
+            }
+            return result
+        }
+    }
+
+    /// Index of the first record whose UID is ≥ `uid`.
+    func firstIndex(atLeast uid: StoreUID) -> Int {
+        var lo = 0
+        var hi = records.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if records[mid].uid < uid { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+}

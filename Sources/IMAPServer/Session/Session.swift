@@ -1,0 +1,191 @@
+import IMAPProtocol
+import Logging
+import MaildirStore
+import NIOCore
+
+/// Facts about the connection a session runs on.
+struct ConnectionInfo: Sendable {
+    let sessionID: UInt64
+    /// Peer address without port, for throttling and logs.
+    let peerAddress: String
+    let isLoopback: Bool
+    var isTLS: Bool
+}
+
+/// What the connection does after a command finished.
+enum CommandOutcome: Sendable {
+    /// Read the next command.
+    case done
+    /// The next client line is a continuation (AUTHENTICATE response, IDLE's DONE).
+    case awaitContinuationLine
+    /// LOGOUT or a fatal condition: close after the buffered responses are written.
+    case close
+}
+
+/// One client's IMAP session (RFC 9051 §3). Commands run one at a time, in order; the
+/// connection handler awaits each before decoding the next. An actor, so the folder
+/// observer's IDLE wake-ups and command execution never race on the session's state.
+actor IMAPSession {
+    let context: ServerContext
+    var connection: ConnectionInfo
+    var state: SessionState = .notAuthenticated
+    var writer: ResponseWriter
+    var logger: Logger
+    /// Capabilities the client enabled (RFC 5161), uppercased.
+    var enabled: Set<String> = []
+    /// An AUTHENTICATE waiting for the client's response line.
+    var pendingAuthenticate: String?
+    /// The tag of a running IDLE.
+    var idleTag: String?
+    var idleTimer: Task<Void, Never>?
+
+    init(context: ServerContext, channel: Channel, connection: ConnectionInfo) {
+        self.context = context
+        self.connection = connection
+        self.writer = ResponseWriter(channel: channel)
+        var logger = context.logger
+        logger[metadataKey: "session"] = "\(connection.sessionID)"
+        logger[metadataKey: "peer"] = "\(connection.peerAddress)"
+        self.logger = logger
+    }
+
+    var utf8Enabled: Bool { enabled.contains("IMAP4REV2") || enabled.contains("UTF8=ACCEPT") }
+    var rev2Enabled: Bool { enabled.contains("IMAP4REV2") }
+
+    /// RFC 9051 §6.2.3: plaintext passwords only over TLS, from loopback, or when the
+    /// administrator allowed it.
+    var plaintextAuthAllowed: Bool {
+        connection.isTLS || connection.isLoopback || context.config.allowPlaintextAuth
+    }
+
+    var capabilities: [String] {
+        Capability.list(authenticated: state.user != nil, plaintextAuthAllowed: plaintextAuthAllowed)
+    }
+
+    func greeting() async {
+        writer.untagged(
+            .status(.ok, code: .capability(capabilities), text: "\(context.config.serverName) imapd-maildir ready."))
+        await flushOutput()
+    }
+
+    /// Runs one command to completion, writing every response.
+    func execute(_ command: TaggedCommand) async -> CommandOutcome {
+        let spec = CommandSpec.of(command.command)
+        guard spec.states.contains(state.kind) else {
+            writer.tagged(command.tag, .bad, nil, wrongStateText(command.command))
+            await flushOutput()
+            return .done
+        }
+        logger.debug("command", metadata: ["command": "\(command.command.name)", "tag": "\(command.tag)"])
+        let outcome = await dispatch(command, spec: spec)
+        await flushOutput()
+        return outcome
+    }
+
+    private func wrongStateText(_ command: Command) -> String {
+        switch state.kind {
+        case .notAuthenticated: return "\(command.name) not allowed before login."
+        case .authenticated:
+            return CommandSpec.of(command).states.contains(.selected)
+                ? "\(command.name): no mailbox selected." : "\(command.name) not allowed now."
+        case .selected, .logout: return "\(command.name) not allowed now."
+        }
+    }
+
+    private func dispatch(_ tagged: TaggedCommand, spec: CommandSpec) async -> CommandOutcome {
+        let tag = tagged.tag
+        switch tagged.command {
+        case .capability: await handleCapability(tag: tag)
+        case .noop: await handleNoop(tag: tag)
+        case .logout: return await handleLogout(tag: tag)
+        case .id(let fields): await handleID(tag: tag, fields: fields)
+        case .enable(let names): await handleEnable(tag: tag, names: names)
+        case .starttls: await handleStartTLS(tag: tag)
+        case .login(let user, let password): await handleLogin(tag: tag, username: user, password: password)
+        case .authenticate(let mechanism, let initial):
+            return await handleAuthenticate(tag: tag, mechanism: mechanism, initialResponse: initial)
+        case .select(let name, let params):
+            await handleSelect(tag: tag, name: name, parameters: params, readOnly: false)
+        case .examine(let name, let params):
+            await handleSelect(tag: tag, name: name, parameters: params, readOnly: true)
+        case .list(let list): await handleList(tag: tag, list)
+        case .lsub(let reference, let pattern): await handleLsub(tag: tag, reference: reference, pattern: pattern)
+        case .namespace: await handleNamespace(tag: tag)
+        case .status(let name, let attributes): await handleStatus(tag: tag, name: name, attributes: attributes)
+        case .check: await handleCheck(tag: tag)
+        case .close: await handleClose(tag: tag, expunge: true)
+        case .unselect: await handleClose(tag: tag, expunge: false)
+        case .expunge: await handleExpunge(tag: tag, uids: nil)
+        case .uidExpunge(let set): await handleExpunge(tag: tag, uids: set)
+        case .fetch(let set, let attributes, let modifiers):
+            await handleFetch(tag: tag, set: set, attributes: attributes, modifiers: modifiers, spec: spec)
+        case .store(let set, let modifiers, let action):
+            await handleStore(tag: tag, set: set, modifiers: modifiers, action: action, spec: spec)
+        case .search(let kind, let search): await handleSearch(tag: tag, kind: kind, search, spec: spec)
+        case .idle: return await handleIdle(tag: tag)
+        case .create, .delete, .rename, .subscribe, .unsubscribe, .append, .copy, .move:
+            await handleMailboxManagement(tag: tag, tagged.command)
+        }
+        return .done
+    }
+
+    /// A line the client sent in answer to a continuation request.
+    func continuation(_ line: Secret) async -> CommandOutcome {
+        let outcome: CommandOutcome
+        if let tag = pendingAuthenticate {
+            pendingAuthenticate = nil
+            outcome = await finishAuthenticate(tag: tag, response: line)
+        } else if let tag = idleTag {
+            outcome = await finishIdle(tag: tag, line: line)
+        } else {
+            writer.untagged(.status(.bad, code: nil, text: "Unexpected continuation."))
+            outcome = .done
+        }
+        await flushOutput()
+        return outcome
+    }
+
+    /// The connection closed (or the server stops): give back the folder and the
+    /// user's connection slot.
+    func connectionClosed() {
+        idleTimer?.cancel()
+        deselect()
+        if let user = state.user { context.connections.release(user.username) }
+        state = .logout
+    }
+
+    /// The server is shutting down or the session timed out: tell the client why.
+    func sendBye(_ text: String) async {
+        writer.untagged(.status(.bye, code: nil, text: text))
+        await flushOutput()
+    }
+
+    /// Writes what is buffered and waits until the channel took it. Errors (the client
+    /// went away) are ignored here: the connection's close path cleans up.
+    func flushOutput() async {
+        guard let out = writer.take() else { return }
+        try? await writer.channel.writeAndFlush(out).get()
+    }
+
+    func finish(_ tag: String, _ text: String, reportExpunge: Bool = true) async {
+        await finish(tag, .ok, nil, text, reportExpunge: reportExpunge)
+    }
+
+    /// Sends a tagged completion, after reporting the folder changes this command may
+    /// report (RFC 9051 §7.5.1).
+    func finish(
+        _ tag: String, _ status: ResponseStatus, _ code: ResponseCode?, _ text: String,
+        reportExpunge: Bool = true
+    ) async {
+        reportUpdates(allowExpunge: reportExpunge)
+        writer.tagged(tag, status, code, text)
+    }
+
+    /// Leaves the selected state without expunging.
+    func deselect() {
+        guard case .selected(let user, let mailbox) = state else { return }
+        mailbox.folder.removeObserver(mailbox.observer)
+        context.registry.release(mailbox.folder)
+        state = .authenticated(user)
+    }
+}

@@ -1,0 +1,50 @@
+import IMAPProtocol
+import MaildirStore
+
+extension IMAPSession {
+    /// Reports what changed in the selected folder since the client last heard
+    /// (RFC 9051 §7.5.1): EXPUNGE when allowed, EXISTS, FETCH FLAGS, and the new FLAGS /
+    /// PERMANENTFLAGS when keywords appeared. Changes come from this session's own
+    /// commands and from every other session and program through the folder's observer.
+    func reportUpdates(allowExpunge: Bool) {
+        guard let mailbox = state.selected else { return }
+        let changes = mailbox.inbox.drain()
+        guard !changes.isEmpty || (allowExpunge && !mailbox.view.expungedUnreported.isEmpty) else { return }
+        let update = mailbox.view.apply(changes, allowExpunge: allowExpunge)
+        for n in update.expunged { writer.untagged(.expunge(SequenceNumber(UInt32(n)))) }
+        if let exists = update.exists { writer.untagged(.exists(exists)) }
+        if update.keywordsChanged { sendFlagsAndPermanentFlags(mailbox) }
+        for change in update.flagChanges {
+            writer.untagged(
+                .fetch(
+                    SequenceNumber(UInt32(change.sequenceNumber)),
+                    [.uid(change.record.uid.wire), .flags(change.record.flags.wireFlags)]))
+        }
+    }
+
+    /// `* FLAGS (…)` and `* OK [PERMANENTFLAGS (…)]` for the selected folder.
+    func sendFlagsAndPermanentFlags(_ mailbox: SelectedMailbox) {
+        let keywords = mailbox.view.keywords.map { Flag.keyword($0) }
+        writer.untagged(.flags(Flag.systemFlags + keywords))
+        if mailbox.readOnly {
+            writer.untagged(.status(.ok, code: .permanentFlags([]), text: "Read-only mailbox."))
+        } else {
+            var permanent = (Flag.systemFlags + keywords).map { PermanentFlag.flag($0) }
+            if mailbox.folder.snapshot.canCreateKeywords { permanent.append(.wildcard) }
+            writer.untagged(.status(.ok, code: .permanentFlags(permanent), text: "Flags permitted."))
+        }
+    }
+
+    /// Rescans the selected folder so changes by other programs reach the inbox. Cheap
+    /// when nothing changed on disk (the store compares directory mtimes first).
+    func synchronizeSelected() async {
+        guard let mailbox = state.selected else { return }
+        let folder = mailbox.folder
+        let move = !mailbox.readOnly
+        do {
+            _ = try await context.blocking { try folder.synchronize(moveNewToCur: move) }
+        } catch {
+            logger.error("synchronize failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

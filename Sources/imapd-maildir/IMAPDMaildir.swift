@@ -1,0 +1,44 @@
+import ArgumentParser
+import Auth
+import IMAPProtocol
+import IMAPServer
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@main
+struct IMAPDMaildir: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "imapd-maildir",
+        abstract: "An IMAP4rev2 server (RFC 9051) that serves Maildir spools in place.",
+        discussion: """
+            Every user's Maildir++ tree under --root is served as it is: flags in file names,
+            UIDs in Dovecot's dovecot-uidlist, keywords in dovecot-keywords. Options may also
+            come from --config FILE, one `name = value` per line with the long option names
+            below (`listen` may repeat); options on the command line win.
+            """,
+        subcommands: [Serve.self, Passwd.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// `imapd-maildir passwd`: a passwd-file hash of the password read on stdin, as
+/// `doveadm pw` prints it.
+struct Passwd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read a password on stdin and print its hash for the passwd file.")
+
+    @Option(help: "YESCRYPT (default), SHA512-CRYPT, SHA256-CRYPT or BLF-CRYPT.")
+    var scheme: String = "YESCRYPT"
+
+    func run() throws {
+        guard let parsed = PasswordScheme(rawValue: scheme.uppercased()) else {
+            throw ValidationError("unknown scheme \(scheme)")
+        }
+        guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+            throw ValidationError("no password on standard input")
+        }
+        print(try makePasswordHash(Array(line.utf8), scheme: parsed))
+    }
+}

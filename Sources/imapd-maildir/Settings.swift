@@ -1,0 +1,143 @@
+import ArgumentParser
+import IMAPProtocol
+import IMAPServer
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The command line merged over the configuration file, then checked. Everything the
+/// server gets is decided here, once, before any socket is opened.
+struct Settings {
+    var server: ServerConfiguration
+    var logLevel: Logger.Level
+    var copyRoot: Bool
+
+    init(command c: Serve, file: ConfigFile?) throws {
+        func value(_ cli: String?, _ name: String) -> String? { cli ?? file?.last(name) }
+        func path(_ cli: String?, _ name: String) -> String? {
+            if let cli { return cli }
+            guard let file, let text = file.last(name) else { return nil }
+            return file.resolve(text)
+        }
+        func flag(_ cli: Bool, _ name: String) throws -> Bool {
+            if cli { return true }
+            guard let text = file?.last(name) else { return false }
+            switch text.lowercased() {
+            case "yes", "true", "on", "1": return true
+            case "no", "false", "off", "0": return false
+            default: throw ValidationError("\(name): expected yes or no, got \(text)")
+            }
+        }
+        func number(_ cli: Int?, _ name: String) throws -> Int? {
+            if let cli { return cli }
+            guard let text = file?.last(name) else { return nil }
+            guard let n = Int(text), n > 0 else { throw ValidationError("\(name): expected a positive number") }
+            return n
+        }
+
+        guard let root = path(c.root, "root") else { throw ValidationError("--root is required") }
+        let anyPassword = try flag(c.anyPassword, "any-password")
+        let passwd = path(c.passwd, "passwd")
+        guard passwd != nil || anyPassword else {
+            throw ValidationError("--passwd is required (or --any-password for local testing)")
+        }
+        var config = ServerConfiguration(root: root, passwdFile: anyPassword ? nil : passwd)
+        let listenTexts = c.listen.isEmpty ? (file?.all("listen") ?? []) : c.listen
+        if !listenTexts.isEmpty {
+            config.listen = try listenTexts.map { text in
+                guard let address = ListenAddress(parsing: text) else {
+                    throw ValidationError("--listen: expected HOST:PORT, got \(text)")
+                }
+                return address
+            }
+        }
+        config.anyPassword = anyPassword
+        config.createUsers = try flag(c.createUsers, "create-users")
+        config.allowPlaintextAuth = try flag(c.allowPlaintextAuth, "allow-plaintext-auth")
+        if config.anyPassword, let open = config.listen.first(where: { !$0.isLoopback }) {
+            throw ValidationError(
+                "--any-password accepts any password: refusing to listen on \(open), only on loopback")
+        }
+        if config.createUsers && !config.anyPassword {
+            throw ValidationError("--create-users only works together with --any-password")
+        }
+        if let template = value(c.userPath, "user-path") { config.userPathTemplate = template }
+        if let delimiter = value(c.delimiter, "delimiter") {
+            guard delimiter == "/" || delimiter == "." else { throw ValidationError("--delimiter: / or .") }
+            config.delimiter = Character(delimiter)
+        }
+        config.serverName = value(c.serverName, "server-name") ?? Settings.hostName()
+        if let n = try number(c.idleTimeout, "idle-timeout") { config.idleTimeoutSeconds = n }
+        if let n = try number(c.maxConnectionsPerUser, "max-connections-per-user") { config.maxConnectionsPerUser = n }
+        if let n = try number(c.maxLineLength, "max-line-length") { config.decoderLimits.maxLineLength = n }
+        if let n = try number(c.maxLiteralSize, "max-literal-size") { config.decoderLimits.maxLiteralSize = n }
+        server = config
+
+        let level = value(c.logLevel, "log-level") ?? "info"
+        guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+            throw ValidationError("--log-level: trace, debug, info, notice, warning or error")
+        }
+        logLevel = parsed
+        copyRoot = try flag(c.copyRoot, "copy-root")
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// `name = value` lines; `#` starts a comment line; a name may repeat (`listen`).
+struct ConfigFile {
+    let directory: String
+    let entries: [(String, String)]
+
+    init(path: String) throws {
+        guard let file = fopen(path, "r") else { throw ValidationError("cannot read --config \(path)") }
+        defer { fclose(file) }
+        var entries: [(String, String)] = []
+        var lineNumber = 0
+        while let line = readLine(from: file) {
+            lineNumber += 1
+            let text = line.trimmingWhitespace()
+            if text.isEmpty || text.hasPrefix("#") { continue }
+            guard let equals = text.firstIndex(of: "=") else {
+                throw ValidationError("\(path):\(lineNumber): expected name = value")
+            }
+            let name = String(text[..<equals]).trimmingWhitespace()
+            let value = String(text[text.index(after: equals)...]).trimmingWhitespace()
+            entries.append((name, value))
+        }
+        self.entries = entries
+        let slash = path.lastIndex(of: "/")
+        directory = slash.map { String(path[..<$0]) } ?? "."
+    }
+
+    func last(_ name: String) -> String? { entries.last { $0.0 == name }?.1 }
+    func all(_ name: String) -> [String] { entries.filter { $0.0 == name }.map(\.1) }
+
+    /// Relative paths in the file are relative to the file's own directory.
+    func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : directory + "/" + path }
+}
+
+private func readLine(from file: UnsafeMutablePointer<FILE>) -> String? {
+    var line: UnsafeMutablePointer<CChar>?
+    var capacity = 0
+    defer { free(line) }
+    let n = getline(&line, &capacity, file)
+    guard n >= 0, let line else { return nil }
+    return String(cString: line)
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+}
