@@ -86,7 +86,12 @@ public enum UntaggedResponse: Sendable {
     case list(MailboxListEntry)
     case lsub(MailboxListEntry)
     case namespace(NamespaceResponse)
-    case status(mailbox: MailboxName, [(StatusAttribute, UInt64)])
+    /// `* STATUS mailbox (MESSAGES 3 …)`. Build it with `.status(mailbox:_:)`: a case
+    /// of that name would share the base name `status` with the status response above,
+    /// and Swift cannot pattern-match enum cases that differ only in labels (the first
+    /// one became unmatchable), so the case has its own name and the static function
+    /// keeps the construction syntax.
+    case mailboxStatus(mailbox: MailboxName, [(StatusAttribute, UInt64)])
     /// IMAP4rev1 `* SEARCH n…` (with optional CONDSTORE `(MODSEQ n)`).
     case search([UInt32], modSeq: UInt64?)
     /// `* ESEARCH (TAG "t") [UID] MIN n MAX n ALL set COUNT n`
@@ -94,6 +99,11 @@ public enum UntaggedResponse: Sendable {
     /// `* n FETCH (…)` with every item in memory. Large bodies are streamed by the
     /// server with `ResponseEncoder.writeFetchStart` etc. instead.
     case fetch(SequenceNumber, [FetchResponseItem])
+
+    /// `* STATUS mailbox (…)`; see `mailboxStatus`.
+    public static func status(mailbox: MailboxName, _ attributes: [(StatusAttribute, UInt64)]) -> UntaggedResponse {
+        .mailboxStatus(mailbox: mailbox, attributes)
+    }
 }
 
 /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox [SP mbox-list-extended]`
@@ -305,11 +315,19 @@ public indirect enum BodyStructure: Sendable, Hashable {
         /// `body-fld-md5` (extension data only).
         public var md5: [UInt8]?
         public var ext: Extension
-        public init(kind: Kind, fields: Fields, md5: [UInt8]? = nil, ext: Extension = Extension()) {
+        /// For `.text` and `.message`: the media type exactly as the Content-Type header
+        /// spells it (`"text"`, `"TEXT"`), because Dovecot echoes the header's case. nil
+        /// writes Dovecot's default spelling, `"text"` / `"message"`. (`.basic` carries
+        /// its type in the kind.)
+        public var mediaType: [UInt8]?
+        public init(
+            kind: Kind, fields: Fields, md5: [UInt8]? = nil, ext: Extension = Extension(), mediaType: [UInt8]? = nil
+        ) {
             self.kind = kind
             self.fields = fields
             self.md5 = md5
             self.ext = ext
+            self.mediaType = mediaType
         }
     }
 

@@ -27,3 +27,28 @@ public struct ResponseEncoder: Sendable {
         case rfc822Text
     }
 }
+
+extension ResponseEncoder {
+    /// Appends the complete wire form of `response`, CRLF included. Strings are written
+    /// as atoms, quoted strings or literals by the rules in Encoder/WireStrings.swift;
+    /// the few things that have no valid wire form (a VANISHED with an empty set, a
+    /// response code with an empty set or a non-atom name, a keyword that is not an
+    /// atom) are left out rather than sent malformed.
+    public func encode(_ response: Response, into buffer: inout ByteBuffer) {
+        switch response {
+        case .tagged(let tag, let status, let code, let text):
+            writeTaggedStatus(tag: tag, status: status, code: code, text: text, into: &buffer)
+        case .untagged(let untagged):
+            writeUntagged(untagged, into: &buffer)
+        case .continuation(let text):
+            writeContinuation(text, into: &buffer)
+        }
+    }
+
+    /// Convenience for tests/logs: encode to [UInt8].
+    public func bytes(of response: Response) -> [UInt8] {
+        var buffer = ByteBufferAllocator().buffer(capacity: 128)
+        encode(response, into: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+}
