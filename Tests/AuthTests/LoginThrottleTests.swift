@@ -1,0 +1,120 @@
+import XCTest
+
+@testable import Auth
+
+final class LoginThrottleTests: XCTestCase {
+    private let clock = TestClock()
+
+    private func makeThrottle() -> LoginThrottle {
+        LoginThrottle(now: clock.source)
+    }
+
+    func testDelayDoublesUpToTheCap() {
+        let throttle = makeThrottle()
+        let delays = (0..<8).map { _ in throttle.delayForFailure(address: "192.0.2.1", user: "tim") }
+        XCTAssertEqual(
+            delays,
+            [
+                .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(15), .seconds(15),
+                .seconds(15),
+            ])
+    }
+
+    func testManyFailuresStayAtTheCap() {
+        let throttle = makeThrottle()
+        var last = Duration.zero
+        for _ in 0..<500 { last = throttle.delayForFailure(address: "a", user: "u") }
+        XCTAssertEqual(last, .seconds(15))
+        XCTAssertEqual(throttle.failureCounts(address: "a", user: "u").address, 64)
+    }
+
+    func testLargerOfAddressAndUserCountApplies() {
+        let throttle = makeThrottle()
+        // Three failures for "tim" from different addresses.
+        _ = throttle.delayForFailure(address: "a1", user: "tim")
+        _ = throttle.delayForFailure(address: "a2", user: "tim")
+        _ = throttle.delayForFailure(address: "a3", user: "tim")
+        // A new address guessing tim: the user count (4) wins.
+        XCTAssertEqual(throttle.delayForFailure(address: "a4", user: "tim"), .seconds(4))
+        // The same new address guessing someone else: its own count (2) applies.
+        XCTAssertEqual(throttle.delayForFailure(address: "a4", user: "kurt"), .seconds(1))
+    }
+
+    func testEntriesExpireAfterQuietPeriod() {
+        let throttle = makeThrottle()
+        _ = throttle.delayForFailure(address: "a", user: "u")
+        _ = throttle.delayForFailure(address: "a", user: "u")
+        clock.advance(by: .seconds(299))
+        XCTAssertEqual(throttle.delayForFailure(address: "a", user: "u"), .seconds(2), "still remembered")
+        clock.advance(by: .seconds(300))
+        XCTAssertEqual(throttle.failureCounts(address: "a", user: "u").address, 0)
+        XCTAssertEqual(throttle.delayForFailure(address: "a", user: "u"), .milliseconds(500), "forgotten")
+    }
+
+    func testSuccessClearsAddressAndUser() {
+        let throttle = makeThrottle()
+        for _ in 0..<4 { _ = throttle.delayForFailure(address: "a", user: "u") }
+        throttle.recordSuccess(address: "a", user: "u")
+        XCTAssertEqual(throttle.failureCounts(address: "a", user: "u").address, 0)
+        XCTAssertEqual(throttle.failureCounts(address: "a", user: "u").user, 0)
+        XCTAssertEqual(throttle.delayForFailure(address: "a", user: "u"), .milliseconds(500))
+    }
+
+    func testSuccessElsewhereDoesNotClearOtherAddresses() {
+        let throttle = makeThrottle()
+        for _ in 0..<3 { _ = throttle.delayForFailure(address: "attacker", user: "x") }
+        throttle.recordSuccess(address: "friend", user: "y")
+        XCTAssertEqual(throttle.delayForFailure(address: "attacker", user: "z"), .seconds(4))
+    }
+
+    func testCustomParameters() {
+        let throttle = LoginThrottle(
+            base: .seconds(1), maximum: .seconds(3), forgetAfter: .seconds(10), now: clock.source)
+        XCTAssertEqual(throttle.delayForFailure(address: "a", user: "u"), .seconds(1))
+        XCTAssertEqual(throttle.delayForFailure(address: "a", user: "u"), .seconds(2))
+        XCTAssertEqual(throttle.delayForFailure(address: "a", user: "u"), .seconds(3))
+        clock.advance(by: .seconds(10))
+        XCTAssertEqual(throttle.delayForFailure(address: "a", user: "u"), .seconds(1))
+    }
+
+    func testDelayFormula() {
+        let throttle = makeThrottle()
+        XCTAssertEqual(throttle.delay(afterFailures: 0), .zero)
+        XCTAssertEqual(throttle.delay(afterFailures: 1), .milliseconds(500))
+        XCTAssertEqual(throttle.delay(afterFailures: 5), .seconds(8))
+        XCTAssertEqual(throttle.delay(afterFailures: Int.max), .seconds(15))
+        let free = LoginThrottle(base: .zero, now: clock.source)
+        XCTAssertEqual(free.delayForFailure(address: "a", user: "u"), .zero)
+    }
+
+    func testExpiredEntriesAreSwept() {
+        let throttle = makeThrottle()
+        for index in 0..<100 { _ = throttle.delayForFailure(address: "a\(index)", user: "u\(index)") }
+        clock.advance(by: .seconds(301))
+        // This call sweeps; the old entries are gone even when queried without the clock check.
+        _ = throttle.delayForFailure(address: "new", user: "new")
+        XCTAssertEqual(throttle.entryCounts.addresses, 1)
+        XCTAssertEqual(throttle.entryCounts.users, 1)
+    }
+}
+
+final class LoginThrottleCapacityTests: XCTestCase {
+    func testTablesAreBoundedAndDropTheOldest() {
+        let clock = TestClock()
+        let throttle = LoginThrottle(
+            base: .milliseconds(500), maximum: .seconds(15), forgetAfter: .seconds(300), maximumEntries: 3,
+            now: clock.source)
+        for index in 0..<3 {
+            _ = throttle.delayForFailure(address: "a\(index)", user: "u")
+            clock.advance(by: .seconds(1))
+        }
+        _ = throttle.delayForFailure(address: "a3", user: "u")
+        XCTAssertEqual(throttle.entryCounts.addresses, 3)
+        XCTAssertEqual(throttle.failureCounts(address: "a0", user: "u").address, 0, "oldest dropped")
+        XCTAssertEqual(throttle.failureCounts(address: "a1", user: "u").address, 1)
+        XCTAssertEqual(throttle.failureCounts(address: "a3", user: "u").address, 1)
+        // Known keys keep counting without evicting anything.
+        XCTAssertEqual(throttle.delayForFailure(address: "a3", user: "u"), .seconds(8), "user count is 5")
+        XCTAssertEqual(throttle.entryCounts.addresses, 3)
+    }
+}
