@@ -1,6 +1,6 @@
 /// The command AST: one case per RFC 9051 §6 command (plus the extensions real clients
 /// use: ID RFC 2971, IDLE RFC 2177, MOVE RFC 6851, LSUB for IMAP4rev1 clients, and
-/// the UID forms). `CommandParser` produces these; the server's command table consumes
+/// the UID forms). `CommandDecoder` produces these; the server's command table consumes
 /// them.
 
 /// `tag SP command CRLF`
@@ -126,7 +126,7 @@ public enum MessageSetKind: Hashable, Sendable {
 }
 
 /// SELECT/EXAMINE parameters (RFC 4466 `select-params`): CONDSTORE (RFC 7162) and
-/// QRESYNC; others are kept by name.
+/// QRESYNC; any other parameter is a BAD (RFC 4466 §2.1).
 public struct SelectParameters: Hashable, Sendable {
     public var condstore: Bool = false
     /// `QRESYNC (uidvalidity modseq [known-uids [seq-match-data]])`
