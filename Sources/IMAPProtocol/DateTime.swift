@@ -19,7 +19,11 @@ public struct IMAPDate: Hashable, Comparable, Sendable, CustomStringConvertible 
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ]
     /// `1-Feb-1994`
-    public var description: String { "\(day)-\(IMAPDate.monthNames[month - 1])-\(year)" }
+    public var description: String { "\(day)-\(monthName)-\(year)" }
+
+    /// `date-month`. The memberwise init accepts any month, so an out-of-range value
+    /// is clamped rather than indexing past the table (which would trap).
+    public var monthName: String { IMAPDate.monthNames[min(max(month, 1), 12) - 1] }
 
     /// Days since 1970-01-01 (proleptic Gregorian), for comparisons and conversions.
     public var daysSinceEpoch: Int {
@@ -88,8 +92,8 @@ public struct IMAPDateTime: Hashable, Sendable, CustomStringConvertible {
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let day = date.day < 10 ? " \(date.day)" : "\(date.day)"
         let sign = zoneMinutes < 0 ? "-" : "+"
-        let z = abs(zoneMinutes)
+        let z = Int(clamping: zoneMinutes.magnitude)  // abs(Int.min) would trap
         return
-            "\(day)-\(IMAPDate.monthNames[date.month - 1])-\(date.year) \(two(hour)):\(two(minute)):\(two(second)) \(sign)\(two(z / 60))\(two(z % 60))"
+            "\(day)-\(date.monthName)-\(date.year) \(two(hour)):\(two(minute)):\(two(second)) \(sign)\(two(z / 60))\(two(z % 60))"
     }
 }

@@ -256,7 +256,8 @@ public indirect enum BodyStructure: Sendable, Hashable {
         public var encoding: String
         /// Octets of the body with CRLF line ends.
         public var octets: Int
-        public init(parameters: [(String, [UInt8])], id: [UInt8]?, description: [UInt8]?, encoding: String, octets: Int) {
+        public init(parameters: [(String, [UInt8])], id: [UInt8]?, description: [UInt8]?, encoding: String, octets: Int)
+        {
             self.parameters = parameters
             self.id = id
             self.description = description
@@ -338,7 +339,9 @@ public indirect enum BodyStructure: Sendable, Hashable {
         /// `body-fld-param` of the multipart (boundary etc.; extension data only).
         public var parameters: [(String, [UInt8])]
         public var ext: Extension
-        public init(parts: [BodyStructure], subtype: [UInt8], parameters: [(String, [UInt8])], ext: Extension = Extension()) {
+        public init(
+            parts: [BodyStructure], subtype: [UInt8], parameters: [(String, [UInt8])], ext: Extension = Extension()
+        ) {
             self.parts = parts
             self.subtype = subtype
             self.parameters = parameters

@@ -38,8 +38,10 @@ final class EncoderBodyStructureTests: XCTestCase {
                     parameters: [("CHARSET", b("us-ascii"))], id: nil, description: nil, encoding: "7BIT", octets: 1152),
                 mediaType: b("TEXT")))
         XCTAssertEqual(
-            body(part, extensible: true), "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 1152 23 NIL NIL NIL NIL)")
-        XCTAssertEqual(body(part, extensible: false), "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 1152 23)")
+            body(part, extensible: true),
+            "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 1152 23 NIL NIL NIL NIL)")
+        XCTAssertEqual(
+            body(part, extensible: false), "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 1152 23)")
     }
 
     func testDefaultMediaTypeSpellingIsDovecots() {
@@ -113,11 +115,13 @@ final class EncoderBodyStructureTests: XCTestCase {
         let pdf = BodyStructure.singlepart(
             .init(
                 kind: .basic(type: b("application"), subtype: b("pdf")),
-                fields: .init(parameters: [("name", b("a.pdf"))], id: nil, description: nil, encoding: "base64", octets: 1234),
+                fields: .init(
+                    parameters: [("name", b("a.pdf"))], id: nil, description: nil, encoding: "base64", octets: 1234),
                 ext: .init(disposition: .init(type: b("attachment"), parameters: [("filename", b("a.pdf"))]))))
         XCTAssertEqual(
             body(pdf, extensible: true),
-            #"("application" "pdf" ("name" "a.pdf") NIL NIL "base64" 1234 NIL ("attachment" ("filename" "a.pdf")) NIL NIL)"#)
+            #"("application" "pdf" ("name" "a.pdf") NIL NIL "base64" 1234 NIL ("attachment" ("filename" "a.pdf")) NIL NIL)"#
+        )
         XCTAssertEqual(body(pdf, extensible: false), #"("application" "pdf" ("name" "a.pdf") NIL NIL "base64" 1234)"#)
         let inline = BodyStructure.singlepart(
             .init(
@@ -151,7 +155,8 @@ final class EncoderBodyStructureTests: XCTestCase {
                 + b("\r\nGrüße \"base64\" 3)"))
         XCTAssertEqual(
             body(part, extensible: false, utf8: true),
-            #"("application" "octet-stream" ("name" "very long.bin" "name*" "utf-8''%E2%82%AC.bin") NIL "Grüße" "base64" 3)"#)
+            #"("application" "octet-stream" ("name" "very long.bin" "name*" "utf-8''%E2%82%AC.bin") NIL "Grüße" "base64" 3)"#
+        )
     }
 
     func testDeepNestingIsCutOffWithoutCrashing() {
@@ -195,14 +200,18 @@ final class EncoderBodyStructureTests: XCTestCase {
                 addr(nil, nil, nil, nil), addr(nil, nil, "group2", nil), addr(nil, nil, "g3", "d3.org"),
                 addr(nil, nil, nil, nil),
             ],
-            cc: [addr(nil, nil, "group", nil), addr(nil, nil, nil, nil), addr(nil, nil, "group2", nil), addr(nil, nil, nil, nil)])
+            cc: [
+                addr(nil, nil, "group", nil), addr(nil, nil, nil, nil), addr(nil, nil, "group2", nil),
+                addr(nil, nil, nil, nil),
+            ])
         XCTAssertEqual(
             String(decoding: envelope(groups), as: UTF8.self),
             #"("Thu, 15 Feb 2007 01:02:03 +0200" NIL (("Real Name" NIL "user" "domain")) (("Real Name" NIL "user" "domain")) (("Real Name" NIL "user" "domain")) ((NIL NIL "group" NIL)(NIL NIL "g1" "d1.org")(NIL NIL "g2" "d2.org")(NIL NIL NIL NIL)(NIL NIL "group2" NIL)(NIL NIL "g3" "d3.org")(NIL NIL NIL NIL)) ((NIL NIL "group" NIL)(NIL NIL NIL NIL)(NIL NIL "group2" NIL)(NIL NIL NIL NIL)) NIL NIL NIL)"#
         )
 
         let route = addr(nil, "@route", "user", "domain")
-        let routed = Envelope(date: b("Thu, 15 Feb 2007 01:02:03 +0200"), from: [route], sender: [route], replyTo: [route])
+        let routed = Envelope(
+            date: b("Thu, 15 Feb 2007 01:02:03 +0200"), from: [route], sender: [route], replyTo: [route])
         XCTAssertEqual(
             String(decoding: envelope(routed), as: UTF8.self),
             #"("Thu, 15 Feb 2007 01:02:03 +0200" NIL ((NIL "@route" "user" "domain")) ((NIL "@route" "user" "domain")) ((NIL "@route" "user" "domain")) NIL NIL NIL NIL NIL)"#

@@ -39,7 +39,8 @@ final class EncoderFetchTests: XCTestCase {
 
     func testInternalDateMatchesDescription() {
         let dates = [
-            IMAPDateTime(date: IMAPDate(year: 1994, month: 2, day: 1), hour: 21, minute: 52, second: 25, zoneMinutes: -480),
+            IMAPDateTime(
+                date: IMAPDate(year: 1994, month: 2, day: 1), hour: 21, minute: 52, second: 25, zoneMinutes: -480),
             IMAPDateTime(date: IMAPDate(year: 2024, month: 12, day: 31), hour: 0, minute: 0, second: 0, zoneMinutes: 0),
             IMAPDateTime(date: IMAPDate(year: 2001, month: 1, day: 9), hour: 9, minute: 5, second: 7, zoneMinutes: 330),
             IMAPDateTime(secondsSinceEpoch: 1_700_000_000, zoneMinutes: 60),
@@ -61,6 +62,10 @@ final class EncoderFetchTests: XCTestCase {
             date: IMAPDate(year: 12345, month: 13, day: 0), hour: -1, minute: 60, second: 99, zoneMinutes: -100_000)
         XCTAssertEqual(
             EncoderFixture.writtenText { e, buf in e.writeDateTime(odd, into: &buf) }, "\" 0-Dec-9999 00:60:99 -9940\"")
+        // The shared value type's own description clamps the same way instead of trapping.
+        XCTAssertEqual(IMAPDate(year: 2020, month: 13, day: 1).description, "1-Dec-2020")
+        XCTAssertEqual(IMAPDate(year: 2020, month: 0, day: 1).description, "1-Jan-2020")
+        XCTAssertTrue(odd.description.hasPrefix(" 0-Dec-12345 "))
     }
 
     func testBodySections() {
@@ -80,11 +85,14 @@ final class EncoderFetchTests: XCTestCase {
             fetchText([.bodySection(SectionSpec(part: [2], text: .header), origin: nil, data: b("a"))]),
             "* 1 FETCH (BODY[2.HEADER] {1}\r\na)\r\n")
         XCTAssertEqual(
-            fetchText([.bodySection(SectionSpec(text: .headerFields(["From", "to", "Message-ID"])), origin: nil, data: [])]),
+            fetchText([
+                .bodySection(SectionSpec(text: .headerFields(["From", "to", "Message-ID"])), origin: nil, data: [])
+            ]),
             "* 1 FETCH (BODY[HEADER.FIELDS (FROM TO MESSAGE-ID)] \"\")\r\n")
         XCTAssertEqual(
             fetchText([
-                .bodySection(SectionSpec(part: [1, 3], text: .headerFieldsNot(["x-spam", "a b"])), origin: nil, data: [])
+                .bodySection(
+                    SectionSpec(part: [1, 3], text: .headerFieldsNot(["x-spam", "a b"])), origin: nil, data: [])
             ]),
             "* 1 FETCH (BODY[1.3.HEADER.FIELDS.NOT (X-SPAM \"a b\")] \"\")\r\n")
     }
@@ -183,7 +191,8 @@ final class EncoderFetchTests: XCTestCase {
                         .rfc822Header, size: data.count, binary: false, isFirst: first, into: &buf)
                     buf.writeBytes(data)
                 case .rfc822Text(let data?):
-                    e.writeStreamedLiteralHeader(.rfc822Text, size: data.count, binary: false, isFirst: first, into: &buf)
+                    e.writeStreamedLiteralHeader(
+                        .rfc822Text, size: data.count, binary: false, isFirst: first, into: &buf)
                     buf.writeBytes(data)
                 default:
                     e.writeFetchItem(item, isFirst: first, into: &buf)
@@ -198,7 +207,10 @@ final class EncoderFetchTests: XCTestCase {
             [.bodySection(SectionSpec(), origin: nil, data: b("Subject: x\r\n\r\nbody\r\n"))],
             [.uid(UID(7)), .bodySection(SectionSpec(part: [1, 2]), origin: 0, data: b("abc"))],
             [.bodySection(SectionSpec(text: .text), origin: nil, data: []), .flags([.seen])],
-            [.uid(UID(9)), .binary(part: [2], origin: nil, data: [1, 0, 2]), .binary(part: [3], origin: 4, data: b("x"))],
+            [
+                .uid(UID(9)), .binary(part: [2], origin: nil, data: [1, 0, 2]),
+                .binary(part: [3], origin: 4, data: b("x")),
+            ],
             [.rfc822(data: b("a\r\n")), .rfc822Header(data: b("h\r\n\r\n")), .rfc822Text(data: b("t"))],
             [.rfc822Size(10), .rfc822(data: []), .modSeq(3)],
         ]
@@ -213,7 +225,8 @@ final class EncoderFetchTests: XCTestCase {
                 e.writeStreamedLiteralHeader(label, size: size, binary: binary, isFirst: first, into: &buf)
             }
         }
-        XCTAssertEqual(header(.bodySection(SectionSpec(part: [1, 2]), origin: 0), 123, first: true), "BODY[1.2]<0> {123}\r\n")
+        XCTAssertEqual(
+            header(.bodySection(SectionSpec(part: [1, 2]), origin: 0), 123, first: true), "BODY[1.2]<0> {123}\r\n")
         XCTAssertEqual(header(.rfc822, 5, first: false), " RFC822 {5}\r\n")
         XCTAssertEqual(header(.binary(part: [1], origin: nil), 10, binary: true, first: true), "BINARY[1] ~{10}\r\n")
         XCTAssertEqual(header(.rfc822Header, 0, first: true), "RFC822.HEADER \"\"")

@@ -16,6 +16,9 @@ final class EncoderStatusTests: XCTestCase {
         XCTAssertEqual(tagged(.no, nil, "nope"), "a1 NO nope\r\n")
         XCTAssertEqual(tagged(.bad, nil, "Unknown command"), "a1 BAD Unknown command\r\n")
         XCTAssertEqual(tagged(.ok, nil, ""), "a1 OK \r\n")
+        XCTAssertEqual(
+            EncoderFixture.text(.tagged(tag: "", status: .bad, code: nil, text: "Missing tag")), "* BAD Missing tag\r\n"
+        )
     }
 
     func testUntaggedStatuses() {
@@ -27,7 +30,8 @@ final class EncoderStatusTests: XCTestCase {
         XCTAssertEqual(
             EncoderFixture.text(.untagged(.status(.preauth, code: nil, text: "welcome"))), "* PREAUTH welcome\r\n")
         XCTAssertEqual(
-            EncoderFixture.text(.untagged(.status(.ok, code: .uidValidity(UIDValidity(3_857_529_045)), text: "UIDs valid"))),
+            EncoderFixture.text(
+                .untagged(.status(.ok, code: .uidValidity(UIDValidity(3_857_529_045)), text: "UIDs valid"))),
             "* OK [UIDVALIDITY 3857529045] UIDs valid\r\n")
         XCTAssertEqual(
             EncoderFixture.text(.untagged(.status(.no, code: .alert, text: "disk full"))),
@@ -62,7 +66,9 @@ final class EncoderStatusTests: XCTestCase {
         // RFC 4315 §3 examples.
         XCTAssertEqual(
             EncoderFixture.text(
-                .tagged(tag: "A003", status: .ok, code: .appendUID(UIDValidity(38505), [3955...3955]), text: "APPEND completed")),
+                .tagged(
+                    tag: "A003", status: .ok, code: .appendUID(UIDValidity(38505), [3955...3955]),
+                    text: "APPEND completed")),
             "A003 OK [APPENDUID 38505 3955] APPEND completed\r\n")
         XCTAssertEqual(
             EncoderFixture.text(

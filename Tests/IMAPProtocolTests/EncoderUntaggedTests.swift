@@ -19,7 +19,8 @@ final class EncoderUntaggedTests: XCTestCase {
 
     func testID() {
         XCTAssertEqual(
-            text(.id([(key: "name", value: "imapd-maildir"), (key: "version", value: "0.1"), (key: "os", value: nil)])),
+            text(
+                .id([(key: "name", value: "imapd-maildir"), (key: "version", value: "0.1"), (key: "os", value: nil)])),
             "* ID (\"name\" \"imapd-maildir\" \"version\" \"0.1\" \"os\" NIL)\r\n")
         XCTAssertEqual(text(.id(nil)), "* ID NIL\r\n")
         XCTAssertEqual(text(.id([])), "* ID NIL\r\n")
@@ -69,7 +70,9 @@ final class EncoderUntaggedTests: XCTestCase {
             text(.list(MailboxListEntry(attributes: ["\\Noselect"], delimiter: nil, name: MailboxName("")))),
             "* LIST (\\Noselect) NIL \"\"\r\n")
         XCTAssertEqual(
-            text(.list(MailboxListEntry(attributes: ["bad attr", "\\Marked"], delimiter: "\\", name: MailboxName("a]b")))),
+            text(
+                .list(
+                    MailboxListEntry(attributes: ["bad attr", "\\Marked"], delimiter: "\\", name: MailboxName("a]b")))),
             "* LIST (\\Marked) \"\\\\\" a]b\r\n")
         XCTAssertEqual(
             text(.lsub(MailboxListEntry(attributes: [], delimiter: "/", name: MailboxName("NIL")))),

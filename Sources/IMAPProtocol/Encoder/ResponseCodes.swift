@@ -14,14 +14,20 @@ extension ResponseEncoder {
         tag: String, status: ResponseStatus, code: ResponseCode?, text: String, into buffer: inout ByteBuffer
     ) {
         // The tag was validated by the parser; CR/LF are still neutralised so that no
-        // input can ever split our response line.
-        writeText(tag, into: &buffer)
+        // input can ever split our response line. No tag at all (nothing readable came
+        // in) answers untagged rather than with a line starting with a space.
+        if tag.isEmpty {
+            buffer.writeInteger(EncoderByte.asterisk)
+        } else {
+            writeText(tag, into: &buffer)
+        }
         writeSpace(into: &buffer)
         writeStatusBody(status, code: code, text: text, into: &buffer)
     }
 
     /// `* OK [code] text CRLF` (also NO, BAD, PREAUTH, BYE).
-    func writeUntaggedStatus(_ status: ResponseStatus, code: ResponseCode?, text: String, into buffer: inout ByteBuffer) {
+    func writeUntaggedStatus(_ status: ResponseStatus, code: ResponseCode?, text: String, into buffer: inout ByteBuffer)
+    {
         buffer.writeStaticString("* ")
         writeStatusBody(status, code: code, text: text, into: &buffer)
     }
@@ -34,7 +40,9 @@ extension ResponseEncoder {
         writeCRLF(into: &buffer)
     }
 
-    private func writeStatusBody(_ status: ResponseStatus, code: ResponseCode?, text: String, into buffer: inout ByteBuffer) {
+    private func writeStatusBody(
+        _ status: ResponseStatus, code: ResponseCode?, text: String, into buffer: inout ByteBuffer
+    ) {
         writeStatusName(status, into: &buffer)
         writeSpace(into: &buffer)
         if let code {

@@ -157,7 +157,8 @@ extension ResponseEncoder {
     /// `string`. With `stripLineBreaks`, CR and LF bytes are dropped first: header values
     /// (ENVELOPE, BODYSTRUCTURE) are unfolded this way, as Dovecot's
     /// `imap_append_nstring_nolf` does, instead of being sent as multi-line literals.
-    func writeString(_ bytes: UnsafeBufferPointer<UInt8>, stripLineBreaks: Bool = false, into buffer: inout ByteBuffer) {
+    func writeString(_ bytes: UnsafeBufferPointer<UInt8>, stripLineBreaks: Bool = false, into buffer: inout ByteBuffer)
+    {
         var length = 0
         var escapes = 0
         var unquotable = false
