@@ -64,6 +64,17 @@ final class DecoderFramingTests: XCTestCase {
         assertBad("a SELECT ~{5+}\r\nINBOX")
     }
 
+    func testSynchronizingLiteralAfterAnInvalidTagIsRefused() {
+        assertEvents(
+            decodeBothWays(bytes("+x LOGIN {5}\r\nb NOOP\r\n")),
+            [.bad(tag: nil, message: "Invalid tag"), .command(TaggedCommand(tag: "b", command: .noop))])
+        // A non-synchronizing literal's bytes come anyway: they are skipped as part
+        // of the command.
+        assertEvents(
+            decodeBothWays(bytes("+x LOGIN {5+}\r\nb NOO x\r\nc NOOP\r\n")),
+            [.bad(tag: nil, message: "Invalid tag"), .command(TaggedCommand(tag: "c", command: .noop))])
+    }
+
     func testOversizedSynchronizingLiteralIsRefusedBeforeContinuation() {
         var decoder = CommandDecoder(limits: DecoderLimits(maxLiteralSize: 100, maxCommandLiteralBytes: 1000))
         assertEvents(next(&decoder, "a APPEND INBOX {101}\r\n"), [.literalTooLarge(tag: "a", size: 101)])
@@ -239,6 +250,13 @@ final class DecoderFramingTests: XCTestCase {
         assertEvents(decoder.next().map { [$0] } ?? [], [.continuationLine(Secret(bytes("DONE")))])
         assertEvents(decoder.next().map { [$0] } ?? [], [.command(TaggedCommand(tag: "b", command: .noop))])
         XCTAssertNil(decoder.next())
+    }
+
+    func testContinuationLineRequestedAfterItsFirstBytesArrived() {
+        var decoder = CommandDecoder()
+        assertEvents(next(&decoder, "a IDLE\r\nDO"), [.command(TaggedCommand(tag: "a", command: .idle))])
+        decoder.expectContinuationLine()
+        assertEvents(next(&decoder, "NE\r\n"), [.continuationLine(Secret(bytes("DONE")))])
     }
 
     func testOverlongContinuationLineIsBadWithoutTag() {

@@ -100,7 +100,9 @@ extension CommandDecoder {
         // MARK: - Lines
 
         private mutating func stepLine(_ limits: DecoderLimits) -> DecoderEvent? {
-            if command.isEmpty, literalStarts.isEmpty, !readingRawLine, expectRawLine {
+            // The raw line may already have begun arriving (and been copied) before
+            // the session asked for it: what matters is that no literal was framed.
+            if expectRawLine, !readingRawLine, literalStarts.isEmpty, lineStart == 0 {
                 expectRawLine = false
                 readingRawLine = true
             }
@@ -153,6 +155,12 @@ extension CommandDecoder {
 
         private mutating func literalAnnounced(_ marker: LiteralMarker, _ limits: DecoderLimits) -> DecoderEvent? {
             let tag = CommandGrammar.tag(in: command)
+            if tag == nil, !marker.isNonSynchronizing {
+                // No command can follow an unreadable tag: refuse now rather than ask
+                // the client for bytes that would only earn a BAD.
+                resetCommand()
+                return .bad(tag: nil, message: "Invalid tag")
+            }
             guard let size = marker.size else {
                 if marker.isNonSynchronizing { return fail("Invalid literal size") }
                 resetCommand()
