@@ -1,0 +1,100 @@
+// Every magic separator, letter and file name of the Maildir / Maildir++ / Dovecot
+// on-disk formats, in one place (see MAILDIR-FORMATS.md).
+
+/// Bytes and names of the message file-name grammar: `<base>[:2,<letters>[,<suffix>]]`.
+enum FileNameSyntax {
+    /// Separates the base name from the info part (the *last* ':' of the name).
+    static let infoSeparator: UInt8 = UInt8(ascii: ":")
+    /// Info parts that carry flag letters start with this ("experimental semantics 2").
+    static let infoVersion2: [UInt8] = Array("2,".utf8)
+    /// Starts a field inside the base name (`,S=`) and a suffix inside the info part.
+    static let fieldSeparator: UInt8 = UInt8(ascii: ",")
+    static let fieldAssign: UInt8 = UInt8(ascii: "=")
+    /// `,S=<n>`: physical size in bytes.
+    static let physicalSizeKey: UInt8 = UInt8(ascii: "S")
+    /// `,W=<n>`: size with every LF counted as CRLF (RFC822.SIZE).
+    static let virtualSizeKey: UInt8 = UInt8(ascii: "W")
+    /// Names starting with this are ignored in new/ and cur/ (editors' temp files etc.).
+    static let hiddenPrefix: UInt8 = UInt8(ascii: ".")
+    /// Separates the seconds of a conventional unique name from the rest.
+    static let uniqueSeparator: UInt8 = UInt8(ascii: ".")
+    /// `M<usecs>` inside the second part of a conventional unique name.
+    static let microsecondsMarker: UInt8 = UInt8(ascii: "M")
+}
+
+/// Flag letters of the info part (Maildir specification, Dovecot for keywords).
+enum FlagLetter {
+    static let draft: UInt8 = UInt8(ascii: "D")
+    static let flagged: UInt8 = UInt8(ascii: "F")
+    /// "Passed" (resent/forwarded/bounced): no IMAP flag, preserved untouched.
+    static let passed: UInt8 = UInt8(ascii: "P")
+    static let replied: UInt8 = UInt8(ascii: "R")
+    static let seen: UInt8 = UInt8(ascii: "S")
+    static let trashed: UInt8 = UInt8(ascii: "T")
+    /// Keyword letters `a`...`z` are indexes 0...25 of dovecot-keywords.
+    static let firstKeyword: UInt8 = UInt8(ascii: "a")
+    static let lastKeyword: UInt8 = UInt8(ascii: "z")
+    static let keywordCount = 26
+}
+
+/// Directory and file names of a Maildir and of Dovecot's files beside it.
+enum MaildirNames {
+    static let cur = "cur"
+    static let new = "new"
+    static let tmp = "tmp"
+    /// Empty marker file inside every Maildir++ subfolder.
+    static let maildirFolderMarker = "maildirfolder"
+    static let uidList = "dovecot-uidlist"
+    static let uidListLock = "dovecot-uidlist.lock"
+    static let uidListTemp = "dovecot-uidlist.tmp"
+    static let keywords = "dovecot-keywords"
+    static let keywordsTemp = "dovecot-keywords.tmp"
+    /// In the mail root: the last UIDVALIDITY handed out, as 8 lowercase hex digits.
+    static let uidValidity = "dovecot-uidvalidity"
+    /// In the mail root: `dovecot-uidvalidity.<8hex>`, the atomically renamed marker.
+    static let uidValidityMarkerPrefix = "dovecot-uidvalidity."
+    /// Maildir++ separates hierarchy levels with this, and folder directories start with it.
+    static let folderSeparator: Character = "."
+    static let folderSeparatorByte: UInt8 = UInt8(ascii: ".")
+    static let inbox = "INBOX"
+    /// Prefixes of files in the mail root that are never folders (MAILDIR-FORMATS.md).
+    static let neverFolderPrefixes = [
+        "dovecot.index", "dovecot.list.index", "dovecot.mailbox.log", "dovecot-uidlist",
+        "dovecot-keywords", "dovecot-uidvalidity", "dovecot-acl", "courierimap",
+    ]
+    static let neverFolderNames: Set<String> = ["subscriptions", "maildirsize"]
+}
+
+/// Syntax of `dovecot-uidlist`.
+enum UIDListSyntax {
+    static let space: UInt8 = UInt8(ascii: " ")
+    static let newline: UInt8 = UInt8(ascii: "\n")
+    /// Ends the extension fields of a v2/v3 record; the rest of the line is the file name.
+    static let fileNamePrefix: UInt8 = UInt8(ascii: ":")
+    static let uidValidityKey: UInt8 = UInt8(ascii: "V")
+    static let nextUIDKey: UInt8 = UInt8(ascii: "N")
+    static let guidKey: UInt8 = UInt8(ascii: "G")
+    static let physicalSizeKey: UInt8 = UInt8(ascii: "S")
+    static let virtualSizeKey: UInt8 = UInt8(ascii: "W")
+    static let currentVersion = 3
+    static let guidHexDigits = 32
+}
+
+/// Timing rules of the on-disk protocol.
+enum StoreTiming {
+    /// A dot-lock whose mtime is older than this was left by a crashed process
+    /// (Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT).
+    static let lockStaleSeconds: Int = 120
+    /// How long a writer waits for `dovecot-uidlist.lock` by default.
+    static let defaultLockTimeout: Duration = .seconds(10)
+    /// Directory mtimes are only trusted for skipping a readdir when the last scan
+    /// happened more than this long after them: changes within the same coarse
+    /// timestamp tick as the scan could otherwise go unnoticed.
+    static let mtimeTrustNanoseconds: Int64 = 1_000_000_000
+}
+
+/// Limits of names on disk (Linux NAME_MAX / PATH_MAX).
+enum PathLimits {
+    static let maxNameBytes = 255
+    static let maxPathBytes = 4096
+}

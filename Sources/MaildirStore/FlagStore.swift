@@ -1,0 +1,131 @@
+// STORE: flags live in file names, so changing them is a rename inside cur/ (a message
+// still in new/ moves to cur/ on the way). Keywords get letters from dovecot-keywords.
+//
+// Races handled here:
+// - The file was renamed (flags changed by another program) or moved new/ → cur/ since
+//   our scan: rename fails with ENOENT; after the batch we rescan once (a forced
+//   synchronize, which also reports what the other program did), recompute the new
+//   name from the file's *current* letters and retry. A message gone by then is skipped.
+// - Another process adding keywords at the same time: new keywords are assigned under
+//   dovecot-uidlist.lock after re-reading dovecot-keywords, then written by .tmp+rename.
+// - Two sessions of this server storing on one folder: SharedFolder's Mutex serialises
+//   them, so each sees the other's renames in the state.
+// Durability: the cur/ (and new/) directory is fsynced once per batch before returning.
+import Glibc
+
+extension FolderContext {
+    private enum RenameOutcome {
+        case changed(MessageFlags)
+        case unchanged
+        case vanished
+    }
+
+    func store(
+        _ state: inout FolderState, _ operation: FlagOperation, flags: MessageFlags, uids: [StoreUID],
+        changes: inout [FolderChange]
+    ) throws -> [(StoreUID, MessageFlags)] {
+        try refreshKeywords(&state, changes: &changes)
+        for name in flags.keywords where !KeywordTable.isValidName(name) {
+            throw StoreError.invalidName("keyword '\(name)'")
+        }
+        if operation != .remove {
+            var missing: [String] = []
+            for name in flags.keywords where state.keywords.index(of: name) == nil {
+                if !missing.contains(where: { KeywordTable.foldCase($0) == KeywordTable.foldCase(name) }) {
+                    missing.append(name)
+                }
+            }
+            if !missing.isEmpty { try createKeywords(missing, in: &state, changes: &changes) }
+        }
+        let indexes = Set(flags.keywords.compactMap { state.keywords.index(of: $0) })
+
+        var result: [(StoreUID, MessageFlags)] = []
+        var retry: [StoreUID] = []
+        var failure: Error?
+        var uniqueUIDs = Array(Set(uids)).sorted()
+        passes: for pass in 0..<2 {
+            for uid in uniqueUIDs {
+                do {
+                    switch try rename(uid, operation, system: flags.system, keywordIndexes: indexes, in: &state) {
+                    case .changed(let newFlags): result.append((uid, newFlags))
+                    case .unchanged: break
+                    case .vanished: if pass == 0 { retry.append(uid) }
+                    }
+                } catch {
+                    failure = error
+                    break passes
+                }
+            }
+            guard pass == 0, !retry.isEmpty else { break }
+            do {
+                try synchronize(&state, force: true, moveNewToCur: false, changes: &changes)
+            } catch {
+                failure = error
+                break
+            }
+            uniqueUIDs = retry
+        }
+        if !result.isEmpty {
+            try? POSIX.fsyncDirectory(curPath)
+            try? POSIX.fsyncDirectory(newPath)
+            changes.append(.flagsChanged(result.sorted { $0.0 < $1.0 }))
+        }
+        if let failure { throw failure }
+        return result.sorted { $0.0 < $1.0 }
+    }
+
+    private func rename(
+        _ uid: StoreUID, _ operation: FlagOperation, system: SystemFlags, keywordIndexes: Set<Int>,
+        in state: inout FolderState
+    ) throws -> RenameOutcome {
+        guard let index = state.messageIndex(uid), let location = state.locations[state.messages[index].baseName]
+        else { return .vanished }
+        let old = FlagLetters(decoding: location.name.letters)
+        var letters = old
+        var keywords = Set(old.keywordIndexes)
+        switch operation {
+        case .replace:
+            letters.system = system
+            // Letters without a name are not IMAP keywords: REPLACE cannot clear them.
+            keywords = keywordIndexes.union(state.keywords.unnamed(old))
+        case .add:
+            letters.system.formUnion(system)
+            keywords.formUnion(keywordIndexes)
+        case .remove:
+            letters.system.subtract(system)
+            keywords.subtract(keywordIndexes)
+        }
+        letters.keywordIndexes = keywords.sorted()
+        guard letters.system != old.system || letters.keywordIndexes != old.keywordIndexes else { return .unchanged }
+        let target = MessageLocation(inNew: false, name: location.name.withLetters(letters.encoded))
+        if Glibc.rename(path(of: location), path(of: target)) != 0 {
+            let code = errno
+            if POSIX.isMissing(code) { return .vanished }
+            throw POSIX.error(path(of: location), code)
+        }
+        state.locations[state.messages[index].baseName] = target
+        let newFlags = state.keywords.flags(for: letters)
+        state.messages[index].flags = newFlags
+        return .changed(newFlags)
+    }
+
+    /// Gives each name the lowest free letter and writes dovecot-keywords, under the
+    /// lock after re-reading the file. Throws .tooManyKeywords before changing anything.
+    private func createKeywords(_ names: [String], in state: inout FolderState, changes: inout [FolderChange]) throws {
+        var trial = state.keywords
+        for name in names where trial.add(name, avoiding: state.orphanKeywordIndexes) == nil {
+            throw StoreError.tooManyKeywords
+        }
+        try locker.withLock(lockPath) {
+            let status = try keywordsFile.status()
+            let onDisk = try keywordsFile.read()
+            var table = onDisk
+            for name in names where table.add(name, avoiding: state.orphanKeywordIndexes) == nil {
+                throw StoreError.tooManyKeywords
+            }
+            if table != onDisk { try keywordsFile.write(table, replacing: status) }
+            state.keywordsFile = try keywordsFile.status()
+            adoptKeywords(table, into: &state, changes: &changes)
+        }
+    }
+}

@@ -1,0 +1,148 @@
+// The in-memory state of one open folder, kept inside SharedFolder's Mutex. Plain
+// data: the algorithms that change it are extensions of FolderContext (FolderSync.swift,
+// UIDListSync.swift, FlagStore.swift, Expunge.swift).
+
+/// Where a message's file is right now.
+struct MessageLocation: Sendable {
+    /// In new/ (not yet seen by any IMAP server) rather than cur/.
+    var inNew: Bool
+    var name: MaildirFileName
+}
+
+/// A batch of changes waiting to be delivered to the observers registered when it
+/// happened (delivery is in SharedFolder.swift).
+struct PendingBatch: Sendable {
+    var changes: [FolderChange]
+    var observers: [UInt64]
+}
+
+struct FolderState: Sendable {
+    // dovecot-uidlist as last read or written.
+    var header: UIDListHeader
+    /// Records in file order (ascending UID), including stale ones (files gone).
+    var records: [UIDListRecord] = []
+    /// Base name → UID of every record (the first record wins if a name repeats).
+    var recordUIDs: [String: UInt32] = [:]
+    /// The file we parsed (identity, size) and how far: appended records are read from
+    /// `uidListConsumed` on, without a lock (Dovecot never rewrites bytes in place).
+    var uidListFile: FileStatus?
+    var uidListConsumed = 0
+    /// The file's tail is an incomplete line (crashed writer): rewrite, never append.
+    var uidListHasPartialLine = false
+    /// The file is missing, damaged or old-format: rewrite it at the next chance.
+    var uidListNeedsRewrite = false
+    /// The file's UIDVALIDITY changed: every message must be dropped and re-read.
+    var pendingUIDValidityReset = false
+    /// max(N, highest record UID + 1, anything we assigned + 1); never decreases.
+    var nextUID: UInt32 = 1
+
+    // dovecot-keywords as last read or written.
+    var keywords = KeywordTable()
+    var keywordsFile: FileStatus?
+    /// Keyword indexes found on files without a name in dovecot-keywords: never given to
+    /// a new keyword (that would silently set it on those messages).
+    var orphanKeywordIndexes = Set<Int>()
+
+    // Messages present on disk.
+    /// Ascending UID.
+    var messages: [MessageRecord] = []
+    /// Base name → current file.
+    var locations: [String: MessageLocation] = [:]
+    /// The highest UID ever shown to observers: a file reappearing with a lower UID is
+    /// given a new one (UIDs of new messages must grow, RFC 9051 §2.3.1.1).
+    var highestExposedUID: UInt32 = 0
+
+    // Cheap synchronize: the directory mtimes of the last scan and when it started.
+    var curMtime: Timestamp?
+    var newMtime: Timestamp?
+    var lastScanStart: Timestamp?
+    /// Something went wrong or was left half done: the next synchronize rescans.
+    var forceRescan = true
+
+    // Observers.
+    var observers: [UInt64: @Sendable ([FolderChange]) -> Void] = [:]
+    var nextObserverID: UInt64 = 1
+    var pendingBatches: [PendingBatch] = []
+    /// pthread_self() of the thread currently delivering batches, if any.
+    var deliveringThread: UInt?
+
+    init(header: UIDListHeader) {
+        self.header = header
+    }
+
+    var uidValidity: UInt32 { header.uidValidity }
+
+    var snapshot: FolderSnapshot {
+        FolderSnapshot(
+            uidValidity: StoreUIDValidity(header.uidValidity), uidNext: StoreUID(nextUID), messages: messages,
+            keywords: keywords.list, canCreateKeywords: canCreateKeywords)
+    }
+
+    /// A letter is free: neither named nor found on a file.
+    var canCreateKeywords: Bool {
+        keywords.names.indices.contains { keywords.names[$0] == nil && !orphanKeywordIndexes.contains($0) }
+    }
+
+    /// Index in `messages` of `uid` (binary search).
+    func messageIndex(_ uid: StoreUID) -> Int? {
+        var low = 0
+        var high = messages.count
+        while low < high {
+            let mid = (low + high) / 2
+            if messages[mid].uid < uid {
+                low = mid + 1
+            } else {
+                high = mid
+            }
+        }
+        return low < messages.count && messages[low].uid == uid ? low : nil
+    }
+
+    /// Adds records (any UID order) keeping `messages` ascending.
+    mutating func insertMessages(_ added: [MessageRecord]) {
+        guard !added.isEmpty else { return }
+        let sorted = added.sorted { $0.uid < $1.uid }
+        if let last = messages.last, let first = sorted.first, last.uid < first.uid {
+            messages += sorted
+        } else {
+            messages = (messages + sorted).sorted { $0.uid < $1.uid }
+        }
+        if let top = sorted.last?.uid.rawValue { highestExposedUID = max(highestExposedUID, top) }
+    }
+
+    /// Removes these UIDs from `messages` and their files from `locations`.
+    mutating func removeMessages(_ uids: Set<StoreUID>) {
+        guard !uids.isEmpty else { return }
+        for message in messages where uids.contains(message.uid) { locations[message.baseName] = nil }
+        messages.removeAll { uids.contains($0.uid) }
+    }
+
+    /// Takes a record read from the uidlist; false if its base name already has a UID.
+    mutating func addRecord(_ record: UIDListRecord) -> Bool {
+        guard recordUIDs[record.baseName] == nil else { return false }
+        records.append(record)
+        recordUIDs[record.baseName] = record.uid
+        nextUID = max(nextUID, record.uid &+ 1)
+        return true
+    }
+
+    var highestRecordUID: UInt32 { records.last?.uid ?? 0 }
+
+    /// The record of `uid` (binary search: records ascend).
+    func record(uid: UInt32) -> UIDListRecord? {
+        var low = 0
+        var high = records.count
+        while low < high {
+            let mid = (low + high) / 2
+            if records[mid].uid < uid {
+                low = mid + 1
+            } else {
+                high = mid
+            }
+        }
+        return low < records.count && records[low].uid == uid ? records[low] : nil
+    }
+
+    /// Records whose file is not on disk any more (as of the last scan).
+    var staleRecordCount: Int { records.count(where: { locations[$0.baseName] == nil }) }
+}

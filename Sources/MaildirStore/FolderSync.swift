@@ -1,0 +1,218 @@
+// Synchronize: bring FolderState in step with new/, cur/, dovecot-uidlist and
+// dovecot-keywords, collecting the changes in the order they are applied.
+//
+// Races handled here:
+// - Deliveries, flag renames and unlinks by other programs at any moment: a cheap check
+//   (directory mtimes with nanoseconds) skips readdir only when neither directory
+//   changed AND the last scan started more than 1 s after their mtime, because a change
+//   in the same coarse timestamp tick as an earlier one leaves the mtime unchanged.
+// - readdir missing a file that was renamed during it: a known message absent from a
+//   scan is looked for in a second scan; only a message absent from both is expunged.
+// - A message moved new/ → cur/ by another program: same base name, same message.
+// - A file vanishing between readdir and stat (expunged, renamed): skipped this time and
+//   the next synchronize rescans.
+// - The uidlist's UIDVALIDITY changed by another program (rebuilt): every message is
+//   reported expunged and re-added under its new UID; the snapshot carries the new
+//   UIDVALIDITY so sessions can notice (RFC 9051 §2.3.1.1).
+import Glibc
+import Logging
+
+extension FolderContext {
+    /// One synchronize under the folder Mutex. `force` skips the cheap mtime check.
+    func synchronize(
+        _ state: inout FolderState, force: Bool, moveNewToCur: Bool, changes: inout [FolderChange]
+    ) throws {
+        try refreshKeywords(&state, changes: &changes)
+        guard let cur = try POSIX.status(curPath), cur.isDirectory else { throw StoreError.nonexistent(directory) }
+        let new = try POSIX.status(newPath)
+        let scanStart = Timestamp.now()
+        if force || state.forceRescan || !isUnchanged(state, cur: cur, new: new) {
+            var listing = try scanDirectories()
+            if state.locations.keys.contains(where: { listing.files[$0] == nil }) {
+                listing = try scanDirectories().union(listing)
+            }
+            state.curMtime = cur.mtime
+            state.newMtime = new?.mtime
+            state.lastScanStart = scanStart
+            state.forceRescan = listing.sawDuplicates
+            try apply(listing, to: &state, changes: &changes)
+        }
+        if moveNewToCur { moveNewToCurrent(&state) }
+        if state.uidListNeedsRewrite || (state.staleRecordCount > 0 && state.staleRecordCount * 4 > state.records.count)
+        {
+            do {
+                try compact(&state)
+            } catch {
+                logger.warning("could not rewrite dovecot-uidlist", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Neither directory changed since a scan that started well after their mtimes.
+    private func isUnchanged(_ state: FolderState, cur: FileStatus, new: FileStatus?) -> Bool {
+        guard state.curMtime == cur.mtime, state.newMtime == new?.mtime, let last = state.lastScanStart else {
+            return false
+        }
+        let newest = max(cur.mtime, new?.mtime ?? cur.mtime)
+        return last.totalNanoseconds - newest.totalNanoseconds > StoreTiming.mtimeTrustNanoseconds
+    }
+
+    /// Applies a directory listing: vanished and renamed files first, then new ones.
+    func apply(_ listing: DirectoryListing, to state: inout FolderState, changes: inout [FolderChange]) throws {
+        try refreshUIDList(&state)
+        if state.pendingUIDValidityReset {
+            state.pendingUIDValidityReset = false
+            let all = state.messages.map(\.uid)
+            if !all.isEmpty { changes.append(.expunged(all)) }
+            state.messages = []
+            state.locations = [:]
+            state.highestExposedUID = 0
+        }
+        var expunged: [StoreUID] = []
+        var flagChanges: [(StoreUID, MessageFlags)] = []
+        for index in state.messages.indices {
+            let message = state.messages[index]
+            guard let file = listing.files[message.baseName] else {
+                expunged.append(message.uid)
+                continue
+            }
+            guard let known = state.locations[message.baseName], known.inNew != file.inNew || known.name != file.name
+            else { continue }
+            state.locations[message.baseName] = MessageLocation(inNew: file.inNew, name: file.name)
+            let flags = state.keywords.flags(for: FlagLetters(decoding: file.name.letters))
+            if flags != message.flags {
+                state.messages[index].flags = flags
+                flagChanges.append((message.uid, flags))
+            }
+        }
+        state.removeMessages(Set(expunged))
+        if !expunged.isEmpty { changes.append(.expunged(expunged)) }
+        if !flagChanges.isEmpty { changes.append(.flagsChanged(flagChanges)) }
+
+        var orphans = Set<Int>()
+        for file in listing.files.values where !file.name.letters.isEmpty {
+            orphans.formUnion(state.keywords.unnamed(FlagLetters(decoding: file.name.letters)))
+        }
+        state.orphanKeywordIndexes = orphans
+
+        var added: [(MessageRecord, MessageLocation)] = []
+        var unassigned: [(String, ScannedFile)] = []
+        for (base, file) in listing.files where state.locations[base] == nil {
+            if let uid = state.recordUIDs[base], uid > state.highestExposedUID {
+                if let made = try makeRecord(uid: uid, baseName: base, file: file, state: state) {
+                    added.append(made)
+                } else {
+                    state.forceRescan = true
+                }
+            } else {
+                unassigned.append((base, file))
+            }
+        }
+        var failure: Error?
+        if !unassigned.isEmpty {
+            do {
+                let pending = Set(unassigned.map(\.0)).union(added.map(\.0.baseName))
+                added += try assignUIDs(&state, unassigned, alreadyListed: pending)
+            } catch {
+                failure = error
+                state.forceRescan = true
+            }
+        }
+        if !added.isEmpty {
+            for (record, location) in added { state.locations[record.baseName] = location }
+            let records = added.map(\.0).sorted { $0.uid < $1.uid }
+            state.insertMessages(records)
+            changes.append(.added(records))
+        }
+        if let failure { throw failure }
+    }
+
+    /// A MessageRecord for a file about to join the state; nil when the file vanished.
+    func makeRecord(uid: UInt32, baseName: String, file: ScannedFile, state: FolderState) throws -> (
+        MessageRecord, MessageLocation
+    )? {
+        let location = MessageLocation(inNew: file.inNew, name: file.name)
+        let path = path(of: location)
+        guard let status = try POSIX.status(path) else { return nil }
+        var virtualSize = file.name.virtualSize ?? state.record(uid: uid)?.virtualSize
+        if virtualSize == nil {
+            guard let computed = try VirtualSize.compute(path: path) else { return nil }
+            virtualSize = computed
+        }
+        let record = MessageRecord(
+            uid: StoreUID(uid), flags: state.keywords.flags(for: FlagLetters(decoding: file.name.letters)),
+            internalDate: status.mtime.seconds, physicalSize: file.name.physicalSize ?? status.size,
+            virtualSize: virtualSize ?? status.size, baseName: baseName)
+        return (record, location)
+    }
+
+    /// Renames every message still in new/ to cur/ with ":2," (same base name, same UID).
+    /// A file that is no longer there was moved by someone else: the next synchronize
+    /// finds it.
+    func moveNewToCurrent(_ state: inout FolderState) {
+        let inNew = state.locations.filter { $0.value.inNew }
+        guard !inNew.isEmpty else { return }
+        var moved = false
+        for (base, location) in inNew {
+            let target = location.name.hasInfo ? location.name : location.name.withLetters([])
+            let destination = MessageLocation(inNew: false, name: target)
+            if rename(path(of: location), path(of: destination)) == 0 {
+                state.locations[base] = destination
+                moved = true
+            } else if POSIX.isMissing(errno) {
+                state.forceRescan = true
+            } else {
+                logger.warning("could not move a message to cur/", metadata: ["file": "\(path(of: location))"])
+            }
+        }
+        if moved {
+            try? POSIX.fsyncDirectory(curPath)
+            try? POSIX.fsyncDirectory(newPath)
+        }
+    }
+
+    /// Re-reads dovecot-keywords when it changed; flags derived from letters follow.
+    func refreshKeywords(_ state: inout FolderState, changes: inout [FolderChange]) throws {
+        let status = try keywordsFile.status()
+        guard status != state.keywordsFile else { return }
+        let table = try keywordsFile.read()
+        state.keywordsFile = status
+        adoptKeywords(table, into: &state, changes: &changes)
+    }
+
+    /// Installs a keyword table: reports the list if it changed and re-derives every
+    /// message's keywords from its letters (a letter may have gained or lost its name).
+    func adoptKeywords(_ table: KeywordTable, into state: inout FolderState, changes: inout [FolderChange]) {
+        guard table != state.keywords else { return }
+        let listChanged = table.list != state.keywords.list
+        state.keywords = table
+        if listChanged { changes.append(.keywordsChanged(table.list)) }
+        var flagChanges: [(StoreUID, MessageFlags)] = []
+        for index in state.messages.indices {
+            guard let location = state.locations[state.messages[index].baseName] else { continue }
+            let flags = table.flags(for: FlagLetters(decoding: location.name.letters))
+            if flags != state.messages[index].flags {
+                state.messages[index].flags = flags
+                flagChanges.append((state.messages[index].uid, flags))
+            }
+        }
+        if !flagChanges.isEmpty { changes.append(.flagsChanged(flagChanges)) }
+    }
+
+    /// Rewrites the uidlist without records of files that are gone (Dovecot compacts
+    /// when more than a quarter are stale), or to repair it. Under the lock, after
+    /// re-reading it and re-listing the directories, so no record of a file someone
+    /// else just delivered or renamed is dropped.
+    func compact(_ state: inout FolderState) throws {
+        try locker.withLock(lockPath) {
+            let highestBefore = state.highestRecordUID
+            try refreshUIDList(&state)
+            guard !state.pendingUIDValidityReset else { return }
+            let fresh = try scanDirectories()
+            let locations = state.locations
+            try rewriteUIDList(&state) {
+                locations[$0.baseName] != nil || fresh.files[$0.baseName] != nil || $0.uid > highestBefore
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+// An open message file. Maildir files are never modified in place (delivery writes tmp/
+// and renames; flag changes rename), so once open the descriptor keeps reading the same
+// bytes even if the file is renamed or unlinked meanwhile.
+// Race: a program violating that convention and truncating a file while it is mapped
+// would make the mapping fault; withMappedBytes maps at most the size fstat reports at
+// that moment, which narrows but cannot close that window.
+import Glibc
+import Synchronization
+
+/// An open message file: read it with pread; close with `close()` (or deinit).
+public final class MessageFile: Sendable {
+    public let record: MessageRecord
+    /// Physical size now.
+    public let size: Int
+    let path: String
+    /// -1 once closed. The lock keeps a read from using a descriptor number that a
+    /// concurrent close() has released (and the kernel may have reused).
+    private let descriptor: Mutex<Int32>
+
+    init(record: MessageRecord, descriptor: Int32, size: Int, path: String) {
+        self.record = record
+        self.size = size
+        self.path = path
+        self.descriptor = Mutex(descriptor)
+    }
+
+    deinit { close() }
+
+    /// Up to `count` bytes at `offset`; short only at end of file.
+    public func read(offset: Int, count: Int) throws -> [UInt8] {
+        try descriptor.withLock { fd in
+            guard fd >= 0 else { throw StoreError.io(path, errno: EBADF) }
+            return try POSIX.pread(fd: fd, path: path, offset: offset, count: count)
+        }
+    }
+
+    /// Maps the whole file read-only for the duration of `body` (an empty file gives an
+    /// empty buffer).
+    public func withMappedBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let fd = descriptor.withLock { $0 >= 0 ? dup($0) : -1 }
+        guard fd >= 0 else { throw StoreError.io(path, errno: EBADF) }
+        defer { Glibc.close(fd) }
+        let length = min(size, try POSIX.status(fd: fd, path: path).size)
+        guard length > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        guard let address = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0),
+            address != UnsafeMutableRawPointer(bitPattern: -1)
+        else { throw POSIX.error(path) }
+        defer { munmap(address, length) }
+        return try body(UnsafeRawBufferPointer(start: address, count: length))
+    }
+
+    public func close() {
+        descriptor.withLock { fd in
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+        }
+    }
+}

@@ -1,0 +1,57 @@
+// Reading new/ and cur/ into base name → file.
+//
+// Races handled here:
+// - A message moved new/ → cur/ by another program while we read: new/ is read before
+//   cur/, so the file is seen in cur/ (possibly also in new/; cur/ wins), never missed.
+// - A flag rename inside cur/ while we read it: readdir may return the old name, the new
+//   name, both or (rarely) neither. Both → one is kept and `sawDuplicates` asks the next
+//   synchronize for a rescan; neither → the caller confirms every apparently vanished
+//   message with a second scan before reporting it expunged (FolderSync.swift).
+
+struct ScannedFile: Sendable {
+    var inNew: Bool
+    var name: MaildirFileName
+}
+
+struct DirectoryListing: Sendable {
+    var files: [String: ScannedFile] = [:]
+    var sawDuplicates = false
+
+    /// This listing plus files only `other` saw (a message missed by one readdir).
+    func union(_ other: DirectoryListing) -> DirectoryListing {
+        var merged = self
+        for (base, file) in other.files where merged.files[base] == nil { merged.files[base] = file }
+        merged.sawDuplicates = sawDuplicates || other.sawDuplicates
+        return merged
+    }
+}
+
+extension FolderContext {
+    /// Lists new/ then cur/. Throws .nonexistent when cur/ is gone (folder deleted).
+    func scanDirectories() throws -> DirectoryListing {
+        var listing = DirectoryListing()
+        for name in try entries(newPath, required: false) {
+            let parsed = MaildirFileName(parsing: name)
+            listing.files[parsed.baseName] = ScannedFile(inNew: true, name: parsed)
+        }
+        for name in try entries(curPath, required: true) {
+            let parsed = MaildirFileName(parsing: name)
+            if let seen = listing.files[parsed.baseName], !seen.inNew {
+                listing.sawDuplicates = true
+                logger.debug("two files with one base name in cur/", metadata: ["base": "\(parsed.baseName)"])
+            }
+            listing.files[parsed.baseName] = ScannedFile(inNew: false, name: parsed)
+        }
+        return listing
+    }
+
+    /// Visible entries (hidden names starting with '.' skipped).
+    private func entries(_ path: String, required: Bool) throws -> [String] {
+        do {
+            return try POSIX.directoryEntries(path).filter { $0.utf8.first != FileNameSyntax.hiddenPrefix }
+        } catch StoreError.io(_, let code) where POSIX.isMissing(code) {
+            if required { throw StoreError.nonexistent(directory) }
+            return []
+        }
+    }
+}

@@ -1,0 +1,159 @@
+// Shared state of one open folder, used by every session that has it selected.
+//
+// Concurrency:
+// - Two sessions (threads) of this server on one folder: every operation runs under one
+//   Mutex, so they are serialised and each sees the other's effects. A second process
+//   (Dovecot, another imapd-maildir) is coordinated through dovecot-uidlist.lock.
+// - Observers are never called under the Mutex (a callback reading `snapshot` cannot
+//   deadlock). Each change batch is queued under the Mutex, in the order the changes
+//   happened, with the observers registered at that moment; after unlocking, the thread
+//   delivers everything queued while holding a separate delivery lock, so batches reach
+//   every observer in order and a thread's own batch is delivered before its call
+//   returns. A callback that (against the rules) changes the folder does not deadlock:
+//   its batch is delivered by the loop already running on its thread.
+import Glibc
+import Logging
+import Synchronization
+
+/// Shared state of one open folder. Thread-safe (a Mutex inside).
+public final class SharedFolder: Sendable {
+    public let directory: String
+    let context: FolderContext
+    private let state: Mutex<FolderState>
+    private let delivery = Mutex(())
+
+    /// Reads (or creates) dovecot-uidlist and scans the folder once.
+    init(context: FolderContext) throws {
+        self.directory = context.directory
+        self.context = context
+        guard (try POSIX.status(context.curPath))?.isDirectory == true else {
+            throw StoreError.nonexistent(context.directory)
+        }
+        var initial = try context.loadState()
+        var ignored: [FolderChange] = []
+        do {
+            try context.synchronize(&initial, force: true, moveNewToCur: false, changes: &ignored)
+        } catch StoreError.locked(let path) {
+            // Messages without UIDs yet stay out until the lock can be had.
+            context.logger.warning("folder opened without its newest messages", metadata: ["lock": "\(path)"])
+            initial.forceRescan = true
+        }
+        self.state = Mutex(initial)
+    }
+
+    /// Rescans new/ and cur/ (cheaply: when neither directory changed since the last
+    /// scan, no readdir), assigns UIDs to new files under dovecot-uidlist.lock,
+    /// notices renamed (flag) and vanished (expunged) files, and when `moveNewToCur`
+    /// renames files found in new/ into cur/ with ":2,". Notifies observers of the
+    /// changes, then returns the current snapshot.
+    public func synchronize(moveNewToCur: Bool) throws -> FolderSnapshot {
+        try perform { context, state, changes in
+            try context.synchronize(&state, force: false, moveNewToCur: moveNewToCur, changes: &changes)
+            return state.snapshot
+        }
+    }
+
+    /// The state after the last synchronize, without touching the disk.
+    public var snapshot: FolderSnapshot { state.withLock { $0.snapshot } }
+
+    /// Registers a callback for every batch of changes. Called on the thread that made
+    /// the change; it must not block or call back into the folder.
+    public func addObserver(_ callback: @escaping @Sendable ([FolderChange]) -> Void) -> ObserverToken {
+        state.withLock { state in
+            let id = state.nextObserverID
+            state.nextObserverID += 1
+            state.observers[id] = callback
+            return ObserverToken(id: id)
+        }
+    }
+
+    public func removeObserver(_ token: ObserverToken) {
+        state.withLock { _ = $0.observers.removeValue(forKey: token.id) }
+    }
+
+    /// Changes flags by renaming files (letters in ASCII order, P/unknown letters and
+    /// ",field" suffixes kept). New keywords get the next free letter in
+    /// dovecot-keywords (under the lock). Returns the new flags of every message whose
+    /// flags actually changed; UIDs no longer present are skipped. Throws
+    /// .tooManyKeywords before changing anything if a letter is needed and none is free.
+    public func store(_ operation: FlagOperation, flags: MessageFlags, uids: [StoreUID]) throws -> [(
+        StoreUID, MessageFlags
+    )] {
+        try perform { context, state, changes in
+            try context.store(&state, operation, flags: flags, uids: uids, changes: &changes)
+        }
+    }
+
+    /// Unlinks the files of these UIDs. Returns the UIDs actually removed (ascending).
+    public func expunge(_ uids: [StoreUID]) throws -> [StoreUID] {
+        try perform { context, state, changes in
+            try context.expunge(&state, uids, changes: &changes)
+        }
+    }
+
+    /// Opens the message file, finding it by base name if it was renamed since the
+    /// scan (rescanning cur/ and new/ once). nil when the message is gone (expunged).
+    public func openMessage(_ uid: StoreUID) throws -> MessageFile? {
+        try perform { context, state, changes in
+            for attempt in 0..<2 {
+                guard let index = state.messageIndex(uid),
+                    let location = state.locations[state.messages[index].baseName]
+                else { return nil }
+                let path = context.path(of: location)
+                if let fd = try POSIX.open(path, O_RDONLY) {
+                    do {
+                        let status = try POSIX.status(fd: fd, path: path)
+                        return MessageFile(record: state.messages[index], descriptor: fd, size: status.size, path: path)
+                    } catch {
+                        close(fd)
+                        throw error
+                    }
+                }
+                // Renamed or expunged by another program since our scan.
+                if attempt == 0 { try context.synchronize(&state, force: true, moveNewToCur: false, changes: &changes) }
+            }
+            return nil
+        }
+    }
+
+    /// Runs `body` under the Mutex, queues the changes it collected (also when it
+    /// throws: what happened on disk must be reported), then delivers them.
+    private func perform<T: Sendable>(
+        _ body: (FolderContext, inout FolderState, inout [FolderChange]) throws -> T
+    ) throws -> T {
+        let outcome: Result<T, any Error> = state.withLock { state in
+            var changes: [FolderChange] = []
+            let result = Result { try body(context, &state, &changes) }
+            if !changes.isEmpty {
+                state.pendingBatches.append(PendingBatch(changes: changes, observers: Array(state.observers.keys)))
+            }
+            return result
+        }
+        deliverPending()
+        return try outcome.get()
+    }
+
+    private func deliverPending() {
+        let me = UInt(pthread_self())
+        guard state.withLock({ $0.deliveringThread != me && !$0.pendingBatches.isEmpty }) else { return }
+        delivery.withLock { _ in
+            while true {
+                let batches: [([@Sendable ([FolderChange]) -> Void], [FolderChange])] = state.withLock { state in
+                    guard !state.pendingBatches.isEmpty else {
+                        state.deliveringThread = nil
+                        return []
+                    }
+                    state.deliveringThread = me
+                    let taken = state.pendingBatches
+                    state.pendingBatches = []
+                    // Observers removed since the batch was queued are skipped.
+                    return taken.map { batch in (batch.observers.compactMap { state.observers[$0] }, batch.changes) }
+                }
+                if batches.isEmpty { return }
+                for (callbacks, changes) in batches {
+                    for callback in callbacks { callback(changes) }
+                }
+            }
+        }
+    }
+}

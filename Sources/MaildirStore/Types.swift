@@ -1,0 +1,145 @@
+// Storage-side value types. The wire module has its own UID and flag types; the
+// server maps between them, so nothing here knows IMAP syntax.
+
+/// A message UID as stored in `dovecot-uidlist` (RFC 9051 §2.3.1.1).
+public struct StoreUID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt32
+    public init(_ v: UInt32) { rawValue = v }
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static func < (lhs: StoreUID, rhs: StoreUID) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { String(rawValue) }
+}
+
+/// A folder's UIDVALIDITY (RFC 9051 §2.3.1.1), `V` of the uidlist header.
+public struct StoreUIDValidity: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt32
+    public init(_ v: UInt32) { rawValue = v }
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public var description: String { String(rawValue) }
+}
+
+/// The five IMAP system flags a Maildir file name can carry.
+public struct SystemFlags: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// `R`
+    public static let answered = SystemFlags(rawValue: 1 << 0)
+    /// `F`
+    public static let flagged = SystemFlags(rawValue: 1 << 1)
+    /// `T`
+    public static let deleted = SystemFlags(rawValue: 1 << 2)
+    /// `S`
+    public static let seen = SystemFlags(rawValue: 1 << 3)
+    /// `D`
+    public static let draft = SystemFlags(rawValue: 1 << 4)
+
+    /// Each flag with its file-name letter, in ASCII order of the letters.
+    static let letters: [(SystemFlags, UInt8)] = [
+        (.draft, FlagLetter.draft), (.flagged, FlagLetter.flagged), (.answered, FlagLetter.replied),
+        (.seen, FlagLetter.seen), (.deleted, FlagLetter.trashed),
+    ]
+}
+
+/// Flags of one message as IMAP sees them. Keywords keep the spelling from
+/// dovecot-keywords; compare case-insensitively.
+public struct MessageFlags: Hashable, Sendable {
+    public var system: SystemFlags
+    /// Sorted by their letter index in dovecot-keywords.
+    public var keywords: [String]
+    public init(system: SystemFlags = [], keywords: [String] = []) {
+        self.system = system
+        self.keywords = keywords
+    }
+}
+
+/// How `SharedFolder.store` combines the given flags with the current ones.
+public enum FlagOperation: Sendable {
+    case replace, add, remove
+}
+
+/// One message present on disk.
+public struct MessageRecord: Sendable, Hashable {
+    public var uid: StoreUID
+    public var flags: MessageFlags
+    /// File mtime in seconds since the epoch = INTERNALDATE (never changed by us).
+    public var internalDate: Int64
+    /// Physical size in bytes (from ,S= or stat).
+    public var physicalSize: Int
+    /// Size with CRLF line ends (from ,W= in the name, or the uidlist W field, or computed
+    /// once by reading the file and remembered in memory), = RFC822.SIZE.
+    public var virtualSize: Int
+    /// Base name (before the last ':'), the message's identity.
+    public var baseName: String
+
+    public init(
+        uid: StoreUID, flags: MessageFlags, internalDate: Int64, physicalSize: Int, virtualSize: Int,
+        baseName: String
+    ) {
+        self.uid = uid
+        self.flags = flags
+        self.internalDate = internalDate
+        self.physicalSize = physicalSize
+        self.virtualSize = virtualSize
+        self.baseName = baseName
+    }
+}
+
+/// What changed in a folder, in the order it happened. Sent to every observer of the
+/// folder after each synchronize/store/expunge that changed something (including the
+/// changes the observer's own session made).
+public enum FolderChange: Sendable {
+    /// New UIDs, ascending.
+    case added([MessageRecord])
+    /// Ascending.
+    case expunged([StoreUID])
+    case flagsChanged([(StoreUID, MessageFlags)])
+    /// The folder's full keyword list grew.
+    case keywordsChanged([String])
+}
+
+/// The state of a folder after a synchronize.
+public struct FolderSnapshot: Sendable {
+    public var uidValidity: StoreUIDValidity
+    public var uidNext: StoreUID
+    /// Ascending UID, only messages present on disk.
+    public var messages: [MessageRecord]
+    /// dovecot-keywords names, index order.
+    public var keywords: [String]
+    /// True while fewer than 26 keyword letters are used (PERMANENTFLAGS \* is offered).
+    public var canCreateKeywords: Bool
+
+    public init(
+        uidValidity: StoreUIDValidity, uidNext: StoreUID, messages: [MessageRecord], keywords: [String],
+        canCreateKeywords: Bool
+    ) {
+        self.uidValidity = uidValidity
+        self.uidNext = uidNext
+        self.messages = messages
+        self.keywords = keywords
+        self.canCreateKeywords = canCreateKeywords
+    }
+}
+
+/// Identifies one observer registration of a `SharedFolder`.
+public struct ObserverToken: Hashable, Sendable {
+    let id: UInt64
+}
+
+/// One folder of the user's tree as LIST reports it.
+public struct FolderEntry: Sendable, Hashable {
+    /// Hierarchy components decoded from modified UTF-7, e.g. ["Archive", "2024"]; INBOX is ["INBOX"].
+    public var components: [String]
+    /// The folder's directory (absolute path).
+    public var directory: String
+    /// Has a cur/ (or is INBOX): can be selected. Folders that exist only as a parent of
+    /// others (`.A.B` exists but `.A` does not) are listed with isSelectable == false.
+    public var isSelectable: Bool
+    public var hasChildren: Bool
+
+    public init(components: [String], directory: String, isSelectable: Bool, hasChildren: Bool) {
+        self.components = components
+        self.directory = directory
+        self.isSelectable = isSelectable
+        self.hasChildren = hasChildren
+    }
+}
