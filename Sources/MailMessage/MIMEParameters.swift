@@ -151,7 +151,10 @@ struct RFC2231Section {
             digits += 1
         }
         var extended = false
-        if p < name.count && name[p] == ASCII.asterisk {
+        if p == name.count && star == name.count - 1 {
+            // `name*=` : a single extended section (RFC 2231 §4).
+            extended = true
+        } else if p < name.count && name[p] == ASCII.asterisk {
             extended = true
             p += 1
         }
