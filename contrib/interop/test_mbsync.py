@@ -1,0 +1,157 @@
+"""mbsync (isync) mirrors alice's mail into a local Maildir and back.
+
+Far = the server under test over plain IMAP on 127.0.0.1, Near = a local Maildir
+(`SubFolders Verbatim`). mbsync names near files `...,U=<far UID>:2,<flags>`, which
+lets the test pair every near file with the server's message exactly.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import unittest
+
+from interop_support import (
+    ServerTestCase,
+    info_letters,
+    message_files,
+)
+
+# mbsync maps the $Forwarded keyword to the Maildir letter P; keywords are not
+# mirrored otherwise (isync 1.4), so flags are compared on these letters only.
+SYSTEM_LETTERS = set("DFRST")
+MBSYNC_TIMEOUT = 300
+
+FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", "Archive", "Archive/2024", "Entw&APw-rfe")
+
+RC = """\
+IMAPAccount far
+Host 127.0.0.1
+Port {port}
+User alice
+Pass alice-demo
+SSLType None
+AuthMechs LOGIN
+Timeout 60
+
+IMAPStore far
+Account far
+
+MaildirStore near
+Path {near}/
+Inbox {near}/INBOX
+SubFolders Verbatim
+
+Channel mirror
+Far :far:
+Near :near:
+Patterns *
+Create Near
+Sync All
+Expunge {expunge}
+SyncState *
+"""
+
+U_FIELD = re.compile(r",U=(\d+)")
+
+
+def mbsync_binary() -> str:
+    path = shutil.which("mbsync")
+    if not path:
+        raise AssertionError("mbsync not found: install Debian's isync "
+                             "(contrib/install-test-deps does it)")
+    return path
+
+
+class MbsyncTest(ServerTestCase):
+    def setUp(self):
+        super().setUp()
+        self.mbsync = mbsync_binary()
+        self.near = os.path.join(self.work, "near")
+        os.makedirs(self.near)
+
+    def sync(self, expunge="None"):
+        rc = os.path.join(self.work, f"mbsyncrc-{expunge}")
+        with open(rc, "w") as fh:
+            fh.write(RC.format(port=self.server.port, near=self.near, expunge=expunge))
+        p = subprocess.run([self.mbsync, "-c", rc, "-V", "mirror"], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=MBSYNC_TIMEOUT)
+        self.assertEqual(p.returncode, 0, f"mbsync failed:\n{p.stdout[-4000:]}\n{p.stderr[-4000:]}"
+                                          f"\n--- server log ---\n{self.server.log_tail()}")
+        return p
+
+    def near_files(self, folder):
+        """{far UID: (path, flag letters)} of the near copy of a folder."""
+        d = os.path.join(self.near, *folder.split("/"))
+        out = {}
+        for sub in ("cur", "new"):
+            p = os.path.join(d, sub)
+            self.assertTrue(os.path.isdir(p), f"mbsync did not create {p}")
+            for f in os.listdir(p):
+                if f.startswith("."):
+                    continue
+                m = U_FIELD.search(f)
+                self.assertIsNotNone(m, f"near file without U=: {f}")
+                out[int(m.group(1))] = (os.path.join(p, f), info_letters(f))
+        return out
+
+    def server_files(self, folder):
+        """{UID: flag letters} of the server's Maildir, via the uidlist."""
+        files = message_files(self.root, "alice", folder)
+        return {uid: info_letters(files[base][1]) for uid, base in self.uid_map(folder)}
+
+    def rename_near(self, folder, uid, letters):
+        path, _ = self.near_files(folder)[uid]
+        d = os.path.dirname(os.path.dirname(path))
+        name = os.path.basename(path).rsplit(":", 1)[0]
+        new = os.path.join(d, "cur", f"{name}:2,{''.join(sorted(letters))}")
+        os.rename(path, new)
+
+    def test_mirror_has_every_message_with_its_flags(self):
+        self.sync()
+        for folder in FOLDERS:
+            near = self.near_files(folder)
+            server = self.server_files(folder)
+            self.assertEqual(sorted(near), sorted(server), folder)
+            for uid, letters in server.items():
+                self.assertEqual(set(near[uid][1]) & SYSTEM_LETTERS, set(letters) & SYSTEM_LETTERS,
+                                 f"{folder} UID {uid}")
+        self.assertEqual(len(self.near_files("INBOX")), 12)
+        # A second run finds nothing to do and changes nothing on the server.
+        before = {f: self.server_files(f) for f in FOLDERS}
+        self.sync()
+        self.assertEqual({f: self.server_files(f) for f in FOLDERS}, before)
+
+    def test_local_flag_change_reaches_the_server(self):
+        self.sync()
+        self.assertEqual(self.server_files("INBOX")[4], "")
+        self.rename_near("INBOX", 4, "FS")
+        self.rename_near("INBOX", 2, "S")  # was FS: unflag
+        self.sync()
+        server = self.server_files("INBOX")
+        self.assertEqual(set(server[4]) & SYSTEM_LETTERS, {"F", "S"})
+        self.assertEqual(set(server[2]) & SYSTEM_LETTERS, {"S"})
+        c = self.login()
+        c.select("INBOX", readonly=True)
+        typ, data = c.uid("SEARCH", "FLAGGED")
+        self.assertEqual(typ, "OK", data)
+        self.assertEqual(sorted(int(x) for x in data[0].split()), [4, 10])
+
+    def test_local_delete_reaches_the_server(self):
+        self.sync()
+        bases = dict(self.uid_map("INBOX"))
+        self.rename_near("INBOX", 1, "ST")
+        self.sync(expunge="Both")
+        files = message_files(self.root, "alice", "INBOX")
+        self.assertNotIn(bases[1], files, "locally deleted message still on the server")
+        self.assertNotIn(bases[9], files, "\\Deleted message not expunged by Expunge Both")
+        self.assertEqual(len(files), 10)
+        self.assertNotIn(1, self.near_files("INBOX"))
+        c = self.login()
+        c.select("INBOX", readonly=True)
+        typ, data = c.uid("SEARCH", "ALL")
+        self.assertEqual(sorted(int(x) for x in data[0].split()), [2, 3, 4, 5, 6, 7, 8, 10, 11, 12])
+
+
+if __name__ == "__main__":
+    unittest.main()
