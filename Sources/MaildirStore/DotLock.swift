@@ -11,7 +11,8 @@
 //   inode with the same mtime, so a fresh lock created by a third process in between is
 //   not removed (a window of one lstat→unlink remains, as in Dovecot).
 // - Our own lock broken by someone else as stale (we held it > 120 s): release only
-//   unlinks the inode we created.
+//   unlinks a file with our inode number and our `<pid>:<host>` content (inode numbers
+//   are reused at once on most filesystems, so the inode alone would not tell).
 import Glibc
 import Logging
 
@@ -19,11 +20,13 @@ import Logging
 struct HeldDotLock {
     let path: String
     let identity: FileStatus
+    let content: [UInt8]
 
     func release() {
-        if let now = try? POSIX.status(path, followSymlinks: false), now.isSameFile(as: identity) {
-            unlink(path)
-        }
+        guard let now = try? POSIX.status(path, followSymlinks: false), now.isSameFile(as: identity),
+            (try? POSIX.readFile(path)) == content
+        else { return }
+        unlink(path)
     }
 }
 
@@ -48,9 +51,14 @@ struct DotLocker: Sendable {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if fd >= 0 {
                 defer { close(fd) }
-                try? POSIX.writeAll(fd: fd, path: path, content)
-                let identity = try POSIX.status(fd: fd, path: path)
-                return HeldDotLock(path: path, identity: identity)
+                do {
+                    try POSIX.writeAll(fd: fd, path: path, content)
+                    let identity = try POSIX.status(fd: fd, path: path)
+                    return HeldDotLock(path: path, identity: identity, content: content)
+                } catch {
+                    unlink(path)
+                    throw error
+                }
             }
             let code = errno
             guard code == EEXIST else { throw POSIX.error(path, code) }

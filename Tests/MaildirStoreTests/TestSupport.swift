@@ -5,7 +5,7 @@ import XCTest
 @testable import MaildirStore
 
 /// A real Maildir under /tmp, removed when the test ends.
-final class TempMaildir {
+final class TempMaildir: @unchecked Sendable {
     let root: String
 
     init() throws {
