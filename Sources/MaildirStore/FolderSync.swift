@@ -99,10 +99,8 @@ extension FolderContext {
         var unassigned: [(String, ScannedFile)] = []
         for (base, file) in listing.files where state.locations[base] == nil {
             if let uid = state.recordUIDs[base], uid > state.highestExposedUID {
-                if let made = try makeRecord(uid: uid, baseName: base, file: file, state: state) {
+                if let made = try makeRecord(uid: uid, baseName: base, file: file, state: &state) {
                     added.append(made)
-                } else {
-                    state.forceRescan = true
                 }
             } else {
                 unassigned.append((base, file))
@@ -127,16 +125,28 @@ extension FolderContext {
         if let failure { throw failure }
     }
 
-    /// A MessageRecord for a file about to join the state; nil when the file vanished.
-    func makeRecord(uid: UInt32, baseName: String, file: ScannedFile, state: FolderState) throws -> (
+    /// A MessageRecord for a file about to join the state; nil when the file vanished
+    /// (and the next synchronize should look again) or is not a regular file (symlinks,
+    /// FIFOs and directories in cur/ are never messages).
+    func makeRecord(uid: UInt32, baseName: String, file: ScannedFile, state: inout FolderState) throws -> (
         MessageRecord, MessageLocation
     )? {
         let location = MessageLocation(inNew: file.inNew, name: file.name)
         let path = path(of: location)
-        guard let status = try POSIX.status(path) else { return nil }
+        guard let status = try POSIX.status(path, followSymlinks: false) else {
+            state.forceRescan = true
+            return nil
+        }
+        guard status.isRegular else {
+            logger.debug("ignoring a non-regular file", metadata: ["file": "\(path)"])
+            return nil
+        }
         var virtualSize = file.name.virtualSize ?? state.record(uid: uid)?.virtualSize
         if virtualSize == nil {
-            guard let computed = try VirtualSize.compute(path: path) else { return nil }
+            guard let computed = try VirtualSize.compute(path: path) else {
+                state.forceRescan = true
+                return nil
+            }
             virtualSize = computed
         }
         let record = MessageRecord(
@@ -203,8 +213,11 @@ extension FolderContext {
     /// when more than a quarter are stale), or to repair it. Under the lock, after
     /// re-reading it and re-listing the directories, so no record of a file someone
     /// else just delivered or renamed is dropped.
+    /// Optional work: it does not wait for a lock someone else holds.
     func compact(_ state: inout FolderState) throws {
-        try locker.withLock(lockPath) {
+        var impatient = locker
+        impatient.timeout = .zero
+        try impatient.withLock(lockPath) {
             let highestBefore = state.highestRecordUID
             try refreshUIDList(&state)
             guard !state.pendingUIDValidityReset else { return }

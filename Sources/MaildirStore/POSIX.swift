@@ -112,6 +112,29 @@ enum POSIX {
         throw error(path, code)
     }
 
+    /// Opens a message file for reading; nil when it is missing or is not a regular
+    /// file. Symlinks are never followed (one planted in cur/ could point anywhere, e.g.
+    /// at another user's mail) and O_NONBLOCK keeps a FIFO from blocking the open.
+    static func openRegularFile(_ path: String) throws -> (fd: Int32, status: FileStatus)? {
+        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if isMissing(code) || code == ELOOP { return nil }
+            throw error(path, code)
+        }
+        do {
+            let status = try status(fd: fd, path: path)
+            guard status.isRegular else {
+                close(fd)
+                return nil
+            }
+            return (fd, status)
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
     /// Reads up to `count` bytes at `offset`, retrying on EINTR and short reads; shorter
     /// only at end of file.
     static func pread(fd: Int32, path: String, offset: Int, count: Int) throws -> [UInt8] {

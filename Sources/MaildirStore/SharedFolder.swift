@@ -100,14 +100,8 @@ public final class SharedFolder: Sendable {
                     let location = state.locations[state.messages[index].baseName]
                 else { return nil }
                 let path = context.path(of: location)
-                if let fd = try POSIX.open(path, O_RDONLY) {
-                    do {
-                        let status = try POSIX.status(fd: fd, path: path)
-                        return MessageFile(record: state.messages[index], descriptor: fd, size: status.size, path: path)
-                    } catch {
-                        close(fd)
-                        throw error
-                    }
+                if let (fd, status) = try POSIX.openRegularFile(path) {
+                    return MessageFile(record: state.messages[index], descriptor: fd, size: status.size, path: path)
                 }
                 // Renamed or expunged by another program since our scan.
                 if attempt == 0 { try context.synchronize(&state, force: true, moveNewToCur: false, changes: &changes) }

@@ -33,7 +33,7 @@ extension FolderContext {
                 let fresh = try scanDirectories()
                 for record in unseen where record.uid > state.highestExposedUID {
                     guard let file = fresh.files[record.baseName],
-                        let made = try makeRecord(uid: record.uid, baseName: record.baseName, file: file, state: state)
+                        let made = try makeRecord(uid: record.uid, baseName: record.baseName, file: file, state: &state)
                     else { continue }
                     results.append(made)
                 }
@@ -42,15 +42,14 @@ extension FolderContext {
             var superseded = Set<String>()
             for (base, file) in ordered {
                 if let uid = state.recordUIDs[base], uid > state.highestExposedUID {
-                    if let made = try makeRecord(uid: uid, baseName: base, file: file, state: state) {
+                    if let made = try makeRecord(uid: uid, baseName: base, file: file, state: &state) {
                         results.append(made)
                     }
                     continue
                 }
                 let uid = state.nextUID
                 guard uid < UInt32.max else { throw StoreError.corrupt("\(uidListPath): UID space exhausted") }
-                guard let made = try makeRecord(uid: uid, baseName: base, file: file, state: state) else {
-                    state.forceRescan = true
+                guard let made = try makeRecord(uid: uid, baseName: base, file: file, state: &state) else {
                     continue
                 }
                 if let old = state.recordUIDs[base] {

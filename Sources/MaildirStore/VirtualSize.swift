@@ -12,7 +12,7 @@ enum VirtualSize {
 
     /// nil when the file does not exist (any more).
     static func compute(path: String) throws -> Int? {
-        guard let fd = try POSIX.open(path, O_RDONLY) else { return nil }
+        guard let (fd, _) = try POSIX.openRegularFile(path) else { return nil }
         defer { close(fd) }
         var total = 0
         var bareLineFeeds = 0

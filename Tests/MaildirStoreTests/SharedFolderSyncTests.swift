@@ -167,4 +167,21 @@ final class SharedFolderSyncTests: XCTestCase {
         XCTAssertEqual(registry.openFolderCount, 0)
         XCTAssertThrowsError(try registry.open(directory: maildir.path("missing"), mailRoot: maildir.root))
     }
+
+    func testSymlinksAndFIFOsInCurAreNeverMessages() throws {
+        let maildir = try TempMaildir()
+        let secret = try TempMaildir()
+        try secret.write("secret", Array("not yours\n".utf8))
+        XCTAssertEqual(symlink(secret.path("secret"), maildir.path("cur/1700000000.M1P1.evil:2,")), 0)
+        XCTAssertEqual(mkfifo(maildir.path("cur/1700000000.M2P1.fifo:2,"), 0o600), 0)
+        try maildir.makeDirectory("cur/1700000000.M3P1.dir")
+        try maildir.deliver("cur/1700000000.M4P1.real:2,")
+        let folder = try open(maildir)
+        let snapshot = try folder.synchronize(moveNewToCur: false)
+        XCTAssertEqual(snapshot.messages.map(\.baseName), ["1700000000.M4P1.real"])
+        // A regular file swapped for a symlink after the scan is not opened either.
+        try maildir.remove("cur/1700000000.M4P1.real:2,")
+        XCTAssertEqual(symlink(secret.path("secret"), maildir.path("cur/1700000000.M4P1.real:2,")), 0)
+        XCTAssertNil(try folder.openMessage(snapshot.messages[0].uid))
+    }
 }
