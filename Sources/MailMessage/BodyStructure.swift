@@ -62,6 +62,7 @@ extension MessageTree {
                 ASCII.equalsIgnoringCase(type, "multipart") || ASCII.equalsIgnoringCase(type, "message")
             {
                 kind = .basic(type: Array("application".utf8), subtype: Array("octet-stream".utf8))
+                parameters = []
             } else {
                 kind = .basic(
                     type: info.contentType?.type ?? Array("application".utf8),
@@ -72,8 +73,13 @@ extension MessageTree {
             parameters: parameters, id: info.id, description: info.description,
             encoding: info.encoding.map { String(decoding: $0, as: UTF8.self) } ?? Self.defaultEncoding,
             octets: part.bodyStart.crlfLength(to: part.end))
+        // Dovecot echoes the header's spelling of "text" ("TEXT", "Text"); nil is the
+        // default spelling, so only a different one is carried.
+        var mediaType: [UInt8]?
+        if case .text = kind, let type = info.contentType?.type, type != Array("text".utf8) { mediaType = type }
         return .singlepart(
-            BodyStructure.SinglePart(kind: kind, fields: fields, md5: extensible ? info.md5 : nil, ext: ext))
+            BodyStructure.SinglePart(
+                kind: kind, fields: fields, md5: extensible ? info.md5 : nil, ext: ext, mediaType: mediaType))
     }
 
     static func wireParameters(_ parameters: [MIMEParameter]) -> [(String, [UInt8])] {

@@ -94,7 +94,7 @@ enum DovecotFormat {
             var s: String
             switch p.kind {
             case .basic(let type, let subtype): s = quoted(type) + " " + quoted(subtype)
-            case .text(let subtype, _): s = "\"text\" " + quoted(subtype)
+            case .text(let subtype, _): s = quoted(p.mediaType ?? Array("text".utf8)) + " " + quoted(subtype)
             case .message(let subtype, _, _, _): s = "\"message\" " + quoted(subtype)
             }
             s += " " + params(p.fields.parameters) + " " + nstring(p.fields.id) + " " + nstring(p.fields.description)
