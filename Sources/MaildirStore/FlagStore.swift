@@ -25,19 +25,8 @@ extension FolderContext {
         changes: inout [FolderChange]
     ) throws -> [(StoreUID, MessageFlags)] {
         try refreshKeywords(&state, changes: &changes)
-        for name in flags.keywords where !KeywordTable.isValidName(name) {
-            throw StoreError.invalidName("keyword '\(name)'")
-        }
-        if operation != .remove {
-            var missing: [String] = []
-            for name in flags.keywords where state.keywords.index(of: name) == nil {
-                if !missing.contains(where: { KeywordTable.foldCase($0) == KeywordTable.foldCase(name) }) {
-                    missing.append(name)
-                }
-            }
-            if !missing.isEmpty { try createKeywords(missing, in: &state, changes: &changes) }
-        }
-        let indexes = Set(flags.keywords.compactMap { state.keywords.index(of: $0) })
+        let indexes = try keywordIndexes(
+            for: flags.keywords, creating: operation != .remove, in: &state, changes: &changes)
 
         var result: [(StoreUID, MessageFlags)] = []
         var retry: [StoreUID] = []
@@ -107,6 +96,27 @@ extension FolderContext {
         let newFlags = state.keywords.flags(for: letters)
         state.messages[index].flags = newFlags
         return .changed(newFlags)
+    }
+
+    /// The letter indexes of keyword names, giving new names letters when `creating`
+    /// (unknown names are otherwise left out). Throws .invalidName for names that cannot
+    /// be stored and .tooManyKeywords before changing anything.
+    func keywordIndexes(
+        for names: [String], creating: Bool, in state: inout FolderState, changes: inout [FolderChange]
+    ) throws -> Set<Int> {
+        for name in names where !KeywordTable.isValidName(name) {
+            throw StoreError.invalidName("keyword '\(name)'")
+        }
+        if creating {
+            var missing: [String] = []
+            for name in names where state.keywords.index(of: name) == nil {
+                if !missing.contains(where: { KeywordTable.foldCase($0) == KeywordTable.foldCase(name) }) {
+                    missing.append(name)
+                }
+            }
+            if !missing.isEmpty { try createKeywords(missing, in: &state, changes: &changes) }
+        }
+        return Set(names.compactMap { state.keywords.index(of: $0) })
     }
 
     /// Gives each name the lowest free letter and writes dovecot-keywords, under the

@@ -110,6 +110,14 @@ struct FolderState: Sendable {
         if let top = sorted.last?.uid.rawValue { highestExposedUID = max(highestExposedUID, top) }
     }
 
+    /// Adds new messages with their files; returns the records ascending (for .added).
+    mutating func admit(_ added: [(MessageRecord, MessageLocation)]) -> [MessageRecord] {
+        for (record, location) in added { locations[record.baseName] = location }
+        let records = added.map(\.0).sorted { $0.uid < $1.uid }
+        insertMessages(records)
+        return records
+    }
+
     /// Removes these UIDs from `messages` and their files from `locations`.
     mutating func removeMessages(_ uids: Set<StoreUID>) {
         guard !uids.isEmpty else { return }

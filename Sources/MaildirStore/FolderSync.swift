@@ -116,12 +116,7 @@ extension FolderContext {
                 state.forceRescan = true
             }
         }
-        if !added.isEmpty {
-            for (record, location) in added { state.locations[record.baseName] = location }
-            let records = added.map(\.0).sorted { $0.uid < $1.uid }
-            state.insertMessages(records)
-            changes.append(.added(records))
-        }
+        if !added.isEmpty { changes.append(.added(state.admit(added))) }
         if let failure { throw failure }
     }
 

@@ -173,18 +173,26 @@ enum POSIX {
     }
 
     static func writeAll(fd: Int32, path: String, _ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try writeAll(fd: fd, path: path, $0) }
+    }
+
+    static func writeAll(fd: Int32, path: String, _ buffer: UnsafeRawBufferPointer) throws {
+        guard let base = buffer.baseAddress else { return }
         var done = 0
-        try bytes.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            while done < buffer.count {
-                let n = write(fd, base + done, buffer.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw error(path)
-                }
-                done += n
+        while done < buffer.count {
+            let n = write(fd, base + done, buffer.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw error(path)
             }
+            done += n
         }
+    }
+
+    /// Sets a file's mtime (INTERNALDATE), leaving its atime alone.
+    static func setModificationTime(fd: Int32, path: String, seconds: Int64) throws {
+        var times = [timespec(tv_sec: 0, tv_nsec: utimeOmit), timespec(tv_sec: Int(seconds), tv_nsec: 0)]
+        if futimens(fd, &times) != 0 { throw error(path) }
     }
 
     static func fsyncDirectory(_ path: String) throws {

@@ -112,7 +112,7 @@ public final class SharedFolder: Sendable {
 
     /// Runs `body` under the Mutex, queues the changes it collected (also when it
     /// throws: what happened on disk must be reported), then delivers them.
-    private func perform<T: Sendable>(
+    func perform<T: Sendable>(
         _ body: (FolderContext, inout FolderState, inout [FolderChange]) throws -> T
     ) throws -> T {
         let outcome: Result<T, any Error> = state.withLock { state in

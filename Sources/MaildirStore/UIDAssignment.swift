@@ -13,11 +13,13 @@ import Logging
 extension FolderContext {
     /// Assigns UIDs in delivery order (DeliveryOrder), appends the records and returns
     /// the new messages (not yet inserted into `state.messages`).
+    /// `lockHeld`: the caller already holds dovecot-uidlist.lock (a save transaction).
     func assignUIDs(
-        _ state: inout FolderState, _ files: [(String, ScannedFile)], alreadyListed: Set<String>
+        _ state: inout FolderState, _ files: [(String, ScannedFile)], alreadyListed: Set<String>,
+        lockHeld: Bool = false
     ) throws -> [(MessageRecord, MessageLocation)] {
         let ordered = files.sorted { DeliveryOrder(baseName: $0.0) < DeliveryOrder(baseName: $1.0) }
-        return try locker.withLock(lockPath) {
+        func assign() throws -> [(MessageRecord, MessageLocation)] {
             let recordsBefore = state.records.count
             try refreshUIDList(&state)
             if state.pendingUIDValidityReset {
@@ -73,5 +75,6 @@ extension FolderContext {
             try appendRecords(&state, newRecords)
             return results
         }
+        return lockHeld ? try assign() : try locker.withLock(lockPath, assign)
     }
 }
