@@ -57,6 +57,13 @@ enum MaildirNames {
     static let folderSeparator: Character = "."
     static let folderSeparatorByte: UInt8 = UInt8(ascii: ".")
     static let inbox = "INBOX"
+    /// Dovecot's subscription list in the mail root, its dot-lock and temporary file.
+    static let subscriptions = "subscriptions"
+    static let subscriptionsLock = "subscriptions.lock"
+    static let subscriptionsTemp = "subscriptions.tmp"
+    /// First bytes of a version 2 subscriptions file (Dovecot ≥ 2.2.17); its names have
+    /// hierarchy levels separated by TAB.
+    static let subscriptionsV2Header: [UInt8] = Array("V\t2\n\n".utf8)
     /// Prefixes of files in the mail root that are never folders (MAILDIR-FORMATS.md).
     static let neverFolderPrefixes = [
         "dovecot.index", "dovecot.list.index", "dovecot.mailbox.log", "dovecot-uidlist",
@@ -85,6 +92,8 @@ enum StoreTiming {
     /// A dot-lock whose mtime is older than this was left by a crashed process
     /// (Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT).
     static let lockStaleSeconds: Int = 120
+    /// Dovecot's SUBSCRIPTION_FILE_CHANGE_TIMEOUT: its lock is stale sooner.
+    static let subscriptionsLockStaleSeconds: Int = 30
     /// How long a writer waits for `dovecot-uidlist.lock` by default.
     static let defaultLockTimeout: Duration = .seconds(10)
     /// Directory mtimes are only trusted for skipping a readdir when the last scan
