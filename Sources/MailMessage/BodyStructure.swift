@@ -82,8 +82,9 @@ extension MessageTree {
                 kind: kind, fields: fields, md5: extensible ? info.md5 : nil, ext: ext, mediaType: mediaType))
     }
 
+    /// Parameters as the wire types hold them; a NUL ends a value (Dovecot's C strings).
     static func wireParameters(_ parameters: [MIMEParameter]) -> [(String, [UInt8])] {
-        parameters.map { (String(decoding: $0.name, as: UTF8.self), $0.value) }
+        parameters.map { (String(decoding: $0.name, as: UTF8.self), EnvelopeText.plain($0.value)) }
     }
 
     /// What Dovecot shows for a multipart with no body part (RFC 2046 requires one).

@@ -169,3 +169,33 @@ final class DecodingTests: XCTestCase {
         }
     }
 }
+
+/// message/global (RFC 6532) nests a message like message/rfc822.
+final class MessageGlobalTests: XCTestCase {
+    func testMessageGlobalNestsAMessage() {
+        let text = """
+            Content-Type: multipart/mixed; boundary=g
+
+            --g
+            Content-Type: Message/Global
+
+            Subject: Grüße
+
+            inner
+            --g--
+
+            """
+        withMessage(text) { tree, raw in
+            XCTAssertEqual(tree.partCount, 3)
+            guard case .multipart(let m) = tree.bodyStructure(raw, extensible: false),
+                case .singlepart(let part) = m.parts.first,
+                case .message(let subtype, let envelope, _, let lines) = part.kind
+            else { return XCTFail("message/global expected") }
+            XCTAssertEqual(subtype, Array("global".utf8))
+            XCTAssertEqual(envelope.subject, Array("Grüße".utf8))
+            XCTAssertEqual(lines, 2)
+            XCTAssertEqual(sectionString(tree, section([1, 1]), raw), "inner")
+            XCTAssertEqual(sectionString(tree, section([1], .header), raw), "Subject: Grüße\r\n\r\n")
+        }
+    }
+}
