@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -290,6 +291,17 @@ def dovecot_own_tree(run_dir: str, root: str) -> None:
             os.chown(os.path.join(dirpath, f), nobody.pw_uid, nobody.pw_gid)
 
 
+def _die_with_parent() -> None:
+    """preexec_fn: SIGTERM the server if the test process dies (no orphaned servers)."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 class Server:
     """One server process serving `root` on 127.0.0.1."""
 
@@ -324,7 +336,7 @@ class Server:
                "--listen", f"{HOST}:0", "--log-level", "debug"] + self.extra_args
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=log, env=self._env())
+                                     stderr=log, env=self._env(), preexec_fn=_die_with_parent)
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         buf = b""
@@ -345,8 +357,23 @@ class Server:
                 m = LISTENING_RE.match(line)
                 if m:
                     self.port = int(m.group(2))
+                    self._drain_stdout(buf)
                     return
                 self._abort(f"unexpected line on stdout: {line!r}")
+
+    def _drain_stdout(self, pending: bytes) -> None:
+        """Keep reading stdout into the log so a chatty server never blocks on a full pipe."""
+        stream, log_path = self.proc.stdout, self.log_path
+
+        def drain():
+            with open(log_path, "ab") as log:
+                if pending:
+                    log.write(b"[stdout] " + pending)
+                for line in iter(stream.readline, b""):
+                    log.write(b"[stdout] " + line)
+                    log.flush()
+
+        threading.Thread(target=drain, daemon=True).start()
 
     def _start_dovecot(self) -> None:
         binary = dovecot_binary()
@@ -357,7 +384,7 @@ class Server:
         self.log_path = os.path.join(run_dir, "dovecot.log")
         self.proc = subprocess.Popen([binary, "-F", "-c", conf], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                     env=self._env())
+                                     env=self._env(), preexec_fn=_die_with_parent)
         # Dovecot prints nothing when ready: the greeting on the port is the signal.
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -386,8 +413,6 @@ class Server:
             proc.kill()
             proc.wait()
             code = "did not stop within %ss of SIGTERM" % STOP_TIMEOUT
-        if proc.stdout:
-            proc.stdout.close()
         self.exit_codes.append(code)
         return code
 

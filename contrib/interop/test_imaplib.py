@@ -114,6 +114,8 @@ class ImaplibTest(ServerTestCase):
         c.login("alice", "alice-demo")
         after = capabilities(c)
         self.assertIn("IMAP4REV1", after)
+        # Part of IMAP4rev2, but an IMAP4rev1 client only uses what it sees advertised
+        # (imaplib refuses ENABLE without it), so a server serving both lists them.
         for cap in ("ENABLE", "ID", "IDLE", "NAMESPACE", "UIDPLUS", "UNSELECT"):
             self.assertIn(cap, after)
         if self.server.target == "imapd":
@@ -322,13 +324,10 @@ class ImaplibTest(ServerTestCase):
         self.assertEqual(got[PLAIN]["BODY"][:8], bs[:8], "BODY is BODYSTRUCTURE without extensions")
 
         alt = got[ALTERNATIVE]["BODYSTRUCTURE"]
-        parts = [p for p in alt if isinstance(p, list) and p and isinstance(p[0], (bytes, str))
-                 and not isinstance(p[0], list)]
         self.assertEqual(s(alt[2]).lower(), "alternative")
         self.assertEqual([(s(alt[0][0]).lower(), s(alt[0][1]).lower()),
                           (s(alt[1][0]).lower(), s(alt[1][1]).lower())],
                          [("text", "plain"), ("text", "html")])
-        self.assertTrue(parts)
 
         mixed = got[MIXED]["BODYSTRUCTURE"]
         self.assertEqual(s(mixed[2]).lower(), "mixed")
@@ -397,10 +396,8 @@ class ImaplibTest(ServerTestCase):
     def test_fetch_binary(self):
         c = self.login()
         caps = capabilities(c)
-        if self.is_rev2(c):
-            self.assertIn("BINARY", caps | {"BINARY"})  # BINARY is part of IMAP4rev2
-        elif "BINARY" not in caps:
-            self.fail("server offers neither IMAP4rev2 nor BINARY")
+        # BINARY (RFC 3516) is part of IMAP4rev2.
+        self.assertTrue("IMAP4REV2" in caps or "BINARY" in caps, caps)
         c.select("INBOX", readonly=True)
         mixed = self.content_of(MIXED)
         b64 = mixed.split(b"Content-Transfer-Encoding: base64\n\n", 1)[1].split(b"\n--mixed-5--")[0]

@@ -157,7 +157,10 @@ class SessionsTest(ServerTestCase):
         # The push must come without any client command (bounded by the socket timeout).
         seen = []
         while True:
-            line = raw.line()
+            try:
+                line = raw.line()
+            except socket.timeout:
+                self.fail(f"no EXISTS pushed during IDLE within {IO_TIMEOUT} s; got {seen!r}")
             self.assertIsNotNone(line, f"connection closed during IDLE after {seen!r}")
             seen.append(line)
             if re.match(rb"^\* 13 EXISTS$", line):
