@@ -72,6 +72,8 @@ class BadInputTest(ServerTestCase):
         close); if the connection lives on, NOOP still works."""
         sent = r.send(bad + b"\r\n") and r.send(probe_tag + b" NOOP\r\n")
         lines, last = r.until_tagged(probe_tag)
+        for ln in lines:
+            self.assertFalse(ln.startswith(b"+"), f"{what}: continuation request {ln!r}")
         if last is not None and last.startswith(b"* BYE"):
             return
         self.assertTrue(sent or r.closed, what)
@@ -80,8 +82,6 @@ class BadInputTest(ServerTestCase):
         tag = bad.split(b" ", 1)[0]
         rejections = [ln for ln in lines[:-1] if is_rejection(ln, tag)]
         self.assertTrue(rejections, f"{what}: no BAD/NO for {bad[:80]!r}, got {lines!r}")
-        for ln in lines:
-            self.assertFalse(ln.startswith(b"+"), f"{what}: continuation request {ln!r}")
 
     # -- cases -------------------------------------------------------------------------
 
