@@ -17,6 +17,7 @@ public final class FolderRegistry: Sendable {
     let logger: Logger
     let lockTimeout: Duration
     private let folders = Mutex<[String: Entry]>([:])
+    private let watcher = Mutex<FolderWatcher?>(nil)
 
     public convenience init(logger: Logger) {
         self.init(logger: logger, lockTimeout: StoreTiming.defaultLockTimeout)
@@ -37,25 +38,69 @@ public final class FolderRegistry: Sendable {
         if let open = retain(key) { return open }
         let created = try SharedFolder(
             context: FolderContext(directory: key, mailRoot: mailRoot, logger: logger, lockTimeout: lockTimeout))
-        return folders.withLock { folders in
+        let (folder, isNew) = folders.withLock { folders in
             if var entry = folders[key] {
                 entry.users += 1
                 folders[key] = entry
-                return entry.folder
+                return (entry.folder, false)
             }
             folders[key] = Entry(folder: created, users: 1)
+            return (created, true)
+        }
+        // After registering: startWatching sets the watcher before listing the
+        // folders, so a folder opened concurrently is watched by one side or both.
+        if isNew { watcher.withLock { $0 }?.watch(folder) }
+        return folder
+    }
+
+    /// Watches every open folder with inotify from now on: changes made by other
+    /// programs (deliveries, flag renames, expunges) are synchronized at once and reach
+    /// the observers without a session asking. Idempotent.
+    public func startWatching() throws {
+        let started: FolderWatcher? = try watcher.withLock { current in
+            guard current == nil else { return nil }
+            let created = try FolderWatcher(logger: logger) { [weak self] changed in
+                self?.synchronize(changed)
+            }
+            current = created
             return created
+        }
+        guard let started else { return }
+        for folder in folders.withLock({ $0.values.map(\.folder) }) { started.watch(folder) }
+    }
+
+    /// Stops the inotify thread (also done when the registry goes away).
+    public func stopWatching() {
+        watcher.withLock { current in
+            current?.stop()
+            current = nil
+        }
+    }
+
+    deinit { stopWatching() }
+
+    private func synchronize(_ changed: [SharedFolder]) {
+        for folder in changed {
+            do {
+                _ = try folder.synchronize(moveNewToCur: false)
+            } catch {
+                logger.warning(
+                    "synchronize after a change on disk failed",
+                    metadata: ["folder": "\(folder.directory)", "error": "\(error)"])
+            }
         }
     }
 
     /// Drops one user; the last one closes it.
     public func release(_ folder: SharedFolder) {
-        folders.withLock { folders in
+        let closed = folders.withLock { folders in
             let key = Self.key(folder.directory)
-            guard var entry = folders[key], entry.folder === folder else { return }
+            guard var entry = folders[key], entry.folder === folder else { return false }
             entry.users -= 1
             folders[key] = entry.users > 0 ? entry : nil
+            return entry.users <= 0
         }
+        if closed { watcher.withLock { $0 }?.unwatch(folder) }
     }
 
     /// Number of folders currently open (for metrics and tests).
