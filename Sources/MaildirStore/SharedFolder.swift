@@ -115,21 +115,27 @@ public final class SharedFolder: Sendable {
     func perform<T: Sendable>(
         _ body: (FolderContext, inout FolderState, inout [FolderChange]) throws -> T
     ) throws -> T {
-        let outcome: Result<T, any Error> = state.withLock { state in
+        let (outcome, enqueued): (Result<T, any Error>, Bool) = state.withLock { state in
             var changes: [FolderChange] = []
             let result = Result { try body(context, &state, &changes) }
             if !changes.isEmpty {
                 state.pendingBatches.append(PendingBatch(changes: changes, observers: Array(state.observers.keys)))
             }
-            return result
+            return (result, !changes.isEmpty)
         }
-        deliverPending()
+        deliverPending(enqueued: enqueued)
         return try outcome.get()
     }
 
-    private func deliverPending() {
+    /// Delivers queued batches in order. A thread that queued a batch waits for the
+    /// delivery lock even when another thread already took its batch: that thread is
+    /// still delivering it, and ours must be delivered before our call returns.
+    private func deliverPending(enqueued: Bool) {
         let me = UInt(pthread_self())
-        guard state.withLock({ $0.deliveringThread != me && !$0.pendingBatches.isEmpty }) else { return }
+        let (reentrant, pending) = state.withLock { ($0.deliveringThread == me, !$0.pendingBatches.isEmpty) }
+        // Called from inside a callback: the loop running below us on this thread
+        // delivers what we queued once the callback returns.
+        guard !reentrant, enqueued || pending else { return }
         delivery.withLock { _ in
             while true {
                 let batches: [([@Sendable ([FolderChange]) -> Void], [FolderChange])] = state.withLock { state in

@@ -203,6 +203,49 @@ final class SharedFolderStoreTests: XCTestCase {
     }
 }
 
+extension SharedFolderStoreTests {
+    func testACallbackThatChangesTheFolderDoesNotDeadlock() throws {
+        let maildir = try TempMaildir()
+        let folder = try makeFolder(maildir, files: [])
+        let recorder = ChangeRecorder()
+        _ = folder.addObserver(recorder.callback)
+        _ = folder.addObserver { changes in
+            for case .added(let records) in changes {
+                _ = try? folder.store(.add, flags: MessageFlags(system: .seen), uids: records.map(\.uid))
+            }
+        }
+        try maildir.deliver("new/1700000001.M1P1.host")
+        _ = try folder.synchronize(moveNewToCur: false)
+        XCTAssertEqual(recorder.added, [StoreUID(1)])
+        XCTAssertEqual(recorder.flagChanges.map(\.0), [StoreUID(1)], "delivered after the batch that caused it")
+    }
+
+    func testEveryThreadsBatchIsDeliveredBeforeItsCallReturns() throws {
+        let maildir = try TempMaildir()
+        let files = (0..<30).map { "cur/17000000\(10 + $0).M1P1.host:2," }
+        let folder = try makeFolder(maildir, files: files)
+        let recorder = ChangeRecorder()
+        _ = folder.addObserver(recorder.callback)
+        let uids = folder.snapshot.messages.map(\.uid)
+        let failures = ErrorBox()
+        DispatchQueue.concurrentPerform(iterations: 3) { worker in
+            for uid in uids where Int(uid.rawValue) % 3 == worker {
+                do {
+                    let changed = try folder.store(.add, flags: MessageFlags(system: .flagged), uids: [uid])
+                    // Our own change has reached the observer by now.
+                    if !recorder.flagChanges.contains(where: { $0.0 == uid }) || changed.count != 1 {
+                        failures.add(StoreError.corrupt("uid \(uid) not delivered before return"))
+                    }
+                } catch {
+                    failures.add(error)
+                }
+            }
+        }
+        XCTAssertTrue(failures.isEmpty, "\(failures.all)")
+        XCTAssertEqual(recorder.flagChanges.map(\.0).sorted(), uids)
+    }
+}
+
 /// Thread-safe error collection for concurrent tests.
 final class ErrorBox: @unchecked Sendable {
     private let lock = NSLock()
