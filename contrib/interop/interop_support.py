@@ -42,6 +42,12 @@ DOVECOT_TEMPLATE = os.path.join(HERE, "dovecot.conf.in")
 
 TARGET = os.environ.get("IMAPD_TARGET", "imapd")
 USERS = {"alice": "alice-demo", "bob": "bob-demo"}
+# alice's folders as an IMAP4rev1 client names them (modified UTF-7, "/" delimiter),
+# with their message counts in Examples/maildirs.
+ALICE_FOLDERS = {
+    "INBOX": 12, "Sent": 2, "Drafts": 1, "Trash": 1, "Archive": 1, "Archive/2024": 2,
+    "Entw&APw-rfe": 1,
+}
 HOST = "127.0.0.1"
 MAIL_USER_WHEN_ROOT = "nobody"
 
@@ -499,6 +505,11 @@ class ServerTestCase(unittest.TestCase):
         typ, data = result
         self.assertEqual(typ, "OK", f"{what}: {data!r}\n--- server log ---\n{self.server.log_tail()}")
         return data
+
+
+def quote(name: str) -> str:
+    """A mailbox name as an IMAP quoted string (imaplib sends arguments as given)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def capabilities(client: imaplib.IMAP4):

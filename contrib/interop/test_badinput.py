@@ -5,11 +5,9 @@ of a whole message), and the Maildir tree is byte-identical (every path and ever
 file's content), i.e. nothing the bad input carried was executed or stored.
 """
 
-import socket
 import unittest
 
 from interop_support import (
-    IO_TIMEOUT,
     RawClient,
     ServerTestCase,
     crlf,

@@ -14,6 +14,7 @@ import os
 import unittest
 
 from interop_support import (
+    ALICE_FOLDERS,
     EXAMPLES,
     ServerTestCase,
     capabilities,
@@ -27,6 +28,7 @@ from interop_support import (
     name_field,
     parse_items,
     parse_list,
+    quote,
     read_keywords,
     read_uidlist,
     simulate_expunges,
@@ -35,11 +37,6 @@ from interop_support import (
     uidlist_path,
 )
 
-# The folders of alice as a rev1 client sees them (modified UTF-7, "/" delimiter).
-ALICE_FOLDERS = {
-    "INBOX": 12, "Sent": 2, "Drafts": 1, "Trash": 1, "Archive": 1, "Archive/2024": 2,
-    "Entw&APw-rfe": 1,
-}
 UTF8_ENTWUERFE = "Entwürfe".encode("utf-8")
 
 # Sequence numbers in alice's INBOX (= UIDs, = order of the file names' timestamps).
@@ -54,10 +51,6 @@ def s(value) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class ImaplibTest(ServerTestCase):

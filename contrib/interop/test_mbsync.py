@@ -12,6 +12,7 @@ import subprocess
 import unittest
 
 from interop_support import (
+    ALICE_FOLDERS,
     ServerTestCase,
     info_letters,
     message_files,
@@ -22,7 +23,7 @@ from interop_support import (
 SYSTEM_LETTERS = set("DFRST")
 MBSYNC_TIMEOUT = 300
 
-FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", "Archive", "Archive/2024", "Entw&APw-rfe")
+FOLDERS = tuple(ALICE_FOLDERS)
 
 RC = """\
 IMAPAccount far

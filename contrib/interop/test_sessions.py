@@ -11,8 +11,8 @@ import socket
 import unittest
 
 from interop_support import (
+    ALICE_FOLDERS,
     EXAMPLES,
-    HOST,
     IO_TIMEOUT,
     RawClient,
     ServerTestCase,
@@ -23,6 +23,7 @@ from interop_support import (
     folder_dir,
     info_letters,
     message_files,
+    quote,
     read_uidlist,
     simulate_expunges,
     uidlist_path,
@@ -59,10 +60,6 @@ def golden_folders():
             elif entry.startswith(".") and os.path.isfile(path):
                 out.append((user, entry[1:].replace(".", "/"), path))
     return out
-
-
-def quote(name: str) -> str:
-    return '"' + name + '"'
 
 
 class SessionsTest(ServerTestCase):
@@ -213,7 +210,7 @@ class SessionsTest(ServerTestCase):
     def snapshot(self, c):
         """{folder: (UIDVALIDITY, [UIDs], UIDNEXT)} for every folder of alice."""
         out = {}
-        for folder in ("INBOX", "Sent", "Drafts", "Trash", "Archive", "Archive/2024", "Entw&APw-rfe"):
+        for folder in ALICE_FOLDERS:
             typ, data = c.select(quote(folder), readonly=True)
             self.assertEqual(typ, "OK", (folder, data))
             validity = int(untagged(c, "UIDVALIDITY")[0])
