@@ -175,8 +175,7 @@ extension FolderContext {
                 files.append((file.name.baseName, ScannedFile(inNew: false, name: file.name)))
             }
             try? POSIX.fsyncDirectory(curPath)
-            let results = try assignUIDs(
-                &state, files, alreadyListed: Set(files.map(\.0)), lockHeld: true)
+            let results = try assignUIDs(&state, files, alreadyListed: Set(files.map(\.0)), saving: true)
             let records = state.admit(results)
             if !records.isEmpty { changes.append(.added(records)) }
             let byBase = Dictionary(records.map { ($0.baseName, $0) }, uniquingKeysWith: { first, _ in first })

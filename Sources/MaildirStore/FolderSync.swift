@@ -95,19 +95,34 @@ extension FolderContext {
         }
         state.orphanKeywordIndexes = orphans
 
-        var added: [(MessageRecord, MessageLocation)] = []
+        var listing = listing
+        var adoptable: [(UInt32, String, ScannedFile)] = []
         var unassigned: [(String, ScannedFile)] = []
-        for (base, file) in listing.files where state.locations[base] == nil {
-            if let uid = state.recordUIDs[base], uid > state.highestExposedUID {
-                if let made = try makeRecord(uid: uid, baseName: base, file: file, state: &state) {
-                    added.append(made)
+        for attempt in 0..<2 {
+            adoptable = []
+            unassigned = []
+            for (base, file) in listing.files where state.locations[base] == nil {
+                if let uid = state.recordUIDs[base], uid > state.highestExposedUID {
+                    adoptable.append((uid, base, file))
+                } else {
+                    unassigned.append((base, file))
                 }
-            } else {
-                unassigned.append((base, file))
             }
+            guard attempt == 0, !adoptable.isEmpty || !unassigned.isEmpty else { break }
+            // UIDs about to be shown must not pass over a record whose file our readdir
+            // did not see yet (delivered by another process after it, or renamed during
+            // it): it would later count as "reappeared" and lose its UID. Look again.
+            let ceiling = unassigned.isEmpty ? (adoptable.map(\.0).max() ?? 0) : UInt32.max
+            guard hasUnseenRecord(below: ceiling, state: state, listing: listing) else { break }
+            listing = try scanDirectories().union(listing)
         }
+        var (added, blocked) = try adopt(adoptable, state: &state)
+        if let blocked { added.removeAll { $0.0.uid.rawValue > blocked } }
         var failure: Error?
-        if !unassigned.isEmpty {
+        if blocked != nil {
+            // New UIDs would pass over the blocked message: assign them next time.
+            if !unassigned.isEmpty { state.forceRescan = true }
+        } else if !unassigned.isEmpty {
             do {
                 let pending = Set(unassigned.map(\.0)).union(added.map(\.0.baseName))
                 added += try assignUIDs(&state, unassigned, alreadyListed: pending)
@@ -120,35 +135,81 @@ extension FolderContext {
         if let failure { throw failure }
     }
 
-    /// A MessageRecord for a file about to join the state; nil when the file vanished
-    /// (and the next synchronize should look again) or is not a regular file (symlinks,
-    /// FIFOs and directories in cur/ are never messages).
-    func makeRecord(uid: UInt32, baseName: String, file: ScannedFile, state: inout FolderState) throws -> (
-        MessageRecord, MessageLocation
-    )? {
+    /// A record above every UID shown so far, below `ceiling`, whose file is neither
+    /// known nor listed.
+    private func hasUnseenRecord(below ceiling: UInt32, state: FolderState, listing: DirectoryListing) -> Bool {
+        for record in state.records.reversed() {
+            guard record.uid > state.highestExposedUID else { return false }
+            if record.uid < ceiling && listing.files[record.baseName] == nil && state.locations[record.baseName] == nil
+            {
+                return true
+            }
+        }
+        return false
+    }
+
+    enum MadeRecord {
+        case made(MessageRecord, MessageLocation)
+        /// Renamed or unlinked since the listing.
+        case vanished
+        /// Symlinks, FIFOs and directories in cur/ are never messages.
+        case notAMessage
+    }
+
+    /// A MessageRecord for a file about to join the state.
+    func makeRecord(uid: UInt32, baseName: String, file: ScannedFile, state: FolderState) throws -> MadeRecord {
         let location = MessageLocation(inNew: file.inNew, name: file.name)
         let path = path(of: location)
-        guard let status = try POSIX.status(path, followSymlinks: false) else {
-            state.forceRescan = true
-            return nil
-        }
+        guard let status = try POSIX.status(path, followSymlinks: false) else { return .vanished }
         guard status.isRegular else {
             logger.debug("ignoring a non-regular file", metadata: ["file": "\(path)"])
-            return nil
+            return .notAMessage
         }
         var virtualSize = file.name.virtualSize ?? state.record(uid: uid)?.virtualSize
         if virtualSize == nil {
-            guard let computed = try VirtualSize.compute(path: path) else {
-                state.forceRescan = true
-                return nil
-            }
+            guard let computed = try VirtualSize.compute(path: path) else { return .vanished }
             virtualSize = computed
         }
         let record = MessageRecord(
             uid: StoreUID(uid), flags: state.keywords.flags(for: FlagLetters(decoding: file.name.letters)),
             internalDate: status.mtime.seconds, physicalSize: file.name.physicalSize ?? status.size,
             virtualSize: virtualSize ?? status.size, baseName: baseName)
-        return (record, location)
+        return .made(record, location)
+    }
+
+    /// Files that already have UIDs (given by another process), ready to join. One that
+    /// vanished since the listing (renamed by someone) is looked for in a fresh listing;
+    /// if it still cannot be had, `blocked` is its UID: callers then hold back every
+    /// higher UID (UIDs must be shown in ascending order, and skipping it would make it
+    /// "reappear" later and lose its UID) and the next synchronize tries again.
+    func adopt(_ candidates: [(UInt32, String, ScannedFile)], state: inout FolderState) throws -> (
+        adopted: [(MessageRecord, MessageLocation)], blocked: UInt32?
+    ) {
+        var adopted: [(MessageRecord, MessageLocation)] = []
+        var retry: [(UInt32, String)] = []
+        for (uid, base, file) in candidates {
+            switch try makeRecord(uid: uid, baseName: base, file: file, state: state) {
+            case .made(let record, let location): adopted.append((record, location))
+            case .vanished: retry.append((uid, base))
+            case .notAMessage: break
+            }
+        }
+        var blocked: UInt32?
+        if !retry.isEmpty {
+            let fresh = try scanDirectories()
+            for (uid, base) in retry {
+                if let file = fresh.files[base],
+                    case .made(let record, let location) = try makeRecord(
+                        uid: uid, baseName: base, file: file, state: state)
+                {
+                    adopted.append((record, location))
+                } else {
+                    blocked = min(blocked ?? uid, uid)
+                }
+            }
+        }
+        if blocked != nil { state.forceRescan = true }
+        return (adopted, blocked)
     }
 
     /// Renames every message still in new/ to cur/ with ":2," (same base name, same UID).
@@ -207,20 +268,43 @@ extension FolderContext {
     /// Rewrites the uidlist without records of files that are gone (Dovecot compacts
     /// when more than a quarter are stale), or to repair it. Under the lock, after
     /// re-reading it and re-listing the directories, so no record of a file someone
-    /// else just delivered or renamed is dropped.
-    /// Optional work: it does not wait for a lock someone else holds.
+    /// else just delivered is dropped. Dropping a record whose file readdir missed (a
+    /// rename during the listing) would give that message a new UID, so this only runs
+    /// on a quiet folder: cur/ and new/ unchanged for over a second and during the
+    /// listing. Optional work: it does not wait for a lock someone else holds.
+    /// A repair alone (`uidListNeedsRewrite`) keeps every record and needs no quiet.
     func compact(_ state: inout FolderState) throws {
+        let quiet = try quietDirectories()
+        guard quiet != nil || state.uidListNeedsRewrite else { return }
         var impatient = locker
         impatient.timeout = .zero
         try impatient.withLock(lockPath) {
             let highestBefore = state.highestRecordUID
             try refreshUIDList(&state)
             guard !state.pendingUIDValidityReset else { return }
+            guard let quiet else {
+                try rewriteUIDList(&state) { _ in true }
+                return
+            }
             let fresh = try scanDirectories()
+            let stillQuiet = try quietDirectories() == quiet
             let locations = state.locations
             try rewriteUIDList(&state) {
-                locations[$0.baseName] != nil || fresh.files[$0.baseName] != nil || $0.uid > highestBefore
+                !stillQuiet || locations[$0.baseName] != nil || fresh.files[$0.baseName] != nil
+                    || $0.uid > highestBefore
             }
         }
+    }
+
+    /// The mtimes of cur/ and new/ when both are more than a second old, else nil.
+    private func quietDirectories() throws -> [Timestamp?]? {
+        let now = Timestamp.now().totalNanoseconds
+        var mtimes: [Timestamp?] = []
+        for path in [curPath, newPath] {
+            let mtime = try POSIX.status(path)?.mtime
+            if let mtime, now - mtime.totalNanoseconds <= StoreTiming.mtimeTrustNanoseconds { return nil }
+            mtimes.append(mtime)
+        }
+        return mtimes
     }
 }

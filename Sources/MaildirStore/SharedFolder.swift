@@ -157,3 +157,30 @@ public final class SharedFolder: Sendable {
         }
     }
 }
+
+extension SharedFolder {
+    /// Internal invariants, for tests: messages ascend, every message has a file whose
+    /// letters give its flags, and every file belongs to a message.
+    func invariantViolations() -> [String] {
+        state.withLock { state in
+            var problems: [String] = []
+            for (a, b) in zip(state.messages, state.messages.dropFirst()) where a.uid >= b.uid {
+                problems.append("UIDs not ascending: \(a.uid) then \(b.uid)")
+            }
+            for message in state.messages {
+                guard let location = state.locations[message.baseName] else {
+                    problems.append("no file for \(message.uid)")
+                    continue
+                }
+                let flags = state.keywords.flags(for: FlagLetters(decoding: location.name.letters))
+                if flags != message.flags {
+                    problems.append("\(message.uid) \(location.name.fileName) has \(message.flags) in memory")
+                }
+            }
+            if state.locations.count != state.messages.count {
+                problems.append("\(state.locations.count) files for \(state.messages.count) messages")
+            }
+            return problems
+        }
+    }
+}

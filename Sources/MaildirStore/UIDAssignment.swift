@@ -13,46 +13,70 @@ import Logging
 extension FolderContext {
     /// Assigns UIDs in delivery order (DeliveryOrder), appends the records and returns
     /// the new messages (not yet inserted into `state.messages`).
-    /// `lockHeld`: the caller already holds dovecot-uidlist.lock (a save transaction).
+    /// `saving`: the caller already holds dovecot-uidlist.lock and needs these files'
+    /// UIDs now (APPEND, COPY): assignment is never deferred for a message of someone
+    /// else that cannot be seen right now.
     func assignUIDs(
         _ state: inout FolderState, _ files: [(String, ScannedFile)], alreadyListed: Set<String>,
-        lockHeld: Bool = false
+        saving: Bool = false
     ) throws -> [(MessageRecord, MessageLocation)] {
         let ordered = files.sorted { DeliveryOrder(baseName: $0.0) < DeliveryOrder(baseName: $1.0) }
         func assign() throws -> [(MessageRecord, MessageLocation)] {
-            let recordsBefore = state.records.count
+            // By UID, not by position: a compaction by someone else renumbers positions.
+            let highestBefore = state.highestRecordUID
             try refreshUIDList(&state)
             if state.pendingUIDValidityReset {
                 state.forceRescan = true
                 return []
             }
-            var results: [(MessageRecord, MessageLocation)] = []
-            // Records others added for files we have not listed: list again.
-            let unseen = state.records[min(recordsBefore, state.records.count)...].filter {
+            // Records above every UID shown here whose files we have not taken in (added
+            // by others since our listing, or not adopted yet): list again, and adopt
+            // them before giving out higher UIDs.
+            let unseen = state.records.reversed().prefix { $0.uid > state.highestExposedUID }.filter {
                 !alreadyListed.contains($0.baseName) && state.locations[$0.baseName] == nil
             }
+            var candidates: [(UInt32, String, ScannedFile)] = []
+            var toAssign: [(String, ScannedFile)] = []
+            var unseenMissing: UInt32?
             if !unseen.isEmpty {
                 let fresh = try scanDirectories()
-                for record in unseen where record.uid > state.highestExposedUID {
-                    guard let file = fresh.files[record.baseName],
-                        let made = try makeRecord(uid: record.uid, baseName: record.baseName, file: file, state: &state)
-                    else { continue }
-                    results.append(made)
+                for record in unseen {
+                    if let file = fresh.files[record.baseName] {
+                        candidates.append((record.uid, record.baseName, file))
+                    } else if record.uid > highestBefore {
+                        // New since we last read the file, yet its file is not visible:
+                        // wait for it. (Older ones were looked for before: expunged.)
+                        unseenMissing = min(unseenMissing ?? record.uid, record.uid)
+                    }
                 }
+            }
+            for (base, file) in ordered {
+                if let uid = state.recordUIDs[base], uid > state.highestExposedUID {
+                    candidates.append((uid, base, file))
+                } else {
+                    toAssign.append((base, file))
+                }
+            }
+            var (results, blocked) = try adopt(candidates, state: &state)
+            if let unseenMissing { blocked = min(blocked ?? unseenMissing, unseenMissing) }
+            if let blocked, !saving {
+                // A message of someone else we cannot see yet: do not pass over it now.
+                results.removeAll { $0.0.uid.rawValue > blocked }
+                state.forceRescan = true
+                return results
             }
             var newRecords: [UIDListRecord] = []
             var superseded = Set<String>()
-            for (base, file) in ordered {
-                if let uid = state.recordUIDs[base], uid > state.highestExposedUID {
-                    if let made = try makeRecord(uid: uid, baseName: base, file: file, state: &state) {
-                        results.append(made)
-                    }
-                    continue
-                }
+            for (base, file) in toAssign {
                 let uid = state.nextUID
                 guard uid < UInt32.max else { throw StoreError.corrupt("\(uidListPath): UID space exhausted") }
-                guard let made = try makeRecord(uid: uid, baseName: base, file: file, state: &state) else {
+                let made: (MessageRecord, MessageLocation)
+                switch try makeRecord(uid: uid, baseName: base, file: file, state: state) {
+                case .made(let record, let location): made = (record, location)
+                case .vanished:
+                    state.forceRescan = true
                     continue
+                case .notAMessage: continue
                 }
                 if let old = state.recordUIDs[base] {
                     logger.warning(
@@ -75,6 +99,6 @@ extension FolderContext {
             try appendRecords(&state, newRecords)
             return results
         }
-        return lockHeld ? try assign() : try locker.withLock(lockPath, assign)
+        return saving ? try assign() : try locker.withLock(lockPath, assign)
     }
 }

@@ -10,6 +10,8 @@
 //   we then rescan the directory for the highest marker and claim from there.
 // - Two claimants from the same old value: one rename wins, the loser gets ENOENT and
 //   rescans, so values never repeat.
+// - Concurrent writers of the file itself: it only caches the last value; each writes
+//   its 9 bytes in place.
 // - Nothing there yet (new mail root): start from the current time, as Dovecot does,
 //   but never below the value in the file (a lost marker must not rewind the counter).
 import Glibc
@@ -28,27 +30,27 @@ struct UIDValidityAllocator: Sendable {
 
     /// Claims and returns a value never handed out before in this mail root.
     func next() throws -> UInt32 {
-        var current = try readFile()
         for _ in 0..<Self.attempts {
-            let base: UInt32
-            if let current, (try POSIX.status(markerPath(current), followSymlinks: false)) != nil {
-                base = current
+            let fileValue = try readFile()
+            let marker: UInt32
+            if let fileValue, (try POSIX.status(markerPath(fileValue), followSymlinks: false)) != nil {
+                marker = fileValue
             } else if let highest = try highestMarker() {
-                base = highest
+                marker = highest
             } else {
                 // No marker at all: create one at max(now, file value) and claim after it.
-                let start = max(UInt32(truncatingIfNeeded: Timestamp.now().seconds), current ?? 0)
-                try createMarker(start)
-                base = start
+                marker = max(UInt32(truncatingIfNeeded: Timestamp.now().seconds), fileValue ?? 0)
+                try createMarker(marker)
             }
-            let value = Self.successor(base)
-            if rename(markerPath(base), markerPath(value)) == 0 {
+            // Never below the file's value, even if a marker was lost or left behind.
+            let value = Self.successor(max(marker, fileValue ?? 0))
+            if rename(markerPath(marker), markerPath(value)) == 0 {
                 try writeFile(value)
                 return value
             }
             let code = errno
-            guard code == ENOENT else { throw POSIX.error(markerPath(base), code) }
-            current = nil  // someone else moved the marker: rescan
+            guard code == ENOENT else { throw POSIX.error(markerPath(marker), code) }
+            // Someone else moved the marker first: look again.
         }
         throw StoreError.locked(filePath)
     }
@@ -68,10 +70,15 @@ struct UIDValidityAllocator: Sendable {
         return value
     }
 
+    /// Overwrites the value in place, as Dovecot does (concurrent claimants would race
+    /// on a shared temporary name). A lower value written last by a slower claimant is
+    /// harmless: the markers, not this file, decide.
     private func writeFile(_ value: UInt32) throws {
-        try POSIX.writeAtomically(
-            path: filePath, temporaryPath: filePath + ".tmp", directory: mailRoot,
-            contents: Array((Self.hex(value) + "\n").utf8))
+        guard let fd = try POSIX.open(filePath, O_WRONLY | O_CREAT) else { throw POSIX.error(filePath, ENOENT) }
+        defer { close(fd) }
+        let bytes = Array((Self.hex(value) + "\n").utf8)
+        let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        guard written == bytes.count, ftruncate(fd, off_t(bytes.count)) == 0 else { throw POSIX.error(filePath) }
     }
 
     /// The highest `dovecot-uidvalidity.<8hex>` marker; lower ones (left by crashes) are

@@ -15,6 +15,24 @@ final class LockAndUIDValidityTests: XCTestCase {
         XCTAssertLessThan(last, 1 << 31)
     }
 
+    func testConcurrentAllocatorsNeverHandOutTheSameValue() throws {
+        let maildir = try TempMaildir()
+        let values = ErrorBox()
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            let allocator = UIDValidityAllocator(mailRoot: maildir.root, logger: testLogger())
+            for _ in 0..<10 {
+                do {
+                    values.add(StoreError.corrupt(String(try allocator.next())))
+                } catch {
+                    values.add(error)
+                }
+            }
+        }
+        let all = values.all.map { "\($0)" }
+        XCTAssertEqual(all.count, 40)
+        XCTAssertEqual(Set(all).count, 40, "\(all.sorted())")
+    }
+
     func testAllocatorRecoversWhenTheFileLagsBehindTheMarker() throws {
         let maildir = try TempMaildir()
         let allocator = UIDValidityAllocator(mailRoot: maildir.root, logger: testLogger())
@@ -24,6 +42,11 @@ final class LockAndUIDValidityTests: XCTestCase {
             "dovecot-uidvalidity." + UIDValidityAllocator.hex(first),
             "dovecot-uidvalidity." + UIDValidityAllocator.hex(first + 5))
         XCTAssertEqual(try allocator.next(), first + 6)
+        // A marker left behind the file's value: the file still wins.
+        let current = try XCTUnwrap(UInt32(try maildir.readString("dovecot-uidvalidity").prefix(8), radix: 16))
+        try maildir.renameFile(
+            "dovecot-uidvalidity." + UIDValidityAllocator.hex(current), "dovecot-uidvalidity.00000005")
+        XCTAssertEqual(try allocator.next(), current + 1)
         // The markers were lost entirely: the file value still prevents a repeat.
         for name in try maildir.list("") where name.hasPrefix("dovecot-uidvalidity.") { try maildir.remove(name) }
         XCTAssertGreaterThan(try allocator.next(), first + 6)

@@ -106,6 +106,11 @@ final class SharedFolderSyncTests: XCTestCase {
         try maildir.deliver("cur/1712345601.M200P1001.mx1:2,S")
         try maildir.deliver("cur/1712347000.M700P1006.mx1:2,")
         try maildir.deliver("new/1712348000.M1P1.mx1")
+        // Compaction only runs on a folder whose directories have been quiet for a while.
+        for dir in ["cur", "new"] {
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: 1_700_000_000)], ofItemAtPath: maildir.path(dir))
+        }
         let folder = try open(maildir)
         let snapshot = try folder.synchronize(moveNewToCur: false)
         XCTAssertEqual(snapshot.uidValidity, StoreUIDValidity(1_712_345_678))
@@ -118,6 +123,15 @@ final class SharedFolderSyncTests: XCTestCase {
             text,
             "3 V1712345678 N58 G0a1b2c3d4e5f60718293a4b5c6d7e8f9\n2 W2101 :1712345601.M200P1001.mx1\n"
                 + "56 W1000 :1712347000.M700P1006.mx1\n57 W23 :1712348000.M1P1.mx1\n")
+    }
+
+    func testNoCompactionWhileTheFolderIsBusy() throws {
+        let maildir = try TempMaildir()
+        try maildir.write("dovecot-uidlist", try fixture("dovecot-uidlist.v3"))
+        try maildir.deliver("cur/1712345601.M200P1001.mx1:2,S")
+        let folder = try open(maildir)
+        XCTAssertEqual(try folder.synchronize(moveNewToCur: false).messages.map(\.uid.rawValue), [2])
+        XCTAssertEqual(try maildir.read("dovecot-uidlist"), try fixture("dovecot-uidlist.v3"))
     }
 
     func testRecordsAppendedByAnotherProcessAreAdopted() throws {
