@@ -7,7 +7,8 @@
 //   changed AND the last scan started more than 1 s after their mtime, because a change
 //   in the same coarse timestamp tick as an earlier one leaves the mtime unchanged.
 // - readdir missing a file that was renamed during it: a known message absent from a
-//   scan is looked for in a second scan; only a message absent from both is expunged.
+//   scan is looked for in a second scan and under its last known name; only a message
+//   found in none of them is expunged.
 // - A message moved new/ → cur/ by another program: same base name, same message.
 // - A file vanishing between readdir and stat (expunged, renamed): skipped this time and
 //   the next synchronize rescans.
@@ -73,6 +74,11 @@ extension FolderContext {
         for index in state.messages.indices {
             let message = state.messages[index]
             guard let file = listing.files[message.baseName] else {
+                // Missed by both listings yet still there under its known name: keep it.
+                if let location = state.locations[message.baseName], (try? POSIX.status(path(of: location))) != nil {
+                    state.forceRescan = true
+                    continue
+                }
                 expunged.append(message.uid)
                 continue
             }

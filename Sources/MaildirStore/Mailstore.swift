@@ -26,7 +26,7 @@ public final class Mailstore: Sendable {
 
     /// Creates root with cur/new/tmp if missing (used by --create-users).
     public func createIfMissing() throws {
-        var path = ""
+        var path = root.hasPrefix("/") ? "" : "."
         for part in root.split(separator: "/", omittingEmptySubsequences: true) {
             path += "/" + part
             try POSIX.makeDirectory(path)
