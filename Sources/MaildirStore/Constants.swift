@@ -48,6 +48,8 @@ enum MaildirNames {
     static let uidListLock = "dovecot-uidlist.lock"
     static let uidListTemp = "dovecot-uidlist.tmp"
     static let keywords = "dovecot-keywords"
+    /// Courier-IMAP's UID list (uidlist v1 format), imported when there is no uidlist.
+    static let courierUIDs = "courierimapuiddb"
     static let keywordsTemp = "dovecot-keywords.tmp"
     /// In the mail root: the last UIDVALIDITY handed out, as 8 lowercase hex digits.
     static let uidValidity = "dovecot-uidvalidity"

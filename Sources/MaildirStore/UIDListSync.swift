@@ -13,7 +13,8 @@
 // - A crashed writer left a partial last line: we never append after it (a record
 //   would be glued to garbage); the next write rewrites the file instead.
 // - Two creators of a missing uidlist: creation happens under the lock after checking
-//   again that the file is still missing.
+//   again that the file is still missing. A Courier folder's courierimapuiddb is
+//   imported then, so its UIDs and UIDVALIDITY survive the move.
 // - The file deleted under us: our in-memory records (same UIDVALIDITY, same UIDs) are
 //   written back at the next chance.
 import Glibc
@@ -48,6 +49,12 @@ extension FolderContext {
             }
             try locker.withLock(lockPath) {
                 guard try POSIX.status(uidListPath) == nil else { return }
+                if let imported = try importCourierUIDs() {
+                    try POSIX.writeAtomically(
+                        path: uidListPath, temporaryPath: uidListTempPath, directory: directory, contents: imported)
+                    logger.info("created dovecot-uidlist from courierimapuiddb")
+                    return
+                }
                 let header = UIDListHeader(
                     uidValidity: try allocator.next(), nextUID: 1, guid: UIDListParser.makeGUID())
                 try POSIX.writeAtomically(
@@ -57,6 +64,21 @@ extension FolderContext {
             }
         }
         throw StoreError.corrupt("\(uidListPath) vanished while opening")
+    }
+
+    /// A folder coming from Courier keeps its UIDs: `courierimapuiddb` has the uidlist v1
+    /// format (MAILDIR-FORMATS.md); it becomes a v3 dovecot-uidlist with the same
+    /// UIDVALIDITY, next UID and records. nil when there is none (or it is unusable).
+    private func importCourierUIDs() throws -> [UInt8]? {
+        guard let bytes = try POSIX.readFile(POSIX.join(directory, MaildirNames.courierUIDs)) else { return nil }
+        let parse = UIDListParser.parse(bytes)
+        guard var header = parse.header else { return nil }
+        let highest = parse.records.last?.uid ?? 0
+        header.version = UIDListSyntax.currentVersion
+        header.nextUID = max(header.nextUID, highest &+ 1)
+        header.setValue(UIDListSyntax.guidKey, UIDListParser.makeGUID())
+        let records = parse.records.map { UIDListRecord(uid: $0.uid, fileName: $0.baseName) }
+        return UIDListParser.serialize(header: header, records: records)
     }
 
     /// Brings `state` up to date with the file without locking.

@@ -41,6 +41,21 @@ final class UIDListRecoveryTests: XCTestCase {
         XCTAssertTrue(text.contains("12 W23 :1712345800.M1P1.mx1\n"), text)
     }
 
+    func testCourierUIDsAreImported() throws {
+        let maildir = try TempMaildir()
+        try maildir.write("courierimapuiddb", try fixture("courierimapuiddb.v1"))
+        try maildir.deliver("cur/1712345600.M100P1000.mx1:2,S")
+        try maildir.deliver("cur/1712345700.M300P1002.mx1:2,RS")
+        try maildir.deliver("new/1712345800.M1P1.mx1")
+        let snapshot = try open(maildir).synchronize(moveNewToCur: false)
+        XCTAssertEqual(snapshot.uidValidity, StoreUIDValidity(1_712_345_678))
+        XCTAssertEqual(snapshot.messages.map(\.uid.rawValue), [1, 11, 12])
+        let parse = UIDListParser.parse(try maildir.read("dovecot-uidlist"))
+        XCTAssertEqual(parse.header?.version, 3)
+        XCTAssertEqual(parse.header?.value(UIDListSyntax.guidKey)?.count, 32)
+        XCTAssertEqual(parse.records.first?.fileName, "1712345600.M100P1000.mx1")
+    }
+
     func testPartialLastLineIsNeverAppendedTo() throws {
         let maildir = try TempMaildir()
         try maildir.write("dovecot-uidlist", Array("3 V77 N2\n1 :a.host\n2 :b.ho".utf8))
