@@ -327,7 +327,7 @@ Click here to claim your prize.
 
 M_ARCHIVE = lf("""\
 Date: Fri, 30 Dec 2022 15:00:00 +0000
-From: Carol Jones <carol@example.org>
+From: =?UTF-8?Q?Zo=C3=AB_Fischer?= <zoe@example.org>
 To: Alice Example <alice@example.com>
 Subject: Happy new year 2023
 Message-ID: <ny-a1@example.org>
@@ -341,7 +341,7 @@ M_ARCHIVE_2024_1 = lf("""\
 Date: Tue, 16 Jan 2024 10:00:00 +0000
 From: Payroll <payroll@example.com>
 To: alice@example.com
-Subject: Payslip January 2024
+Subject: =?ISO-8859-1?B?TG9obmFicmVjaG51bmcgSuRubmVyIDIwMjQ=?=
 Message-ID: <pay-2024-01@example.com>
 MIME-Version: 1.0
 Content-Type: text/plain; charset=us-ascii

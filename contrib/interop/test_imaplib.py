@@ -538,6 +538,12 @@ class ImaplibTest(ServerTestCase):
         self.assertEqual(self.search_utf8(c, "FROM", "Renée Müller"), [NEW_2])
         # Raw 8-bit UTF-8 header bytes.
         self.assertEqual(self.search_utf8(c, "SUBJECT", "Grüße aus München"), [RAW_8BIT_HEADER])
+        # UTF-8 Q and ISO-8859-1 B encoded words (in subfolders).
+        self.assertOK(c.select("Archive", readonly=True))
+        self.assertEqual(self.search_utf8(c, "FROM", "Zoë Fischer"), [1])
+        self.assertOK(c.select("Archive/2024", readonly=True))
+        self.assertEqual(self.search_utf8(c, "SUBJECT", "Lohnabrechnung Jänner"), [1])
+        self.assertEqual(self.search(c, "SUBJECT", "Payslip"), [2])
 
     def test_search_body_and_text(self):
         c = self.inbox(readonly=True)
