@@ -63,8 +63,10 @@ let package = Package(
             name: "IMAPProtocolTests",
             dependencies: ["IMAPProtocol", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
-        .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"], swiftSettings: strict),
-        .testTarget(name: "MaildirStoreTests", dependencies: ["MaildirStore"], swiftSettings: strict),
+        .testTarget(
+            name: "MailMessageTests", dependencies: ["MailMessage"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(
+            name: "MaildirStoreTests", dependencies: ["MaildirStore"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "AuthTests", dependencies: ["Auth"], swiftSettings: strict),
         .testTarget(
             name: "IMAPServerTests",

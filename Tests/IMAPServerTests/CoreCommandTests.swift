@@ -180,7 +180,7 @@ final class CoreCommandTests: XCTestCase {
         XCTAssertEqual(status.untagged, ["* STATUS Sent (MESSAGES 1 UNSEEN 0 UIDNEXT 2)"])
         XCTAssertEqual(try client.command("ENABLE UTF8=ACCEPT").untagged, ["* ENABLED UTF8=ACCEPT"])
         let utf8 = try client.command("LIST \"\" Entw*")
-        XCTAssertEqual(utf8.untagged, ["* LIST (\\HasNoChildren) \"/\" Entwürfe"])
+        XCTAssertEqual(utf8.untagged, ["* LIST (\\HasNoChildren) \"/\" \"Entwürfe\""])
         let ns = try client.command("NAMESPACE")
         XCTAssertEqual(ns.untagged, ["* NAMESPACE ((\"\" \"/\")) NIL NIL"])
         XCTAssertEqual(try client.command("SELECT Nope").status, "NO")
