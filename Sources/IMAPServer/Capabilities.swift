@@ -15,15 +15,22 @@ enum Capability {
     static let esearch = "ESEARCH"  // RFC 4731
     static let utf8Accept = "UTF8=ACCEPT"  // RFC 6855
     static let idle = "IDLE"  // RFC 2177
+    static let uidPlus = "UIDPLUS"  // RFC 4315
+    static let move = "MOVE"  // RFC 6851
+    static let multiAppend = "MULTIAPPEND"  // RFC 3502
+    static let appendLimitPrefix = "APPENDLIMIT="  // RFC 7889
+    static let specialUse = "SPECIAL-USE"  // RFC 6154
+    static let createSpecialUse = "CREATE-SPECIAL-USE"  // RFC 6154 §3
 
     /// Names a client may ENABLE (RFC 5161), uppercased.
     static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT"]
 
     /// The list for CAPABILITY, the greeting and the LOGIN/AUTHENTICATE OK.
-    static func list(authenticated: Bool, plaintextAuthAllowed: Bool) -> [String] {
+    static func list(authenticated: Bool, plaintextAuthAllowed: Bool, appendLimit: Int = 0) -> [String] {
         var caps = [imap4rev1, imap4rev2, literalPlus, saslIR, enable, id, idle]
         if authenticated {
             caps += [namespace, unselect, children, esearch, utf8Accept]
+            caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]
         } else if plaintextAuthAllowed {
             caps.append(authPlain)
         } else {

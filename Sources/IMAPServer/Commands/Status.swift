@@ -37,7 +37,10 @@ extension IMAPSession {
                 // CRLF line ends (the sum of RFC822.SIZE), as Dovecot reports it.
                 values.append((attribute, UInt64(snapshot.messages.reduce(0) { $0 + $1.virtualSize })))
             case .recent: values.append((attribute, 0))
-            case .highestModSeq, .appendLimit: continue
+            case .appendLimit:
+                // RFC 7889 §3: the same limit for every folder, the decoder's literal limit.
+                values.append((attribute, UInt64(max(0, context.config.decoderLimits.maxLiteralSize))))
+            case .highestModSeq: continue
             }
         }
         writer.untagged(.status(mailbox: name, values))

@@ -59,7 +59,9 @@ actor IMAPSession {
     }
 
     var capabilities: [String] {
-        Capability.list(authenticated: state.user != nil, plaintextAuthAllowed: plaintextAuthAllowed)
+        Capability.list(
+            authenticated: state.user != nil, plaintextAuthAllowed: plaintextAuthAllowed,
+            appendLimit: context.config.decoderLimits.maxLiteralSize)
     }
 
     func greeting() async {
@@ -123,8 +125,14 @@ actor IMAPSession {
             await handleStore(tag: tag, set: set, modifiers: modifiers, action: action, spec: spec)
         case .search(let kind, let search): await handleSearch(tag: tag, kind: kind, search, spec: spec)
         case .idle: return await handleIdle(tag: tag)
-        case .create, .delete, .rename, .subscribe, .unsubscribe, .append, .copy, .move:
-            await handleMailboxManagement(tag: tag, tagged.command)
+        case .create(let name, let use): await handleCreate(tag: tag, name: name, specialUse: use)
+        case .delete(let name): await handleDelete(tag: tag, name: name)
+        case .rename(let from, let to): await handleRename(tag: tag, from: from, to: to)
+        case .subscribe(let name): await handleSubscribe(tag: tag, name: name)
+        case .unsubscribe(let name): await handleUnsubscribe(tag: tag, name: name)
+        case .append(let name, let messages): await handleAppend(tag: tag, name: name, messages: messages)
+        case .copy(let set, let name): await handleCopy(tag: tag, set: set, destination: name)
+        case .move(let set, let name): await handleMove(tag: tag, set: set, destination: name)
         }
         return .done
     }

@@ -1,0 +1,47 @@
+import IMAPProtocol
+import MaildirStore
+
+extension IMAPSession {
+    /// RFC 9051 §6.3.5 DELETE. INBOX is refused. The folder and its messages go; its
+    /// children stay, so the name then lists as \Noselect. Deleting a name that only
+    /// exists as the parent of others (\Noselect) is refused with [HASCHILDREN]. When this
+    /// session has the folder selected it is deselected first (`* OK [CLOSED]`), so it
+    /// never works on a directory that no longer exists.
+    func handleDelete(tag: String, name: MailboxName) async {
+        guard let user = state.user else { return }
+        guard let components = components(of: name) else {
+            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            return
+        }
+        if components == [FolderNames.inbox] {
+            writer.tagged(tag, .no, .cannot, "INBOX can't be deleted.")
+            return
+        }
+        if let selected = state.selected, selected.components == components {
+            deselect()
+            writer.untagged(.status(.ok, code: .closed, text: "Selected mailbox is being deleted."))
+        }
+        let store = user.mailstore
+        do {
+            try await context.blocking { try store.deleteFolder(components) }
+        } catch StoreError.nonexistent {
+            // §6.3.5: a \Noselect name with children cannot be deleted.
+            let hasChildren =
+                (try? await context.blocking {
+                    try store.listFolders().contains {
+                        $0.components.starts(with: components) && $0.components.count > components.count
+                    }
+                }) ?? false
+            if hasChildren {
+                writer.tagged(tag, .no, .hasChildren, "Mailbox has children and holds no messages.")
+            } else {
+                writer.tagged(tag, .no, .nonexistent, "Mailbox doesn't exist: \(name.rawValue.prefix(200))")
+            }
+            return
+        } catch {
+            sendStoreFailure(tag, error, name: name)
+            return
+        }
+        await finish(tag, "Delete completed.")
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import IMAPServer
+import XCTest
+
+/// CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE and LSUB end to end, checking the
+/// Maildir++ tree and the `subscriptions` file on disk after each command.
+final class MailboxManagementTests: XCTestCase {
+    static let body = "From: a@example.org\nSubject: x\n\nbody\n"
+
+    private func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+    func testCreateMakesMaildirFolderAndRefusesInboxAndDuplicates() async throws {
+        let server = try await RunningServer()
+        let home = server.maildir.root + "/alice"
+        let client = try server.connect()
+        try client.login()
+        let create = try client.command("CREATE Work/Projects")
+        XCTAssertTrue(create.ok, create.tagged)
+        for sub in ["cur", "new", "tmp", "maildirfolder"] {
+            XCTAssertTrue(exists(home + "/.Work.Projects/" + sub), sub)
+        }
+        XCTAssertFalse(exists(home + "/.Work"), "parents are not created in Maildir++")
+        let again = try client.command("CREATE Work/Projects")
+        XCTAssertTrue(again.tagged.contains("NO [ALREADYEXISTS]"), again.tagged)
+        let inbox = try client.command("CREATE inbox")
+        XCTAssertTrue(inbox.tagged.contains("NO [ALREADYEXISTS]"), inbox.tagged)
+        // Modified UTF-7 on disk; the rev1 client sends modified UTF-7 too.
+        let utf7 = try client.command("CREATE \"Entw&APw-rfe\"")
+        XCTAssertTrue(utf7.ok, utf7.tagged)
+        XCTAssertTrue(exists(home + "/.Entw&APw-rfe/maildirfolder"))
+        // A second session sees it at once.
+        let other = try server.connect()
+        try other.login()
+        let list = try other.command("LIST \"\" \"*\"")
+        XCTAssertTrue(list.untagged.contains { $0.hasSuffix("\"/\" Work/Projects") }, "\(list.untagged)")
+        XCTAssertTrue(list.untagged.contains { $0.contains("\\Noselect") && $0.hasSuffix(" Work") }, "\(list.untagged)")
+        await server.stop()
+    }
+
+    func testCreateSpecialUse() async throws {
+        let server = try await RunningServer()
+        let client = try server.connect()
+        try client.login()
+        let caps = try client.command("CAPABILITY")
+        XCTAssertTrue(caps.untagged.first?.contains("CREATE-SPECIAL-USE") == true, "\(caps.untagged)")
+        let sent = try client.command("CREATE Sent (USE (\\Sent))")
+        XCTAssertTrue(sent.ok, sent.tagged)
+        XCTAssertTrue(exists(server.maildir.root + "/alice/.Sent/maildirfolder"))
+        let wrong = try client.command("CREATE Stuff (USE (\\Drafts))")
+        XCTAssertTrue(wrong.tagged.contains("NO [USEATTR]"), wrong.tagged)
+        XCTAssertFalse(exists(server.maildir.root + "/alice/.Stuff"))
+        await server.stop()
+    }
+
+    func testDeleteKeepsChildrenAndRefusesInbox() async throws {
+        let server = try await RunningServer()
+        let home = try server.maildir.makeUser("alice", folders: ["A", "A.B"])
+        try server.maildir.deliver("alice", folder: "A", name: "1700000001.M1P1.host", body: Self.body)
+        let client = try server.connect()
+        try client.login()
+        let inbox = try client.command("DELETE INBOX")
+        XCTAssertEqual(inbox.status, "NO", inbox.tagged)
+        XCTAssertTrue(exists(home + "/cur"))
+        let delete = try client.command("DELETE A")
+        XCTAssertTrue(delete.ok, delete.tagged)
+        XCTAssertFalse(exists(home + "/.A"))
+        XCTAssertTrue(exists(home + "/.A.B/maildirfolder"))
+        let list = try client.command("LIST \"\" \"*\"")
+        XCTAssertTrue(list.untagged.contains { $0.contains("\\Noselect") && $0.hasSuffix(" A") }, "\(list.untagged)")
+        // §6.3.5: a \Noselect name with children can't be deleted.
+        let again = try client.command("DELETE A")
+        XCTAssertTrue(again.tagged.contains("NO [HASCHILDREN]"), again.tagged)
+        let missing = try client.command("DELETE Nope")
+        XCTAssertTrue(missing.tagged.contains("NO [NONEXISTENT]"), missing.tagged)
+        await server.stop()
+    }
+
+    func testDeleteSelectedMailboxDeselects() async throws {
+        let server = try await RunningServer()
+        let home = try server.maildir.makeUser("alice", folders: ["Old"])
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT Old").ok)
+        let delete = try client.command("DELETE Old")
+        XCTAssertTrue(delete.ok, delete.tagged)
+        XCTAssertTrue(delete.untagged.contains { $0.contains("[CLOSED]") }, "\(delete.untagged)")
+        XCTAssertFalse(exists(home + "/.Old"))
+        let fetch = try client.command("FETCH 1 FLAGS")
+        XCTAssertEqual(fetch.status, "BAD", fetch.tagged)
+        await server.stop()
+    }
+
+    func testRenameMovesChildrenAndKeepsUIDValidity() async throws {
+        let server = try await RunningServer()
+        let home = try server.maildir.makeUser("alice", folders: ["A", "A.B", "AB"])
+        try server.maildir.deliver("alice", folder: "A", name: "1700000001.M1P1.host", body: Self.body)
+        let client = try server.connect()
+        try client.login()
+        let before = try client.command("STATUS A (UIDVALIDITY MESSAGES)")
+        let rename = try client.command("RENAME A Z/Y")
+        XCTAssertTrue(rename.ok, rename.tagged)
+        XCTAssertFalse(exists(home + "/.A"))
+        XCTAssertFalse(exists(home + "/.A.B"))
+        XCTAssertTrue(exists(home + "/.AB/maildirfolder"), "a sibling sharing the prefix stays")
+        XCTAssertTrue(exists(home + "/.Z.Y/maildirfolder"))
+        XCTAssertTrue(exists(home + "/.Z.Y.B/maildirfolder"))
+        XCTAssertEqual(server.maildir.files("alice", "new", folder: "Z.Y").count, 1)
+        let after = try client.command("STATUS Z/Y (UIDVALIDITY MESSAGES)")
+        XCTAssertEqual(
+            before.untagged.first?.split(separator: "(").last, after.untagged.first?.split(separator: "(").last)
+        let missing = try client.command("RENAME Nope Other")
+        XCTAssertTrue(missing.tagged.contains("NO [NONEXISTENT]"), missing.tagged)
+        let exists = try client.command("RENAME AB Z/Y")
+        XCTAssertTrue(exists.tagged.contains("NO [ALREADYEXISTS]"), exists.tagged)
+        await server.stop()
+    }
+
+    func testRenameInboxMovesMessagesAndLeavesInboxEmpty() async throws {
+        let server = try await RunningServer()
+        let m = server.maildir
+        try m.deliver("alice", name: "1700000001.M1P1.host", into: "new", body: Self.body)
+        try m.deliver("alice", name: "1700000002.M2P1.host:2,S", into: "cur", body: Self.body)
+        let watcher = try server.connect()
+        try watcher.login()
+        XCTAssertTrue(try watcher.command("SELECT INBOX").untagged.contains("* 2 EXISTS"))
+        let client = try server.connect()
+        try client.login()
+        let rename = try client.command("RENAME INBOX Old-Inbox")
+        XCTAssertTrue(rename.ok, rename.tagged)
+        XCTAssertEqual(m.files("alice", "cur") + m.files("alice", "new"), [])
+        let moved = m.files("alice", "cur", folder: "Old-Inbox")
+        XCTAssertEqual(moved.count, 2)
+        XCTAssertEqual(moved.filter { $0.hasSuffix(":2,S") }.count, 1, "\(moved)")
+        let noop = try watcher.command("NOOP")
+        XCTAssertEqual(noop.untagged.filter { $0.hasSuffix(" EXPUNGE") }.count, 2, "\(noop.untagged)")
+        await server.stop()
+    }
+
+    func testSubscribeUnsubscribeAndLsub() async throws {
+        let server = try await RunningServer()
+        let home = try server.maildir.makeUser("alice", folders: ["Lists", "Lists.swift"])
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SUBSCRIBE Lists/swift").ok)
+        XCTAssertTrue(try client.command("SUBSCRIBE Gone").ok, "the folder need not exist")
+        let file = try String(contentsOfFile: home + "/subscriptions", encoding: .utf8)
+        XCTAssertEqual(file, "V\t2\n\nLists\tswift\nGone\n")
+        let other = try server.connect()
+        try other.login()
+        let lsub = try other.command("LSUB \"\" \"*\"")
+        XCTAssertEqual(
+            lsub.untagged.sorted(), ["* LSUB () \"/\" Lists/swift", "* LSUB (\\Noselect) \"/\" Gone"].sorted())
+        let percent = try other.command("LSUB \"\" \"%\"")
+        XCTAssertEqual(percent.untagged, ["* LSUB (\\Noselect) \"/\" Gone"])
+        XCTAssertTrue(try other.command("UNSUBSCRIBE Gone").ok)
+        XCTAssertEqual(try String(contentsOfFile: home + "/subscriptions", encoding: .utf8), "V\t2\n\nLists\tswift\n")
+        let bad = try client.command("SUBSCRIBE \"../x\"")
+        XCTAssertEqual(bad.status, "NO", bad.tagged)
+        XCTAssertFalse(try String(contentsOfFile: home + "/subscriptions", encoding: .utf8).contains(".."))
+        await server.stop()
+    }
+}
