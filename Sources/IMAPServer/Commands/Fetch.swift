@@ -38,6 +38,14 @@ extension IMAPSession {
             writer.tagged(tag, .no, .serverBug, "Internal error occurred. Refer to server log for more information.")
             return
         }
+        if result.unknownCTE {
+            // RFC 3516 §4.3. \Seen may already be set on messages whose responses were
+            // not sent: the view keeps the old flags, so the change is reported as an
+            // ordinary flag update.
+            await finish(
+                tag, .no, .unknownCTE, "Unknown Content-Transfer-Encoding.", reportExpunge: spec.mayReportExpunge)
+            return
+        }
         // \Seen set by this FETCH was already reported in the FETCH responses; record
         // it in the view so the observer's copy of the change is not reported again.
         for (uid, flags) in result.newFlags {

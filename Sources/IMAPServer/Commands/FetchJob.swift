@@ -27,6 +27,9 @@ struct FetchJob: Sendable {
         var newFlags: [(StoreUID, MessageFlags)] = []
         /// Messages that vanished before they could be read.
         var missing = 0
+        /// A BINARY item met a Content-Transfer-Encoding this server cannot undo; the
+        /// job stopped before that message's FETCH response (RFC 3516 §4.3).
+        var unknownCTE = false
     }
 
     let plan: FetchPlan
@@ -37,6 +40,8 @@ struct FetchJob: Sendable {
     let logger: Logger
     static let flushThreshold = 256 * 1024
     static let chunkSize = 64 * 1024
+    /// NUL: content holding it must go as a literal8 (RFC 9051 §4.3).
+    static let nul: UInt8 = 0
 
     func run() throws -> Result {
         var result = Result()
@@ -62,12 +67,33 @@ struct FetchJob: Sendable {
                     continue
                 }
                 defer { file.close() }
-                try file.withMappedBytes { raw in
+                let written = try file.withMappedBytes { raw -> Bool in
                     let tree = MessageTree.parse(raw)
-                    try write(message.sequenceNumber, record, items, tree: tree, raw: raw, into: &buffer)
+                    // BINARY contents are decoded before anything of this message is
+                    // written: an undecodable part fails the command (RFC 3516 §4.3)
+                    // and no half-written FETCH response may reach the client.
+                    var binaries: [Int: BinaryContent] = [:]
+                    for (index, item) in items.enumerated() {
+                        switch item {
+                        case .binary(let part, _, _), .binarySize(let part):
+                            // A part that does not exist is empty, as for BODY[part].
+                            let content = tree.binaryContent(part, raw) ?? .decoded([])
+                            if case .unknownEncoding = content { return false }
+                            binaries[index] = content
+                        default: continue
+                        }
+                    }
+                    try write(
+                        message.sequenceNumber, record, items, tree: tree, raw: raw, binaries: binaries,
+                        into: &buffer)
+                    return true
+                }
+                if !written {
+                    result.unknownCTE = true
+                    break
                 }
             } else {
-                try write(message.sequenceNumber, record, items, tree: nil, raw: nil, into: &buffer)
+                try write(message.sequenceNumber, record, items, tree: nil, raw: nil, binaries: [:], into: &buffer)
             }
             if buffer.readableBytes >= FetchJob.flushThreshold { try flush(&buffer) }
         }
@@ -83,7 +109,7 @@ struct FetchJob: Sendable {
 
     private func write(
         _ number: Int, _ record: MessageRecord, _ items: [FetchAttribute], tree: MessageTree?,
-        raw: UnsafeRawBufferPointer?, into buffer: inout ByteBuffer
+        raw: UnsafeRawBufferPointer?, binaries: [Int: BinaryContent], into buffer: inout ByteBuffer
     ) throws {
         encoder.writeFetchStart(SequenceNumber(UInt32(number)), into: &buffer)
         for (index, item) in items.enumerated() {
@@ -94,9 +120,15 @@ struct FetchJob: Sendable {
             case .internalDate:
                 encoder.writeFetchItem(.internalDate(record.internalDateTime), isFirst: first, into: &buffer)
             case .rfc822Size: encoder.writeFetchItem(.rfc822Size(record.virtualSize), isFirst: first, into: &buffer)
-            case .modSeq, .binary, .binarySize:
+            case .modSeq:
                 // Refused by the handler before the job starts.
                 continue
+            case .binary(let part, let partial, _):
+                guard let raw, let content = binaries[index] else { continue }
+                try writeBinary(part, content, partial: partial, raw: raw, isFirst: first, into: &buffer)
+            case .binarySize(let part):
+                guard let size = binaries[index]?.size else { continue }
+                encoder.writeFetchItem(.binarySize(part: part, size: size), isFirst: first, into: &buffer)
             case .envelope:
                 guard let tree, let raw else { continue }
                 encoder.writeFetchItem(.envelope(tree.envelope(raw)), isFirst: first, into: &buffer)
@@ -131,11 +163,41 @@ struct FetchJob: Sendable {
         encoder.writeFetchEnd(into: &buffer)
     }
 
-    /// Writes one body item as a literal. A section that does not exist is an empty
-    /// string, as Dovecot answers. `<offset.count>` selects a window of the CRLF form.
+    /// BINARY[part]<partial> (RFC 3516 §4.2, RFC 9051 §6.4.5): the decoded content, or
+    /// the raw content (bare LF as CRLF) when there is no encoding to undo. It is sent
+    /// as a literal8 `~{n}` when it holds a NUL, which a plain literal may not carry
+    /// (RFC 9051 §4.3); the whole part is checked, so every window of one part is sent
+    /// the same way.
+    private func writeBinary(
+        _ part: [Int], _ content: BinaryContent, partial: Partial?, raw: UnsafeRawBufferPointer, isFirst: Bool,
+        into buffer: inout ByteBuffer
+    ) throws {
+        let label = ResponseEncoder.StreamedLabel.binary(part: part, origin: partial?.offset)
+        switch content {
+        case .decoded(let bytes):
+            try writeSection(
+                label, .bytes(bytes), partial: partial, raw: raw, literal8: bytes.contains(FetchJob.nul),
+                isFirst: isFirst,
+                into: &buffer)
+        case .raw(let range, let crlfLength):
+            let lower = max(0, min(range.lowerBound, raw.count))
+            let upper = max(lower, min(range.upperBound, raw.count))
+            let literal8 = UnsafeRawBufferPointer(rebasing: raw[lower..<upper]).contains(FetchJob.nul)
+            try writeSection(
+                label, .raw(range: range, crlfLength: crlfLength), partial: partial, raw: raw, literal8: literal8,
+                isFirst: isFirst, into: &buffer)
+        case .unknownEncoding:
+            // Filtered out by `run` before the message's response starts.
+            return
+        }
+    }
+
+    /// Writes one body item as a literal (a literal8 when `literal8`). A section that
+    /// does not exist is an empty string, as Dovecot answers. `<offset.count>` selects a
+    /// window of the CRLF form.
     private func writeSection(
         _ label: ResponseEncoder.StreamedLabel, _ content: SectionContent?, partial: Partial?,
-        raw: UnsafeRawBufferPointer, isFirst: Bool, into buffer: inout ByteBuffer
+        raw: UnsafeRawBufferPointer, literal8: Bool = false, isFirst: Bool, into buffer: inout ByteBuffer
     ) throws {
         let offset = partial?.offset ?? 0
         let limit = partial?.count ?? Int.max
@@ -143,11 +205,12 @@ struct FetchJob: Sendable {
         case .bytes(let bytes):
             let start = min(offset, bytes.count)
             let end = start + min(limit, bytes.count - start)
-            encoder.writeStreamedLiteralHeader(label, size: end - start, binary: false, isFirst: isFirst, into: &buffer)
+            encoder.writeStreamedLiteralHeader(
+                label, size: end - start, binary: literal8, isFirst: isFirst, into: &buffer)
             buffer.writeBytes(bytes[start..<end])
         case .raw(let range, let crlfLength):
             let size = offset >= crlfLength ? 0 : min(limit, crlfLength - offset)
-            encoder.writeStreamedLiteralHeader(label, size: size, binary: false, isFirst: isFirst, into: &buffer)
+            encoder.writeStreamedLiteralHeader(label, size: size, binary: literal8, isFirst: isFirst, into: &buffer)
             guard size > 0 else { return }
             var converter = CRLFConverter(skip: offset, limit: size)
             var chunk: [UInt8] = []
