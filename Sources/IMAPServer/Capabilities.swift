@@ -21,6 +21,8 @@ enum Capability {
     static let appendLimitPrefix = "APPENDLIMIT="  // RFC 7889
     static let specialUse = "SPECIAL-USE"  // RFC 6154
     static let createSpecialUse = "CREATE-SPECIAL-USE"  // RFC 6154 §3
+    static let listExtended = "LIST-EXTENDED"  // RFC 5258
+    static let listStatus = "LIST-STATUS"  // RFC 5819
 
     /// Names a client may ENABLE (RFC 5161), uppercased.
     static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT"]
@@ -31,6 +33,7 @@ enum Capability {
         if authenticated {
             caps += [namespace, unselect, children, esearch, utf8Accept]
             caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]
+            caps += [listExtended, listStatus]
         } else if plaintextAuthAllowed {
             caps.append(authPlain)
         } else {

@@ -2,10 +2,21 @@ import IMAPProtocol
 import MaildirStore
 
 extension IMAPSession {
-    /// RFC 9051 §6.3.9 LIST (basic form; `*` and `%` anywhere in the pattern) and the
-    /// IMAP4rev1 LSUB.
+    /// RFC 9051 §6.3.9 LIST (`*` and `%` anywhere in the pattern) with LIST-EXTENDED
+    /// (RFC 5258) selection options SUBSCRIBED, REMOTE (no remote mailboxes here),
+    /// RECURSIVEMATCH and SPECIAL-USE (RFC 6154 §3), and return options SUBSCRIBED,
+    /// CHILDREN (always sent), SPECIAL-USE (always sent) and STATUS (LIST-STATUS,
+    /// RFC 5819).
     func handleList(tag: String, _ list: ListCommand) async {
         guard let user = state.user else { return }
+        let selection = Set(list.selectionOptions.map { $0.uppercased() })
+        let selectSubscribed = selection.contains(ListOption.subscribed)
+        let selectSpecialUse = selection.contains(ListOption.specialUse)
+        // RFC 5258 §3: RECURSIVEMATCH alone is a syntax error.
+        if selection.contains(ListOption.recursiveMatch) && !selectSubscribed && !selectSpecialUse {
+            writer.tagged(tag, .bad, nil, "RECURSIVEMATCH needs another selection option.")
+            return
+        }
         // §6.3.9: an empty pattern asks for the delimiter and the root.
         if list.patterns.allSatisfy({ $0.isEmpty }) {
             writer.untagged(
@@ -13,10 +24,18 @@ extension IMAPSession {
             await finish(tag, "List completed.")
             return
         }
+        let returnSubscribed = selectSubscribed || list.returnOptions.contains(.subscribed)
+        let statusAttributes = list.returnOptions.compactMap { option -> [StatusAttribute]? in
+            if case .status(let attributes) = option { return attributes }
+            return nil
+        }.first
         let store = user.mailstore
         let folders: [FolderEntry]
+        let subscribed: [[String]]
         do {
-            folders = try await context.blocking { try store.listFolders() }
+            (folders, subscribed) = try await context.blocking {
+                (try store.listFolders(), returnSubscribed ? try store.subscriptions() : [])
+            }
         } catch {
             sendStoreFailure(tag, error, name: list.reference)
             return
@@ -27,19 +46,96 @@ extension IMAPSession {
             }
             return MailboxPattern(reference + text, delimiter: delimiter)
         }
-        for folder in folders {
-            let name = folder.components.joined(separator: String(delimiter))
-            guard patterns.contains(where: { $0.matches(name) }) else { continue }
-            var attributes: [String] = []
-            if !folder.isSelectable { attributes.append("\\Noselect") }
-            attributes.append(folder.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
-            if let use = SpecialUse.attribute(for: folder.components) { attributes.append(use) }
+        let separator = String(delimiter)
+        func matches(_ components: [String]) -> Bool {
+            let name = components.joined(separator: separator)
+            return patterns.contains { $0.matches(name) }
+        }
+        let subscribedSet = Set(subscribed)
+        var entries: [(components: [String], attributes: [String], childInfo: Bool, selectable: Bool)] = []
+        if selectSubscribed {
+            // RFC 5258 §3: subscribed names, existing or not, plus (RECURSIVEMATCH) the
+            // parents that match while only a child is subscribed: CHILDINFO.
+            let byName = Dictionary(folders.map { ($0.components, $0) }, uniquingKeysWith: { first, _ in first })
+            var listed = Set<[String]>()
+            for components in subscribed where matches(components) {
+                let folder = byName[components]
+                var attributes = ["\\Subscribed"]
+                if folder == nil { attributes.append(contentsOf: ["\\NonExistent"]) }
+                if let folder {
+                    if !folder.isSelectable { attributes.append("\\Noselect") }
+                    attributes.append(folder.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
+                    if let use = SpecialUse.attribute(for: components) { attributes.append(use) }
+                }
+                listed.insert(components)
+                entries.append((components, attributes, false, folder?.isSelectable ?? false))
+            }
+            if selection.contains(ListOption.recursiveMatch) {
+                for components in subscribed where !matches(components) {
+                    for depth in stride(from: components.count - 1, through: 1, by: -1) {
+                        let parent = Array(components.prefix(depth))
+                        guard matches(parent), !listed.contains(parent) else { continue }
+                        listed.insert(parent)
+                        let folder = byName[parent]
+                        var attributes = folder == nil ? ["\\NonExistent"] : []
+                        if let folder, !folder.isSelectable { attributes.append("\\Noselect") }
+                        entries.append((parent, attributes, true, folder?.isSelectable ?? false))
+                    }
+                }
+            }
+        } else {
+            for folder in folders where matches(folder.components) {
+                let use = SpecialUse.attribute(for: folder.components)
+                if selectSpecialUse && use == nil { continue }
+                var attributes: [String] = []
+                if !folder.isSelectable { attributes.append("\\Noselect") }
+                attributes.append(folder.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
+                if returnSubscribed && subscribedSet.contains(folder.components) {
+                    attributes.append("\\Subscribed")
+                }
+                if let use { attributes.append(use) }
+                entries.append((folder.components, attributes, false, folder.isSelectable))
+            }
+        }
+        var statuses: [[String]: FolderSnapshot] = [:]
+        if statusAttributes != nil {
+            let wanted = entries.filter(\.selectable).map(\.components)
+            let registry = context.registry
+            // A folder that vanished or can't be read is listed without STATUS (RFC 5819 §2).
+            statuses =
+                (try? await context.blocking {
+                    var result: [[String]: FolderSnapshot] = [:]
+                    for components in wanted {
+                        guard let directory = try? store.existingFolder(components),
+                            let folder = try? registry.open(directory: directory, mailRoot: store.root)
+                        else { continue }
+                        defer { registry.release(folder) }
+                        result[components] = try? folder.synchronize(moveNewToCur: false)
+                    }
+                    return result
+                }) ?? [:]
+        }
+        for entry in entries {
+            let name = wireName(entry.components)
             writer.untagged(
-                .list(MailboxListEntry(attributes: attributes, delimiter: delimiter, name: wireName(folder.components)))
-            )
+                .list(
+                    MailboxListEntry(
+                        attributes: entry.attributes, delimiter: delimiter, name: name,
+                        childInfoSubscribed: entry.childInfo)))
+            if let statusAttributes, let snapshot = statuses[entry.components] {
+                writer.untagged(.status(mailbox: name, statusValues(snapshot, statusAttributes)))
+            }
         }
         await finish(tag, "List completed.")
     }
+}
+
+/// LIST-EXTENDED selection option names (RFC 5258 §3, RFC 6154 §3), uppercased.
+enum ListOption {
+    static let subscribed = "SUBSCRIBED"
+    static let remote = "REMOTE"
+    static let recursiveMatch = "RECURSIVEMATCH"
+    static let specialUse = "SPECIAL-USE"
 }
 
 /// RFC 6154 special-use attributes from the usual folder names (top level only).

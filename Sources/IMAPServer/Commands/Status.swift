@@ -22,6 +22,13 @@ extension IMAPSession {
             sendStoreFailure(tag, error, name: name)
             return
         }
+        let values = statusValues(snapshot, attributes)
+        writer.untagged(.status(mailbox: name, values))
+        await finish(tag, "Status completed.")
+    }
+
+    /// The STATUS values of a folder (also for LIST-STATUS, RFC 5819).
+    func statusValues(_ snapshot: FolderSnapshot, _ attributes: [StatusAttribute]) -> [(StatusAttribute, UInt64)] {
         var values: [(StatusAttribute, UInt64)] = []
         for attribute in attributes {
             switch attribute {
@@ -43,7 +50,6 @@ extension IMAPSession {
             case .highestModSeq: continue
             }
         }
-        writer.untagged(.status(mailbox: name, values))
-        await finish(tag, "Status completed.")
+        return values
     }
 }
