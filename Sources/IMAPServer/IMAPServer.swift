@@ -36,6 +36,13 @@ public final class IMAPServer: Sendable {
     public func start() async throws -> [SocketAddress] {
         var bound: [SocketAddress] = []
         let server = context
+        // One inotify instance for the server: IDLE learns of deliveries at once. If it
+        // cannot start, IDLE's periodic rescan (idlePollSeconds) still finds changes.
+        do {
+            try context.registry.startWatching()
+        } catch {
+            context.logger.warning("inotify unavailable: falling back to rescans", metadata: ["error": "\(error)"])
+        }
         for address in configuration.listen {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
@@ -67,6 +74,7 @@ public final class IMAPServer: Sendable {
         for channel in channels.withLock({ $0 }) {
             try? await channel.close()
         }
+        context.registry.stopWatching()
         try? await group.shutdownGracefully()
         try? await threadPool.shutdownGracefully()
     }

@@ -18,6 +18,8 @@ public final class FolderRegistry: Sendable {
     let lockTimeout: Duration
     private let folders = Mutex<[String: Entry]>([:])
     private let watcher = Mutex<FolderWatcher?>(nil)
+    /// Counters of the inotify watcher (events read, overflow rescans) for the metrics.
+    public let watcherStatistics = WatcherStatistics()
 
     public convenience init(logger: Logger) {
         self.init(logger: logger, lockTimeout: StoreTiming.defaultLockTimeout)
@@ -53,13 +55,15 @@ public final class FolderRegistry: Sendable {
         return folder
     }
 
-    /// Watches every open folder with inotify from now on: changes made by other
+    /// Watches every open folder with inotify from now on (two watches per open folder,
+    /// new/ and cur/; folders are unwatched when their last session leaves, so the watch
+    /// count is 2 × the folders selected at once, under fs.inotify.max_user_watches): changes made by other
     /// programs (deliveries, flag renames, expunges) are synchronized at once and reach
     /// the observers without a session asking. Idempotent.
     public func startWatching() throws {
         let started: FolderWatcher? = try watcher.withLock { current in
             guard current == nil else { return nil }
-            let created = try FolderWatcher(logger: logger) { [weak self] changed in
+            let created = try FolderWatcher(logger: logger, statistics: watcherStatistics) { [weak self] changed in
                 self?.synchronize(changed)
             }
             current = created

@@ -27,6 +27,7 @@ final class FolderWatcher: Sendable {
     private let state = Mutex(State())
     private let logger: Logger
     private let onChange: @Sendable ([SharedFolder]) -> Void
+    private let statistics: WatcherStatistics
 
     private static let mask: UInt32 =
         UInt32(IN_CREATE) | UInt32(IN_MOVED_TO) | UInt32(IN_MOVED_FROM) | UInt32(IN_DELETE)
@@ -36,7 +37,9 @@ final class FolderWatcher: Sendable {
     /// Large enough for many events (a buffer smaller than one event fails with EINVAL).
     private static let bufferSize = 64 * 1024
 
-    init(logger: Logger, onChange: @escaping @Sendable ([SharedFolder]) -> Void) throws {
+    init(
+        logger: Logger, statistics: WatcherStatistics, onChange: @escaping @Sendable ([SharedFolder]) -> Void
+    ) throws {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw POSIX.error("inotify_init1") }
         var pipeFDs: [Int32] = [0, 0]
@@ -50,6 +53,7 @@ final class FolderWatcher: Sendable {
         wakeWrite = pipeFDs[1]
         self.logger = logger
         self.onChange = onChange
+        self.statistics = statistics
         try startThread()
     }
 
@@ -131,6 +135,7 @@ final class FolderWatcher: Sendable {
                 overflow = parse(buffer[0..<count], into: &changed) || overflow
             }
             if overflow {
+                statistics.rescans.add(1, ordering: .relaxed)
                 logger.warning("inotify queue overflow: rescanning every open folder")
                 for folder in state.withLock({ Array($0.folders.values) }) {
                     changed[ObjectIdentifier(folder)] = folder
@@ -149,6 +154,7 @@ final class FolderWatcher: Sendable {
             let mask = Self.uint32(bytes, offset + 4)
             let nameLength = Int(Self.uint32(bytes, offset + 12))
             offset += Self.eventHeaderSize + nameLength
+            statistics.events.add(1, ordering: .relaxed)
             if mask & UInt32(IN_Q_OVERFLOW) != 0 { overflow = true }
             if let folder = state.withLock({ $0.folders[wd] }) { changed[ObjectIdentifier(folder)] = folder }
             if mask & UInt32(IN_IGNORED) != 0 { state.withLock { _ = $0.folders.removeValue(forKey: wd) } }
@@ -164,4 +170,12 @@ final class FolderWatcher: Sendable {
         }
         return value
     }
+}
+
+/// What the watcher did, for the metrics: inotify events read, and full rescans after
+/// the kernel queue overflowed (IN_Q_OVERFLOW).
+public final class WatcherStatistics: Sendable {
+    public let events = Atomic<Int>(0)
+    public let rescans = Atomic<Int>(0)
+    public init() {}
 }
