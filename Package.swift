@@ -64,7 +64,7 @@ let package = Package(
             dependencies: ["IMAPProtocol", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .testTarget(
-            name: "MailMessageTests", dependencies: ["MailMessage"], exclude: ["Fixtures"], swiftSettings: strict),
+            name: "MailMessageTests", dependencies: ["MailMessage"], exclude: ["Fixtures", "FuzzCorpus"], swiftSettings: strict),
         .testTarget(
             name: "MaildirStoreTests", dependencies: ["MaildirStore"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "AuthTests", dependencies: ["Auth"], swiftSettings: strict),
