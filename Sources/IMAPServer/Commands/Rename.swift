@@ -27,7 +27,15 @@ extension IMAPSession {
             writer.untagged(.status(.ok, code: .closed, text: "Selected mailbox is being renamed."))
         }
         do {
-            try await context.blocking { try store.renameFolder(source, to: target) }
+            try await context.blocking {
+                // A folder whose directory resolves outside the mail root (a planted
+                // symlink) is refused (.invalidName); a missing or \Noselect one is
+                // left to renameFolder, which renames its children.
+                do {
+                    _ = try store.existingFolder(source)
+                } catch StoreError.nonexistent {}
+                try store.renameFolder(source, to: target)
+            }
         } catch StoreError.nonexistent {
             writer.tagged(tag, .no, .nonexistent, "Mailbox doesn't exist: \(from.rawValue.prefix(200))")
             return
