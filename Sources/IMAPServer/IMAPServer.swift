@@ -16,6 +16,7 @@ public final class IMAPServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
     private let channels = Mutex<[Channel]>([])
+    private let stopped = Mutex(false)
 
     /// Loads the passwd file (when one is configured) and prepares the threads.
     public init(configuration: ServerConfiguration, logger: Logger) throws {
@@ -69,8 +70,14 @@ public final class IMAPServer: Sendable {
         }
     }
 
-    /// Stops accepting connections and releases the threads.
+    /// Stops accepting connections and releases the threads. Safe to call more than
+    /// once (a signal handler and the normal exit path may both call it).
     public func shutdown() async {
+        let first = stopped.withLock { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         for channel in channels.withLock({ $0 }) {
             try? await channel.close()
         }

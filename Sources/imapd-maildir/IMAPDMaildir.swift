@@ -8,21 +8,6 @@ import Logging
     import Glibc
 #endif
 
-@main
-struct IMAPDMaildir: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "imapd-maildir",
-        abstract: "An IMAP4rev2 server (RFC 9051) that serves Maildir spools in place.",
-        discussion: """
-            Every user's Maildir++ tree under --root is served as it is: flags in file names,
-            UIDs in Dovecot's dovecot-uidlist, keywords in dovecot-keywords. Options may also
-            come from --config FILE, one `name = value` per line with the long option names
-            below (`listen` may repeat); options on the command line win.
-            """,
-        subcommands: [Serve.self, Passwd.self],
-        defaultSubcommand: Serve.self)
-}
-
 /// `imapd-maildir passwd`: a passwd-file hash of the password read on stdin, as
 /// `doveadm pw` prints it.
 struct Passwd: ParsableCommand {

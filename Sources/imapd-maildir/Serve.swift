@@ -7,9 +7,19 @@ import Logging
     import Glibc
 #endif
 
-/// The server itself (the default subcommand).
+/// The server itself; `imapd-maildir passwd` is its one subcommand.
+@main
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve the Maildirs (default).")
+    static let configuration = CommandConfiguration(
+        commandName: "imapd-maildir",
+        abstract: "An IMAP4rev2 server (RFC 9051) that serves Maildir spools in place.",
+        discussion: """
+            Every user's Maildir++ tree under --root is served as it is: flags in file names, \
+            UIDs in Dovecot's dovecot-uidlist, keywords in dovecot-keywords. Options may also \
+            come from --config FILE, one `name = value` per line with the long option names \
+            below (`listen` may repeat); options on the command line win.
+            """,
+        subcommands: [Passwd.self])
 
     @Option(help: "Read options from this file (`name = value` lines; relative paths are relative to it).")
     var config: String?
@@ -65,16 +75,15 @@ struct Serve: AsyncParsableCommand {
             print("imapd-maildir: listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
         }
         fflush(nil)
+        // SIGTERM/SIGINT close the listeners; run() then returns through the cleanup below.
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) {
             logger.notice("stopping")
-            Task {
-                await server.shutdown()
-                if let scratch { RootCopy.remove(scratch) }
-                Glibc.exit(0)
-            }
+            Task { await server.shutdown() }
         }
         try await server.waitUntilClosed()
-        _ = signals
+        await server.shutdown()
+        if let scratch { RootCopy.remove(scratch) }
+        withExtendedLifetime(signals) {}
     }
 }
 
