@@ -16,6 +16,7 @@ from interop_support import (
     ServerTestCase,
     info_letters,
     message_files,
+    tree_digest,
 )
 
 # mbsync maps the $Forwarded keyword to the Maildir letter P; keywords are not
@@ -47,10 +48,11 @@ Channel mirror
 Far :far:
 Near :near:
 Patterns *
-Create Near
+Create {create}
+Remove {remove}
 Sync All
 Expunge {expunge}
-SyncState *
+SyncState {syncstate}
 """
 
 U_FIELD = re.compile(r",U=(\d+)")
@@ -71,10 +73,11 @@ class MbsyncTest(ServerTestCase):
         self.near = os.path.join(self.work, "near")
         os.makedirs(self.near)
 
-    def sync(self, expunge="None"):
-        rc = os.path.join(self.work, f"mbsyncrc-{expunge}")
+    def sync(self, expunge="None", create="Near", remove="None", syncstate="*"):
+        rc = os.path.join(self.work, f"mbsyncrc-{expunge}-{create}-{remove}")
         with open(rc, "w") as fh:
-            fh.write(RC.format(port=self.server.port, near=self.near, expunge=expunge))
+            fh.write(RC.format(port=self.server.port, near=self.near, expunge=expunge, create=create,
+                               remove=remove, syncstate=syncstate))
         p = subprocess.run([self.mbsync, "-c", rc, "-V", "mirror"], stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=MBSYNC_TIMEOUT)
         self.assertEqual(p.returncode, 0, f"mbsync failed:\n{p.stdout[-4000:]}\n{p.stderr[-4000:]}"
@@ -152,6 +155,46 @@ class MbsyncTest(ServerTestCase):
         c.select("INBOX", readonly=True)
         typ, data = c.uid("SEARCH", "ALL")
         self.assertEqual(sorted(int(x) for x in data[0].split()), [2, 3, 4, 5, 6, 7, 8, 10, 11, 12])
+
+    def test_create_remove_expunge_both_and_a_second_sync_changes_nothing(self):
+        # The sync state lives outside the near boxes: mbsync tells a deleted box from
+        # a new one by its state, which `SyncState *` would delete with the box.
+        state = os.path.join(self.work, "mbsync-state") + "/"
+        os.makedirs(state)
+        both = dict(expunge="Both", create="Both", remove="Both", syncstate=state)
+        c = self.login()
+        typ, data = c.create("Empty")
+        self.assertEqual(typ, "OK", data)
+        c.logout()
+        self.sync(**both)
+        self.assertTrue(os.path.isdir(os.path.join(self.near, "Empty", "cur")))
+        # Near: a new folder with two messages, the empty folder removed, one message
+        # deleted (T) in INBOX.
+        projects = os.path.join(self.near, "Projects")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(projects, sub))
+        for i in (1, 2):
+            with open(os.path.join(projects, "new", f"170000000{i}.M{i}P1.near"), "wb") as fh:
+                fh.write(b"From: near@example.org\r\nSubject: project %d\r\n\r\nbody %d\r\n" % (i, i))
+        shutil.rmtree(os.path.join(self.near, "Empty"))
+        bases = dict(self.uid_map("INBOX"))
+        self.rename_near("INBOX", 3, "ST")
+        out = self.sync(**both)
+        server_projects = os.path.join(self.root, "alice", ".Projects")
+        self.assertTrue(os.path.isfile(os.path.join(server_projects, "maildirfolder")))
+        self.assertEqual(len(self.files("Projects")), 2)
+        self.assertEqual(sorted(u for u, _ in self.uid_map("Projects")), [1, 2])
+        self.assertFalse(os.path.exists(os.path.join(self.root, "alice", ".Empty")),
+                         f"Remove Both:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+        self.assertNotIn(bases[3], self.files("INBOX"), "Expunge Both")
+        # The near copies carry the server UIDs mbsync learnt from APPENDUID.
+        self.assertEqual(sorted(self.near_files("Projects")), [1, 2])
+        # A second sync finds nothing to do: neither tree changes.
+        server_before = tree_digest(os.path.join(self.root, "alice"))
+        near_before = tree_digest(self.near)
+        self.sync(**both)
+        self.assertEqual(tree_digest(os.path.join(self.root, "alice")), server_before)
+        self.assertEqual(tree_digest(self.near), near_before)
 
 
 if __name__ == "__main__":
