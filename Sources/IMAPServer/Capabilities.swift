@@ -23,13 +23,19 @@ enum Capability {
     static let createSpecialUse = "CREATE-SPECIAL-USE"  // RFC 6154 §3
     static let listExtended = "LIST-EXTENDED"  // RFC 5258
     static let listStatus = "LIST-STATUS"  // RFC 5819
+    static let startTLS = "STARTTLS"  // RFC 9051 §6.2.1
 
     /// Names a client may ENABLE (RFC 5161), uppercased.
     static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT"]
 
     /// The list for CAPABILITY, the greeting and the LOGIN/AUTHENTICATE OK.
-    static func list(authenticated: Bool, plaintextAuthAllowed: Bool, appendLimit: Int = 0) -> [String] {
+    /// `startTLSAvailable`: a certificate is configured and the connection is not yet
+    /// TLS; STARTTLS is only offered before login (RFC 9051 §6.2.1).
+    static func list(
+        authenticated: Bool, plaintextAuthAllowed: Bool, appendLimit: Int = 0, startTLSAvailable: Bool = false
+    ) -> [String] {
         var caps = [imap4rev1, imap4rev2, literalPlus, saslIR, enable, id, idle]
+        if startTLSAvailable && !authenticated { caps.append(startTLS) }
         if authenticated {
             caps += [namespace, unselect, children, esearch, utf8Accept]
             caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]

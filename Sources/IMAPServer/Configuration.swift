@@ -19,6 +19,10 @@ public struct ServerConfiguration: Sendable {
     public var anyPassword: Bool = false
     /// Testing only, with anyPassword: create a missing user's Maildir at login.
     public var createUsers: Bool = false
+    /// Implicit-TLS listeners (RFC 8314 §3.3; port 993 by convention). Need `tlsCertificate`.
+    public var tlsListen: [ListenAddress] = []
+    /// The server certificate: enables `tlsListen` and STARTTLS on the plain listeners.
+    public var tlsCertificate: TLSCertificateSource?
     /// Accept LOGIN/AUTHENTICATE over unencrypted non-loopback connections.
     public var allowPlaintextAuth: Bool = false
     /// RFC 9051 §5.4: at least 30 minutes of inactivity before an autologout.
@@ -35,6 +39,15 @@ public struct ServerConfiguration: Sendable {
         self.root = root
         self.passwdFile = passwdFile
     }
+}
+
+/// Where the server certificate and its private key come from. Both forms are read
+/// again by `IMAPServer.reloadCertificates()` (SIGHUP).
+public enum TLSCertificateSource: Sendable, Hashable {
+    /// A PEM certificate chain (server certificate first) and a PEM private key.
+    case pem(certificateFile: String, keyFile: String)
+    /// A PKCS#12 bundle and a file whose first line is the bundle's password.
+    case pkcs12(file: String, passwordFile: String)
 }
 
 public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {

@@ -2,6 +2,7 @@ import Auth
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The server: binds the listeners and serves connections until `shutdown()`.
@@ -17,6 +18,7 @@ public final class IMAPServer: Sendable {
     private let threadPool: NIOThreadPool
     private let channels = Mutex<[Channel]>([])
     private let stopped = Mutex(false)
+    private let tls: TLSContextHolder?
 
     /// Loads the passwd file (when one is configured) and prepares the threads.
     public init(configuration: ServerConfiguration, logger: Logger) throws {
@@ -27,13 +29,20 @@ public final class IMAPServer: Sendable {
                 "passwd file holds plaintext passwords; use `imapd-maildir passwd` to hash them",
                 metadata: ["users": "\(passwd.plaintextUsers.count)"])
         }
+        guard configuration.tlsListen.isEmpty || configuration.tlsCertificate != nil else {
+            throw IMAPServerError.tlsListenWithoutCertificate
+        }
+        let tls = try configuration.tlsCertificate.map { try TLSContextHolder(source: $0) }
+        self.tls = tls
         threadPool = NIOThreadPool(numberOfThreads: max(1, configuration.blockingThreads))
         threadPool.start()
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        context = ServerContext(config: configuration, passwd: passwd, threadPool: threadPool, logger: logger)
+        context = ServerContext(
+            config: configuration, passwd: passwd, threadPool: threadPool, logger: logger, tls: tls)
     }
 
     /// Binds every listener. Returns the bound addresses (port 0 becomes the real port).
+    /// Plain listeners come first, then the implicit-TLS ones, each in configured order.
     public func start() async throws -> [SocketAddress] {
         var bound: [SocketAddress] = []
         let server = context
@@ -44,7 +53,9 @@ public final class IMAPServer: Sendable {
         } catch {
             context.logger.warning("inotify unavailable: falling back to rescans", metadata: ["error": "\(error)"])
         }
-        for address in configuration.listen {
+        let tls = self.tls
+        let listeners = configuration.listen.map { ($0, false) } + configuration.tlsListen.map { ($0, true) }
+        for (address, implicitTLS) in listeners {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -52,15 +63,29 @@ public final class IMAPServer: Sendable {
                 .childChannelOption(.autoRead, value: true)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(IMAPConnectionHandler(server: server))
+                        // Implicit TLS (RFC 8314 §3.3): TLS first, before the greeting.
+                        if implicitTLS, let tls {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
+                        }
+                        try channel.pipeline.syncOperations.addHandler(
+                            IMAPConnectionHandler(server: server, implicitTLS: implicitTLS))
                     }
                 }
                 .bind(host: address.host, port: address.port).get()
             channels.withLock { $0.append(channel) }
             if let local = channel.localAddress { bound.append(local) }
-            context.logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+            context.logger.info(
+                "listening",
+                metadata: ["address": "\(channel.localAddress?.description ?? "?")", "tls": "\(implicitTLS)"])
         }
         return bound
+    }
+
+    /// Reads the TLS certificate and key again (SIGHUP). Connections accepted from now
+    /// on use the new certificate; running ones keep theirs. On error the old
+    /// certificate stays in use and the error is thrown. Without TLS, does nothing.
+    public func reloadCertificates() throws {
+        try tls?.reload()
     }
 
     /// Waits until every listener is closed.
@@ -84,5 +109,16 @@ public final class IMAPServer: Sendable {
         context.registry.stopWatching()
         try? await group.shutdownGracefully()
         try? await threadPool.shutdownGracefully()
+    }
+}
+
+public enum IMAPServerError: Error, CustomStringConvertible {
+    case tlsListenWithoutCertificate
+
+    public var description: String {
+        switch self {
+        case .tlsListenWithoutCertificate:
+            return "a TLS listener needs a certificate (--tls-cert/--tls-key or --tls-pkcs12)"
+        }
     }
 }

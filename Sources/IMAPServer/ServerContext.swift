@@ -14,11 +14,17 @@ final class ServerContext: Sendable {
     let registry: FolderRegistry
     let threadPool: NIOThreadPool
     let logger: Logger
+    /// The certificate, when TLS is configured (implicit TLS and STARTTLS).
+    let tls: TLSContextHolder?
     let connections = UserConnectionCounter()
     private let nextSessionID = Atomic<UInt64>(1)
 
-    init(config: ServerConfiguration, passwd: PasswdDatabase?, threadPool: NIOThreadPool, logger: Logger) {
+    init(
+        config: ServerConfiguration, passwd: PasswdDatabase?, threadPool: NIOThreadPool, logger: Logger,
+        tls: TLSContextHolder? = nil
+    ) {
         self.config = config
+        self.tls = tls
         self.passwd = passwd
         self.throttle = LoginThrottle()
         self.registry = FolderRegistry(logger: logger)

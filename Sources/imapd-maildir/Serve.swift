@@ -29,6 +29,16 @@ struct Serve: AsyncParsableCommand {
     var passwd: String?
     @Option(help: "Address to listen on, HOST:PORT; repeat for several (default 0.0.0.0:143).")
     var listen: [String] = []
+    @Option(help: "Implicit-TLS address, HOST:PORT (993 by convention); repeat for several.")
+    var tlsListen: [String] = []
+    @Option(help: "PEM certificate chain, server certificate first (with --tls-key). Reloaded on SIGHUP.")
+    var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+    @Option(help: "PKCS#12 bundle with certificate and key (instead of --tls-cert/--tls-key).")
+    var tlsPkcs12: String?
+    @Option(help: "File whose first line is the --tls-pkcs12 password.")
+    var tlsPkcs12PasswordFile: String?
     @Option(help: "Maildir path of a user under --root: %u login, %n local part, %d domain (default %u).")
     var userPath: String?
     @Option(help: "Hierarchy delimiter on the wire: / (default) or .")
@@ -80,10 +90,19 @@ struct Serve: AsyncParsableCommand {
             logger.notice("stopping")
             Task { await server.shutdown() }
         }
+        // SIGHUP: new connections get the re-read certificate; a broken file keeps the old.
+        let reload = SignalWatcher(signals: [SIGHUP]) {
+            do {
+                try server.reloadCertificates()
+                logger.notice("TLS certificate reloaded")
+            } catch {
+                logger.error("TLS certificate reload failed; keeping the old one", metadata: ["error": "\(error)"])
+            }
+        }
         try await server.waitUntilClosed()
         await server.shutdown()
         if let scratch { RootCopy.remove(scratch) }
-        withExtendedLifetime(signals) {}
+        withExtendedLifetime((signals, reload)) {}
     }
 }
 

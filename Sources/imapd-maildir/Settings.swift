@@ -53,6 +53,20 @@ struct Settings {
                 return address
             }
         }
+        let tlsListenTexts = c.tlsListen.isEmpty ? (file?.all("tls-listen") ?? []) : c.tlsListen
+        config.tlsListen = try tlsListenTexts.map { text in
+            guard let address = ListenAddress(parsing: text) else {
+                throw ValidationError("--tls-listen: expected HOST:PORT, got \(text)")
+            }
+            return address
+        }
+        config.tlsCertificate = try Settings.certificate(
+            cert: path(c.tlsCert, "tls-cert"), key: path(c.tlsKey, "tls-key"),
+            pkcs12: path(c.tlsPkcs12, "tls-pkcs12"), password: path(c.tlsPkcs12PasswordFile, "tls-pkcs12-password-file")
+        )
+        if !config.tlsListen.isEmpty && config.tlsCertificate == nil {
+            throw ValidationError("--tls-listen needs --tls-cert and --tls-key, or --tls-pkcs12")
+        }
         config.anyPassword = anyPassword
         config.createUsers = try flag(c.createUsers, "create-users")
         config.allowPlaintextAuth = try flag(c.allowPlaintextAuth, "allow-plaintext-auth")
@@ -81,6 +95,20 @@ struct Settings {
         }
         logLevel = parsed
         copyRoot = try flag(c.copyRoot, "copy-root")
+    }
+
+    /// PEM pair or PKCS#12 bundle, never both, never half of one.
+    static func certificate(cert: String?, key: String?, pkcs12: String?, password: String?) throws
+        -> TLSCertificateSource?
+    {
+        switch (cert, key, pkcs12, password) {
+        case (nil, nil, nil, nil): return nil
+        case (let cert?, let key?, nil, nil): return .pem(certificateFile: cert, keyFile: key)
+        case (nil, nil, let bundle?, let password?): return .pkcs12(file: bundle, passwordFile: password)
+        default:
+            throw ValidationError(
+                "TLS: give --tls-cert with --tls-key, or --tls-pkcs12 with --tls-pkcs12-password-file")
+        }
     }
 
     static func hostName() -> String {

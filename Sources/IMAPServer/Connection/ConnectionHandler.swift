@@ -1,6 +1,8 @@
 import IMAPProtocol
 import Logging
 import NIOCore
+import NIOSSL
+import NIOTLS
 
 /// The event-loop side of one connection. It owns the command decoder, hands complete
 /// commands to the session one at a time, and answers the decoder's own events
@@ -11,6 +13,11 @@ import NIOCore
 /// has already flushed, so responses leave in command order. Reads are paused while
 /// busy once the decoder holds more than `pauseReadingAbove` bytes, so a client that
 /// pipelines without end cannot make the server buffer without end.
+///
+/// STARTTLS invariant (CVE-2011-0411): framing happens here, not in a decoder in front
+/// of this handler, so when the session answers STARTTLS nothing after the command has
+/// been parsed yet. `startTLS` drops everything buffered and, until the handshake
+/// completes, every byte that still arrives; only bytes decrypted by TLS are commands.
 final class IMAPConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -23,10 +30,15 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     private var closing = false
     private var readPending = false
     private var idleTimeout: Scheduled<Void>?
+    /// Accepted on an implicit-TLS listener (NIOSSLServerHandler is already first).
+    private let implicitTLS: Bool
+    /// Between STARTTLS's OK and the end of its handshake: input is discarded.
+    private var awaitingHandshake = false
     static let pauseReadingAbove = 256 * 1024
 
-    init(server: ServerContext) {
+    init(server: ServerContext, implicitTLS: Bool = false) {
         self.server = server
+        self.implicitTLS = implicitTLS
         self.decoder = CommandDecoder(limits: server.config.decoderLimits)
     }
 
@@ -35,7 +47,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         let address = peer?.ipAddress ?? "unknown"
         let info = ConnectionInfo(
             sessionID: server.makeSessionID(), peerAddress: address, isLoopback: Self.isLoopback(address),
-            isTLS: false)
+            isTLS: implicitTLS)
         let session = IMAPSession(context: server, channel: context.channel, connection: info)
         self.session = session
         resetIdleTimeout(context: context)
@@ -53,7 +65,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing else { return }
+        guard !closing, !awaitingHandshake else { return }
         decoder.append(unwrapInboundIn(data))
         resetIdleTimeout(context: context)
         pump(context: context)
@@ -65,6 +77,14 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         } else {
             context.read()
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+            awaitingHandshake = false
+            resetIdleTimeout(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -126,12 +146,40 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             closing = true
             context.close(promise: nil)
             return
+        case .startTLS(let tag):
+            guard startTLS(tag: tag, context: context) else { return }
         }
         if readPending {
             readPending = false
             context.read()
         }
         pump(context: context)
+    }
+
+    /// RFC 9051 §6.2.1. Drops the plaintext the client pipelined after STARTTLS, writes
+    /// the tagged OK in clear, and puts TLS in front of everything. One event-loop
+    /// turn: no read can slip in between, so bytes sent before the client saw the OK
+    /// are discarded and bytes sent after it (the ClientHello) go to NIOSSL. The OK has
+    /// left the pipeline before the TLS handler is added, so it is not encrypted.
+    /// Returns false when the connection is being closed.
+    private func startTLS(tag: String, context: ChannelHandlerContext) -> Bool {
+        decoder.discardBufferedInput()
+        write(context: context, "\(tag) OK Begin TLS negotiation now.\r\n")
+        guard let tls = server.tls else {
+            closing = true
+            context.close(promise: nil)
+            return false
+        }
+        awaitingHandshake = true
+        do {
+            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current), position: .first)
+        } catch {
+            server.logger.debug("STARTTLS failed", metadata: ["error": "\(error)"])
+            closing = true
+            context.close(promise: nil)
+            return false
+        }
+        return true
     }
 
     private func write(context: ChannelHandlerContext, _ text: String) {

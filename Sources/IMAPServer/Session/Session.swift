@@ -20,6 +20,9 @@ enum CommandOutcome: Sendable {
     case awaitContinuationLine
     /// LOGOUT or a fatal condition: close after the buffered responses are written.
     case close
+    /// STARTTLS accepted: the connection handler writes the tagged OK itself, drops
+    /// buffered input and starts the TLS handshake, all in one event-loop turn.
+    case startTLS(tag: String)
 }
 
 /// One client's IMAP session (RFC 9051 §3). Commands run one at a time, in order; the
@@ -61,7 +64,8 @@ actor IMAPSession {
     var capabilities: [String] {
         Capability.list(
             authenticated: state.user != nil, plaintextAuthAllowed: plaintextAuthAllowed,
-            appendLimit: context.config.decoderLimits.maxLiteralSize)
+            appendLimit: context.config.decoderLimits.maxLiteralSize,
+            startTLSAvailable: context.tls != nil && !connection.isTLS)
     }
 
     func greeting() async {
@@ -102,7 +106,7 @@ actor IMAPSession {
         case .logout: return await handleLogout(tag: tag)
         case .id(let fields): await handleID(tag: tag, fields: fields)
         case .enable(let names): await handleEnable(tag: tag, names: names)
-        case .starttls: await handleStartTLS(tag: tag)
+        case .starttls: return await handleStartTLS(tag: tag)
         case .login(let user, let password): await handleLogin(tag: tag, username: user, password: password)
         case .authenticate(let mechanism, let initial):
             return await handleAuthenticate(tag: tag, mechanism: mechanism, initialResponse: initial)
