@@ -35,6 +35,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     /// Between STARTTLS's OK and the end of its handshake: input is discarded.
     private var awaitingHandshake = false
     static let pauseReadingAbove = 256 * 1024
+    static let startTLSReadyText = "Begin TLS negotiation now."
 
     init(server: ServerContext, implicitTLS: Bool = false) {
         self.server = server
@@ -164,12 +165,12 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     /// Returns false when the connection is being closed.
     private func startTLS(tag: String, context: ChannelHandlerContext) -> Bool {
         decoder.discardBufferedInput()
-        write(context: context, "\(tag) OK Begin TLS negotiation now.\r\n")
-        guard let tls = server.tls else {
+        guard let tls = server.tls else {  // the session checked; never reached
             closing = true
             context.close(promise: nil)
             return false
         }
+        write(context: context, "\(tag) OK \(Self.startTLSReadyText)\r\n")
         awaitingHandshake = true
         do {
             try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current), position: .first)
