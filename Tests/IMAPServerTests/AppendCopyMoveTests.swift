@@ -134,4 +134,25 @@ final class AppendCopyMoveTests: XCTestCase {
         XCTAssertEqual(m.files("alice", "cur").count, 1)
         await server.stop()
     }
+
+    func testSelectRemovesTmpFilesOlderThan36Hours() async throws {
+        let server = try await RunningServer()
+        let tmp = server.maildir.root + "/alice/tmp/"
+        let now = Date().timeIntervalSince1970
+        for (name, age) in [("stale.append", 37.0 * 3600), ("recent.append", 3600.0)] {
+            FileManager.default.createFile(atPath: tmp + name, contents: Data("partial".utf8))
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: now - age)], ofItemAtPath: tmp + name)
+        }
+        try FileManager.default.createDirectory(atPath: tmp + "old-dir", withIntermediateDirectories: true)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSince1970: now - 40 * 3600)], ofItemAtPath: tmp + "old-dir")
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("EXAMINE INBOX").ok)
+        XCTAssertEqual(server.maildir.files("alice", "tmp"), ["old-dir", "recent.append", "stale.append"])
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        XCTAssertEqual(server.maildir.files("alice", "tmp"), ["old-dir", "recent.append"])
+        await server.stop()
+    }
 }

@@ -31,7 +31,11 @@ extension IMAPSession {
         let token = folder.addObserver { inbox.push($0) }
         let snapshot: FolderSnapshot
         do {
-            snapshot = try await context.blocking { try folder.synchronize(moveNewToCur: !readOnly) }
+            snapshot = try await context.blocking {
+                // Files an interrupted APPEND or COPY left in tmp/ go after 36 hours.
+                if !readOnly { folder.removeStaleTemporaryFiles() }
+                return try folder.synchronize(moveNewToCur: !readOnly)
+            }
         } catch {
             folder.removeObserver(token)
             registry.release(folder)
