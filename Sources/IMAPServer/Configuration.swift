@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     /// RFC 9051 §5.4: at least 30 minutes of inactivity before an autologout.
     public var idleTimeoutSeconds: Int = 1800
     public var maxConnectionsPerUser: Int = 20
+    /// Graceful shutdown: how long busy sessions may finish their command.
+    public var shutdownTimeoutSeconds: Int = 30
     public var decoderLimits: DecoderLimits = DecoderLimits()
     /// Threads doing blocking file and crypt work off the event loops.
     public var blockingThreads: Int = 8

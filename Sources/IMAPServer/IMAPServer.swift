@@ -41,9 +41,18 @@ public final class IMAPServer: Sendable {
             config: configuration, passwd: passwd, threadPool: threadPool, logger: logger, tls: tls)
     }
 
-    /// Binds every listener. Returns the bound addresses (port 0 becomes the real port).
+    /// Binds every listener and starts accepting. Returns the bound addresses (port 0 becomes the real port).
     /// Plain listeners come first, then the implicit-TLS ones, each in configured order.
     public func start() async throws -> [SocketAddress] {
+        let bound = try await bind()
+        beginAccepting()
+        return bound
+    }
+
+    /// Binds every listener without accepting yet: connections wait in the kernel's
+    /// backlog until `beginAccepting()`, so privileges can be dropped in between
+    /// (`--user`) and no client is ever served by a root process.
+    public func bind() async throws -> [SocketAddress] {
         var bound: [SocketAddress] = []
         let server = context
         // One inotify instance for the server: IDLE learns of deliveries at once. If it
@@ -59,10 +68,12 @@ public final class IMAPServer: Sendable {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.autoRead, value: false)
                 .childChannelOption(.socketOption(.so_keepalive), value: 1)
                 .childChannelOption(.autoRead, value: true)
                 .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    server.liveConnections.add(channel)
+                    return channel.eventLoop.makeCompletedFuture {
                         // Implicit TLS (RFC 8314 §3.3): TLS first, before the greeting.
                         if implicitTLS, let tls {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
@@ -88,6 +99,15 @@ public final class IMAPServer: Sendable {
         try tls?.reload()
     }
 
+    /// Starts accepting connections on every bound listener.
+    public func beginAccepting() {
+        for channel in channels.withLock({ $0 }) {
+            channel.setOption(.autoRead, value: true).whenFailure { [logger = context.logger] error in
+                logger.error("cannot start accepting", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     /// Waits until every listener is closed.
     public func waitUntilClosed() async throws {
         for channel in channels.withLock({ $0 }) {
@@ -95,9 +115,13 @@ public final class IMAPServer: Sendable {
         }
     }
 
-    /// Stops accepting connections and releases the threads. Safe to call more than
-    /// once (a signal handler and the normal exit path may both call it).
-    public func shutdown() async {
+    /// Graceful stop (SIGTERM/SIGINT): stop accepting, send `* BYE` to every session
+    /// (at once when it waits for a command or idles, after its command otherwise, so
+    /// nothing acknowledged is left half written), wait up to `gracePeriod`
+    /// (`shutdownTimeoutSeconds` by default) for them to close, close the rest, then
+    /// release the threads.
+    /// Safe to call more than once (a signal and the normal exit path may both call it).
+    public func shutdown(gracePeriod: Duration? = nil) async {
         let first = stopped.withLock { stopped in
             defer { stopped = true }
             return !stopped
@@ -105,6 +129,22 @@ public final class IMAPServer: Sendable {
         guard first else { return }
         for channel in channels.withLock({ $0 }) {
             try? await channel.close()
+        }
+        let open = context.liveConnections.all()
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(ServerShutdownEvent())
+        }
+        let grace = gracePeriod ?? .seconds(configuration.shutdownTimeoutSeconds)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for channel in open { try? await channel.closeFuture.get() }
+            }
+            group.addTask { try? await Task.sleep(for: grace) }
+            _ = await group.next()
+            group.cancelAll()
+            // Whatever is still open after the grace period is cut off; this also lets
+            // the first task above finish.
+            for channel in open where channel.isActive { channel.close(promise: nil) }
         }
         context.registry.stopWatching()
         try? await group.shutdownGracefully()
@@ -122,3 +162,6 @@ public enum IMAPServerError: Error, CustomStringConvertible {
         }
     }
 }
+
+/// Sent through every connection's pipeline when the server stops.
+struct ServerShutdownEvent: Sendable {}

@@ -17,6 +17,7 @@ final class ServerContext: Sendable {
     /// The certificate, when TLS is configured (implicit TLS and STARTTLS).
     let tls: TLSContextHolder?
     let connections = UserConnectionCounter()
+    let liveConnections = LiveConnections()
     private let nextSessionID = Atomic<UInt64>(1)
 
     init(
@@ -61,4 +62,20 @@ final class UserConnectionCounter: Sendable {
             counts[user] = n > 0 ? n : nil
         }
     }
+}
+
+/// Every open client connection, so shutdown can say BYE to each and wait for them.
+final class LiveConnections: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: Channel]>([:])
+
+    func add(_ channel: Channel) {
+        let key = ObjectIdentifier(channel)
+        channels.withLock { $0[key] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            self?.channels.withLock { _ = $0.removeValue(forKey: key) }
+        }
+    }
+
+    func all() -> [Channel] { channels.withLock { Array($0.values) } }
+    var count: Int { channels.withLock { $0.count } }
 }

@@ -7,9 +7,9 @@ import Logging
     import Glibc
 #endif
 
-/// The server itself; `imapd-maildir passwd` is its one subcommand.
+/// The server itself; `imapd-maildir passwd` and `check` are its subcommands.
 @main
-struct Serve: AsyncParsableCommand {
+struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imapd-maildir",
         abstract: "An IMAP4rev2 server (RFC 9051) that serves Maildir spools in place.",
@@ -19,7 +19,7 @@ struct Serve: AsyncParsableCommand {
             come from --config FILE, one `name = value` per line with the long option names \
             below (`listen` may repeat); options on the command line win.
             """,
-        subcommands: [Passwd.self])
+        subcommands: [Passwd.self, Check.self])
 
     @Option(help: "Read options from this file (`name = value` lines; relative paths are relative to it).")
     var config: String?
@@ -61,10 +61,18 @@ struct Serve: AsyncParsableCommand {
     var maxLineLength: Int?
     @Option(help: "Largest literal in bytes (default 67108864).")
     var maxLiteralSize: Int?
+    @Option(help: "Run as this user (and its groups) once the listeners are bound; start as root to use it.")
+    var user: String?
+    @Option(help: "Seconds busy sessions get to finish after SIGTERM or SIGINT (default 30).")
+    var shutdownTimeout: Int?
     @Option(help: "trace, debug, info (default), notice, warning or error.")
     var logLevel: String?
 
-    func run() async throws {
+    /// Synchronous on purpose: the main thread stays a live thread blocked here (an
+    /// async main parks it, exited for glibc, in Dispatch's sigsuspend, and a setuid
+    /// from any other thread then leaves its credentials at root). Async work runs in
+    /// tasks the main thread waits for.
+    func run() throws {
         let file = try config.map { try ConfigFile(path: $0) }
         let settings = try Settings(command: self, file: file)
         LoggingSystem.bootstrap { label in
@@ -80,16 +88,22 @@ struct Serve: AsyncParsableCommand {
             logger.info("serving a temporary copy of the root", metadata: ["copy": "\(scratch)"])
         }
         let server = try IMAPServer(configuration: configuration, logger: logger)
-        let addresses = try await server.start()
+        // Signals first, so a SIGTERM arriving during start-up is not lost.
+        let (stopRequests, stop) = AsyncStream<Void>.makeStream()
+        let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { stop.yield() }
+        let addresses = try runBlocking { try await server.bind() }
+        if let user = settings.runAsUser {
+            // Listeners are bound (privileged ports need root); no client is accepted
+            // before the process is `user` for good.
+            // Here, on the main thread: glibc applies it to every thread of the process.
+            try Privileges.drop(to: user)
+            logger.info("dropped privileges", metadata: ["user": "\(user)"])
+        }
+        server.beginAccepting()
         for address in addresses {
             print("imapd-maildir: listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
         }
         fflush(nil)
-        // SIGTERM/SIGINT close the listeners; run() then returns through the cleanup below.
-        let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) {
-            logger.notice("stopping")
-            Task { await server.shutdown() }
-        }
         // SIGHUP: new connections get the re-read certificate; a broken file keeps the old.
         let reload = SignalWatcher(signals: [SIGHUP]) {
             do {
@@ -99,11 +113,34 @@ struct Serve: AsyncParsableCommand {
                 logger.error("TLS certificate reload failed; keeping the old one", metadata: ["error": "\(error)"])
             }
         }
-        try await server.waitUntilClosed()
-        await server.shutdown()
+        try runBlocking {
+            for await _ in stopRequests { break }
+            logger.notice("stopping: no new connections; BYE to every session")
+            await server.shutdown()
+        }
         if let scratch { RootCopy.remove(scratch) }
+        logger.notice("stopped")
         withExtendedLifetime((signals, reload)) {}
     }
+}
+
+/// Runs `body` in a task and blocks the calling thread until it finishes.
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    guard let result = box.result else { throw CancellationError() }
+    return try result.get()
+}
+
+/// `@unchecked Sendable`: written once by the task before it signals the semaphore,
+/// read only after the wait returns (the semaphore orders the two).
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
 }
 
 /// SIGTERM / SIGINT handling through Dispatch signal sources. `@unchecked Sendable`:

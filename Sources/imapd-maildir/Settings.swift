@@ -13,6 +13,7 @@ struct Settings {
     var server: ServerConfiguration
     var logLevel: Logger.Level
     var copyRoot: Bool
+    var runAsUser: String?
 
     init(command c: Serve, file: ConfigFile?) throws {
         func value(_ cli: String?, _ name: String) -> String? { cli ?? file?.last(name) }
@@ -87,6 +88,8 @@ struct Settings {
         if let n = try number(c.maxConnectionsPerUser, "max-connections-per-user") { config.maxConnectionsPerUser = n }
         if let n = try number(c.maxLineLength, "max-line-length") { config.decoderLimits.maxLineLength = n }
         if let n = try number(c.maxLiteralSize, "max-literal-size") { config.decoderLimits.maxLiteralSize = n }
+        if let n = try number(c.shutdownTimeout, "shutdown-timeout") { config.shutdownTimeoutSeconds = n }
+        runAsUser = value(c.user, "user")
         server = config
 
         let level = value(c.logLevel, "log-level") ?? "info"

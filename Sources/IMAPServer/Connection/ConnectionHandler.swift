@@ -29,6 +29,9 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     private var busy = false
     private var closing = false
     private var readPending = false
+    /// The server is stopping: BYE as soon as no command runs.
+    private var shuttingDown = false
+    static let shutdownBye = "* BYE Server shutting down.\r\n"
     private var idleTimeout: Scheduled<Void>?
     /// Accepted on an implicit-TLS listener (NIOSSLServerHandler is already first).
     private let implicitTLS: Bool
@@ -80,12 +83,26 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// TLS handshake done; graceful shutdown: a session waiting for a command (or in
+    /// IDLE) gets BYE at once, a running command finishes first (see `finished`).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ServerShutdownEvent {
+            shuttingDown = true
+            if !busy { byeAndClose(context: context) }
+            return
+        }
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             awaitingHandshake = false
             resetIdleTimeout(context: context)
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    private func byeAndClose(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
+        write(context: context, Self.shutdownBye)
+        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -149,6 +166,10 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             return
         case .startTLS(let tag):
             guard startTLS(tag: tag, context: context) else { return }
+        }
+        if shuttingDown {
+            byeAndClose(context: context)
+            return
         }
         if readPending {
             readPending = false
