@@ -159,4 +159,23 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertFalse(try String(contentsOfFile: home + "/subscriptions", encoding: .utf8).contains(".."))
         await server.stop()
     }
+
+    func testDeletingAFolderAnotherSessionHasSelectedEndsThatSession() async throws {
+        let server = try await RunningServer()
+        try server.maildir.makeUser("alice", folders: ["Shared"])
+        try server.maildir.deliver("alice", folder: "Shared", name: "1700000001.M1P1.host", body: Self.body)
+        let reader = try server.connect()
+        try reader.login()
+        XCTAssertTrue(try reader.command("SELECT Shared").untagged.contains("* 1 EXISTS"))
+        let other = try server.connect()
+        try other.login()
+        XCTAssertTrue(try other.command("DELETE Shared").ok)
+        XCTAssertFalse(exists(server.maildir.root + "/alice/.Shared"))
+        let noop = try reader.command("NOOP")
+        XCTAssertTrue(noop.ok, noop.tagged)
+        // Then BYE, and the server closes the connection (readUntilClosed returns at EOF).
+        XCTAssertTrue(reader.readUntilClosed().hasPrefix("* BYE "))
+        XCTAssertTrue(try other.command("NOOP").ok, "the deleting session goes on")
+        await server.stop()
+    }
 }

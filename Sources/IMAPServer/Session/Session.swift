@@ -41,6 +41,8 @@ actor IMAPSession {
     /// The tag of a running IDLE.
     var idleTag: String?
     var idleTimer: Task<Void, Never>?
+    /// The selected folder's directory vanished (deleted or renamed elsewhere).
+    var selectedMailboxGone = false
 
     init(context: ServerContext, channel: Channel, connection: ConnectionInfo) {
         self.context = context
@@ -83,7 +85,11 @@ actor IMAPSession {
             return .done
         }
         logger.debug("command", metadata: ["command": "\(command.command.name)", "tag": "\(command.tag)"])
-        let outcome = await dispatch(command, spec: spec)
+        var outcome = await dispatch(command, spec: spec)
+        if selectedMailboxGone {
+            writer.untagged(.status(.bye, code: nil, text: SessionText.selectedMailboxGone))
+            outcome = .close
+        }
         await flushOutput()
         return outcome
     }
@@ -200,4 +206,9 @@ actor IMAPSession {
         context.registry.release(mailbox.folder)
         state = .authenticated(user)
     }
+}
+
+/// Texts the session sends on its own initiative.
+enum SessionText {
+    static let selectedMailboxGone = "Selected mailbox was deleted or renamed, have to disconnect."
 }

@@ -43,6 +43,11 @@ extension IMAPSession {
         let move = !mailbox.readOnly
         do {
             _ = try await context.blocking { try folder.synchronize(moveNewToCur: move) }
+        } catch StoreError.nonexistent {
+            // Another session or program deleted or renamed the folder: the command
+            // finishes, then the session says BYE (as Dovecot does), since no sequence
+            // number the client holds means anything any more.
+            selectedMailboxGone = true
         } catch {
             logger.error("synchronize failed", metadata: ["error": "\(error)"])
         }
