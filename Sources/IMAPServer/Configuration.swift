@@ -28,6 +28,11 @@ public struct ServerConfiguration: Sendable {
     /// RFC 9051 §5.4: at least 30 minutes of inactivity before an autologout.
     public var idleTimeoutSeconds: Int = 1800
     public var maxConnectionsPerUser: Int = 20
+    /// Open connections per client IP address, logged in or not.
+    public var maxConnectionsPerAddress: Int = 50
+    /// Input a connection may queue while a command runs (pipelined commands and
+    /// literals) before the server stops reading from it until the command is done.
+    public var maxQueuedInputBytes: Int = 256 * 1024
     /// Graceful shutdown: how long busy sessions may finish their command.
     public var shutdownTimeoutSeconds: Int = 30
     public var decoderLimits: DecoderLimits = DecoderLimits()

@@ -17,6 +17,8 @@ final class ServerContext: Sendable {
     /// The certificate, when TLS is configured (implicit TLS and STARTTLS).
     let tls: TLSContextHolder?
     let connections = UserConnectionCounter()
+    /// Open connections per client address (the same counting, keyed by address).
+    let addressConnections = UserConnectionCounter()
     let liveConnections = LiveConnections()
     private let nextSessionID = Atomic<UInt64>(1)
 

@@ -61,6 +61,12 @@ struct Serve: ParsableCommand {
     var maxLineLength: Int?
     @Option(help: "Largest literal in bytes (default 67108864).")
     var maxLiteralSize: Int?
+    @Option(help: "Connections allowed per client IP address (default 50).")
+    var maxConnectionsPerAddress: Int?
+    @Option(help: "Total literal bytes of one command, e.g. MULTIAPPEND (default 134217728).")
+    var maxCommandLiteralBytes: Int?
+    @Option(help: "Bytes a connection may queue while its command runs before reading pauses (default 262144).")
+    var maxQueuedInput: Int?
     @Option(help: "Run as this user (and its groups) once the listeners are bound; start as root to use it.")
     var user: String?
     @Option(help: "Seconds busy sessions get to finish after SIGTERM or SIGINT (default 30).")

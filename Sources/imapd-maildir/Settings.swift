@@ -89,6 +89,13 @@ struct Settings {
         if let n = try number(c.maxLineLength, "max-line-length") { config.decoderLimits.maxLineLength = n }
         if let n = try number(c.maxLiteralSize, "max-literal-size") { config.decoderLimits.maxLiteralSize = n }
         if let n = try number(c.shutdownTimeout, "shutdown-timeout") { config.shutdownTimeoutSeconds = n }
+        if let n = try number(c.maxConnectionsPerAddress, "max-connections-per-address") {
+            config.maxConnectionsPerAddress = n
+        }
+        if let n = try number(c.maxCommandLiteralBytes, "max-command-literal-bytes") {
+            config.decoderLimits.maxCommandLiteralBytes = n
+        }
+        if let n = try number(c.maxQueuedInput, "max-queued-input") { config.maxQueuedInputBytes = n }
         runAsUser = value(c.user, "user")
         server = config
 

@@ -11,7 +11,7 @@ import NIOTLS
 /// Ordering invariant: while a command runs (`busy`), this handler writes nothing and
 /// decodes nothing further; the session alone writes. When the session finishes, it
 /// has already flushed, so responses leave in command order. Reads are paused while
-/// busy once the decoder holds more than `pauseReadingAbove` bytes, so a client that
+/// busy once the decoder holds more than `maxQueuedInputBytes` bytes, so a client that
 /// pipelines without end cannot make the server buffer without end.
 ///
 /// STARTTLS invariant (CVE-2011-0411): framing happens here, not in a decoder in front
@@ -37,7 +37,9 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     private let implicitTLS: Bool
     /// Between STARTTLS's OK and the end of its handshake: input is discarded.
     private var awaitingHandshake = false
-    static let pauseReadingAbove = 256 * 1024
+    /// This connection counts against its client address's limit (release on close).
+    private var countedAddress: String?
+    static let tooManyFromAddress = "* BYE Too many connections from your address.\r\n"
     static let startTLSReadyText = "Begin TLS negotiation now."
 
     init(server: ServerContext, implicitTLS: Bool = false) {
@@ -49,6 +51,15 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     func channelActive(context: ChannelHandlerContext) {
         let peer = context.channel.remoteAddress
         let address = peer?.ipAddress ?? "unknown"
+        // Connections per client address: refused before a session exists.
+        guard server.addressConnections.acquire(address, limit: server.config.maxConnectionsPerAddress) else {
+            closing = true
+            server.logger.notice("too many connections from one address", metadata: ["peer": "\(address)"])
+            write(context: context, Self.tooManyFromAddress)
+            context.close(promise: nil)
+            return
+        }
+        countedAddress = address
         let info = ConnectionInfo(
             sessionID: server.makeSessionID(), peerAddress: address, isLoopback: Self.isLoopback(address),
             isTLS: implicitTLS)
@@ -62,6 +73,8 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let countedAddress { server.addressConnections.release(countedAddress) }
+        countedAddress = nil
         idleTimeout?.cancel()
         closing = true
         if let session { Task { await session.connectionClosed() } }
@@ -76,7 +89,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if busy && decoder.bufferedByteCount > Self.pauseReadingAbove {
+        if busy && decoder.bufferedByteCount > server.config.maxQueuedInputBytes {
             readPending = true
         } else {
             context.read()
