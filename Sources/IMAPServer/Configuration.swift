@@ -14,6 +14,14 @@ public struct ServerConfiguration: Sendable {
     public var userPathTemplate: String = "%u"
     /// Hierarchy delimiter on the wire: "/" (default) or "." (Dovecot 2.3 default).
     public var delimiter: Character = "/"
+    /// RFC 6154 special-use attributes set by the administrator: folder name (levels
+    /// separated by "/", compared case-insensitively) → `\Sent`, `\Drafts`, …; they
+    /// take precedence over the attributes derived from the usual names.
+    public var specialUse: [String: String] = [:]
+    /// RFC 6154 §2 attributes an administrator may assign.
+    public static let specialUseAttributes = [
+        "\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash",
+    ]
     public var serverName: String = "localhost"
     /// Testing only: accept any password for a user whose Maildir exists.
     public var anyPassword: Bool = false

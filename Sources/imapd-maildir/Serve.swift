@@ -43,6 +43,9 @@ struct Serve: ParsableCommand {
     var userPath: String?
     @Option(help: "Hierarchy delimiter on the wire: / (default) or .")
     var delimiter: String?
+    @Option(
+        help: "Special-use attribute of a folder, NAME=\\Sent (RFC 6154; levels separated by /); repeat for several.")
+    var specialUse: [String] = []
     @Option(help: "Name in the greeting (default: the host name).")
     var serverName: String?
     @Flag(help: "Testing only: accept any password for users whose Maildir exists. Loopback listeners only.")

@@ -83,6 +83,8 @@ struct Settings {
             guard delimiter == "/" || delimiter == "." else { throw ValidationError("--delimiter: / or .") }
             config.delimiter = Character(delimiter)
         }
+        let specialUseTexts = c.specialUse.isEmpty ? (file?.all("special-use") ?? []) : c.specialUse
+        config.specialUse = try Settings.specialUse(specialUseTexts)
         config.serverName = value(c.serverName, "server-name") ?? Settings.hostName()
         if let n = try number(c.idleTimeout, "idle-timeout") { config.idleTimeoutSeconds = n }
         if let n = try number(c.maxConnectionsPerUser, "max-connections-per-user") { config.maxConnectionsPerUser = n }
@@ -105,6 +107,31 @@ struct Settings {
         }
         logLevel = parsed
         copyRoot = try flag(c.copyRoot, "copy-root")
+    }
+
+    /// `NAME=\\Attr` pairs (RFC 6154 §2 attributes) → lowercased name → attribute.
+    static func specialUse(_ texts: [String]) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for text in texts {
+            guard let equals = text.lastIndex(of: "=") else {
+                throw ValidationError("--special-use: expected NAME=\\Sent, got \(text)")
+            }
+            var name = Substring(text[..<equals])
+            while name.hasSuffix("/") { name = name.dropLast() }
+            while name.hasPrefix("/") { name = name.dropFirst() }
+            let given = String(text[text.index(after: equals)...])
+            guard !name.isEmpty,
+                let attribute = ServerConfiguration.specialUseAttributes.first(where: {
+                    $0.lowercased() == given.lowercased()
+                })
+            else {
+                throw ValidationError(
+                    "--special-use \(text): NAME=ATTRIBUTE with one of \(ServerConfiguration.specialUseAttributes.joined(separator: " "))"
+                )
+            }
+            result[name.lowercased()] = attribute
+        }
+        return result
     }
 
     /// PEM pair or PKCS#12 bundle, never both, never half of one.

@@ -56,4 +56,21 @@ final class ListExtendedTests: XCTestCase {
             ["* LIST (\\HasNoChildren \\Trash) \"/\" Trash", "* STATUS Trash (MESSAGES 2 UNSEEN 1)"])
         await server.stop()
     }
+
+    func testConfiguredSpecialUseNames() async throws {
+        let server = try await RunningServer { $0.specialUse = ["outbox/done": "\\Sent", "sent": "\\Archive"] }
+        try server.maildir.makeUser("alice", folders: ["Outbox", "Outbox.Done", "Sent", "Trash"])
+        let client = try server.connect()
+        try client.login()
+        let list = try client.command("LIST (SPECIAL-USE) \"\" \"*\"")
+        XCTAssertEqual(
+            list.untagged.sorted(),
+            [
+                "* LIST (\\HasNoChildren \\Archive) \"/\" Sent", "* LIST (\\HasNoChildren \\Sent) \"/\" Outbox/Done",
+                "* LIST (\\HasNoChildren \\Trash) \"/\" Trash",
+            ].sorted())
+        let create = try client.command("CREATE Outbox/done2 (USE (\\Sent))")
+        XCTAssertTrue(create.tagged.contains("NO [USEATTR]"), create.tagged)
+        await server.stop()
+    }
 }

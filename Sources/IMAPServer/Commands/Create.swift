@@ -19,7 +19,7 @@ extension IMAPSession {
             return
         }
         if !specialUse.isEmpty {
-            let implied = SpecialUse.attribute(for: components)?.lowercased()
+            let implied = SpecialUse.attribute(for: components, configured: context.config.specialUse)?.lowercased()
             guard specialUse.allSatisfy({ $0.lowercased() == implied }) else {
                 writer.tagged(
                     tag, .no, .other(ResponseCodeName.useAttr, nil),

@@ -65,7 +65,9 @@ extension IMAPSession {
                 if let folder {
                     if !folder.isSelectable { attributes.append("\\Noselect") }
                     attributes.append(folder.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
-                    if let use = SpecialUse.attribute(for: components) { attributes.append(use) }
+                    if let use = SpecialUse.attribute(for: components, configured: context.config.specialUse) {
+                        attributes.append(use)
+                    }
                 }
                 listed.insert(components)
                 entries.append((components, attributes, false, folder?.isSelectable ?? false))
@@ -85,7 +87,7 @@ extension IMAPSession {
             }
         } else {
             for folder in folders where matches(folder.components) {
-                let use = SpecialUse.attribute(for: folder.components)
+                let use = SpecialUse.attribute(for: folder.components, configured: context.config.specialUse)
                 if selectSpecialUse && use == nil { continue }
                 var attributes: [String] = []
                 if !folder.isSelectable { attributes.append("\\Noselect") }
@@ -138,8 +140,10 @@ enum ListOption {
     static let specialUse = "SPECIAL-USE"
 }
 
-/// RFC 6154 special-use attributes from the usual folder names (top level only).
+/// RFC 6154 special-use attributes: the administrator's (`--special-use NAME=\\Sent`),
+/// else from the usual folder names (top level only).
 enum SpecialUse {
+
     static let byName: [String: String] = [
         "sent": "\\Sent", "sent messages": "\\Sent", "sent items": "\\Sent",
         "drafts": "\\Drafts",
@@ -148,7 +152,8 @@ enum SpecialUse {
         "archive": "\\Archive",
     ]
 
-    static func attribute(for components: [String]) -> String? {
+    static func attribute(for components: [String], configured: [String: String]) -> String? {
+        if !configured.isEmpty, let use = configured[components.joined(separator: "/").lowercased()] { return use }
         guard components.count == 1 else { return nil }
         return byName[components[0].lowercased()]
     }
