@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Load test (issue 5): many IDLE sessions on loopback, deliveries into new/.
+
+Starts the imapd-maildir binary over a fresh temporary spool (one user, --any-password,
+loopback only), opens SESSIONS connections that LOGIN, SELECT INBOX and IDLE, then
+delivers MESSAGES messages one after the other the way an MDA does (tmp/, then rename
+into new/). For each delivery it waits until every session has seen the new
+`* N EXISTS`, and records, per session, the time from the rename to that line.
+
+Reports the server's RSS before and after the sessions were opened (per session), and
+p50/p99/max of delivery -> EXISTS over all sessions and deliveries.
+
+  contrib/load/idle_load.py [--sessions 2000] [--messages 1000] [--bin PATH]
+
+Not a unit test: figures depend on the machine. Needs `ulimit -n` above 2 x SESSIONS
+(the script raises its own soft limit; the server inherits it).
+"""
+
+import argparse
+import os
+import re
+import resource
+import selectors
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+EXISTS_RE = re.compile(rb"^\* (\d+) EXISTS$")
+LISTENING_RE = re.compile(rb"^imapd-maildir: listening on ([0-9.]+):(\d+)")
+TIMEOUT = 120.0
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, int(round(p / 100.0 * (len(sorted_values) - 1)))))
+    return sorted_values[k]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sessions", type=int, default=2000)
+    ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--bin", default=os.environ.get("IMAPD_BIN", os.path.join(REPO, ".build/debug/imapd-maildir")))
+    args = ap.parse_args()
+
+    want = 2 * args.sessions + 256
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+
+    work = tempfile.mkdtemp(prefix="imapd-load-")
+    home = os.path.join(work, "alice")
+    for d in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(home, d))
+    proc = subprocess.Popen(
+        [args.bin, "--root", work, "--any-password", "--listen", "127.0.0.1:0", "--log-level", "warning",
+         "--max-connections-per-address", str(args.sessions + 10), "--max-connections-per-user",
+         str(args.sessions + 10)],
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        line = proc.stdout.readline()
+        m = LISTENING_RE.match(line)
+        if not m:
+            sys.exit(f"server did not start: {line!r}")
+        port = int(m.group(2))
+        rss_before = rss_kib(proc.pid)
+
+        sel = selectors.DefaultSelector()
+        buffers = {}
+        counts = {}
+        t_open = time.monotonic()
+        for i in range(args.sessions):
+            s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+            s.sendall(b"a LOGIN alice x\r\nb SELECT INBOX\r\nc IDLE\r\n")
+            buf = b""
+            while b"\r\n+ " not in b"\r\n" + buf:
+                chunk = s.recv(65536)
+                if not chunk:
+                    sys.exit(f"session {i} closed during set-up: {buf[-200:]!r}")
+                buf += chunk
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+            buffers[s] = b""
+            counts[s] = 0
+        t_opened = time.monotonic()
+        rss_after = rss_kib(proc.pid)
+
+        latencies = []
+        for k in range(1, args.messages + 1):
+            name = "%d.M%dP%d.loadtest" % (int(time.time()), k, os.getpid())
+            tmp = os.path.join(home, "tmp", name)
+            with open(tmp, "wb") as fh:
+                fh.write(b"From: load@example.net\r\nSubject: load %d\r\n\r\nbody\r\n" % k)
+            t0 = time.monotonic()
+            os.rename(tmp, os.path.join(home, "new", name))
+            waiting = args.sessions
+            deadline = t0 + TIMEOUT
+            while waiting:
+                if time.monotonic() > deadline:
+                    sys.exit(f"delivery {k}: {waiting} sessions saw no EXISTS in {TIMEOUT}s")
+                for key, _ in sel.select(timeout=1.0):
+                    s = key.fileobj
+                    data = s.recv(65536)
+                    if not data:
+                        sys.exit("a session was closed by the server")
+                    now = time.monotonic()
+                    buf = buffers[s] + data
+                    *lines, buffers[s] = buf.split(b"\r\n")
+                    for ln in lines:
+                        em = EXISTS_RE.match(ln)
+                        if em and int(em.group(1)) > counts[s]:
+                            if counts[s] < k <= int(em.group(1)):
+                                latencies.append(now - t0)
+                                waiting -= 1
+                            counts[s] = int(em.group(1))
+        t_done = time.monotonic()
+        latencies.sort()
+        n = args.sessions
+        print(f"sessions: {n} IDLE on loopback (opened in {t_opened - t_open:.1f}s)")
+        print(f"server RSS: {rss_before} KiB before, {rss_after} KiB with the sessions: "
+              f"{(rss_after - rss_before) / n:.1f} KiB per session")
+        print(f"deliveries: {args.messages} in {t_done - t_opened:.1f}s; {len(latencies)} EXISTS observed")
+        print(f"delivery -> EXISTS: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+              f"p99 {percentile(latencies, 99) * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
+        print(f"server RSS at the end: {rss_kib(proc.pid)} KiB")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(work, True)
+
+
+if __name__ == "__main__":
+    main()
