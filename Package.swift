@@ -79,6 +79,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
-            swiftSettings: strict),
+            exclude: ["Golden"], swiftSettings: strict),
     ]
 )

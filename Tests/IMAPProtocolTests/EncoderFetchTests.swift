@@ -77,7 +77,7 @@ final class EncoderFetchTests: XCTestCase {
             "* 1 FETCH (BODY[1.2]<0> {3}\r\nabc)\r\n")
         XCTAssertEqual(
             fetchText([.bodySection(SectionSpec(text: .text), origin: 100, data: [])]),
-            "* 1 FETCH (BODY[TEXT]<100> \"\")\r\n")
+            "* 1 FETCH (BODY[TEXT]<100> {0}\r\n)\r\n")
         XCTAssertEqual(
             fetchText([.bodySection(SectionSpec(part: [4], text: .mime), origin: nil, data: nil)]),
             "* 1 FETCH (BODY[4.MIME] NIL)\r\n")
@@ -88,13 +88,13 @@ final class EncoderFetchTests: XCTestCase {
             fetchText([
                 .bodySection(SectionSpec(text: .headerFields(["From", "to", "Message-ID"])), origin: nil, data: [])
             ]),
-            "* 1 FETCH (BODY[HEADER.FIELDS (FROM TO MESSAGE-ID)] \"\")\r\n")
+            "* 1 FETCH (BODY[HEADER.FIELDS (FROM TO MESSAGE-ID)] {0}\r\n)\r\n")
         XCTAssertEqual(
             fetchText([
                 .bodySection(
                     SectionSpec(part: [1, 3], text: .headerFieldsNot(["x-spam", "a b"])), origin: nil, data: [])
             ]),
-            "* 1 FETCH (BODY[1.3.HEADER.FIELDS.NOT (X-SPAM \"a b\")] \"\")\r\n")
+            "* 1 FETCH (BODY[1.3.HEADER.FIELDS.NOT (X-SPAM \"a b\")] {0}\r\n)\r\n")
     }
 
     func testBodyContentIsSentUnchanged() {
@@ -111,7 +111,7 @@ final class EncoderFetchTests: XCTestCase {
         XCTAssertEqual(
             fetchText([.binary(part: [1, 2], origin: 5, data: b("abc"))]), "* 1 FETCH (BINARY[1.2]<5> {3}\r\nabc)\r\n")
         XCTAssertEqual(fetchText([.binary(part: [], origin: nil, data: nil)]), "* 1 FETCH (BINARY[] NIL)\r\n")
-        XCTAssertEqual(fetchText([.binary(part: [3], origin: nil, data: [])]), "* 1 FETCH (BINARY[3] \"\")\r\n")
+        XCTAssertEqual(fetchText([.binary(part: [3], origin: nil, data: [])]), "* 1 FETCH (BINARY[3] {0}\r\n)\r\n")
         XCTAssertEqual(
             fetchText([.binarySize(part: [1, 2], size: 2341), .binarySize(part: [], size: 0)]),
             "* 1 FETCH (BINARY.SIZE[1.2] 2341 BINARY.SIZE[] 0)\r\n")
@@ -121,7 +121,7 @@ final class EncoderFetchTests: XCTestCase {
         XCTAssertEqual(
             fetchText([.rfc822(data: b("x")), .rfc822Header(data: b("H: v\r\n\r\n")), .rfc822Text(data: nil)]),
             "* 1 FETCH (RFC822 {1}\r\nx RFC822.HEADER {8}\r\nH: v\r\n\r\n RFC822.TEXT NIL)\r\n")
-        XCTAssertEqual(fetchText([.rfc822Text(data: [])]), "* 1 FETCH (RFC822.TEXT \"\")\r\n")
+        XCTAssertEqual(fetchText([.rfc822Text(data: [])]), "* 1 FETCH (RFC822.TEXT {0}\r\n)\r\n")
     }
 
     func testRFC9051Section8Example() {
@@ -229,8 +229,8 @@ final class EncoderFetchTests: XCTestCase {
             header(.bodySection(SectionSpec(part: [1, 2]), origin: 0), 123, first: true), "BODY[1.2]<0> {123}\r\n")
         XCTAssertEqual(header(.rfc822, 5, first: false), " RFC822 {5}\r\n")
         XCTAssertEqual(header(.binary(part: [1], origin: nil), 10, binary: true, first: true), "BINARY[1] ~{10}\r\n")
-        XCTAssertEqual(header(.rfc822Header, 0, first: true), "RFC822.HEADER \"\"")
-        XCTAssertEqual(header(.rfc822Text, -3, first: true), "RFC822.TEXT \"\"")
+        XCTAssertEqual(header(.rfc822Header, 0, first: true), "RFC822.HEADER {0}\r\n")
+        XCTAssertEqual(header(.rfc822Text, -3, first: true), "RFC822.TEXT {0}\r\n")
         XCTAssertEqual(
             EncoderFixture.writtenText { e, buf in e.writeFetchStart(SequenceNumber(12), into: &buf) }, "* 12 FETCH (")
         XCTAssertEqual(EncoderFixture.writtenText { e, buf in e.writeFetchEnd(into: &buf) }, ")\r\n")

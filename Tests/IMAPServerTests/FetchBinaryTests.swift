@@ -61,7 +61,7 @@ final class FetchBinaryTests: XCTestCase {
 
         let qp = try client.command("FETCH 1 (BINARY.PEEK[3] BINARY.PEEK[1]<6.10>)")
         XCTAssertTrue(qp.ok, qp.tagged)
-        XCTAssertEqual(qp.untagged.first, "* 1 FETCH (BINARY[3] {16}{literal} BINARY[1]<6> {4}{literal})")
+        XCTAssertEqual(qp.untagged.first, "* 1 FETCH (BINARY[3] ~{16}{literal} BINARY[1]<6> {4}{literal})")
         XCTAssertEqual(
             qp.literals,
             [Array("Gr\u{FC}\u{DF}e, caf\u{E9} soft".unicodeScalars.map { UInt8($0.value) }), Array("text".utf8)])

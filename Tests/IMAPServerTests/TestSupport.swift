@@ -131,12 +131,19 @@ final class TestClient {
 
     /// One line without CRLF. Literals inside a response come as separate reads.
     func readLine() throws -> String {
+        var line = try readLineBytes()
+        if line.last == 10 { line.removeLast() }
+        if line.last == 13 { line.removeLast() }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// One line exactly as received, its LF (and CR) included.
+    func readLineBytes() throws -> [UInt8] {
         while true {
             if let lf = pending.firstIndex(of: 10) {
-                var line = Array(pending[..<lf])
+                let line = Array(pending[...lf])
                 pending.removeSubrange(...lf)
-                if line.last == 13 { line.removeLast() }
-                return String(decoding: line, as: UTF8.self)
+                return line
             }
             try fill()
         }

@@ -77,19 +77,17 @@ extension ResponseEncoder {
     /// may contain NUL; the caller decides); a leading space unless isFirst. The caller
     /// then writes exactly `size` bytes.
     ///
-    /// A `size` of 0 is written `""`, exactly as the in-memory form writes empty data,
-    /// and the caller writes its 0 bytes. A negative size is treated as 0.
+    /// A `size` of 0 is written `{0}` + CRLF, exactly as the in-memory form writes empty
+    /// data and as Dovecot does (golden tests), and the caller writes its 0 bytes. A
+    /// negative size is treated as 0.
     public func writeStreamedLiteralHeader(
         _ label: StreamedLabel, size: Int, binary: Bool, isFirst: Bool, into buffer: inout ByteBuffer
     ) {
         if !isFirst { writeSpace(into: &buffer) }
         writeLabel(label, into: &buffer)
         writeSpace(into: &buffer)
-        if size <= 0 {
-            buffer.writeStaticString("\"\"")
-        } else {
-            writeLiteralHeader(size, binary: binary, into: &buffer)
-        }
+        // Empty content is the literal `{0}` (never literal8), as Dovecot sends it.
+        writeLiteralHeader(max(0, size), binary: binary && size > 0, into: &buffer)
     }
 
     /// ")\r\n"
@@ -100,17 +98,13 @@ extension ResponseEncoder {
 
     // MARK: pieces
 
-    /// Message content as an nstring: NIL, `""` when empty, else always a literal, as
+    /// Message content as an nstring: NIL, else always a literal (`{0}` when empty), as
     /// Dovecot sends it (the bytes are sent unchanged, never quoted or escaped). BINARY
     /// content holding a NUL becomes a literal8 `~{n}` (RFC 3516 §4.2; RFC 9051 §9
     /// `msg-att-static =/ "BINARY" section-binary [...] SP (nstring / literal8)`).
     private func writeMessageData(_ data: [UInt8]?, binary: Bool, into buffer: inout ByteBuffer) {
         guard let data else {
             buffer.writeStaticString("NIL")
-            return
-        }
-        guard !data.isEmpty else {
-            buffer.writeStaticString("\"\"")
             return
         }
         let literal8 = binary && data.contains(EncoderByte.nul)

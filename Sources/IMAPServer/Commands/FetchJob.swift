@@ -164,10 +164,10 @@ struct FetchJob: Sendable {
     }
 
     /// BINARY[part]<partial> (RFC 3516 §4.2, RFC 9051 §6.4.5): the decoded content, or
-    /// the raw content (bare LF as CRLF) when there is no encoding to undo. It is sent
-    /// as a literal8 `~{n}` when it holds a NUL, which a plain literal may not carry
-    /// (RFC 9051 §4.3); the whole part is checked, so every window of one part is sent
-    /// the same way.
+    /// the raw content (bare LF as CRLF) when there is no encoding to undo. Decoded
+    /// content goes as a literal8 `~{n}`; raw content only when it holds a NUL, which a
+    /// plain literal may not carry (RFC 9051 §4.3). The whole part is checked, so every
+    /// window of one part is sent the same way.
     private func writeBinary(
         _ part: [Int], _ content: BinaryContent, partial: Partial?, raw: UnsafeRawBufferPointer, isFirst: Bool,
         into buffer: inout ByteBuffer
@@ -175,10 +175,10 @@ struct FetchJob: Sendable {
         let label = ResponseEncoder.StreamedLabel.binary(part: part, origin: partial?.offset)
         switch content {
         case .decoded(let bytes):
+            // Decoded content is always a literal8, as Dovecot sends it: whatever the
+            // transfer encoding hid may be 8-bit or NUL (golden tests).
             try writeSection(
-                label, .bytes(bytes), partial: partial, raw: raw, literal8: bytes.contains(FetchJob.nul),
-                isFirst: isFirst,
-                into: &buffer)
+                label, .bytes(bytes), partial: partial, raw: raw, literal8: true, isFirst: isFirst, into: &buffer)
         case .raw(let range, let crlfLength):
             let lower = max(0, min(range.lowerBound, raw.count))
             let upper = max(lower, min(range.upperBound, raw.count))
@@ -191,6 +191,11 @@ struct FetchJob: Sendable {
             return
         }
     }
+
+    /// A literal is `*CHAR8` (RFC 9051 §9): a NUL in a plain literal is sent as 0x80,
+    /// as Dovecot does; the size does not change. Only BINARY uses literal8 instead.
+    static func literalSafe(_ byte: UInt8) -> UInt8 { byte == nul ? nulReplacement : byte }
+    static let nulReplacement: UInt8 = 0x80
 
     /// Writes one body item as a literal (a literal8 when `literal8`). A section that
     /// does not exist is an empty string, as Dovecot answers. `<offset.count>` selects a
@@ -207,7 +212,11 @@ struct FetchJob: Sendable {
             let end = start + min(limit, bytes.count - start)
             encoder.writeStreamedLiteralHeader(
                 label, size: end - start, binary: literal8, isFirst: isFirst, into: &buffer)
-            buffer.writeBytes(bytes[start..<end])
+            if literal8 {
+                buffer.writeBytes(bytes[start..<end])
+            } else {
+                buffer.writeBytes(bytes[start..<end].map(FetchJob.literalSafe))
+            }
         case .raw(let range, let crlfLength):
             let size = offset >= crlfLength ? 0 : min(limit, crlfLength - offset)
             encoder.writeStreamedLiteralHeader(label, size: size, binary: literal8, isFirst: isFirst, into: &buffer)
@@ -222,6 +231,9 @@ struct FetchJob: Sendable {
                 let next = min(position + FetchJob.chunkSize, end)
                 chunk.removeAll(keepingCapacity: true)
                 let more = converter.convert(UnsafeRawBufferPointer(rebasing: raw[position..<next]), into: &chunk)
+                if !literal8 && chunk.contains(FetchJob.nul) {
+                    for i in chunk.indices { chunk[i] = FetchJob.literalSafe(chunk[i]) }
+                }
                 buffer.writeBytes(chunk)
                 written += chunk.count
                 if buffer.readableBytes >= FetchJob.flushThreshold { try flush(&buffer) }
