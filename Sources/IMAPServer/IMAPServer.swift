@@ -99,6 +99,12 @@ public final class IMAPServer: Sendable {
         try tls?.reload()
     }
 
+    /// inotify watcher counters (events read, overflow rescans) for the metrics.
+    public var watcherEvents: Int { context.registry.watcherStatistics.events.load(ordering: .relaxed) }
+    public var watcherRescans: Int { context.registry.watcherStatistics.rescans.load(ordering: .relaxed) }
+    /// Open client connections.
+    public var openConnections: Int { context.liveConnections.count }
+
     /// Starts accepting connections on every bound listener.
     public func beginAccepting() {
         for channel in channels.withLock({ $0 }) {

@@ -70,6 +70,8 @@ struct Serve: ParsableCommand {
     var maxCommandLiteralBytes: Int?
     @Option(help: "Bytes a connection may queue while its command runs before reading pauses (default 262144).")
     var maxQueuedInput: Int?
+    @Option(help: "Serve Prometheus metrics over HTTP on HOST:PORT (default: off).")
+    var metricsListen: String?
     @Option(help: "Run as this user (and its groups) once the listeners are bound; start as root to use it.")
     var user: String?
     @Option(help: "Seconds busy sessions get to finish after SIGTERM or SIGINT (default 30).")
@@ -96,11 +98,20 @@ struct Serve: ParsableCommand {
             configuration.root = scratch
             logger.info("serving a temporary copy of the root", metadata: ["copy": "\(scratch)"])
         }
+        let metricsRegistry = settings.metricsListen.map { _ in MetricsEndpoint.bootstrap() }
         let server = try IMAPServer(configuration: configuration, logger: logger)
         // Signals first, so a SIGTERM arriving during start-up is not lost.
         let (stopRequests, stop) = AsyncStream<Void>.makeStream()
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { stop.yield() }
         let addresses = try runBlocking { try await server.bind() }
+        let metrics = try settings.metricsListen.flatMap { address in
+            try metricsRegistry.map { registry in
+                try runBlocking { try await MetricsEndpoint(registry: registry, address: address, server: server) }
+            }
+        }
+        if let metrics {
+            logger.info("metrics", metadata: ["address": "\(metrics.localAddress?.description ?? "?")"])
+        }
         if let user = settings.runAsUser {
             // Listeners are bound (privileged ports need root); no client is accepted
             // before the process is `user` for good.
@@ -111,6 +122,9 @@ struct Serve: ParsableCommand {
         server.beginAccepting()
         for address in addresses {
             print("imapd-maildir: listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
+        }
+        if let address = metrics?.localAddress {
+            print("imapd-maildir: metrics on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
         }
         fflush(nil)
         // SIGHUP: new connections get the re-read certificate; a broken file keeps the old.
@@ -126,6 +140,7 @@ struct Serve: ParsableCommand {
             for await _ in stopRequests { break }
             logger.notice("stopping: no new connections; BYE to every session")
             await server.shutdown()
+            await metrics?.shutdown()
         }
         if let scratch { RootCopy.remove(scratch) }
         logger.notice("stopped")

@@ -14,6 +14,7 @@ struct Settings {
     var logLevel: Logger.Level
     var copyRoot: Bool
     var runAsUser: String?
+    var metricsListen: ListenAddress?
 
     init(command c: Serve, file: ConfigFile?) throws {
         func value(_ cli: String?, _ name: String) -> String? { cli ?? file?.last(name) }
@@ -99,6 +100,12 @@ struct Settings {
         }
         if let n = try number(c.maxQueuedInput, "max-queued-input") { config.maxQueuedInputBytes = n }
         runAsUser = value(c.user, "user")
+        metricsListen = try value(c.metricsListen, "metrics-listen").map { text in
+            guard let address = ListenAddress(parsing: text) else {
+                throw ValidationError("--metrics-listen: expected HOST:PORT, got \(text)")
+            }
+            return address
+        }
         server = config
 
         let level = value(c.logLevel, "log-level") ?? "info"

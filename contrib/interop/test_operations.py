@@ -21,6 +21,7 @@ from interop_support import (
     ServerTestCase,
     copy_fixture,
     folder_dir,
+    free_port,
     imapd_binary,
     message_files,
     read_uidlist,
@@ -116,6 +117,45 @@ class CheckCommandTest(ServerTestCase):
         self.assertEqual(self.server.stop(), 0)
         down = self.run_check(port)
         self.assertEqual(down.returncode, 1, down.stdout)
+
+
+class MetricsEndpointTest(ServerTestCase):
+    metrics_port = free_port()
+    server_args = ("--metrics-listen", f"{HOST}:{metrics_port}")
+
+    def scrape(self) -> dict:
+        import urllib.request
+        with urllib.request.urlopen(f"http://{HOST}:{self.metrics_port}/metrics", timeout=IO_TIMEOUT) as r:
+            self.assertEqual(r.status, 200)
+            text = r.read().decode()
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                values[name] = float(value)
+        return values
+
+    def test_commands_auth_bytes_and_watcher_are_exported(self):
+        c = self.login()
+        self.assertOK(c.select("INBOX"))
+        self.assertOK(c.fetch("1:3", "(FLAGS)"))
+        bad = self.connect()
+        with self.assertRaises(Exception):
+            bad.login("alice", "wrong password")
+        c.logout()
+        m = self.scrape()
+        self.assertEqual(m.get('imap_commands_total{command="LOGIN",result="ok"}'), 1.0, m)
+        self.assertEqual(m.get('imap_commands_total{command="LOGIN",result="no"}'), 1.0, m)
+        self.assertEqual(m.get('imap_commands_total{command="FETCH",result="ok"}'), 1.0, m)
+        self.assertEqual(m.get("imap_auth_attempts_total"), 2.0, m)
+        self.assertEqual(m.get("imap_auth_failures_total"), 1.0, m)
+        self.assertEqual(m.get("imap_messages_sent_total"), 3.0, m)
+        self.assertGreater(m.get("imap_bytes_sent_total", 0), 0, m)
+        self.assertGreaterEqual(m.get("imap_connections_total", 0), 2.0, m)
+        self.assertEqual(m.get('imap_command_duration_seconds_count{command="SELECT"}'), 1.0, m)
+        self.assertIn("imap_watcher_events", m)
+        self.assertIn("imap_watcher_rescans", m)
+        self.assertIn("imap_sessions_active", m)
 
 
 class DropPrivilegesTest(unittest.TestCase):

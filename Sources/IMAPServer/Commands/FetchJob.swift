@@ -95,6 +95,7 @@ struct FetchJob: Sendable {
             } else {
                 try write(message.sequenceNumber, record, items, tree: nil, raw: nil, binaries: [:], into: &buffer)
             }
+            ServerMetrics.fetchResponses.increment()
             if buffer.readableBytes >= FetchJob.flushThreshold { try flush(&buffer) }
         }
         try flush(&buffer)
@@ -103,6 +104,7 @@ struct FetchJob: Sendable {
 
     private func flush(_ buffer: inout ByteBuffer) throws {
         guard buffer.readableBytes > 0 else { return }
+        ServerMetrics.bytesSent.increment(by: buffer.readableBytes)
         try channel.writeAndFlush(buffer).wait()
         buffer = channel.allocator.buffer(capacity: 16 * 1024)
     }

@@ -60,6 +60,8 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             return
         }
         countedAddress = address
+        ServerMetrics.connections.increment()
+        ServerMetrics.sessionsActive.increment()
         let info = ConnectionInfo(
             sessionID: server.makeSessionID(), peerAddress: address, isLoopback: Self.isLoopback(address),
             isTLS: implicitTLS)
@@ -73,7 +75,10 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let countedAddress { server.addressConnections.release(countedAddress) }
+        if let countedAddress {
+            server.addressConnections.release(countedAddress)
+            ServerMetrics.sessionsActive.decrement()
+        }
         countedAddress = nil
         idleTimeout?.cancel()
         closing = true

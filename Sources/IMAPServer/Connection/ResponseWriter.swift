@@ -25,7 +25,11 @@ struct ResponseWriter {
         encoder.encode(.untagged(response), into: &buffer)
     }
 
+    /// The status of the last tagged response written (for the command metrics).
+    var lastTaggedStatus: ResponseStatus?
+
     mutating func tagged(_ tag: String, _ status: ResponseStatus, _ code: ResponseCode? = nil, _ text: String) {
+        lastTaggedStatus = status
         encoder.encode(.tagged(tag: tag, status: status, code: code, text: text), into: &buffer)
     }
 

@@ -85,7 +85,18 @@ actor IMAPSession {
             return .done
         }
         logger.debug("command", metadata: ["command": "\(command.command.name)", "tag": "\(command.tag)"])
+        writer.lastTaggedStatus = nil
+        let started = ContinuousClock.now
         var outcome = await dispatch(command, spec: spec)
+        let awaitsContinuation: Bool
+        if case .awaitContinuationLine = outcome { awaitsContinuation = true } else { awaitsContinuation = false }
+        if !awaitsContinuation {
+            let elapsed = ContinuousClock.now - started
+            ServerMetrics.command(
+                command.command.name, result: writer.lastTaggedStatus,
+                nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+            )
+        }
         if selectedMailboxGone {
             writer.untagged(.status(.bye, code: nil, text: SessionText.selectedMailboxGone))
             outcome = .close
@@ -152,7 +163,9 @@ actor IMAPSession {
         let outcome: CommandOutcome
         if let tag = pendingAuthenticate {
             pendingAuthenticate = nil
+            writer.lastTaggedStatus = nil
             outcome = await finishAuthenticate(tag: tag, response: line)
+            ServerMetrics.command(ServerMetrics.authAuthenticate, result: writer.lastTaggedStatus, nanoseconds: 0)
         } else if let tag = idleTag {
             outcome = await finishIdle(tag: tag, line: line)
         } else {
@@ -182,6 +195,7 @@ actor IMAPSession {
     /// went away) are ignored here: the connection's close path cleans up.
     func flushOutput() async {
         guard let out = writer.take() else { return }
+        ServerMetrics.bytesSent.increment(by: out.readableBytes)
         try? await writer.channel.writeAndFlush(out).get()
     }
 

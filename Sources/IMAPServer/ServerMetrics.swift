@@ -1,0 +1,30 @@
+import CoreMetrics
+import IMAPProtocol
+
+/// The server's metrics through swift-metrics: no-ops until the executable bootstraps a
+/// backend (`--metrics-listen` bootstraps Prometheus). Names follow Prometheus
+/// conventions; `result` is the tagged status (ok/no/bad).
+/// Instruments are created on first use, after the backend was bootstrapped.
+enum ServerMetrics {
+    static let connections = Counter(label: "imap_connections_total")
+    static let sessionsActive = Meter(label: "imap_sessions_active")
+    static let authAttempts = Counter(label: "imap_auth_attempts_total")
+    static let authFailures = Counter(label: "imap_auth_failures_total")
+    static let bytesSent = Counter(label: "imap_bytes_sent_total")
+    static let fetchResponses = Counter(label: "imap_messages_sent_total")
+
+    /// One finished command: counted by name and result, timed by name.
+    static func command(_ name: String, result: ResponseStatus?, nanoseconds: Int64) {
+        let status = result.map { $0.rawValue.lowercased() } ?? "none"
+        Counter(label: "imap_commands_total", dimensions: [("command", name), ("result", status)]).increment()
+        Timer(label: "imap_command_duration_seconds", dimensions: [("command", name)])
+            .recordNanoseconds(nanoseconds)
+        if name == authLogin || name == authAuthenticate, let result {
+            authAttempts.increment()
+            if result != .ok { authFailures.increment() }
+        }
+    }
+
+    static let authLogin = "LOGIN"
+    static let authAuthenticate = "AUTHENTICATE"
+}
