@@ -25,6 +25,8 @@ enum ServerMetrics {
         }
     }
 
+    /// Tracing span names: `imap.command.<name>`.
+    static let spanPrefix = "imap.command."
     static let authLogin = "LOGIN"
     static let authAuthenticate = "AUTHENTICATE"
 }

@@ -2,6 +2,7 @@ import IMAPProtocol
 import Logging
 import MaildirStore
 import NIOCore
+import Tracing
 
 /// Facts about the connection a session runs on.
 struct ConnectionInfo: Sendable {
@@ -87,7 +88,10 @@ actor IMAPSession {
         logger.debug("command", metadata: ["command": "\(command.command.name)", "tag": "\(command.tag)"])
         writer.lastTaggedStatus = nil
         let started = ContinuousClock.now
-        var outcome = await dispatch(command, spec: spec)
+        // A span per command (swift-distributed-tracing): free until a tracer is bootstrapped.
+        var outcome = await withSpan(ServerMetrics.spanPrefix + command.command.name.lowercased()) { _ in
+            await dispatch(command, spec: spec)
+        }
         let awaitsContinuation: Bool
         if case .awaitContinuationLine = outcome { awaitsContinuation = true } else { awaitsContinuation = false }
         if !awaitsContinuation {
