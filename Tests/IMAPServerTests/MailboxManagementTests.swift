@@ -178,4 +178,30 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertTrue(try other.command("NOOP").ok, "the deleting session goes on")
         await server.stop()
     }
+
+    func testUTF8NamesOnTheWireAreModifiedUTF7OnDisk() async throws {
+        let server = try await RunningServer()
+        let home = server.maildir.root + "/alice"
+        let modern = try server.connect()
+        try modern.login()
+        XCTAssertTrue(try modern.command("ENABLE UTF8=ACCEPT").ok)
+        let create = try modern.command("CREATE \"Entwürfe/Größe\"")
+        XCTAssertTrue(create.ok, create.tagged)
+        XCTAssertTrue(exists(home + "/.Entw&APw-rfe.Gr&APYA3w-e/maildirfolder"))
+        XCTAssertTrue(try modern.command("SUBSCRIBE \"Entwürfe/Größe\"").ok)
+        let list = try modern.command("LIST \"\" \"Entw*\" RETURN (SUBSCRIBED)")
+        XCTAssertTrue(
+            list.untagged.contains { $0.hasSuffix(" \"Entwürfe/Größe\"") && $0.contains("\\Subscribed") },
+            "\(list.untagged)")
+        let legacy = try server.connect()
+        try legacy.login()
+        let old = try legacy.command("LIST \"\" \"Entw*\"")
+        XCTAssertTrue(old.untagged.contains { $0.hasSuffix(" Entw&APw-rfe/Gr&APYA3w-e") }, "\(old.untagged)")
+        let rename = try legacy.command("RENAME Entw&APw-rfe/Gr&APYA3w-e Entw&APw-rfe/Kleine")
+        XCTAssertTrue(rename.ok, rename.tagged)
+        XCTAssertTrue(exists(home + "/.Entw&APw-rfe.Kleine/maildirfolder"))
+        let raw = try legacy.command("CREATE \"Größe\"")
+        XCTAssertEqual(raw.status, "NO", "8-bit names need UTF8=ACCEPT: \(raw.tagged)")
+        await server.stop()
+    }
 }
