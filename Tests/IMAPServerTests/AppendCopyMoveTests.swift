@@ -155,4 +155,28 @@ final class AppendCopyMoveTests: XCTestCase {
         XCTAssertEqual(server.maildir.files("alice", "tmp"), ["old-dir", "recent.append"])
         await server.stop()
     }
+
+    func testAppendLimitIsAdvertisedAndALargerMessageIsRefusedBeforeTheContinuation() async throws {
+        let server = try await RunningServer { $0.decoderLimits.maxLiteralSize = 1000 }
+        let client = try server.connect()
+        try client.login()
+        let caps = try client.command("CAPABILITY").untagged.first ?? ""
+        XCTAssertTrue(caps.contains(" APPENDLIMIT=1000"), caps)
+        let status = try client.command("STATUS INBOX (APPENDLIMIT)")
+        XCTAssertEqual(status.untagged, ["* STATUS INBOX (APPENDLIMIT 1000)"])
+        client.sendRaw("A1 APPEND INBOX {1001}\r\n")
+        let refused = try client.readLine()
+        XCTAssertTrue(refused.hasPrefix("A1 NO") || refused.hasPrefix("A1 BAD"), refused)
+        XCTAssertFalse(refused.hasPrefix("+"), "no continuation for a message over the limit")
+        let body = "Subject: fits\r\n\r\n" + String(repeating: "x", count: 1000 - 17)
+        XCTAssertEqual(body.utf8.count, 1000)
+        client.sendRaw("A2 APPEND INBOX {1000}\r\n")
+        XCTAssertTrue(try client.readLine().hasPrefix("+"))
+        client.sendRaw(body + "\r\n")
+        let accepted = try client.collect(tag: "A2")
+        XCTAssertTrue(accepted.tagged.contains("OK [APPENDUID "), accepted.tagged)
+        XCTAssertEqual(server.maildir.files("alice", "cur").count, 1)
+        XCTAssertEqual(server.maildir.files("alice", "tmp"), [])
+        await server.stop()
+    }
 }
