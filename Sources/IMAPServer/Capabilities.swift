@@ -13,6 +13,8 @@ enum Capability {
     static let unselect = "UNSELECT"  // RFC 3691
     static let children = "CHILDREN"  // RFC 3348
     static let esearch = "ESEARCH"  // RFC 4731
+    static let searchRes = "SEARCHRES"  // RFC 5182
+    static let binary = "BINARY"  // RFC 3516
     static let utf8Accept = "UTF8=ACCEPT"  // RFC 6855
     static let idle = "IDLE"  // RFC 2177
     static let uidPlus = "UIDPLUS"  // RFC 4315
@@ -37,7 +39,7 @@ enum Capability {
         var caps = [imap4rev1, imap4rev2, literalPlus, saslIR, enable, id, idle]
         if startTLSAvailable && !authenticated { caps.append(startTLS) }
         if authenticated {
-            caps += [namespace, unselect, children, esearch, utf8Accept]
+            caps += [namespace, unselect, children, esearch, searchRes, binary, utf8Accept]
             caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]
             caps += [listExtended, listStatus]
         } else if plaintextAuthAllowed {

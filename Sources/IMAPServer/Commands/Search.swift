@@ -34,7 +34,20 @@ extension IMAPSession {
         let uids = matched.map { view.record(at: $0).uid }
         let values = kind == .uid ? uids.map(\.rawValue) : matched.map { UInt32($0) }
         let options = Set(search.returnOptions)
-        if options.contains(.save) { mailbox.savedSearch = uids }
+        if options.contains(.save) {
+            // RFC 5182 §2.4: with MIN and/or MAX but neither ALL nor COUNT, only those
+            // messages are saved.
+            let onlyExtremes =
+                !options.isDisjoint(with: [.min, .max]) && options.isDisjoint(with: [.all, .count])
+            if onlyExtremes, let first = uids.first, let last = uids.last {
+                var kept: [StoreUID] = []
+                if options.contains(.min) { kept.append(first) }
+                if options.contains(.max) && (kept.isEmpty || last != first) { kept.append(last) }
+                mailbox.savedSearch = kept
+            } else {
+                mailbox.savedSearch = uids
+            }
+        }
         if search.hasReturn || rev2Enabled {
             // RFC 4731: RETURN () means ALL; SAVE alone returns no ESEARCH (RFC 5182).
             let wanted = options.subtracting([.save])
