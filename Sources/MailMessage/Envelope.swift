@@ -70,10 +70,19 @@ enum EnvelopeField {
 
 /// String cleaning for ENVELOPE and BODYSTRUCTURE values.
 enum EnvelopeText {
-    /// Dovecot keeps values as C strings: a NUL ends them.
+    /// U+FFFD in UTF-8, which Dovecot 2.3 puts in place of a NUL.
+    static let replacementCharacter: [UInt8] = [0xEF, 0xBF, 0xBD]
+
+    /// A NUL becomes U+FFFD, as Dovecot 2.3 answers (recorded in the golden tests,
+    /// Tests/IMAPServerTests/Golden): a string may not carry NUL (RFC 9051 §4.3).
     static func plain(_ bytes: [UInt8]) -> [UInt8] {
-        guard let nul = bytes.firstIndex(of: ASCII.nul) else { return bytes }
-        return Array(bytes[..<nul])
+        guard bytes.contains(ASCII.nul) else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 2)
+        for b in bytes {
+            if b == ASCII.nul { out += replacementCharacter } else { out.append(b) }
+        }
+        return out
     }
 
     /// Dovecot's `imap_append_string_for_humans`: every run of SP, HTAB, CR, LF
