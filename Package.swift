@@ -71,6 +71,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // Load generator and benchmark scenarios (issue 6; contrib/bench/compare.sh).
+        .executableTarget(
+            name: "imapd-bench",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .testTarget(name: "imapd-benchTests", dependencies: ["imapd-bench"], swiftSettings: strict),
         .testTarget(
             name: "IMAPProtocolTests",
             dependencies: ["IMAPProtocol", .product(name: "NIOCore", package: "swift-nio")],
