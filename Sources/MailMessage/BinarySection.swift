@@ -23,37 +23,148 @@ public enum BinaryContent: Sendable {
 extension MessageTree {
     /// Encodings that leave the content as it is (RFC 2045 §6.2).
     private static let identityEncodings = ["7bit", "8bit", "binary"]
+    static let contentTransferEncoding = "Content-Transfer-Encoding"
+    /// The field that replaces a decoded part's own (as Dovecot writes it).
+    static let binaryEncodingField = Array("Content-Transfer-Encoding: binary\r\n".utf8)
 
-    /// The content of BINARY[`part`]; nil when the part does not exist. An empty path
-    /// is the whole message: its header, then its body decoded when it is an encoded leaf.
+    /// The content of BINARY[`part`]; nil when the part does not exist. An empty path is
+    /// the whole message. A leaf is its body with the transfer encoding undone. A
+    /// container (multipart, message/rfc822, or the whole message) is converted as
+    /// Dovecot converts it (RFC 3516 leaves this open): every base64 or
+    /// quoted-printable leaf inside is decoded and its Content-Transfer-Encoding field
+    /// moved to the end of its header as `binary`; everything else is sent as in
+    /// BODY[part] (bare LF as CRLF). A container with nothing to decode stays `.raw`.
+    /// Any leaf inside with an unknown encoding makes the whole `.unknownEncoding`.
     public func binaryContent(_ part: [Int], _ raw: UnsafeRawBufferPointer) -> BinaryContent? {
         let view = ByteView(raw)
+        let index: Int
         if part.isEmpty {
-            guard let body = decodedLeaf(root, view) else { return .unknownEncoding }
-            guard case .decoded(let bytes) = body else {
-                return .raw(range: root.start.offset..<root.end.offset, crlfLength: crlfSize)
+            index = 0
+        } else {
+            guard let found = resolve(part) else { return nil }
+            index = found
+        }
+        let node = parts[index]
+        if part.isEmpty || node.kind == .multipart || node.kind == .message {
+            // The whole message includes its header; a message/rfc822 part's content
+            // is the encapsulated message; a multipart's is its body.
+            let withHeader = part.isEmpty
+            var decoding = false
+            for i in subtree(of: index) {
+                switch leafEncoding(parts[i], view) {
+                case .unknown: return .unknownEncoding
+                case .decode: decoding = true
+                case .none: continue
+                }
+            }
+            guard decoding else {
+                let start = withHeader ? node.start : node.bodyStart
+                return .raw(range: start.offset..<node.end.offset, crlfLength: start.crlfLength(to: node.end))
             }
             var out: [UInt8] = []
-            var converter = CRLFConverter()
-            _ = converter.convert(view.slice(root.start.offset, root.bodyStart.offset), into: &out)
-            return .decoded(out + bytes)
+            if withHeader { writeEntity(index, view, into: &out) } else { writeBody(index, view, into: &out) }
+            return .decoded(out)
         }
-        guard let index = resolve(part) else { return nil }
-        return decodedLeaf(parts[index], view) ?? .unknownEncoding
+        switch leafEncoding(node, view) {
+        case .unknown: return .unknownEncoding
+        case .none:
+            return .raw(
+                range: node.bodyStart.offset..<node.end.offset, crlfLength: node.bodyStart.crlfLength(to: node.end))
+        case .decode(let decoder):
+            return .decoded(decoder.decode(view.slice(node.bodyStart.offset, node.end.offset)))
+        }
     }
 
-    /// `.raw` for containers and unencoded leaves, `.decoded` for base64 and
-    /// quoted-printable, nil for an unknown encoding.
-    private func decodedLeaf(_ part: PartNode, _ view: ByteView) -> BinaryContent? {
-        let range = part.bodyStart.offset..<part.end.offset
-        let rawContent = BinaryContent.raw(range: range, crlfLength: part.bodyStart.crlfLength(to: part.end))
-        guard part.kind == .text || part.kind == .basic else { return rawContent }
+    private enum LeafEncoding {
+        case none
+        case decode(TransferEncoding)
+        case unknown
+    }
+
+    /// What BINARY does with the body of `part`: containers and identity encodings are
+    /// left alone (RFC 2045 §6.4 forbids encoding containers).
+    private func leafEncoding(_ part: PartNode, _ view: ByteView) -> LeafEncoding {
+        guard part.kind == .text || part.kind == .basic else { return .none }
         let info = PartHeaderInfo(part, fields: fields(of: part, view), view)
-        guard let encoding = info.encoding else { return rawContent }
-        if Self.identityEncodings.contains(where: { ASCII.equalsIgnoringCase(encoding, $0) }) { return rawContent }
+        guard let encoding = info.encoding else { return .none }
+        if Self.identityEncodings.contains(where: { ASCII.equalsIgnoringCase(encoding, $0) }) { return .none }
         switch TransferEncoding(encoding) {
-        case .identity: return nil
-        case let decoder: return .decoded(decoder.decode(view.slice(range.lowerBound, range.upperBound)))
+        case .identity: return .unknown
+        case let decoder: return .decode(decoder)
         }
+    }
+
+    /// `index` and every part below it (parts are stored in document order, so a
+    /// subtree is a contiguous run of indices).
+    private func subtree(of index: Int) -> Range<Int> {
+        var last = index
+        while let child = parts[last].children.last { last = child }
+        return index..<(last + 1)
+    }
+
+    /// Header and converted body of part `index`.
+    private func writeEntity(_ index: Int, _ view: ByteView, into out: inout [UInt8]) {
+        let part = parts[index]
+        guard case .decode = leafEncoding(part, view) else {
+            appendCRLF(view.slice(part.start.offset, part.bodyStart.offset), to: &out)
+            writeBody(index, view, into: &out)
+            return
+        }
+        // Header without its Content-Transfer-Encoding fields, `binary` added last.
+        var removed: [Range<Int>] = []
+        view.forEachHeaderField(from: part.start.offset, to: part.bodyStart.offset, limits: limits) { field in
+            if field.isField && ASCII.equalsIgnoringCase(view.name(of: field), Self.contentTransferEncoding) {
+                removed.append(field.start..<field.end)
+            }
+            return true
+        }
+        let blank = blankLineStart(part, view)
+        var position = part.start.offset
+        for range in removed {
+            appendCRLF(view.slice(position, range.lowerBound), to: &out)
+            position = range.upperBound
+        }
+        appendCRLF(view.slice(position, blank), to: &out)
+        out += Self.binaryEncodingField
+        appendCRLF(view.slice(blank, part.bodyStart.offset), to: &out)
+        writeBody(index, view, into: &out)
+    }
+
+    /// Converted body of part `index`: a leaf decoded or as is; a container's children
+    /// converted, the bytes between them (boundaries, preamble, epilogue) as they are.
+    /// Recursion is bounded by the tree's depth (`MessageLimits.maxDepth`).
+    private func writeBody(_ index: Int, _ view: ByteView, into out: inout [UInt8]) {
+        let part = parts[index]
+        if part.children.isEmpty {
+            if case .decode(let decoder) = leafEncoding(part, view) {
+                out += decoder.decode(view.slice(part.bodyStart.offset, part.end.offset))
+            } else {
+                appendCRLF(view.slice(part.bodyStart.offset, part.end.offset), to: &out)
+            }
+            return
+        }
+        var position = part.bodyStart.offset
+        for child in part.children {
+            appendCRLF(view.slice(position, max(position, parts[child].start.offset)), to: &out)
+            writeEntity(child, view, into: &out)
+            position = max(position, parts[child].end.offset)
+        }
+        appendCRLF(view.slice(position, max(position, part.end.offset)), to: &out)
+    }
+
+    /// Where the empty line ending the header of `part` starts (`bodyStart` when the
+    /// header has none).
+    private func blankLineStart(_ part: PartNode, _ view: ByteView) -> Int {
+        let start = part.start.offset
+        let end = part.bodyStart.offset
+        guard end > start, view.at(end - 1) == ASCII.lf else { return end }
+        if end - 1 == start || view.at(end - 2) == ASCII.lf { return end - 1 }
+        if view.at(end - 2) == ASCII.cr && (end - 2 == start || view.at(end - 3) == ASCII.lf) { return end - 2 }
+        return end
+    }
+
+    private func appendCRLF(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        var converter = CRLFConverter()
+        _ = converter.convert(bytes, into: &out)
     }
 }
