@@ -49,6 +49,10 @@ public struct ServerConfiguration: Sendable {
     /// How often an IDLE session rescans its folder for changes made by other programs
     /// (the inotify watcher makes this a fallback; Dovecot's mailbox_idle_check_interval).
     public var idlePollSeconds: Int = 30
+    /// Memory for the server's cache of parsed messages (ENVELOPE, BODYSTRUCTURE and the
+    /// MIME offsets of each message, shared by every session): an estimated byte budget,
+    /// least recently used entries evicted beyond it; 0 disables the cache.
+    public var messageCacheBytes: Int = 256 * 1024 * 1024
 
     public init(root: String, passwdFile: String?) {
         self.root = root

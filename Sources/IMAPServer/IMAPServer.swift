@@ -13,7 +13,7 @@ import Synchronization
 /// never stalls other clients' sockets.
 public final class IMAPServer: Sendable {
     public let configuration: ServerConfiguration
-    private let context: ServerContext
+    let context: ServerContext
     private let group: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
     private let channels = Mutex<[Channel]>([])

@@ -12,6 +12,8 @@ final class ServerContext: Sendable {
     let passwd: PasswdDatabase?
     let throttle: LoginThrottle
     let registry: FolderRegistry
+    /// What was parsed of each message, for every session (MessageCache/).
+    let messageCache: ParsedMessageCache
     let threadPool: NIOThreadPool
     let logger: Logger
     /// The certificate, when TLS is configured (implicit TLS and STARTTLS).
@@ -31,6 +33,7 @@ final class ServerContext: Sendable {
         self.passwd = passwd
         self.throttle = LoginThrottle()
         self.registry = FolderRegistry(logger: logger)
+        self.messageCache = ParsedMessageCache(budget: config.messageCacheBytes)
         self.threadPool = threadPool
         self.logger = logger
     }

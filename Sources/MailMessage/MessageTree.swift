@@ -40,3 +40,16 @@ public struct MessageTree: Sendable {
         return result
     }
 }
+
+extension MessageTree {
+    /// Estimated bytes this tree holds in memory (the part array and each part's child
+    /// list), for caches that keep trees under a byte budget.
+    public var estimatedMemory: Int {
+        let arrayOverhead = 48
+        var total = MemoryLayout<MessageTree>.stride + arrayOverhead + parts.count * MemoryLayout<PartNode>.stride
+        for part in parts where !part.children.isEmpty {
+            total += arrayOverhead + part.children.count * MemoryLayout<Int>.stride
+        }
+        return total
+    }
+}

@@ -70,6 +70,8 @@ struct Serve: ParsableCommand {
     var maxCommandLiteralBytes: Int?
     @Option(help: "Bytes a connection may queue while its command runs before reading pauses (default 262144).")
     var maxQueuedInput: Int?
+    @Option(help: "Memory for the cache of parsed messages, in bytes; 0 disables it (default 268435456).")
+    var messageCacheSize: Int?
     @Option(help: "Serve Prometheus metrics over HTTP on HOST:PORT (default: off).")
     var metricsListen: String?
     @Option(help: "Run as this user (and its groups) once the listeners are bound; start as root to use it.")

@@ -99,6 +99,7 @@ struct Settings {
             config.decoderLimits.maxCommandLiteralBytes = n
         }
         if let n = try number(c.maxQueuedInput, "max-queued-input") { config.maxQueuedInputBytes = n }
+        if let n = try number(c.messageCacheSize, "message-cache-size") { config.messageCacheBytes = n }
         runAsUser = value(c.user, "user")
         metricsListen = try value(c.metricsListen, "metrics-listen").map { text in
             guard let address = ListenAddress(parsing: text) else {

@@ -28,7 +28,8 @@ extension IMAPSession {
         // Everything already buffered goes out first: the job writes to the channel itself.
         await flushOutput()
         let job = FetchJob(
-            plan: plan, messages: messages, folder: mailbox.folder, encoder: writer.encoder, channel: writer.channel,
+            plan: plan, messages: messages, folder: mailbox.folder, uidValidity: mailbox.view.uidValidity,
+            cache: context.messageCache, encoder: writer.encoder, channel: writer.channel,
             logger: logger)
         let result: FetchJob.Result
         do {
@@ -66,6 +67,12 @@ struct FetchPlan: Sendable {
     var attributes: [FetchAttribute]
     /// Any item that needs the message file (ENVELOPE, BODY…, sections).
     var needsFile: Bool
+    /// Any item that needs the file's bytes, not only what the parsed-message cache
+    /// holds (sections, RFC822*, BINARY).
+    var needsRawBytes: Bool
+    var needsEnvelope: Bool
+    /// BODY or BODYSTRUCTURE.
+    var needsStructure: Bool
     /// Any non-PEEK body item: the message gains \Seen (RFC 9051 §6.4.5).
     var setsSeen: Bool
     var includesFlags: Bool
@@ -76,8 +83,19 @@ struct FetchPlan: Sendable {
         if isUID && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
         self.attributes = attributes
         needsFile = attributes.contains { $0.needsFile }
+        needsEnvelope = attributes.contains(.envelope)
+        needsStructure = attributes.contains(.body) || attributes.contains(.bodyStructure)
+        needsRawBytes = attributes.contains { $0.needsFile && $0 != .envelope && $0 != .body && $0 != .bodyStructure }
         setsSeen = attributes.contains { $0.setsSeen }
         includesFlags = attributes.contains(.flags)
+    }
+}
+
+extension FetchPlan {
+    /// Everything this FETCH needs of the message is in `parsed`: no file to open.
+    func isServed(by parsed: ParsedMessage) -> Bool {
+        !needsRawBytes && (!needsEnvelope || parsed.envelope != nil)
+            && (!needsStructure || parsed.bodyStructure != nil)
     }
 }
 

@@ -35,6 +35,9 @@ struct FetchJob: Sendable {
     let plan: FetchPlan
     let messages: [Message]
     let folder: SharedFolder
+    /// The folder's UIDVALIDITY as the session knows it (part of the cache key).
+    let uidValidity: StoreUIDValidity
+    let cache: ParsedMessageCache
     let encoder: ResponseEncoder
     let channel: Channel
     let logger: Logger
@@ -62,44 +65,89 @@ struct FetchJob: Sendable {
             var record = message.record
             if let gainedSeen { record.flags = gainedSeen }
             if plan.needsFile {
-                guard let file = try folder.openMessage(record.uid) else {
-                    result.missing += 1
-                    continue
-                }
-                defer { file.close() }
-                let written = try file.withMappedBytes { raw -> Bool in
-                    let tree = MessageTree.parse(raw)
-                    // BINARY contents are decoded before anything of this message is
-                    // written: an undecodable part fails the command (RFC 3516 §4.3)
-                    // and no half-written FETCH response may reach the client.
-                    var binaries: [Int: BinaryContent] = [:]
-                    for (index, item) in items.enumerated() {
-                        switch item {
-                        case .binary(let part, _, _), .binarySize(let part):
-                            // A part that does not exist is empty, as for BODY[part].
-                            let content = tree.binaryContent(part, raw) ?? .decoded([])
-                            if case .unknownEncoding = content { return false }
-                            binaries[index] = content
-                        default: continue
-                        }
-                    }
+                let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
+                if let cached, plan.isServed(by: cached) {
+                    // Everything asked for is cached: the file is not opened. A message
+                    // expunged by another program since the last synchronize may still
+                    // be answered this way, which RFC 9051 §7.5.1 allows until its
+                    // EXPUNGE is sent.
                     try write(
-                        message.sequenceNumber, record, items, tree: tree, raw: raw, binaries: binaries,
-                        into: &buffer)
-                    return true
-                }
-                if !written {
-                    result.unknownCTE = true
-                    break
+                        message.sequenceNumber, record, items, parsed: cached, raw: nil, binaries: [:], into: &buffer)
+                } else {
+                    guard let file = try folder.openMessage(record.uid) else {
+                        result.missing += 1
+                        continue
+                    }
+                    defer { file.close() }
+                    let written = try FetchJob.withContents(of: file) { raw -> Bool in
+                        let parsed = parse(raw, cached: cached, uid: record.uid)
+                        // BINARY contents are decoded before anything of this message is
+                        // written: an undecodable part fails the command (RFC 3516 §4.3)
+                        // and no half-written FETCH response may reach the client.
+                        var binaries: [Int: BinaryContent] = [:]
+                        for (index, item) in items.enumerated() {
+                            switch item {
+                            case .binary(let part, _, _), .binarySize(let part):
+                                // A part that does not exist is empty, as for BODY[part].
+                                let content = parsed.tree.binaryContent(part, raw) ?? .decoded([])
+                                if case .unknownEncoding = content { return false }
+                                binaries[index] = content
+                            default: continue
+                            }
+                        }
+                        try write(
+                            message.sequenceNumber, record, items, parsed: parsed, raw: raw, binaries: binaries,
+                            into: &buffer)
+                        return true
+                    }
+                    if !written {
+                        result.unknownCTE = true
+                        break
+                    }
                 }
             } else {
-                try write(message.sequenceNumber, record, items, tree: nil, raw: nil, binaries: [:], into: &buffer)
+                try write(message.sequenceNumber, record, items, parsed: nil, raw: nil, binaries: [:], into: &buffer)
             }
             ServerMetrics.fetchResponses.increment()
             if buffer.readableBytes >= FetchJob.flushThreshold { try flush(&buffer) }
         }
         try flush(&buffer)
         return result
+    }
+
+    /// Files up to this size are read with one pread into memory; larger ones are mapped.
+    static let readWholeLimit = 1024 * 1024
+
+    /// Runs `body` on the whole file: read into memory when small (fewer system calls
+    /// than a mapping), mapped read-only when large.
+    static func withContents<R>(of file: MessageFile, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard file.size <= readWholeLimit else { return try file.withMappedBytes(body) }
+        let bytes = try file.read(offset: 0, count: file.size)
+        return try bytes.withUnsafeBytes(body)
+    }
+
+    /// The message's parse: the cached one completed with what this FETCH needs, or a
+    /// fresh parse, stored back in the cache when anything was added.
+    private func parse(_ raw: UnsafeRawBufferPointer, cached: ParsedMessage?, uid: StoreUID) -> ParsedMessage {
+        var parsed: ParsedMessage
+        var changed = false
+        if let cached {
+            parsed = cached
+        } else {
+            cache.countParse()
+            parsed = ParsedMessage(tree: MessageTree.parse(raw))
+            changed = true
+        }
+        if plan.needsEnvelope && parsed.envelope == nil {
+            parsed.envelope = parsed.tree.envelope(raw)
+            changed = true
+        }
+        if plan.needsStructure && parsed.bodyStructure == nil {
+            parsed.bodyStructure = parsed.tree.bodyStructure(raw, extensible: true)
+            changed = true
+        }
+        if changed { cache.store(parsed, folder: folder, uidValidity: uidValidity, uid: uid) }
+        return parsed
     }
 
     private func flush(_ buffer: inout ByteBuffer) throws {
@@ -110,9 +158,10 @@ struct FetchJob: Sendable {
     }
 
     private func write(
-        _ number: Int, _ record: MessageRecord, _ items: [FetchAttribute], tree: MessageTree?,
+        _ number: Int, _ record: MessageRecord, _ items: [FetchAttribute], parsed: ParsedMessage?,
         raw: UnsafeRawBufferPointer?, binaries: [Int: BinaryContent], into buffer: inout ByteBuffer
     ) throws {
+        let tree = parsed?.tree
         encoder.writeFetchStart(SequenceNumber(UInt32(number)), into: &buffer)
         for (index, item) in items.enumerated() {
             let first = index == 0
@@ -132,14 +181,13 @@ struct FetchJob: Sendable {
                 guard let size = binaries[index]?.size else { continue }
                 encoder.writeFetchItem(.binarySize(part: part, size: size), isFirst: first, into: &buffer)
             case .envelope:
-                guard let tree, let raw else { continue }
-                encoder.writeFetchItem(.envelope(tree.envelope(raw)), isFirst: first, into: &buffer)
+                guard let envelope = parsed?.envelope else { continue }
+                encoder.writeFetchItem(.envelope(envelope), isFirst: first, into: &buffer)
             case .body, .bodyStructure:
-                guard let tree, let raw else { continue }
-                let extensible = item == .bodyStructure
+                // BODY is the BODYSTRUCTURE value written without its extension data.
+                guard let structure = parsed?.bodyStructure else { continue }
                 encoder.writeFetchItem(
-                    .bodyStructure(tree.bodyStructure(raw, extensible: extensible), extensible: extensible),
-                    isFirst: first, into: &buffer)
+                    .bodyStructure(structure, extensible: item == .bodyStructure), isFirst: first, into: &buffer)
             case .bodySection(let spec, let partial, _):
                 guard let tree, let raw else { continue }
                 try writeSection(

@@ -1,0 +1,196 @@
+// The server's cache of what was parsed of each message (issue 3 item 4): the MIME
+// tree (header and body offsets of every part, sizes and line counts: the header index
+// that BODY[1.2], HEADER.FIELDS, MIME and BINARY.SIZE use), ENVELOPE and
+// BODYSTRUCTURE. A message list `UID FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE
+// RFC822.SIZE)` parses each file once per server, not once per request or session;
+// when every item a FETCH needs is cached, the file is not even opened.
+//
+// Design:
+// - One cache per server (ServerContext), shared by every session and folder, with one
+//   byte budget (`ServerConfiguration.messageCacheBytes`, default 256 MiB). It lives in
+//   memory only: a restart starts cold.
+// - Keyed by folder directory, UIDVALIDITY and UID. Invariant that makes this safe:
+//   Maildir message bytes never change (delivery writes tmp/ and renames; a flag change
+//   renames; nothing rewrites a file in place), and a UID is never reused under one
+//   UIDVALIDITY (RFC 9051 §2.3.1.1). So an entry is either exactly right or belongs to
+//   a message that no longer exists, which no request can name (a session's view only
+//   holds UIDs present when it last synchronized; a message expunged since then fails
+//   to open before its entry is used, see FetchJob).
+// - A folder met with a different UIDVALIDITY (uidlist recreated) drops all its entries.
+// - Expunge: the cache observes each SharedFolder it serves and drops the entries of
+//   expunged UIDs when the folder reports them. Expunges made while no session has the
+//   folder open are not reported: those entries are never served (see above) and leave
+//   through eviction.
+// - Budget: every entry has an estimated cost (`CacheCost`); when the total exceeds
+//   the budget, the least recently used entries go until the total is at most
+//   `evictionTarget` of the budget (hysteresis, so the O(n log n) sort is amortised
+//   over many insertions). An entry costing more than the budget is not kept.
+// - Concurrency: one Mutex around all state; lookups and stores are dictionary
+//   operations, never file work. The observer callback takes the same Mutex briefly
+//   and never calls back into the folder (SharedFolder's observer rule). Two sessions
+//   parsing the same message at once both store it: the second store replaces an
+//   equal entry (harmless, counted twice in `parses`).
+import IMAPProtocol
+import MailMessage
+import MaildirStore
+import Synchronization
+
+/// What was parsed of one message. Envelope and structure are filled in when first
+/// asked for; the tree always.
+struct ParsedMessage: Sendable {
+    var tree: MessageTree
+    var envelope: Envelope?
+    /// The BODYSTRUCTURE form (with extension data); BODY is the same value encoded
+    /// without it (ResponseEncoder ignores extension data when not extensible).
+    var bodyStructure: BodyStructure?
+}
+
+final class ParsedMessageCache: Sendable {
+    /// Counters for tests and metrics.
+    struct Statistics: Sendable, Equatable {
+        /// MIME parses done on behalf of the cache (files parsed).
+        var parses = 0
+        var hits = 0
+        var misses = 0
+        var evictions = 0
+        /// Estimated bytes held now.
+        var bytes = 0
+        var entries = 0
+    }
+
+    /// What eviction shrinks the total to, as a fraction of the budget (3/4).
+    static let evictionTargetNumerator = 3
+    static let evictionTargetDenominator = 4
+
+    private struct Entry {
+        var message: ParsedMessage
+        var cost: Int
+        var lastUse: UInt64
+    }
+
+    private struct FolderEntries {
+        var uidValidity: StoreUIDValidity
+        var entries: [UInt32: Entry] = [:]
+        /// The SharedFolder instance observed for expunges (weak: the registry owns it).
+        weak var observed: SharedFolder?
+    }
+
+    private struct State {
+        var folders: [String: FolderEntries] = [:]
+        var clock: UInt64 = 0
+        var statistics = Statistics()
+    }
+
+    let budget: Int
+    private let state = Mutex(State())
+
+    /// `budget`: estimated bytes the cache may hold; 0 disables it.
+    init(budget: Int) { self.budget = max(0, budget) }
+
+    var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// The cached parse of `uid`, if any; marks it recently used. Also makes sure the
+    /// folder's expunges reach the cache.
+    func lookup(_ folder: SharedFolder, uidValidity: StoreUIDValidity, uid: StoreUID) -> ParsedMessage? {
+        guard budget > 0 else { return nil }
+        let (found, mustObserve) = state.withLock { state -> (ParsedMessage?, Bool) in
+            state.clock += 1
+            let clock = state.clock
+            var mustObserve = false
+            let found = Self.withFolder(&state, folder, uidValidity, mustObserve: &mustObserve) { entries in
+                guard var entry = entries.entries[uid.rawValue] else { return nil as ParsedMessage? }
+                entry.lastUse = clock
+                entries.entries[uid.rawValue] = entry
+                return entry.message
+            }
+            if found != nil { state.statistics.hits += 1 } else { state.statistics.misses += 1 }
+            return (found, mustObserve)
+        }
+        if mustObserve { observe(folder) }
+        return found
+    }
+
+    /// Counts one MIME parse of a message file (the counter tests rely on).
+    func countParse() { state.withLock { $0.statistics.parses += 1 } }
+
+    /// Keeps (or replaces) the parse of `uid`, then evicts if over budget.
+    func store(_ message: ParsedMessage, folder: SharedFolder, uidValidity: StoreUIDValidity, uid: StoreUID) {
+        let cost = CacheCost.of(message)
+        guard budget > 0, cost <= budget else { return }
+        let mustObserve = state.withLock { state -> Bool in
+            state.clock += 1
+            let clock = state.clock
+            var mustObserve = false
+            let previous = Self.withFolder(&state, folder, uidValidity, mustObserve: &mustObserve) { entries in
+                entries.entries.updateValue(Entry(message: message, cost: cost, lastUse: clock), forKey: uid.rawValue)
+            }
+            state.statistics.bytes += cost - (previous?.cost ?? 0)
+            if previous == nil { state.statistics.entries += 1 }
+            if state.statistics.bytes > budget { evict(&state) }
+            return mustObserve
+        }
+        if mustObserve { observe(folder) }
+    }
+
+    /// Drops the entries of expunged messages.
+    func remove(directory: String, uids: [StoreUID]) {
+        state.withLock { state in
+            guard var folder = state.folders[directory] else { return }
+            for uid in uids {
+                guard let entry = folder.entries.removeValue(forKey: uid.rawValue) else { continue }
+                state.statistics.bytes -= entry.cost
+                state.statistics.entries -= 1
+            }
+            state.folders[directory] = folder
+        }
+    }
+
+    /// Runs `body` on the entries of `folder`, creating them, or starting afresh when the
+    /// UIDVALIDITY changed. `mustObserve` is set when this folder instance is not yet
+    /// observed for expunges (the caller registers after unlocking).
+    private static func withFolder<T>(
+        _ state: inout State, _ folder: SharedFolder, _ uidValidity: StoreUIDValidity, mustObserve: inout Bool,
+        _ body: (inout FolderEntries) -> T
+    ) -> T {
+        var entries = state.folders.removeValue(forKey: folder.directory) ?? FolderEntries(uidValidity: uidValidity)
+        if entries.uidValidity != uidValidity {
+            state.statistics.bytes -= entries.entries.values.reduce(0) { $0 + $1.cost }
+            state.statistics.entries -= entries.entries.count
+            entries = FolderEntries(uidValidity: uidValidity, observed: entries.observed)
+        }
+        if entries.observed !== folder {
+            entries.observed = folder
+            mustObserve = true
+        }
+        let result = body(&entries)
+        state.folders[folder.directory] = entries
+        return result
+    }
+
+    /// Registers for the folder's expunges. The callback holds the cache weakly and only
+    /// takes the cache's Mutex (it never calls into the folder).
+    private func observe(_ folder: SharedFolder) {
+        let directory = folder.directory
+        _ = folder.addObserver { [weak self] changes in
+            for case .expunged(let uids) in changes { self?.remove(directory: directory, uids: uids) }
+        }
+    }
+
+    /// Drops least recently used entries until the total is at most the eviction target.
+    private func evict(_ state: inout State) {
+        let target = budget / Self.evictionTargetDenominator * Self.evictionTargetNumerator
+        var all: [(lastUse: UInt64, directory: String, uid: UInt32, cost: Int)] = []
+        all.reserveCapacity(state.statistics.entries)
+        for (directory, folder) in state.folders {
+            for (uid, entry) in folder.entries { all.append((entry.lastUse, directory, uid, entry.cost)) }
+        }
+        all.sort { $0.lastUse < $1.lastUse }
+        for victim in all {
+            guard state.statistics.bytes > target else { break }
+            state.folders[victim.directory]?.entries[victim.uid] = nil
+            state.statistics.bytes -= victim.cost
+            state.statistics.entries -= 1
+            state.statistics.evictions += 1
+        }
+    }
+}
