@@ -42,6 +42,42 @@ public enum DecoderEvent: Sendable {
     /// already on their way): send `* BYE message` and close. The decoder produces
     /// nothing more afterwards.
     case fatal(message: String)
+
+    // A streamed APPEND (RFC 9051 §6.3.12, MULTIAPPEND RFC 3502), when
+    // `CommandDecoder.streamsAppend` is on. Order: `appendBegin`, then per message
+    // `appendMessage` (followed by `needsContinuation` for a synchronizing literal) and
+    // its bytes as `appendData` chunks, then `appendEnd` once the command's CRLF came.
+    // `appendAborted` ends the command early (a `bad`/`literalTooLarge` event for it
+    // follows when there is one to answer). The handler may refuse at any point with
+    // `CommandDecoder.abandonAppend()`.
+
+    /// The text before the first message literal of an APPEND was read.
+    case appendBegin(tag: String, mailbox: MailboxName)
+    /// A message literal is announced; its bytes follow as `appendData`.
+    case appendMessage(AppendMessageHeader)
+    /// The next bytes of the current message literal (never empty; at most what the
+    /// decoder holds, so memory stays bounded by the read-pause threshold).
+    case appendData(ByteBuffer)
+    /// The APPEND command is complete: commit every message.
+    case appendEnd
+    /// The APPEND command failed to parse after it began: discard every message.
+    case appendAborted
+}
+
+/// What precedes one message literal of an APPEND (RFC 9051 §6.3.12).
+public struct AppendMessageHeader: Sendable, Equatable {
+    public var flags: [Flag]
+    public var internalDate: IMAPDateTime?
+    /// The announced literal size in bytes.
+    public var size: UInt64
+    /// True when sent as `~{n}` (RFC 3516 literal8).
+    public var isBinary: Bool
+    public init(flags: [Flag], internalDate: IMAPDateTime?, size: UInt64, isBinary: Bool) {
+        self.flags = flags
+        self.internalDate = internalDate
+        self.size = size
+        self.isBinary = isBinary
+    }
 }
 
 /// Incremental, streaming command decoder: bytes in, `DecoderEvent`s out. Frames
@@ -68,6 +104,19 @@ public struct CommandDecoder: Sendable {
     /// Drops every buffered byte (used after STARTTLS: bytes pipelined in clear must
     /// never be executed, CVE-2011-0411).
     public mutating func discardBufferedInput() { state.discardAll() }
+
+    /// Hand APPEND message literals over in chunks (the `append*` events) instead of
+    /// buffering them into `.command(.append)`. Off by default.
+    public var streamsAppend: Bool {
+        get { state.streamsAppend }
+        set { state.streamsAppend = newValue }
+    }
+
+    /// The handler refuses the streamed APPEND in progress (it has answered it): the
+    /// decoder skips, without any event, whatever of the command the client still
+    /// sends (the rest of a literal already under way, further non-synchronizing
+    /// literals) and drops a pending continuation request.
+    public mutating func abandonAppend() { state.abandonAppend() }
 
     /// Bytes received but not yet consumed.
     public var bufferedByteCount: Int { state.bufferedByteCount }

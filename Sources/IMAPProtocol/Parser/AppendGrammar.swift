@@ -8,17 +8,7 @@ extension GrammarParser {
         let name = try spaceMailbox()
         var messages: [AppendMessage] = []
         repeat {
-            try space()
-            var flags: [Flag] = []
-            if peek() == ASCII.openParen {
-                flags = try flagList()
-                try space()
-            }
-            var internalDate: IMAPDateTime? = nil
-            if peek() == ASCII.dquote {
-                internalDate = try dateTime()
-                try space()
-            }
+            let (flags, internalDate) = try appendMessageOptions()
             guard peek() == ASCII.openBrace || peek() == ASCII.tilde else {
                 throw isAtEnd ? .missingArgument : ParseError("Expected a literal")
             }
@@ -28,6 +18,47 @@ extension GrammarParser {
         } while !isAtEnd
         return .append(name, messages)
     }
+
+    /// `SP [flag-list SP] [date-time SP]`: what precedes each message literal.
+    mutating func appendMessageOptions() throws(ParseError) -> ([Flag], IMAPDateTime?) {
+        try space()
+        var flags: [Flag] = []
+        if peek() == ASCII.openParen {
+            flags = try flagList()
+            try space()
+        }
+        var internalDate: IMAPDateTime? = nil
+        if peek() == ASCII.dquote {
+            internalDate = try dateTime()
+            try space()
+        }
+        return (flags, internalDate)
+    }
+
+    /// The text of a streamed APPEND before its first message literal:
+    /// `tag SP "APPEND" SP mailbox SP [flag-list SP] [date-time SP]`, nothing more.
+    /// Nil when `bytes` is anything else (the command is then framed as usual).
+    static func appendPrefix(_ bytes: [UInt8], literalStarts: [Int]) -> (String, MailboxName, [Flag], IMAPDateTime?)? {
+        var parser = GrammarParser(bytes: bytes, literalStarts: literalStarts)
+        let tagRange = parser.run(while: ASCII.isTagChar)
+        guard !tagRange.isEmpty, parser.consume(ASCII.space) else { return nil }
+        guard let nameRange = try? parser.nonEmptyRun(while: ASCII.isAtomChar),
+            parser.uppercased(nameRange) == appendCommandName,
+            let name = try? parser.spaceMailbox(),
+            let (flags, date) = try? parser.appendMessageOptions(), parser.isAtEnd
+        else { return nil }
+        return (String(decoding: bytes[tagRange], as: UTF8.self), name, flags, date)
+    }
+
+    /// The text between two message literals of a streamed MULTIAPPEND
+    /// (`SP [flag-list SP] [date-time SP]`), or nil if malformed.
+    static func appendContinuation(_ bytes: [UInt8]) -> ([Flag], IMAPDateTime?)? {
+        var parser = GrammarParser(bytes: bytes, literalStarts: [])
+        guard let options = try? parser.appendMessageOptions(), parser.isAtEnd else { return nil }
+        return options
+    }
+
+    static let appendCommandName = "APPEND"
 
     /// `flag-list = "(" [flag *(SP flag)] ")"`
     mutating func flagList() throws(ParseError) -> [Flag] {

@@ -25,6 +25,8 @@ extension CommandDecoder {
             case discardLine
             /// Skipping a non-synchronizing literal of a command being discarded.
             case discardLiteral(remaining: UInt64)
+            /// Handing over the bytes of a streamed APPEND message literal.
+            case appendLiteral(remaining: UInt64)
         }
 
         /// What is remembered about a command while its bytes are being skipped.
@@ -36,6 +38,8 @@ extension CommandDecoder {
             var tail: [UInt8]
             /// False for a continuation line, which never announces literals.
             var interpretsLiterals: Bool
+            /// The command was already answered (an abandoned APPEND): end without BAD.
+            var silent = false
         }
 
         /// A command buffer that grew past this (a large APPEND) is released rather
@@ -60,6 +64,19 @@ extension CommandDecoder {
         /// After a fatal event nothing more is decoded: the connection is closing.
         var failed = false
 
+        // Streamed APPEND (see `DecoderEvent.appendBegin`). Invariant: `appendTag` is
+        // set from the first message literal to the end of the command; meanwhile
+        // `command` holds only the text since the last literal (literal bytes are handed
+        // out, never stored), and `streamedLiteralBytes` counts every literal byte of the
+        // command so that `maxCommandLiteralBytes` still holds.
+        var streamsAppend = false
+        var appendTag: String?
+        var streamedLiteralBytes: UInt64 = 0
+        /// The current message literal is `{n+}`: its bytes come without a continuation.
+        var appendLiteralNonSync = false
+        /// Events produced together (append header, then continuation request).
+        var pending: [DecoderEvent] = []
+
         var bufferedByteCount: Int { input.readableBytes + command.count }
 
         mutating func append(_ bytes: ByteBuffer) {
@@ -75,20 +92,24 @@ extension CommandDecoder {
 
         mutating func discardAll() {
             input = ByteBuffer()
+            pending.removeAll()
             resetCommand()
             expectRawLine = false
         }
 
         mutating func next(limits: DecoderLimits) -> DecoderEvent? {
+            if !pending.isEmpty { return pending.removeFirst() }
             while !failed, input.readableBytes > 0 {
+                let streaming = appendTag != nil
                 let event: DecoderEvent?
                 switch mode {
                 case .line: event = stepLine(limits)
                 case .literal(let remaining): event = stepLiteral(remaining: remaining)
                 case .discardLine: event = stepDiscardLine(limits)
                 case .discardLiteral(let remaining): event = stepDiscardLiteral(remaining: remaining)
+                case .appendLiteral(let remaining): event = stepAppendLiteral(remaining: remaining)
                 }
-                if let event { return event }
+                if let event { return streaming ? abortingStream(event) : event }
             }
             if input.readableBytes == 0, input.readerIndex > 0 {
                 // Nothing left: drop the consumed bytes so the storage can be reused.
@@ -140,6 +161,12 @@ extension CommandDecoder {
                 resetCommand()
                 return .continuationLine(Secret(line))
             }
+            if let tag = appendTag, LiteralMarker(endOf: command[lineStart...]) == nil {
+                // After a streamed literal: the command's CRLF, or garbage.
+                let complete = command.isEmpty
+                resetCommand()
+                return complete ? .appendEnd : .bad(tag: tag, message: Self.invalidAppend)
+            }
             if command.isEmpty {
                 // An empty line between commands is ignored (RFC 9051 has no empty
                 // command; some clients send a stray CRLF).
@@ -154,7 +181,7 @@ extension CommandDecoder {
         }
 
         private mutating func literalAnnounced(_ marker: LiteralMarker, _ limits: DecoderLimits) -> DecoderEvent? {
-            let tag = CommandGrammar.tag(in: command)
+            let tag = appendTag ?? CommandGrammar.tag(in: command)
             if tag == nil, !marker.isNonSynchronizing {
                 // No command can follow an unreadable tag: refuse now rather than ask
                 // the client for bytes that would only earn a BAD.
@@ -169,7 +196,8 @@ extension CommandDecoder {
             let maxLiteral = UInt64(max(0, limits.maxLiteralSize))
             let maxTotal = UInt64(max(0, limits.maxCommandLiteralBytes))
             // Written as a subtraction so that a 20-digit size cannot overflow.
-            let fitsCommand = commandLiteralBytes <= maxTotal && size <= maxTotal - commandLiteralBytes
+            let used = commandLiteralBytes + streamedLiteralBytes
+            let fitsCommand = used <= maxTotal && size <= maxTotal - used
             guard size <= maxLiteral, fitsCommand else {
                 // RFC 7888 §4: the bytes of a non-synchronizing literal are already
                 // on their way, so the stream cannot be resynchronised.
@@ -177,6 +205,8 @@ extension CommandDecoder {
                 resetCommand()
                 return .literalTooLarge(tag: tag, size: size)
             }
+            if let tag = appendTag { return nextStreamedMessage(marker, size: size, tag: tag) }
+            if streamsAppend, let event = beginStream(marker, size: size) { return event }
             commandLiteralBytes += size
             literalStarts.append(command.count)
             if size == 0 {
@@ -202,12 +232,102 @@ extension CommandDecoder {
             return nil
         }
 
+        // MARK: - Streamed APPEND
+
+        static let invalidAppend = "Invalid APPEND arguments"
+
+        /// Where the literal marker ending `command` begins (`{` or `~{`).
+        private func markerStart() -> Int {
+            guard let open = command.lastIndex(of: ASCII.openBrace) else { return command.count }
+            return open > lineStart && command[open - 1] == ASCII.tilde ? open - 1 : open
+        }
+
+        /// The first message literal of an APPEND: start streaming, or nil when the
+        /// command is not an APPEND up to here (it is then framed as usual).
+        private mutating func beginStream(_ marker: LiteralMarker, size: UInt64) -> DecoderEvent? {
+            let prefix = Array(command[..<markerStart()])
+            guard let (tag, mailbox, flags, date) = GrammarParser.appendPrefix(prefix, literalStarts: literalStarts)
+            else { return nil }
+            appendTag = tag
+            let header = AppendMessageHeader(flags: flags, internalDate: date, size: size, isBinary: marker.isBinary)
+            pending = [.appendMessage(header)]
+            if !marker.isNonSynchronizing { pending.append(.needsContinuation) }
+            startStreamedLiteral(size: size, nonSynchronizing: marker.isNonSynchronizing)
+            return .appendBegin(tag: tag, mailbox: mailbox)
+        }
+
+        /// A further message literal of a MULTIAPPEND (RFC 3502), announced by the
+        /// text after the previous one.
+        private mutating func nextStreamedMessage(_ marker: LiteralMarker, size: UInt64, tag: String) -> DecoderEvent {
+            guard let (flags, date) = GrammarParser.appendContinuation(Array(command[..<markerStart()])) else {
+                guard marker.isNonSynchronizing else {
+                    resetCommand()
+                    return .bad(tag: tag, message: Self.invalidAppend)
+                }
+                // Its bytes are on their way: skip them and the rest, then answer BAD.
+                resetCommand()
+                discard = Discard(tag: tag, message: Self.invalidAppend, tail: [], interpretsLiterals: true)
+                mode = size == 0 ? .discardLine : .discardLiteral(remaining: size)
+                return .appendAborted
+            }
+            let header = AppendMessageHeader(flags: flags, internalDate: date, size: size, isBinary: marker.isBinary)
+            if !marker.isNonSynchronizing { pending = [.needsContinuation] }
+            startStreamedLiteral(size: size, nonSynchronizing: marker.isNonSynchronizing)
+            return .appendMessage(header)
+        }
+
+        private mutating func startStreamedLiteral(size: UInt64, nonSynchronizing: Bool) {
+            streamedLiteralBytes += commandLiteralBytes + size
+            commandLiteralBytes = 0
+            command.removeAll(keepingCapacity: command.capacity <= State.retainedCapacity)
+            literalStarts.removeAll(keepingCapacity: true)
+            lineStart = 0
+            appendLiteralNonSync = nonSynchronizing
+            mode = size == 0 ? .line : .appendLiteral(remaining: size)
+        }
+
+        private mutating func stepAppendLiteral(remaining: UInt64) -> DecoderEvent? {
+            let count = Int(min(UInt64(input.readableBytes), remaining))
+            guard count > 0, let chunk = input.readSlice(length: count) else { return nil }
+            let left = remaining - UInt64(count)
+            mode = left == 0 ? .line : .appendLiteral(remaining: left)
+            return .appendData(chunk)
+        }
+
+        /// A BAD or TOOBIG ending a streamed APPEND is preceded by `appendAborted`, so
+        /// that the handler discards the messages before answering.
+        private mutating func abortingStream(_ event: DecoderEvent) -> DecoderEvent {
+            switch event {
+            case .bad, .literalTooLarge:
+                appendTag = nil
+                pending.append(event)
+                return .appendAborted
+            default:
+                return event
+            }
+        }
+
+        mutating func abandonAppend() {
+            guard appendTag != nil else { return }
+            // The client sends the current literal's bytes if it did not have to wait
+            // for a continuation, or already got it (nothing pending).
+            let clientSends = appendLiteralNonSync || pending.isEmpty
+            pending.removeAll()
+            let tail = Array(command.suffix(LiteralMarker.longestMarker))
+            let literalLeft: UInt64?
+            if case .appendLiteral(let remaining) = mode { literalLeft = remaining } else { literalLeft = nil }
+            resetCommand()
+            guard clientSends else { return }
+            discard = Discard(tag: nil, message: "", tail: tail, interpretsLiterals: true, silent: true)
+            mode = literalLeft.map { .discardLiteral(remaining: $0) } ?? .discardLine
+        }
+
         // MARK: - Discarding an over-long command
 
         /// Stops storing the current command: remembers its tag and the end of the
         /// line so far, then skips up to the end of the command.
         private mutating func beginDiscard(message: String) {
-            let tag = readingRawLine ? nil : CommandGrammar.tag(in: command)
+            let tag = readingRawLine ? nil : appendTag ?? CommandGrammar.tag(in: command)
             let tail = Array(command[lineStart...].suffix(LiteralMarker.longestMarker))
             discard = Discard(tag: tag, message: message, tail: tail, interpretsLiterals: !readingRawLine)
             command.removeAll(keepingCapacity: command.capacity <= State.retainedCapacity)
@@ -237,7 +357,7 @@ extension CommandDecoder {
             // A synchronizing literal at the end is never sent: the client waits for
             // a continuation and gets this BAD instead.
             resetCommand()
-            return .bad(tag: state.tag, message: state.message)
+            return state.silent ? nil : .bad(tag: state.tag, message: state.message)
         }
 
         private mutating func rememberTail(count: Int) {
@@ -271,6 +391,8 @@ extension CommandDecoder {
             mode = .line
             readingRawLine = false
             discard = nil
+            appendTag = nil
+            streamedLiteralBytes = 0
         }
 
         private mutating func fail(_ message: String) -> DecoderEvent {
@@ -279,6 +401,8 @@ extension CommandDecoder {
             command = []
             literalStarts = []
             discard = nil
+            appendTag = nil
+            pending = []
             return .fatal(message: message)
         }
     }

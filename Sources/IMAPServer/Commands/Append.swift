@@ -1,31 +1,104 @@
 import IMAPProtocol
 import MaildirStore
+import NIOCore
 
+/// RFC 9051 §6.3.12 APPEND with MULTIAPPEND (RFC 3502) and APPENDUID (RFC 4315 §3),
+/// streamed: the decoder hands each message literal over in chunks (`appendBegin`,
+/// `appendMessage`, `appendData`..., `appendEnd`), and each chunk is written to the
+/// folder's tmp/ as it arrives, off the event loop, while the connection reads nothing
+/// more than its queue threshold (back-pressure). At the end every message is fsync'd,
+/// given its flags and its date-time as mtime (INTERNALDATE) and renamed into cur/ with
+/// `,S=` and `,W=` (AppendTransaction). A missing folder gets NO [TRYCREATE] before the
+/// continuation (§6.3.12).
+///
+/// MULTIAPPEND is all or nothing (RFC 3502 §6.3.11): every message is written to
+/// tmp/ before any is committed; if a commit fails, the messages already committed
+/// are expunged again and the rest removed from tmp/. A client that disconnects in
+/// the middle leaves nothing in cur/ (its tmp/ files are removed, or cleaned after
+/// 36 hours if the process dies).
 extension IMAPSession {
-    /// RFC 9051 §6.3.12 APPEND with MULTIAPPEND (RFC 3502) and APPENDUID (RFC 4315 §3).
-    /// Each message is written to the folder's tmp/, fsync'd, given its flags and its
-    /// date-time as mtime (INTERNALDATE) and renamed into cur/ with `,S=` and `,W=`
-    /// (AppendTransaction). A missing folder gets NO [TRYCREATE] (§6.3.12).
-    ///
-    /// MULTIAPPEND is all or nothing (RFC 3502 §6.3.11): every message is written to
-    /// tmp/ before any is committed; if a commit fails, the messages already committed
-    /// are expunged again and the rest removed from tmp/.
+    static let appendCommandName = "APPEND"
+
+    /// `.append` parsed whole (a decoder that does not stream): the same steps.
     func handleAppend(tag: String, name: MailboxName, messages: [AppendMessage]) async {
-        guard let user = state.user else { return }
+        guard case .done = await startAppend(tag: tag, name: name) else { return }
+        for message in messages {
+            let header = AppendMessageHeader(
+                flags: message.flags, internalDate: message.internalDate, size: UInt64(message.data.count),
+                isBinary: message.isBinary)
+            guard case .done = await addAppendMessage(header) else { return }
+            guard case .done = await writeAppendData(ByteBuffer(bytes: message.data)) else { return }
+        }
+        await commitAppendStream()
+    }
+
+    // MARK: - Decoder events (each flushes its responses)
+
+    func appendBegin(tag: String, mailbox: MailboxName) async -> CommandOutcome {
+        writer.lastTaggedStatus = nil
+        let outcome = await startAppend(tag: tag, name: mailbox)
+        if case .skipAppend = outcome { recordAppendMetric(started: ContinuousClock.now) }
+        await flushOutput()
+        return outcome
+    }
+
+    func appendMessage(_ header: AppendMessageHeader) async -> CommandOutcome {
+        let started = appendStream?.started ?? .now
+        let outcome = await addAppendMessage(header)
+        if case .skipAppend = outcome { recordAppendMetric(started: started) }
+        await flushOutput()
+        return outcome
+    }
+
+    func appendData(_ bytes: ByteBuffer) async -> CommandOutcome {
+        let started = appendStream?.started ?? .now
+        let outcome = await writeAppendData(bytes)
+        if case .skipAppend = outcome {
+            recordAppendMetric(started: started)
+            await flushOutput()
+        }
+        return outcome
+    }
+
+    func appendEnd() async -> CommandOutcome {
+        let started = appendStream?.started ?? .now
+        await commitAppendStream()
+        recordAppendMetric(started: started)
+        await flushOutput()
+        return .done
+    }
+
+    /// The command turned out malformed: drop its messages; the decoder's BAD follows.
+    func appendAborted() async -> CommandOutcome {
+        discardAppendStream()
+        return .done
+    }
+
+    /// Drops a streamed APPEND in progress (also when the connection closes).
+    func discardAppendStream() {
+        guard let stream = appendStream else { return }
+        appendStream = nil
+        for message in stream.messages { message.transaction.abort() }
+        context.registry.release(stream.folder)
+    }
+
+    // MARK: - Steps
+
+    private func startAppend(tag: String, name: MailboxName) async -> CommandOutcome {
+        discardAppendStream()
+        guard let user = state.user, CommandSpec.authenticated.states.contains(state.kind) else {
+            writer.tagged(tag, .bad, nil, "\(Self.appendCommandName) not allowed before login.")
+            return .skipAppend
+        }
+        logger.debug("command", metadata: ["command": "\(Self.appendCommandName)", "tag": "\(tag)"])
         guard let components = components(of: name) else {
             writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
-            return
-        }
-        guard !messages.contains(where: { $0.data.isEmpty }) else {
-            writer.tagged(tag, .no, .cannot, "Can't save a zero byte message.")
-            return
+            return .skipAppend
         }
         let store = user.mailstore
         let registry = context.registry
-        let items = messages.map { (MessageFlags(wire: $0.flags), $0.internalDate?.secondsSinceEpoch, $0.data) }
-        let result: (StoreUIDValidity, [StoreUID])
         do {
-            result = try await context.blocking {
+            let folder = try await context.blocking {
                 let directory: String
                 do {
                     directory = try store.existingFolder(components)
@@ -33,47 +106,126 @@ extension IMAPSession {
                     throw AppendFailure.tryCreate
                 }
                 let folder = try registry.open(directory: directory, mailRoot: store.root)
-                defer { registry.release(folder) }
-                _ = try folder.synchronize(moveNewToCur: false)
-                return try Self.appendAll(items, to: folder)
+                do {
+                    _ = try folder.synchronize(moveNewToCur: false)
+                } catch {
+                    registry.release(folder)
+                    throw error
+                }
+                return folder
             }
+            appendStream = AppendStream(tag: tag, name: name, folder: folder)
+            return .done
         } catch AppendFailure.tryCreate {
             writer.tagged(tag, .no, .tryCreate, "Mailbox doesn't exist: \(name.rawValue.prefix(200))")
-            return
         } catch {
             sendStoreFailure(tag, error, name: name)
+        }
+        return .skipAppend
+    }
+
+    private func addAppendMessage(_ header: AppendMessageHeader) async -> CommandOutcome {
+        guard let stream = appendStream else { return .skipAppend }
+        guard header.size > 0 else {
+            discardAppendStream()
+            writer.tagged(stream.tag, .no, .cannot, "Can't save a zero byte message.")
+            return .skipAppend
+        }
+        let folder = stream.folder
+        do {
+            let transaction = try await context.blocking { try folder.beginAppend() }
+            appendStream?.messages.append(
+                PendingAppend(
+                    transaction: transaction, flags: MessageFlags(wire: header.flags),
+                    internalDate: header.internalDate?.secondsSinceEpoch))
+            return .done
+        } catch {
+            return failAppend(stream, error)
+        }
+    }
+
+    private func writeAppendData(_ bytes: ByteBuffer) async -> CommandOutcome {
+        guard let stream = appendStream, let current = stream.messages.last else { return .skipAppend }
+        do {
+            try await context.blocking {
+                try bytes.withUnsafeReadableBytes { try current.transaction.write($0) }
+            }
+            return .done
+        } catch {
+            return failAppend(stream, error)
+        }
+    }
+
+    private func commitAppendStream() async {
+        guard let stream = appendStream else { return }
+        appendStream = nil
+        let registry = context.registry
+        let result: (StoreUIDValidity, [StoreUID])
+        do {
+            result = try await context.blocking {
+                defer { registry.release(stream.folder) }
+                return try Self.commitAll(stream.messages, to: stream.folder)
+            }
+        } catch {
+            sendStoreFailure(stream.tag, error, name: stream.name)
             return
         }
         let (validity, uids) = result
         await finish(
-            tag, .ok, .appendUID(validity.wire, mergedRanges(uids.map(\.rawValue))), "Append completed.")
+            stream.tag, .ok, .appendUID(validity.wire, mergedRanges(uids.map(\.rawValue))), "Append completed.")
     }
 
-    /// Writes every message to tmp/, then commits them in order (blocking work).
-    private static func appendAll(
-        _ items: [(MessageFlags, Int64?, [UInt8])], to folder: SharedFolder
-    ) throws -> (StoreUIDValidity, [StoreUID]) {
-        var transactions: [AppendTransaction] = []
+    /// Answers NO for the APPEND in progress and drops its messages.
+    private func failAppend(_ stream: AppendStream, _ error: Error) -> CommandOutcome {
+        discardAppendStream()
+        sendStoreFailure(stream.tag, error, name: stream.name)
+        return .skipAppend
+    }
+
+    private func recordAppendMetric(started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        ServerMetrics.command(
+            Self.appendCommandName, result: writer.lastTaggedStatus,
+            nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+
+    /// Commits every message written to tmp/, in order (blocking work); all or none.
+    private static func commitAll(_ messages: [PendingAppend], to folder: SharedFolder) throws
+        -> (StoreUIDValidity, [StoreUID])
+    {
         var committed: [StoreUID] = []
         var done = false
         defer {
             if !done {
-                for transaction in transactions.dropFirst(committed.count) { transaction.abort() }
+                for message in messages.dropFirst(committed.count) { message.transaction.abort() }
                 if !committed.isEmpty { _ = try? folder.expunge(committed) }
             }
         }
-        for item in items {
-            let transaction = try folder.beginAppend()
-            transactions.append(transaction)
-            try transaction.write(item.2)
-        }
-        for (transaction, item) in zip(transactions, items) {
-            let record = try folder.commitAppend(transaction, flags: item.0, internalDate: item.1)
+        for message in messages {
+            let record = try folder.commitAppend(
+                message.transaction, flags: message.flags, internalDate: message.internalDate)
             committed.append(record.uid)
         }
         done = true
         return (folder.snapshot.uidValidity, committed)
     }
+}
+
+/// A streamed APPEND between decoder events: the folder stays open (registry
+/// reference) until the command ends.
+struct AppendStream: Sendable {
+    let tag: String
+    let name: MailboxName
+    let folder: SharedFolder
+    var messages: [PendingAppend] = []
+    let started = ContinuousClock.now
+}
+
+/// One message of an APPEND, being written to tmp/.
+struct PendingAppend: Sendable {
+    let transaction: AppendTransaction
+    let flags: MessageFlags
+    let internalDate: Int64?
 }
 
 /// Why an APPEND, COPY or MOVE is refused before anything is written.

@@ -46,6 +46,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         self.server = server
         self.implicitTLS = implicitTLS
         self.decoder = CommandDecoder(limits: server.config.decoderLimits)
+        decoder.streamsAppend = true
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -151,6 +152,23 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
                 } else {
                     write(context: context, "* BAD Literal too large (limit \(limit) bytes).\r\n")
                 }
+            case .appendBegin(let tag, let mailbox):
+                guard let session else { return }
+                run(context: context) { await session.appendBegin(tag: tag, mailbox: mailbox) }
+            case .appendMessage(let header):
+                guard let session else { return }
+                run(context: context) { await session.appendMessage(header) }
+            case .appendData(let bytes):
+                // Back-pressure: while this chunk is written (busy), reads pause once
+                // `maxQueuedInputBytes` are buffered (see `read`).
+                guard let session else { return }
+                run(context: context) { await session.appendData(bytes) }
+            case .appendEnd:
+                guard let session else { return }
+                run(context: context) { await session.appendEnd() }
+            case .appendAborted:
+                guard let session else { return }
+                run(context: context) { await session.appendAborted() }
             case .fatal(let message):
                 write(context: context, "* BYE \(message)\r\n")
                 closing = true
@@ -178,6 +196,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         switch outcome {
         case .done: break
         case .awaitContinuationLine: decoder.expectContinuationLine()
+        case .skipAppend: decoder.abandonAppend()
         case .close:
             closing = true
             context.close(promise: nil)

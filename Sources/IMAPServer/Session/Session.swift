@@ -24,6 +24,8 @@ enum CommandOutcome: Sendable {
     /// STARTTLS accepted: the connection handler writes the tagged OK itself, drops
     /// buffered input and starts the TLS handshake, all in one event-loop turn.
     case startTLS(tag: String)
+    /// A streamed APPEND was refused (and answered): the decoder skips its rest.
+    case skipAppend
 }
 
 /// One client's IMAP session (RFC 9051 §3). Commands run one at a time, in order; the
@@ -44,6 +46,8 @@ actor IMAPSession {
     var idleTimer: Task<Void, Never>?
     /// The selected folder's directory vanished (deleted or renamed elsewhere).
     var selectedMailboxGone = false
+    /// A streamed APPEND between decoder events (Commands/Append.swift).
+    var appendStream: AppendStream?
 
     init(context: ServerContext, channel: Channel, connection: ConnectionInfo) {
         self.context = context
@@ -184,6 +188,7 @@ actor IMAPSession {
     /// user's connection slot.
     func connectionClosed() {
         idleTimer?.cancel()
+        discardAppendStream()
         deselect()
         if let user = state.user { context.connections.release(user.username) }
         state = .logout
