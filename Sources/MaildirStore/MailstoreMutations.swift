@@ -109,6 +109,12 @@ extension Mailstore {
             throw code == EEXIST || code == ENOTEMPTY ? StoreError.alreadyExists(toDisplay) : POSIX.error(old, code)
         }
         try POSIX.fsyncDirectory(root)
+        // The folders have moved: a failure here must not report the RENAME as failed.
+        do {
+            try renameSubscriptions(from: from, to: to)
+        } catch {
+            logger.warning("subscriptions not renamed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// cur/ new/ tmp/ and the `maildirfolder` marker inside `directory`.

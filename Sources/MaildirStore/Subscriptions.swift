@@ -86,12 +86,7 @@ extension Mailstore {
     public func setSubscribed(_ components: [String], _ subscribed: Bool) throws {
         _ = try directory(for: components)
         let target = FolderName.normalized(components)
-        let locker = DotLocker(
-            timeout: StoreTiming.defaultLockTimeout, staleSeconds: StoreTiming.subscriptionsLockStaleSeconds,
-            logger: logger)
-        try locker.withLock(POSIX.join(root, MaildirNames.subscriptionsLock)) {
-            let existing = try POSIX.readFile(subscriptionsPath)
-            let (version, lines) = existing.map(SubscriptionsFile.split) ?? (2, [])
+        try rewriteSubscriptions { version, lines in
             var kept: [ArraySlice<UInt8>] = []
             var found = false
             for line in lines {
@@ -105,7 +100,50 @@ extension Mailstore {
                 kept.append(line)
             }
             if subscribed && !found { kept.append(ArraySlice(SubscriptionsFile.line(for: target, version: version))) }
-            guard kept.count != lines.count else { return }  // already as asked
+            return kept.count == lines.count ? nil : kept  // nil: already as asked
+        }
+    }
+
+    /// RENAME: the subscriptions of the folder and of every folder below it follow it,
+    /// as Dovecot renames them. A subscription the new name already has is not doubled.
+    func renameSubscriptions(from: [String], to: [String]) throws {
+        let source = FolderName.normalized(from)
+        let target = FolderName.normalized(to)
+        try rewriteSubscriptions { version, lines in
+            var changed = false
+            var seen = Set<[String]>()
+            var kept: [ArraySlice<UInt8>] = []
+            for line in lines {
+                guard var components = SubscriptionsFile.components(of: line, version: version) else {
+                    kept.append(line)
+                    continue
+                }
+                if components.starts(with: source) {
+                    components = target + components.dropFirst(source.count)
+                    changed = true
+                    guard seen.insert(components).inserted else { continue }
+                    kept.append(ArraySlice(SubscriptionsFile.line(for: components, version: version)))
+                } else if seen.insert(components).inserted {
+                    kept.append(line)
+                }
+            }
+            return changed ? kept : nil
+        }
+    }
+
+    /// Rewrites the `subscriptions` file under its dot-lock: `transform` gets the file
+    /// version and lines and returns the new lines (nil: leave the file alone). The new
+    /// file replaces the old atomically (temporary file + rename).
+    private func rewriteSubscriptions(
+        _ transform: (Int, [ArraySlice<UInt8>]) throws -> [ArraySlice<UInt8>]?
+    ) throws {
+        let locker = DotLocker(
+            timeout: StoreTiming.defaultLockTimeout, staleSeconds: StoreTiming.subscriptionsLockStaleSeconds,
+            logger: logger)
+        try locker.withLock(POSIX.join(root, MaildirNames.subscriptionsLock)) {
+            let existing = try POSIX.readFile(subscriptionsPath)
+            let (version, lines) = existing.map(SubscriptionsFile.split) ?? (2, [])
+            guard let kept = try transform(version, lines) else { return }
             var bytes = version >= 2 ? MaildirNames.subscriptionsV2Header : []
             for line in kept { bytes += line + [UIDListSyntax.newline] }
             try POSIX.writeAtomically(

@@ -160,6 +160,30 @@ final class MailboxManagementTests: XCTestCase {
         await server.stop()
     }
 
+    /// Dovecot renames the subscriptions of the folder and of its children with it.
+    func testSubscriptionsFollowRename() async throws {
+        let server = try await RunningServer()
+        let home = try server.maildir.makeUser("alice", folders: ["Lists", "Lists.swift", "Listsx"])
+        let client = try server.connect()
+        try client.login()
+        for name in ["Lists", "Lists/swift", "Listsx", "Lists/gone"] {
+            XCTAssertTrue(try client.command("SUBSCRIBE \(name)").ok)
+        }
+        XCTAssertTrue(try client.command("RENAME Lists Groups").ok)
+        XCTAssertEqual(
+            try String(contentsOfFile: home + "/subscriptions", encoding: .utf8),
+            "V\t2\n\nGroups\nGroups\tswift\nListsx\nGroups\tgone\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/.Groups.swift/maildirfolder"))
+        let lsub = try client.command("LSUB \"\" \"*\"")
+        XCTAssertEqual(
+            lsub.untagged.sorted(),
+            [
+                "* LSUB () \"/\" Groups", "* LSUB () \"/\" Groups/swift", "* LSUB () \"/\" Listsx",
+                "* LSUB (\\Noselect) \"/\" Groups/gone",
+            ].sorted())
+        await server.stop()
+    }
+
     func testDeletingAFolderAnotherSessionHasSelectedEndsThatSession() async throws {
         let server = try await RunningServer()
         try server.maildir.makeUser("alice", folders: ["Shared"])
