@@ -24,7 +24,12 @@ extension FolderContext {
         _ state: inout FolderState, force: Bool, moveNewToCur: Bool, changes: inout [FolderChange]
     ) throws {
         try refreshKeywords(&state, changes: &changes)
-        guard let cur = try POSIX.status(curPath), cur.isDirectory else { throw StoreError.nonexistent(directory) }
+        guard let cur = try POSIX.status(curPath), cur.isDirectory else {
+            // Observers hear it even though this throws (`perform` delivers anyway);
+            // the inotify watcher's synchronize after the removal gets here at once.
+            changes.append(.folderGone)
+            throw StoreError.nonexistent(directory)
+        }
         let new = try POSIX.status(newPath)
         let scanStart = Timestamp.now()
         if force || state.forceRescan || !isUnchanged(state, cur: cur, new: new) {

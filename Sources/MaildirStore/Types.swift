@@ -95,6 +95,9 @@ public enum FolderChange: Sendable {
     case flagsChanged([(StoreUID, MessageFlags)])
     /// The folder's full keyword list grew.
     case keywordsChanged([String])
+    /// The folder's directory is gone (deleted or renamed by another session or
+    /// program): a session that has it selected must be told (Dovecot says BYE).
+    case folderGone
 }
 
 /// The state of a folder after a synchronize.

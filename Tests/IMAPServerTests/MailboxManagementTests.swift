@@ -184,6 +184,33 @@ final class MailboxManagementTests: XCTestCase {
         await server.stop()
     }
 
+    /// A session in IDLE whose selected folder is deleted by another session, or
+    /// removed by another program (`rm -rf`), gets `* BYE` at once and is closed.
+    func testIdleSessionIsToldAtOnceWhenItsFolderIsDeleted() async throws {
+        let server = try await RunningServer()
+        let home = try server.maildir.makeUser("alice", folders: ["Shared", "Other"])
+        try server.maildir.deliver("alice", folder: "Shared", name: "1700000001.M1P1.host", body: Self.body)
+        let other = try server.connect()
+        try other.login()
+        for (folder, remove) in [
+            ("Shared", { XCTAssertTrue(try other.command("DELETE Shared").ok) }),
+            ("Other", { try FileManager.default.removeItem(atPath: home + "/.Other") }),
+        ] as [(String, () throws -> Void)] {
+            let idler = try server.connect()
+            try idler.login()
+            XCTAssertTrue(try idler.command("SELECT \(folder)").ok)
+            idler.sendRaw("I1 IDLE\r\n")
+            XCTAssertTrue(try idler.readLine().hasPrefix("+"))
+            try remove()
+            XCTAssertFalse(exists(home + "/." + folder))
+            let rest = idler.readUntilClosed()
+            XCTAssertTrue(rest.hasPrefix("* BYE Selected mailbox was deleted"), "\(folder): \(rest)")
+            XCTAssertFalse(rest.contains("I1 "), rest)
+        }
+        XCTAssertTrue(try other.command("NOOP").ok, "the deleting session goes on")
+        await server.stop()
+    }
+
     func testDeletingAFolderAnotherSessionHasSelectedEndsThatSession() async throws {
         let server = try await RunningServer()
         try server.maildir.makeUser("alice", folders: ["Shared"])

@@ -33,6 +33,7 @@ extension IMAPSession {
     func idleWake() async {
         guard idleTag != nil else { return }
         reportUpdates(allowExpunge: true)
+        if await byeIfSelectedMailboxGone() { return }
         await flushOutput()
     }
 
@@ -40,6 +41,7 @@ extension IMAPSession {
         guard idleTag != nil else { return }
         await synchronizeSelected()
         reportUpdates(allowExpunge: true)
+        if await byeIfSelectedMailboxGone() { return }
         if keepalive { writer.untagged(.status(.ok, code: nil, text: "Still here")) }
         await flushOutput()
     }

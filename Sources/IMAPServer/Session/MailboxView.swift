@@ -53,6 +53,8 @@ struct MailboxView {
         var exists: Int? = nil
         var flagChanges: [(sequenceNumber: Int, record: MessageRecord)] = []
         var keywordsChanged = false
+        /// The folder's directory vanished (`FolderChange.folderGone`).
+        var folderGone = false
     }
 
     /// Applies changes in order. Changes already reflected (our own STORE, or a
@@ -85,6 +87,8 @@ struct MailboxView {
                     keywords = all
                     update.keywordsChanged = true
                 }
+            case .folderGone:
+                update.folderGone = true
             }
         }
         if allowExpunge { update.expunged = reportExpunges() }

@@ -11,6 +11,7 @@ extension IMAPSession {
         let changes = mailbox.inbox.drain()
         guard !changes.isEmpty || (allowExpunge && !mailbox.view.expungedUnreported.isEmpty) else { return }
         let update = mailbox.view.apply(changes, allowExpunge: allowExpunge)
+        if update.folderGone { selectedMailboxGone = true }
         for n in update.expunged { writer.untagged(.expunge(SequenceNumber(UInt32(n)))) }
         if let exists = update.exists { writer.untagged(.exists(exists)) }
         if update.keywordsChanged { sendFlagsAndPermanentFlags(mailbox) }
@@ -51,5 +52,22 @@ extension IMAPSession {
         } catch {
             logger.error("synchronize failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Outside a command (IDLE): when the selected folder vanished, says BYE and closes
+    /// the connection at once, as Dovecot does (`* BYE Selected mailbox was deleted,
+    /// have to disconnect.`). Returns true when it did. Chosen over RFC 9051 §7.1's
+    /// alternative of staying selected: no sequence number the client holds means
+    /// anything any more, and Dovecot's clients already handle this BYE.
+    func byeIfSelectedMailboxGone() async -> Bool {
+        guard selectedMailboxGone else { return false }
+        idleTag = nil
+        idleTimer?.cancel()
+        idleTimer = nil
+        state.selected?.inbox.setWaker(nil)
+        writer.untagged(.status(.bye, code: nil, text: SessionText.selectedMailboxGone))
+        await flushOutput()
+        try? await writer.channel.close()
+        return true
     }
 }
