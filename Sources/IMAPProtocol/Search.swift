@@ -10,11 +10,52 @@ public struct SearchCommand: Sendable {
     public var charset: String?
     /// The keys, implicitly ANDed.
     public var key: SearchKey
-    public init(returnOptions: [SearchReturnOption] = [], hasReturn: Bool = false, charset: String? = nil, key: SearchKey) {
+    public init(
+        returnOptions: [SearchReturnOption] = [], hasReturn: Bool = false, charset: String? = nil, key: SearchKey
+    ) {
         self.returnOptions = returnOptions
         self.hasReturn = hasReturn
         self.charset = charset
         self.key = key
+    }
+}
+
+extension SearchCommand {
+    /// Charsets whose search strings the decoder reads as UTF-8 (US-ASCII is a subset).
+    public static let utf8CompatibleCharsets = ["UTF-8", "US-ASCII"]
+
+    public static func isUTF8Compatible(_ charset: String) -> Bool {
+        utf8CompatibleCharsets.contains(charset.uppercased())
+    }
+}
+
+extension SearchKey {
+    /// The same key with every search string (not keywords or header names) passed
+    /// through `transform`; nil when `transform` returns nil for any of them. Recursion
+    /// is bounded by the decoder's nesting limit.
+    public func mapStrings(_ transform: (String) -> String?) -> SearchKey? {
+        switch self {
+        case .bcc(let s): return transform(s).map(SearchKey.bcc)
+        case .cc(let s): return transform(s).map(SearchKey.cc)
+        case .from(let s): return transform(s).map(SearchKey.from)
+        case .to(let s): return transform(s).map(SearchKey.to)
+        case .subject(let s): return transform(s).map(SearchKey.subject)
+        case .body(let s): return transform(s).map(SearchKey.body)
+        case .text(let s): return transform(s).map(SearchKey.text)
+        case .header(let field, let value): return transform(value).map { .header(field: field, value: $0) }
+        case .not(let key): return key.mapStrings(transform).map(SearchKey.not)
+        case .or(let a, let b):
+            guard let a = a.mapStrings(transform), let b = b.mapStrings(transform) else { return nil }
+            return .or(a, b)
+        case .and(let keys):
+            var mapped: [SearchKey] = []
+            for key in keys {
+                guard let m = key.mapStrings(transform) else { return nil }
+                mapped.append(m)
+            }
+            return .and(mapped)
+        default: return self
+        }
     }
 }
 

@@ -5,6 +5,7 @@ enum ASCII {
     static let tab: UInt8 = 0x09
     static let lf: UInt8 = 0x0A
     static let cr: UInt8 = 0x0D
+    static let questionMark: UInt8 = 0x3F
     static let space: UInt8 = 0x20
     static let exclamation: UInt8 = 0x21
     static let dquote: UInt8 = 0x22

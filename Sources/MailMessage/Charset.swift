@@ -86,3 +86,30 @@ enum Charset: Equatable {
         return known.decode(bytes)
     }
 }
+
+/// SEARCH CHARSET (RFC 9051 §6.4.4): the charsets a client may name, and the
+/// conversion of its search strings to UTF-8.
+public enum SearchCharset {
+    /// Names for `NO [BADCHARSET (…)]`, one per charset this server converts.
+    public static let supported = [
+        "UTF-8", "US-ASCII", "ISO-8859-1", "ISO-8859-2", "ISO-8859-5", "ISO-8859-7", "ISO-8859-9", "ISO-8859-15",
+        "WINDOWS-1250", "WINDOWS-1251", "WINDOWS-1252", "KOI8-R",
+    ]
+
+    /// Whether `name` (any MIME alias) is a charset this server converts.
+    public static func isKnown(_ name: String) -> Bool { Charset.named(Array(name.utf8)) != nil }
+
+    /// `carried` holds one scalar U+0000–U+00FF per byte of the client's string (as the
+    /// command decoder carries strings in a charset other than UTF-8); returns the text
+    /// those bytes mean in `charset`, nil for an unknown charset.
+    public static func convert(_ carried: String, from charset: String) -> String? {
+        guard let known = Charset.named(Array(charset.utf8)) else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(carried.unicodeScalars.count)
+        for scalar in carried.unicodeScalars {
+            // Scalars above U+00FF cannot come from the decoder; kept as "?" if they do.
+            bytes.append(scalar.value <= 0xFF ? UInt8(scalar.value) : ASCII.questionMark)
+        }
+        return known.decode(bytes)
+    }
+}

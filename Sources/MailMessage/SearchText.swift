@@ -20,12 +20,18 @@ extension MessageTree {
         }
     }
 
-    /// Every header field of the top-level message as (name, decoded value), for
-    /// SEARCH TEXT.
+    /// Every header field of the message and of each MIME part inside it (attached
+    /// messages included) as (name, decoded value), for SEARCH TEXT. Dovecot's TEXT
+    /// matches part headers too (`TEXT "application/pdf"` finds an attachment's
+    /// Content-Type), but not boundary lines nor non-text bodies. RFC 2231 parameters
+    /// are matched as written (`filename*0*=utf-8''r%C3%A9sum`), not decoded, as Dovecot
+    /// matches them.
     public func decodedHeaders(_ raw: UnsafeRawBufferPointer) -> [(String, String)] {
         let view = ByteView(raw)
-        return fields(of: root, view).map {
-            (Charset.decodeUnknown(Array(view.name(of: $0))), RFC2047.decode(view.unfoldedValue(of: $0)))
+        return parts.flatMap { part in
+            fields(of: part, view).map {
+                (Charset.decodeUnknown(Array(view.name(of: $0))), RFC2047.decode(view.unfoldedValue(of: $0)))
+            }
         }
     }
 

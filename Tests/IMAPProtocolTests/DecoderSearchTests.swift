@@ -111,6 +111,14 @@ final class DecoderSearchTests: XCTestCase {
             return XCTFail("\(events.map(canonical))")
         }
         XCTAssertEqual(command.key, .and([.subject("Gü")]))
+        // Any other charset: the bytes are carried one scalar per byte, even when they
+        // happen to be valid UTF-8 (the handler converts them from the charset).
+        var koi8 = CommandDecoder()
+        let koi8Events = feed(
+            &koi8, bytes("a SEARCH CHARSET KOI8-R BODY {4+}\r\n") + [0xD0, 0xD2, 0xC3, 0xBC] + bytes("\r\n"))
+        guard case .command(let koi8Tagged)? = koi8Events.first, case .search(_, let koi8Command) = koi8Tagged.command
+        else { return XCTFail("\(koi8Events.map(canonical))") }
+        XCTAssertEqual(koi8Command.key, .and([.body("\u{D0}\u{D2}\u{C3}\u{BC}")]))
         // …and are a BAD otherwise.
         let utf8Claimed = bytes("a SEARCH SUBJECT {2+}\r\n") + [0x47, 0xFC] + bytes("\r\n")
         let bad = decodeEvents(utf8Claimed)

@@ -80,8 +80,8 @@ final class SearchTests: XCTestCase {
 
     func testCharsetsLiteralsAndDecodedContent() async throws {
         let (server, client) = try await start()
-        let bad = try client.command("SEARCH CHARSET KOI8-R SUBJECT x")
-        XCTAssertTrue(bad.tagged.contains("NO [BADCHARSET (UTF-8 US-ASCII)]"), bad.tagged)
+        let bad = try client.command("SEARCH CHARSET X-MAC-KLINGON SUBJECT x")
+        XCTAssertTrue(bad.tagged.contains("NO [BADCHARSET (UTF-8 US-ASCII "), bad.tagged)
         // A UTF-8 literal (LITERAL+) against an RFC 2047 subject and a base64 body.
         let subject = Array("München".utf8)
         client.sendRaw("s1 SEARCH CHARSET UTF-8 SUBJECT {\(subject.count)+}\r\n")

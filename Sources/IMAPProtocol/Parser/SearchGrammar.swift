@@ -148,14 +148,15 @@ extension GrammarParser {
     private mutating func spaceSearchString(_ charset: String?) throws(ParseError) -> String {
         try space()
         let raw = try astringBytes()
-        if let s = String(validating: raw, as: UTF8.self) { return s }
-        switch charset?.uppercased() {
-        case "ISO-8859-1", "LATIN1", "ISO_8859-1":
+        if let charset, !SearchCommand.isUTF8Compatible(charset) {
+            // Another charset: the bytes are carried losslessly, one scalar U+0000–U+00FF
+            // per byte; the SEARCH handler converts them from `charset` to UTF-8 (or
+            // answers BADCHARSET when it does not know it).
             var s = String.UnicodeScalarView()
             for b in raw { s.append(Unicode.Scalar(b)) }
             return String(s)
-        default:
-            throw .invalidUTF8
         }
+        if let s = String(validating: raw, as: UTF8.self) { return s }
+        throw .invalidUTF8
     }
 }

@@ -7,18 +7,26 @@ extension IMAPSession {
     /// client asked with RETURN or enabled IMAP4rev2, else as the rev1 `* SEARCH`.
     func handleSearch(tag: String, kind: MessageSetKind, _ search: SearchCommand, spec: CommandSpec) async {
         guard let mailbox = state.selected else { return }
-        if let charset = search.charset, !["UTF-8", "US-ASCII"].contains(charset.uppercased()) {
-            writer.tagged(tag, .no, .badCharset(["UTF-8", "US-ASCII"]), "Unsupported charset.")
-            return
+        var key = search.key
+        if let charset = search.charset, !SearchCommand.isUTF8Compatible(charset) {
+            // RFC 9051 §6.4.4: strings in another charset are converted to UTF-8 before
+            // matching; an unknown charset is NO [BADCHARSET] with the list we know.
+            guard SearchCharset.isKnown(charset),
+                let converted = key.mapStrings({ SearchCharset.convert($0, from: charset) })
+            else {
+                writer.tagged(tag, .no, .badCharset(SearchCharset.supported), "Unsupported charset.")
+                return
+            }
+            key = converted
         }
-        if SearchKeyInspection.usesModSeq(search.key) {
+        if SearchKeyInspection.usesModSeq(key) {
             writer.tagged(tag, .bad, nil, "MODSEQ needs CONDSTORE, which is not enabled.")
             return
         }
         await synchronizeSelected()
         let view = mailbox.view
         let evaluator = SearchEvaluator(
-            key: search.key, lastSequenceNumber: UInt32(view.count), lastUID: view.lastUID?.rawValue ?? 0,
+            key: key, lastSequenceNumber: UInt32(view.count), lastUID: view.lastUID?.rawValue ?? 0,
             saved: Set(mailbox.savedSearch))
         let candidates = view.records.enumerated().map { (sequenceNumber: $0.offset + 1, record: $0.element) }
         let folder = mailbox.folder
