@@ -70,6 +70,11 @@ extension Mailstore {
         }
         try FileTree.remove(trash)
         try POSIX.fsyncDirectory(root)
+        do {
+            try moveSpecialUses(from: components, to: nil)
+        } catch {
+            logger.warning("special use not removed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Renames the folder and every folder below it. The folder keeps its UIDVALIDITY
@@ -112,8 +117,9 @@ extension Mailstore {
         // The folders have moved: a failure here must not report the RENAME as failed.
         do {
             try renameSubscriptions(from: from, to: to)
+            try moveSpecialUses(from: from, to: to)
         } catch {
-            logger.warning("subscriptions not renamed", metadata: ["error": "\(error)"])
+            logger.warning("subscriptions or special use not renamed", metadata: ["error": "\(error)"])
         }
     }
 

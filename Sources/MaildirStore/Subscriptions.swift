@@ -137,18 +137,15 @@ extension Mailstore {
     private func rewriteSubscriptions(
         _ transform: (Int, [ArraySlice<UInt8>]) throws -> [ArraySlice<UInt8>]?
     ) throws {
-        let locker = DotLocker(
-            timeout: StoreTiming.defaultLockTimeout, staleSeconds: StoreTiming.subscriptionsLockStaleSeconds,
-            logger: logger)
-        try locker.withLock(POSIX.join(root, MaildirNames.subscriptionsLock)) {
-            let existing = try POSIX.readFile(subscriptionsPath)
+        try rewriteRootFile(
+            name: MaildirNames.subscriptions, lockName: MaildirNames.subscriptionsLock,
+            temporaryName: MaildirNames.subscriptionsTemp
+        ) { existing in
             let (version, lines) = existing.map(SubscriptionsFile.split) ?? (2, [])
-            guard let kept = try transform(version, lines) else { return }
+            guard let kept = try transform(version, lines) else { return nil }
             var bytes = version >= 2 ? MaildirNames.subscriptionsV2Header : []
             for line in kept { bytes += line + [UIDListSyntax.newline] }
-            try POSIX.writeAtomically(
-                path: subscriptionsPath, temporaryPath: POSIX.join(root, MaildirNames.subscriptionsTemp),
-                directory: root, contents: bytes)
+            return bytes
         }
     }
 }

@@ -69,8 +69,9 @@ final class ListExtendedTests: XCTestCase {
                 "* LIST (\\HasNoChildren \\Archive) \"/\" Sent", "* LIST (\\HasNoChildren \\Sent) \"/\" Outbox/Done",
                 "* LIST (\\HasNoChildren \\Trash) \"/\" Trash",
             ].sorted())
-        let create = try client.command("CREATE Outbox/done2 (USE (\\Sent))")
+        let create = try client.command("CREATE Outbox/done2 (USE (\\Outgoing))")
         XCTAssertTrue(create.tagged.contains("NO [USEATTR]"), create.tagged)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: server.maildir.root + "/alice/.Outbox.done2"))
         await server.stop()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import IMAPServer
+import Logging
 import XCTest
 
 /// CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE and LSUB end to end, checking the
@@ -46,10 +47,53 @@ final class MailboxManagementTests: XCTestCase {
         let sent = try client.command("CREATE Sent (USE (\\Sent))")
         XCTAssertTrue(sent.ok, sent.tagged)
         XCTAssertTrue(exists(server.maildir.root + "/alice/.Sent/maildirfolder"))
-        let wrong = try client.command("CREATE Stuff (USE (\\Drafts))")
+        let wrong = try client.command("CREATE Stuff (USE (\\Bogus))")
         XCTAssertTrue(wrong.tagged.contains("NO [USEATTR]"), wrong.tagged)
         XCTAssertFalse(exists(server.maildir.root + "/alice/.Stuff"))
         await server.stop()
+    }
+
+    /// CREATE-SPECIAL-USE for any name (RFC 6154 §3): kept in `imapd-special-use`,
+    /// shown by LIST after a restart, moved by RENAME (with children), dropped by DELETE.
+    func testCreateSpecialUseForAnyNameSurvivesRestartRenameAndDelete() async throws {
+        let server = try await RunningServer()
+        let home = server.maildir.root + "/alice"
+        let file = home + "/imapd-special-use"
+        let client = try server.connect()
+        try client.login()
+        for command in [
+            "CREATE Receipts (USE (\\Archive))", "CREATE Work (USE (\\drafts \\Flagged))",
+            "CREATE Work/Sub (USE (\\Junk))",
+        ] {
+            XCTAssertTrue(try client.command(command).ok, command)
+        }
+        XCTAssertEqual(
+            try String(contentsOfFile: file, encoding: .utf8),
+            "\\Archive\tReceipts\n\\Drafts \\Flagged\tWork\n\\Junk\tWork\tSub\n")
+        XCTAssertTrue(try client.command("RENAME Work Job").ok)
+        XCTAssertTrue(try client.command("DELETE Receipts").ok)
+        XCTAssertEqual(
+            try String(contentsOfFile: file, encoding: .utf8), "\\Drafts \\Flagged\tJob\n\\Junk\tJob\tSub\n")
+        XCTAssertTrue(try client.command("CREATE Receipts (USE (\\Archive))").ok)
+        await server.stop()
+
+        // A new server process on the same spool.
+        var config = ServerConfiguration(root: server.maildir.root, passwdFile: server.passwdPath)
+        config.listen = [ListenAddress(host: "127.0.0.1", port: 0)]
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let restarted = try IMAPServer(configuration: config, logger: logger)
+        let port = try await restarted.start().first?.port ?? 0
+        let again = try TestClient(port: port)
+        try again.login()
+        let list = try again.command("LIST (SPECIAL-USE) \"\" \"*\"")
+        XCTAssertEqual(
+            list.untagged.sorted(),
+            [
+                "* LIST (\\HasChildren \\Drafts \\Flagged) \"/\" Job", "* LIST (\\HasNoChildren \\Junk) \"/\" Job/Sub",
+                "* LIST (\\HasNoChildren \\Archive) \"/\" Receipts",
+            ].sorted())
+        await restarted.shutdown()
     }
 
     func testDeleteKeepsChildrenAndRefusesInbox() async throws {

@@ -5,9 +5,10 @@ extension IMAPSession {
     /// RFC 9051 §6.3.4 CREATE, with RFC 6154 §3 `USE (…)` (CREATE-SPECIAL-USE). The
     /// folder is created as a Maildir++ `.A.B` directory with `maildirfolder`; parents
     /// are not created (they list as \Noselect \HasChildren until created).
-    /// Special-use attributes come from the folder's name (SpecialUse), so a USE list is
-    /// accepted only when it names the attribute that name already carries; otherwise
-    /// NO [USEATTR] (RFC 6154 §3).
+    /// A USE list is kept for any name in the user's `imapd-special-use` file (LIST shows
+    /// it, also after a restart); an attribute RFC 6154 §2 does not define gets
+    /// NO [USEATTR] and nothing is created (§3: the mailbox is created with its special
+    /// use or not at all).
     func handleCreate(tag: String, name: MailboxName, specialUse: [String]) async {
         guard let user = state.user else { return }
         guard let components = components(of: name) else {
@@ -18,19 +19,33 @@ extension IMAPSession {
             writer.tagged(tag, .no, .alreadyExists, "INBOX always exists.")
             return
         }
-        if !specialUse.isEmpty {
-            let implied = SpecialUse.attribute(for: components, configured: context.config.specialUse)?.lowercased()
-            guard specialUse.allSatisfy({ $0.lowercased() == implied }) else {
+        var uses: [String] = []
+        for attribute in specialUse {
+            guard
+                let known = ServerConfiguration.specialUseAttributes.first(where: {
+                    $0.lowercased() == attribute.lowercased()
+                })
+            else {
                 writer.tagged(
                     tag, .no, .other(ResponseCodeName.useAttr, nil),
-                    "This server derives special use from the folder name; use a name such as Sent, Drafts, Trash, Junk or Archive."
-                )
+                    "Unknown special-use attribute: \(attribute.prefix(50))")
                 return
             }
+            if !uses.contains(known) { uses.append(known) }
         }
         let store = user.mailstore
+        let attributes = uses
         do {
-            _ = try await context.blocking { try store.createFolder(components) }
+            _ = try await context.blocking {
+                try store.createFolder(components)
+                guard !attributes.isEmpty else { return }
+                do {
+                    try store.setSpecialUse(components, attributes)
+                } catch {
+                    try? store.deleteFolder(components)
+                    throw error
+                }
+            }
         } catch {
             sendStoreFailure(tag, error, name: name)
             return

@@ -32,9 +32,13 @@ extension IMAPSession {
         let store = user.mailstore
         let folders: [FolderEntry]
         let subscribed: [[String]]
+        let stored: [[String]: [String]]
         do {
-            (folders, subscribed) = try await context.blocking {
-                (try store.listFolders(), returnSubscribed ? try store.subscriptions() : [])
+            (folders, subscribed, stored) = try await context.blocking {
+                (
+                    try store.listFolders(), returnSubscribed ? try store.subscriptions() : [],
+                    (try? store.specialUses()) ?? [:]
+                )
             }
         } catch {
             sendStoreFailure(tag, error, name: list.reference)
@@ -65,9 +69,8 @@ extension IMAPSession {
                 if let folder {
                     if !folder.isSelectable { attributes.append("\\Noselect") }
                     attributes.append(folder.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
-                    if let use = SpecialUse.attribute(for: components, configured: context.config.specialUse) {
-                        attributes.append(use)
-                    }
+                    attributes += SpecialUse.attributes(
+                        for: components, configured: context.config.specialUse, stored: stored)
                 }
                 listed.insert(components)
                 entries.append((components, attributes, false, folder?.isSelectable ?? false))
@@ -87,15 +90,16 @@ extension IMAPSession {
             }
         } else {
             for folder in folders where matches(folder.components) {
-                let use = SpecialUse.attribute(for: folder.components, configured: context.config.specialUse)
-                if selectSpecialUse && use == nil { continue }
+                let uses = SpecialUse.attributes(
+                    for: folder.components, configured: context.config.specialUse, stored: stored)
+                if selectSpecialUse && uses.isEmpty { continue }
                 var attributes: [String] = []
                 if !folder.isSelectable { attributes.append("\\Noselect") }
                 attributes.append(folder.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
                 if returnSubscribed && subscribedSet.contains(folder.components) {
                     attributes.append("\\Subscribed")
                 }
-                if let use { attributes.append(use) }
+                attributes += uses
                 entries.append((folder.components, attributes, false, folder.isSelectable))
             }
         }
@@ -141,6 +145,7 @@ enum ListOption {
 }
 
 /// RFC 6154 special-use attributes: the administrator's (`--special-use NAME=\\Sent`),
+/// else those a client gave with CREATE (USE (…)) (`stored`, from `imapd-special-use`),
 /// else from the usual folder names (top level only).
 enum SpecialUse {
 
@@ -152,10 +157,13 @@ enum SpecialUse {
         "archive": "\\Archive",
     ]
 
-    static func attribute(for components: [String], configured: [String: String]) -> String? {
-        if !configured.isEmpty, let use = configured[components.joined(separator: "/").lowercased()] { return use }
-        guard components.count == 1 else { return nil }
-        return byName[components[0].lowercased()]
+    static func attributes(for components: [String], configured: [String: String], stored: [[String]: [String]])
+        -> [String]
+    {
+        if !configured.isEmpty, let use = configured[components.joined(separator: "/").lowercased()] { return [use] }
+        if let uses = stored[components] { return uses }
+        guard components.count == 1, let use = byName[components[0].lowercased()] else { return [] }
+        return [use]
     }
 }
 
