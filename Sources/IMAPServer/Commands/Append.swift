@@ -86,7 +86,7 @@ extension IMAPSession {
 
     private func startAppend(tag: String, name: MailboxName) async -> CommandOutcome {
         discardAppendStream()
-        guard let user = state.user, CommandSpec.authenticated.states.contains(state.kind) else {
+        guard state.user != nil, CommandSpec.authenticated.states.contains(state.kind) else {
             writer.tagged(tag, .bad, nil, "\(Self.appendCommandName) not allowed before login.")
             return .skipAppend
         }
@@ -95,33 +95,9 @@ extension IMAPSession {
             writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
             return .skipAppend
         }
-        let store = user.mailstore
-        let registry = context.registry
-        do {
-            let folder = try await context.blocking {
-                let directory: String
-                do {
-                    directory = try store.existingFolder(components)
-                } catch StoreError.nonexistent {
-                    throw AppendFailure.tryCreate
-                }
-                let folder = try registry.open(directory: directory, mailRoot: store.root)
-                do {
-                    _ = try folder.synchronize(moveNewToCur: false)
-                } catch {
-                    registry.release(folder)
-                    throw error
-                }
-                return folder
-            }
-            appendStream = AppendStream(tag: tag, name: name, folder: folder)
-            return .done
-        } catch AppendFailure.tryCreate {
-            writer.tagged(tag, .no, .tryCreate, "Mailbox doesn't exist: \(name.rawValue.prefix(200))")
-        } catch {
-            sendStoreFailure(tag, error, name: name)
-        }
-        return .skipAppend
+        guard let folder = await openDestination(tag: tag, components, name: name) else { return .skipAppend }
+        appendStream = AppendStream(tag: tag, name: name, folder: folder)
+        return .done
     }
 
     private func addAppendMessage(_ header: AppendMessageHeader) async -> CommandOutcome {
@@ -226,10 +202,4 @@ struct PendingAppend: Sendable {
     let transaction: AppendTransaction
     let flags: MessageFlags
     let internalDate: Int64?
-}
-
-/// Why an APPEND, COPY or MOVE is refused before anything is written.
-enum AppendFailure: Error {
-    /// The destination does not exist (RFC 9051 §6.3.12, §6.4.7: [TRYCREATE]).
-    case tryCreate
 }

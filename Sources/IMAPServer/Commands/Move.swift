@@ -12,23 +12,8 @@ extension IMAPSession {
             writer.tagged(tag, .no, .readOnly, "Mailbox is read-only.")
             return
         }
-        guard let (mailbox, uids, destination) = await prepareTransfer(tag: tag, set: set, destination: name) else {
-            return
-        }
-        let source = mailbox.folder
-        let registry = context.registry
-        let pairs: [(StoreUID, StoreUID)]
-        let validity: StoreUIDValidity
-        do {
-            (pairs, validity) = try await context.blocking {
-                defer { registry.release(destination) }
-                let pairs = try source.move(uids, to: destination)
-                return (pairs, destination.snapshot.uidValidity)
-            }
-        } catch {
-            sendStoreFailure(tag, error, name: name)
-            return
-        }
+        guard let (pairs, validity) = await transferMessages(tag: tag, set: set, destination: name, move: true)
+        else { return }
         if let code = Self.copyUID(pairs, validity) {
             writer.untagged(.status(.ok, code: code, text: "Moved UIDs."))
         }

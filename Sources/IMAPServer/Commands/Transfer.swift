@@ -1,0 +1,99 @@
+import IMAPProtocol
+import MaildirStore
+
+/// What COPY (RFC 9051 §6.4.7), MOVE (RFC 6851) and APPEND (§6.3.12) share: opening an
+/// existing destination folder (NO [TRYCREATE] when it is missing) and copying or
+/// moving messages into it with the UIDs for COPYUID (RFC 4315 §3).
+extension IMAPSession {
+    /// Copies (or moves) the messages `set` names into `name`. Returns the (source,
+    /// destination) UID pairs and the destination's UIDVALIDITY; nil when the reply
+    /// (a NO or BAD) was sent.
+    func transferMessages(tag: String, set: MessageSet, destination name: MailboxName, move: Bool) async
+        -> ([(StoreUID, StoreUID)], StoreUIDValidity)?
+    {
+        guard let (mailbox, uids, destination) = await prepareTransfer(tag: tag, set: set, destination: name) else {
+            return nil
+        }
+        let source = mailbox.folder
+        let registry = context.registry
+        do {
+            return try await context.blocking {
+                defer { registry.release(destination) }
+                let pairs = move ? try source.move(uids, to: destination) : try source.copy(uids, to: destination)
+                return (pairs, destination.snapshot.uidValidity)
+            }
+        } catch {
+            sendStoreFailure(tag, error, name: name)
+            return nil
+        }
+    }
+
+    /// The selected mailbox, the UIDs `set` names (in this session's view) and the
+    /// opened destination folder (the caller releases it); nil when the reply was sent.
+    private func prepareTransfer(
+        tag: String, set: MessageSet, destination name: MailboxName
+    ) async -> (SelectedMailbox, [StoreUID], SharedFolder)? {
+        guard let mailbox = state.selected else { return nil }
+        guard let components = components(of: name) else {
+            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            return nil
+        }
+        await synchronizeSelected()
+        guard let numbers = mailbox.view.resolve(set, saved: mailbox.savedSearch) else {
+            writer.tagged(tag, .bad, nil, "Invalid message set.")
+            return nil
+        }
+        let uids = numbers.map { mailbox.view.record(at: $0).uid }.filter { !mailbox.view.isExpunged($0) }
+        guard let folder = await openDestination(tag: tag, components, name: name) else { return nil }
+        return (mailbox, uids, folder)
+    }
+
+    /// Opens (and synchronizes) an existing folder as the target of APPEND, COPY or
+    /// MOVE; the caller releases it to the registry. nil when the reply was sent:
+    /// NO [TRYCREATE] for a missing folder (§6.3.12, §6.4.7), else the store's error.
+    func openDestination(tag: String, _ components: [String], name: MailboxName) async -> SharedFolder? {
+        guard let user = state.user else { return nil }
+        let store = user.mailstore
+        let registry = context.registry
+        do {
+            return try await context.blocking {
+                let directory: String
+                do {
+                    directory = try store.existingFolder(components)
+                } catch StoreError.nonexistent {
+                    throw AppendFailure.tryCreate
+                }
+                let folder = try registry.open(directory: directory, mailRoot: store.root)
+                do {
+                    _ = try folder.synchronize(moveNewToCur: false)
+                } catch {
+                    registry.release(folder)
+                    throw error
+                }
+                return folder
+            }
+        } catch AppendFailure.tryCreate {
+            writer.tagged(tag, .no, .tryCreate, "Mailbox doesn't exist: \(name.rawValue.prefix(200))")
+        } catch {
+            sendStoreFailure(tag, error, name: name)
+        }
+        return nil
+    }
+
+    /// `[COPYUID validity source-set destination-set]`, nil when nothing was copied
+    /// (RFC 4315 §3: only for a non-empty copy). Pairs keep the source order, so the two
+    /// sets correspond element by element once each is merged in ascending order: the
+    /// store assigns destination UIDs in source UID order.
+    static func copyUID(_ pairs: [(StoreUID, StoreUID)], _ validity: StoreUIDValidity) -> ResponseCode? {
+        guard !pairs.isEmpty else { return nil }
+        return .copyUID(
+            validity.wire, source: mergedRanges(pairs.map(\.0.rawValue)),
+            destination: mergedRanges(pairs.map(\.1.rawValue)))
+    }
+}
+
+/// Why an APPEND, COPY or MOVE is refused before anything is written.
+enum AppendFailure: Error {
+    /// The destination does not exist (RFC 9051 §6.3.12, §6.4.7: [TRYCREATE]).
+    case tryCreate
+}
