@@ -53,6 +53,26 @@ final class AppendStreamingTests: XCTestCase {
         await server.stop()
     }
 
+    /// A client that disconnects midway leaves nothing in cur/ or new/; its half
+    /// message is in tmp/ until the closed session removes it.
+    func testDisconnectMidwayLeavesNothingInCur() async throws {
+        let server = try await RunningServer()
+        var client: TestClient? = try server.connect()
+        try client?.login()
+        client?.sendRaw("A1 APPEND INBOX {100000}\r\n")
+        XCTAssertTrue(try client?.readLine().hasPrefix("+") == true)
+        client?.sendRaw([UInt8](repeating: UInt8(ascii: "x"), count: 40000))
+        XCTAssertTrue(pollUntil { self.sizes(server, "tmp") == [40000] }, "\(sizes(server, "tmp"))")
+        client = nil  // closes the socket
+        let m = server.maildir
+        XCTAssertTrue(pollUntil { m.files("alice", "tmp").isEmpty }, "\(m.files("alice", "tmp"))")
+        XCTAssertEqual(m.files("alice", "cur") + m.files("alice", "new"), [])
+        let other = try server.connect()
+        try other.login()
+        XCTAssertTrue(try other.command("SELECT INBOX").untagged.contains("* 0 EXISTS"))
+        await server.stop()
+    }
+
     /// ,W= counts bare LFs as CRLF, across chunk boundaries.
     func testMultiAppendWithLiteralPlusStoresEveryMessage() async throws {
         let server = try await RunningServer()
