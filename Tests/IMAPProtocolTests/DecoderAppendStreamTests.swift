@@ -83,6 +83,22 @@ final class DecoderAppendStreamTests: XCTestCase {
             ])
     }
 
+    /// RFC 6855 §4 `UTF8 (literal8)`: the closing `)` follows the literal.
+    func testUTF8DataItem() {
+        assertStreams(
+            "t APPEND INBOX UTF8 (~{3}\r\nabc)\r\n",
+            ["begin t INBOX", "message 3 [] - true", "+", "data:abc", "end"])
+        assertStreams(
+            "t APPEND INBOX (\\Seen) utf8 (~{3+}\r\nabc) UTF8 (~{1+}\r\nq) {1+}\r\nz\r\n",
+            [
+                "begin t INBOX", "message 3 [\\Seen] - true", "data:abc", "message 1 [] - true", "data:q",
+                "message 1 [] - false", "data:z", "end",
+            ])
+        assertStreams(
+            "t APPEND INBOX UTF8 (~{3+}\r\nabc\r\n",
+            ["begin t INBOX", "message 3 [] - true", "data:abc", "aborted", "bad t Invalid APPEND arguments"])
+    }
+
     /// The total per command still applies across streamed literals.
     func testTotalLimitAcrossMessages() {
         var decoder = CommandDecoder(limits: DecoderLimits(maxCommandLiteralBytes: 4))

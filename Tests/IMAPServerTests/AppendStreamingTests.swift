@@ -134,6 +134,26 @@ final class AppendStreamingTests: XCTestCase {
         await server.stop()
     }
 
+    /// RFC 6855 §4: with UTF8=ACCEPT advertised, `UTF8 (~{n})` carries a message with
+    /// raw UTF-8 headers; it is stored as sent.
+    func testUTF8DataItem() async throws {
+        let server = try await RunningServer()
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("ENABLE UTF8=ACCEPT").ok)
+        let message = Array("Subject: Grüße\r\n\r\nbody\r\n".utf8)
+        client.sendRaw("A1 APPEND INBOX UTF8 (~{\(message.count)}\r\n")
+        XCTAssertTrue(try client.readLine().hasPrefix("+"))
+        client.sendRaw(message + Array(")\r\n".utf8))
+        let reply = try client.collect(tag: "A1")
+        XCTAssertTrue(reply.tagged.contains("OK [APPENDUID "), reply.tagged)
+        let cur = server.maildir.files("alice", "cur")
+        XCTAssertEqual(cur.count, 1)
+        let path = server.maildir.root + "/alice/cur/" + (cur.first ?? "")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(message))
+        await server.stop()
+    }
+
     /// The mailbox name itself may be a literal; the message literal still streams.
     func testMailboxNameAsLiteral() async throws {
         let server = try await RunningServer()

@@ -36,29 +36,48 @@ extension GrammarParser {
     }
 
     /// The text of a streamed APPEND before its first message literal:
-    /// `tag SP "APPEND" SP mailbox SP [flag-list SP] [date-time SP]`, nothing more.
-    /// Nil when `bytes` is anything else (the command is then framed as usual).
-    static func appendPrefix(_ bytes: [UInt8], literalStarts: [Int]) -> (String, MailboxName, [Flag], IMAPDateTime?)? {
+    /// `tag SP "APPEND" SP mailbox SP [flag-list SP] [date-time SP] ["UTF8" SP "("]`,
+    /// nothing more. Nil when `bytes` is anything else (the command is then framed as
+    /// usual).
+    static func appendPrefix(_ bytes: [UInt8], literalStarts: [Int]) -> (String, MailboxName, StreamedAppendOptions)? {
         var parser = GrammarParser(bytes: bytes, literalStarts: literalStarts)
         let tagRange = parser.run(while: ASCII.isTagChar)
         guard !tagRange.isEmpty, parser.consume(ASCII.space) else { return nil }
         guard let nameRange = try? parser.nonEmptyRun(while: ASCII.isAtomChar),
             parser.uppercased(nameRange) == appendCommandName,
             let name = try? parser.spaceMailbox(),
-            let (flags, date) = try? parser.appendMessageOptions(), parser.isAtEnd
+            let options = parser.streamedAppendOptions()
         else { return nil }
-        return (String(decoding: bytes[tagRange], as: UTF8.self), name, flags, date)
+        return (String(decoding: bytes[tagRange], as: UTF8.self), name, options)
     }
 
     /// The text between two message literals of a streamed MULTIAPPEND
-    /// (`SP [flag-list SP] [date-time SP]`), or nil if malformed.
-    static func appendContinuation(_ bytes: [UInt8]) -> ([Flag], IMAPDateTime?)? {
+    /// (`SP [flag-list SP] [date-time SP] ["UTF8" SP "("]`), or nil if malformed.
+    static func appendContinuation(_ bytes: [UInt8]) -> StreamedAppendOptions? {
         var parser = GrammarParser(bytes: bytes, literalStarts: [])
-        guard let options = try? parser.appendMessageOptions(), parser.isAtEnd else { return nil }
-        return options
+        return parser.streamedAppendOptions()
+    }
+
+    /// The options up to the end of `bytes`, where the message literal's marker begins.
+    private mutating func streamedAppendOptions() -> StreamedAppendOptions? {
+        guard let (flags, date) = try? appendMessageOptions() else { return nil }
+        let utf8 = utf8DataOpening()
+        guard isAtEnd else { return nil }
+        return StreamedAppendOptions(flags: flags, internalDate: date, isUTF8Data: utf8)
+    }
+
+    /// RFC 6855 §4 `append-data =/ "UTF8" SP "(" literal8 ")"`: consumes `UTF8 (`
+    /// when it comes next.
+    private mutating func utf8DataOpening() -> Bool {
+        var copy = self
+        guard (try? copy.keyword()) == Self.utf8DataItem, copy.consume(ASCII.space), copy.consume(ASCII.openParen)
+        else { return false }
+        self = copy
+        return true
     }
 
     static let appendCommandName = "APPEND"
+    static let utf8DataItem = "UTF8"
 
     /// `flag-list = "(" [flag *(SP flag)] ")"`
     mutating func flagList() throws(ParseError) -> [Flag] {
@@ -79,4 +98,12 @@ extension GrammarParser {
         }
         return Flag(try atom())
     }
+}
+
+/// What precedes one streamed APPEND message literal.
+struct StreamedAppendOptions {
+    var flags: [Flag]
+    var internalDate: IMAPDateTime?
+    /// Wrapped in RFC 6855 `UTF8 (…)`: the literal must be a literal8 and a `)` follows it.
+    var isUTF8Data: Bool
 }

@@ -74,6 +74,8 @@ extension CommandDecoder {
         var streamedLiteralBytes: UInt64 = 0
         /// The current message literal is `{n+}`: its bytes come without a continuation.
         var appendLiteralNonSync = false
+        /// The current message literal is RFC 6855 `UTF8 (~{n})`: `)` must follow it.
+        var appendLiteralInUTF8Data = false
         /// Events produced together (append header, then continuation request).
         var pending: [DecoderEvent] = []
 
@@ -163,7 +165,7 @@ extension CommandDecoder {
             }
             if let tag = appendTag, LiteralMarker(endOf: command[lineStart...]) == nil {
                 // After a streamed literal: the command's CRLF, or garbage.
-                let complete = command.isEmpty
+                let complete = textAfterStreamedLiteral(command[...])?.isEmpty == true
                 resetCommand()
                 return complete ? .appendEnd : .bad(tag: tag, message: Self.invalidAppend)
             }
@@ -246,20 +248,24 @@ extension CommandDecoder {
         /// command is not an APPEND up to here (it is then framed as usual).
         private mutating func beginStream(_ marker: LiteralMarker, size: UInt64) -> DecoderEvent? {
             let prefix = Array(command[..<markerStart()])
-            guard let (tag, mailbox, flags, date) = GrammarParser.appendPrefix(prefix, literalStarts: literalStarts)
+            guard let (tag, mailbox, options) = GrammarParser.appendPrefix(prefix, literalStarts: literalStarts),
+                marker.isBinary || !options.isUTF8Data
             else { return nil }
             appendTag = tag
-            let header = AppendMessageHeader(flags: flags, internalDate: date, size: size, isBinary: marker.isBinary)
+            let header = AppendMessageHeader(
+                flags: options.flags, internalDate: options.internalDate, size: size, isBinary: marker.isBinary)
             pending = [.appendMessage(header)]
             if !marker.isNonSynchronizing { pending.append(.needsContinuation) }
-            startStreamedLiteral(size: size, nonSynchronizing: marker.isNonSynchronizing)
+            startStreamedLiteral(size: size, marker: marker, inUTF8Data: options.isUTF8Data)
             return .appendBegin(tag: tag, mailbox: mailbox)
         }
 
         /// A further message literal of a MULTIAPPEND (RFC 3502), announced by the
         /// text after the previous one.
         private mutating func nextStreamedMessage(_ marker: LiteralMarker, size: UInt64, tag: String) -> DecoderEvent {
-            guard let (flags, date) = GrammarParser.appendContinuation(Array(command[..<markerStart()])) else {
+            guard let text = textAfterStreamedLiteral(command[..<markerStart()]),
+                let options = GrammarParser.appendContinuation(text), marker.isBinary || !options.isUTF8Data
+            else {
                 guard marker.isNonSynchronizing else {
                     resetCommand()
                     return .bad(tag: tag, message: Self.invalidAppend)
@@ -270,19 +276,30 @@ extension CommandDecoder {
                 mode = size == 0 ? .discardLine : .discardLiteral(remaining: size)
                 return .appendAborted
             }
-            let header = AppendMessageHeader(flags: flags, internalDate: date, size: size, isBinary: marker.isBinary)
+            let header = AppendMessageHeader(
+                flags: options.flags, internalDate: options.internalDate, size: size, isBinary: marker.isBinary)
             if !marker.isNonSynchronizing { pending = [.needsContinuation] }
-            startStreamedLiteral(size: size, nonSynchronizing: marker.isNonSynchronizing)
+            startStreamedLiteral(size: size, marker: marker, inUTF8Data: options.isUTF8Data)
             return .appendMessage(header)
         }
 
-        private mutating func startStreamedLiteral(size: UInt64, nonSynchronizing: Bool) {
+        /// The text after a streamed literal without the `)` that closes RFC 6855
+        /// `UTF8 (…)`; nil when that `)` is missing.
+        private func textAfterStreamedLiteral(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+            guard appendLiteralInUTF8Data else { return Array(text) }
+            guard text.first == ASCII.closeParen else { return nil }
+            return Array(text.dropFirst())
+        }
+
+        private mutating func startStreamedLiteral(size: UInt64, marker: LiteralMarker, inUTF8Data: Bool) {
+            let nonSynchronizing = marker.isNonSynchronizing
             streamedLiteralBytes += commandLiteralBytes + size
             commandLiteralBytes = 0
             command.removeAll(keepingCapacity: command.capacity <= State.retainedCapacity)
             literalStarts.removeAll(keepingCapacity: true)
             lineStart = 0
             appendLiteralNonSync = nonSynchronizing
+            appendLiteralInUTF8Data = inUTF8Data
             mode = size == 0 ? .line : .appendLiteral(remaining: size)
         }
 
@@ -393,6 +410,7 @@ extension CommandDecoder {
             discard = nil
             appendTag = nil
             streamedLiteralBytes = 0
+            appendLiteralInUTF8Data = false
         }
 
         private mutating func fail(_ message: String) -> DecoderEvent {
