@@ -102,6 +102,12 @@ enum StoreTiming {
     /// happened more than this long after them: changes within the same coarse
     /// timestamp tick as the scan could otherwise go unnoticed.
     static let mtimeTrustNanoseconds: Int64 = 1_000_000_000
+    /// The same for a file system with sub-second timestamps (a directory mtime with a
+    /// non-zero nanosecond part): Linux stamps files from its coarse clock, one timer
+    /// tick (at most 10 ms at HZ=100) behind real time, so a scan that started more than
+    /// this long after the mtime saw every change stamped with it. A second-granular
+    /// file system keeps the 1 s rule.
+    static let fineMtimeTrustNanoseconds: Int64 = 50_000_000
 }
 
 /// Limits of names on disk (Linux NAME_MAX / PATH_MAX).

@@ -116,17 +116,27 @@ struct FlagLetters: Hashable, Sendable {
     }
 
     init(decoding letters: [UInt8]) {
-        var indexes = Set<Int>()
+        // A bit per keyword letter rather than a Set: this runs for every file of a scan.
+        var indexes: UInt32 = 0
         for letter in letters {
             if let flag = SystemFlags.letters.first(where: { $0.1 == letter }) {
                 system.insert(flag.0)
             } else if letter >= FlagLetter.firstKeyword && letter <= FlagLetter.lastKeyword {
-                indexes.insert(Int(letter - FlagLetter.firstKeyword))
+                indexes |= 1 << UInt32(letter - FlagLetter.firstKeyword)
             } else if !preserved.contains(letter) {
                 preserved.append(letter)
             }
         }
-        keywordIndexes = indexes.sorted()
+        if indexes != 0 { keywordIndexes = (0..<FlagLetter.keywordCount).filter { indexes & (1 << $0) != 0 } }
+    }
+
+    /// Bit i set when keyword letter i (`a` + i) is among `letters`.
+    static func keywordMask(_ letters: [UInt8]) -> UInt32 {
+        var mask: UInt32 = 0
+        for letter in letters where letter >= FlagLetter.firstKeyword && letter <= FlagLetter.lastKeyword {
+            mask |= 1 << UInt32(letter - FlagLetter.firstKeyword)
+        }
+        return mask
     }
 
     /// All letters in ASCII order (`D F P R S T`, then `a`...`z`), each once.

@@ -5,6 +5,15 @@
 // (outside the registry lock, because opening does file I/O); the first to register
 // wins and the other instance is dropped. Building one twice is harmless: creating a
 // missing uidlist happens under dovecot-uidlist.lock.
+//
+// A folder whose last session left is parked, not dropped (up to `maxParkedFolders`,
+// least recently parked evicted first): the next SELECT of it reuses its state and only
+// rescans when cur/ or new/ changed (the mtime check in FolderSync.swift), instead of
+// re-reading the uidlist and stat-ing every file. A parked folder is not watched. It is
+// reused only if cur/ is still the same directory (device and inode) and its
+// dovecot-uidlist the same file, unchanged (inode, size, mtime) since it was parked: a
+// folder deleted and created again, renamed over, or whose uidlist another program
+// wrote, is built afresh.
 import Logging
 import Synchronization
 
@@ -12,7 +21,21 @@ public final class FolderRegistry: Sendable {
     private struct Entry: Sendable {
         var folder: SharedFolder
         var users: Int
+        /// cur/ and dovecot-uidlist when the folder was parked.
+        var identity: FolderIdentity?
+        /// When parked (users == 0): its place in the parking order.
+        var parkedAt: UInt64 = 0
     }
+
+    struct FolderIdentity: Equatable, Sendable {
+        var curDevice: UInt64
+        var curInode: UInt64
+        var uidList: FileStatus
+    }
+
+    /// Folders without sessions kept for the next SELECT.
+    static let maxParkedFolders = 32
+    private let parkCounter = Mutex<UInt64>(0)
 
     let logger: Logger
     let lockTimeout: Duration
@@ -37,11 +60,17 @@ public final class FolderRegistry: Sendable {
     /// `dovecot-uidvalidity` in `mailRoot` when the folder has no uidlist).
     public func open(directory: String, mailRoot: String) throws -> SharedFolder {
         let key = Self.key(directory)
-        if let open = retain(key) { return open }
+        let identity = Self.identity(of: key)
+        if let (open, wasParked) = retain(key, identity: identity) {
+            // Unwatched while parked: watched again (a change in between is found by
+            // the caller's synchronize through the directory mtimes).
+            if wasParked { watcher.withLock { $0 }?.watch(open) }
+            return open
+        }
         let created = try SharedFolder(
             context: FolderContext(directory: key, mailRoot: mailRoot, logger: logger, lockTimeout: lockTimeout))
         let (folder, isNew) = folders.withLock { folders in
-            if var entry = folders[key] {
+            if var entry = folders[key], entry.users > 0 {
                 entry.users += 1
                 folders[key] = entry
                 return (entry.folder, false)
@@ -95,28 +124,69 @@ public final class FolderRegistry: Sendable {
         }
     }
 
-    /// Drops one user; the last one closes it.
+    /// Drops one user; the last one closes it (parks it: see the top of this file).
     public func release(_ folder: SharedFolder) {
+        let parkedAt = parkCounter.withLock { counter in
+            counter += 1
+            return counter
+        }
+        let key = Self.key(folder.directory)
+        // Taken before the count drops: a change after it makes the next open build afresh.
+        let identity = Self.identity(of: key)
         let closed = folders.withLock { folders in
-            let key = Self.key(folder.directory)
-            guard var entry = folders[key], entry.folder === folder else { return false }
+            guard var entry = folders[key], entry.folder === folder, entry.users > 0 else { return false }
             entry.users -= 1
-            folders[key] = entry.users > 0 ? entry : nil
-            return entry.users <= 0
+            if entry.users == 0 {
+                entry.parkedAt = parkedAt
+                entry.identity = identity
+            }
+            folders[key] = entry
+            if entry.users == 0 { Self.evictParked(&folders) }
+            return entry.users == 0
         }
         if closed { watcher.withLock { $0 }?.unwatch(folder) }
     }
 
-    /// Number of folders currently open (for metrics and tests).
-    public var openFolderCount: Int { folders.withLock { $0.count } }
+    /// Drops the least recently parked folders beyond `maxParkedFolders`.
+    private static func evictParked(_ folders: inout [String: Entry]) {
+        let parked = folders.filter { $0.value.users == 0 }
+        guard parked.count > maxParkedFolders else { return }
+        for (key, _) in parked.sorted(by: { $0.value.parkedAt < $1.value.parkedAt }).prefix(
+            parked.count - maxParkedFolders)
+        {
+            folders[key] = nil
+        }
+    }
 
-    private func retain(_ key: String) -> SharedFolder? {
+    /// Number of folders currently open by a session (for metrics and tests); parked
+    /// ones are not counted.
+    public var openFolderCount: Int { folders.withLock { $0.values.count { $0.users > 0 } } }
+
+    /// Folders kept without a session (for tests).
+    var parkedFolderCount: Int { folders.withLock { $0.values.count { $0.users == 0 } } }
+
+    /// The registered folder of `key` with one more user, and whether it was parked; a
+    /// parked folder whose cur/ is not the same directory any more is dropped instead.
+    private func retain(_ key: String, identity: FolderIdentity?) -> (SharedFolder, Bool)? {
         folders.withLock { folders in
             guard var entry = folders[key] else { return nil }
+            let wasParked = entry.users == 0
+            if wasParked && (identity == nil || entry.identity != identity) {
+                folders[key] = nil
+                return nil
+            }
             entry.users += 1
             folders[key] = entry
-            return entry.folder
+            return (entry.folder, wasParked)
         }
+    }
+
+    /// cur/'s device and inode and the uidlist's status; nil when either is missing.
+    private static func identity(of directory: String) -> FolderIdentity? {
+        guard let cur = try? POSIX.status(POSIX.join(directory, MaildirNames.cur)),
+            let uidList = try? POSIX.status(POSIX.join(directory, MaildirNames.uidList))
+        else { return nil }
+        return FolderIdentity(curDevice: cur.device, curInode: cur.inode, uidList: uidList)
     }
 
     private static func key(_ directory: String) -> String {

@@ -151,6 +151,19 @@ struct FolderState: Sendable {
         return low < records.count && records[low].uid == uid ? records[low] : nil
     }
 
-    /// Records whose file is not on disk any more (as of the last scan).
+    /// Records whose file is not on disk any more (as of the last scan). O(records):
+    /// see `wantsCompaction` for the per-command check.
     var staleRecordCount: Int { records.count(where: { locations[$0.baseName] == nil }) }
+
+    /// More than a quarter of the records are stale (Dovecot's compaction rule). Every
+    /// message has one record, so records − messages is a lower bound of the stale
+    /// count, free to compute: enough on every call. The exact count (a lookup per
+    /// record) only when `exact` (after a rescan), not on every command.
+    func wantsCompaction(exact: Bool) -> Bool {
+        let lowerBound = records.count - messages.count
+        if lowerBound > 0 && lowerBound * 4 > records.count { return true }
+        guard exact else { return false }
+        let stale = staleRecordCount
+        return stale > 0 && stale * 4 > records.count
+    }
 }

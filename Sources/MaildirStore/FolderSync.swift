@@ -4,8 +4,9 @@
 // Races handled here:
 // - Deliveries, flag renames and unlinks by other programs at any moment: a cheap check
 //   (directory mtimes with nanoseconds) skips readdir only when neither directory
-//   changed AND the last scan started more than 1 s after their mtime, because a change
-//   in the same coarse timestamp tick as an earlier one leaves the mtime unchanged.
+//   changed AND the last scan started well after their mtime (50 ms on file systems
+//   with sub-second timestamps, else 1 s), because a change in the same coarse
+//   timestamp tick as an earlier one leaves the mtime unchanged.
 // - readdir missing a file that was renamed during it: a known message absent from a
 //   scan is looked for in a second scan and under its last known name; only a message
 //   found in none of them is expunged.
@@ -32,7 +33,8 @@ extension FolderContext {
         }
         let new = try POSIX.status(newPath)
         let scanStart = Timestamp.now()
-        if force || state.forceRescan || !isUnchanged(state, cur: cur, new: new) {
+        let rescan = force || state.forceRescan || !isUnchanged(state, cur: cur, new: new)
+        if rescan {
             var listing = try scanDirectories()
             if state.locations.keys.contains(where: { listing.files[$0] == nil }) {
                 listing = try scanDirectories().union(listing)
@@ -44,8 +46,7 @@ extension FolderContext {
             try apply(listing, to: &state, changes: &changes)
         }
         if moveNewToCur { moveNewToCurrent(&state) }
-        if state.uidListNeedsRewrite || (state.staleRecordCount > 0 && state.staleRecordCount * 4 > state.records.count)
-        {
+        if state.uidListNeedsRewrite || state.wantsCompaction(exact: rescan) {
             do {
                 try compact(&state)
             } catch {
@@ -60,7 +61,12 @@ extension FolderContext {
             return false
         }
         let newest = max(cur.mtime, new?.mtime ?? cur.mtime)
-        return last.totalNanoseconds - newest.totalNanoseconds > StoreTiming.mtimeTrustNanoseconds
+        // Sub-second timestamps (either directory's): a tick, not a second, of doubt. A
+        // 1 s window would rescan the whole folder on every command for a second after
+        // each flag change or delivery.
+        let fine = cur.mtime.nanoseconds != 0 || (new?.mtime.nanoseconds ?? 0) != 0
+        let window = fine ? StoreTiming.fineMtimeTrustNanoseconds : StoreTiming.mtimeTrustNanoseconds
+        return last.totalNanoseconds - newest.totalNanoseconds > window
     }
 
     /// Applies a directory listing: vanished and renamed files first, then new ones.
@@ -100,11 +106,11 @@ extension FolderContext {
         if !expunged.isEmpty { changes.append(.expunged(expunged)) }
         if !flagChanges.isEmpty { changes.append(.flagsChanged(flagChanges)) }
 
-        var orphans = Set<Int>()
-        for file in listing.files.values where !file.name.letters.isEmpty {
-            orphans.formUnion(state.keywords.unnamed(FlagLetters(decoding: file.name.letters)))
-        }
-        state.orphanKeywordIndexes = orphans
+        // Keyword letters in use: a bit per letter, no allocation per file (100,000s).
+        var used: UInt32 = 0
+        for file in listing.files.values { used |= FlagLetters.keywordMask(file.name.letters) }
+        state.orphanKeywordIndexes = Set(
+            (0..<FlagLetter.keywordCount).filter { used & (1 << $0) != 0 && state.keywords.name(at: $0) == nil })
 
         var listing = listing
         var adoptable: [(UInt32, String, ScannedFile)] = []

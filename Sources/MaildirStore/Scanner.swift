@@ -30,11 +30,14 @@ extension FolderContext {
     /// Lists new/ then cur/. Throws .nonexistent when cur/ is gone (folder deleted).
     func scanDirectories() throws -> DirectoryListing {
         var listing = DirectoryListing()
-        for name in try entries(newPath, required: false) {
+        let inNew = try entries(newPath, required: false)
+        let inCur = try entries(curPath, required: true)
+        listing.files.reserveCapacity(inNew.count + inCur.count)
+        for name in inNew {
             let parsed = MaildirFileName(parsing: name)
             listing.files[parsed.baseName] = ScannedFile(inNew: true, name: parsed)
         }
-        for name in try entries(curPath, required: true) {
+        for name in inCur {
             let parsed = MaildirFileName(parsing: name)
             if let seen = listing.files[parsed.baseName], !seen.inNew {
                 listing.sawDuplicates = true

@@ -20,7 +20,8 @@ extension FolderContext {
         _ state: inout FolderState, _ files: [(String, ScannedFile)], alreadyListed: Set<String>,
         saving: Bool = false
     ) throws -> [(MessageRecord, MessageLocation)] {
-        let ordered = files.sorted { DeliveryOrder(baseName: $0.0) < DeliveryOrder(baseName: $1.0) }
+        // Keys parsed once per file, not once per comparison (a first scan sorts 100,000s).
+        let ordered = files.map { (DeliveryOrder(baseName: $0.0), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
         func assign() throws -> [(MessageRecord, MessageLocation)] {
             // By UID, not by position: a compaction by someone else renumbers positions.
             let highestBefore = state.highestRecordUID
