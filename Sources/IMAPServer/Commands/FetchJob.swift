@@ -57,6 +57,9 @@ struct FetchJob: Sendable {
             }
         }
         var buffer = channel.allocator.buffer(capacity: 16 * 1024)
+        var flagBytes = FlagBytesCache()
+        var sent = 0
+        defer { ServerMetrics.fetchResponses.increment(by: sent) }
         for message in messages {
             var items = plan.attributes
             let gainedSeen = seenFlags[message.record.uid]
@@ -72,7 +75,9 @@ struct FetchJob: Sendable {
                     // be answered this way, which RFC 9051 §7.5.1 allows until its
                     // EXPUNGE is sent.
                     try write(
-                        message.sequenceNumber, record, items, parsed: cached, raw: nil, binaries: [:], into: &buffer)
+                        message.sequenceNumber, record, items, parsed: cached, raw: nil, binaries: [:],
+                        flagBytes: &flagBytes,
+                        into: &buffer)
                 } else {
                     guard let file = try folder.openMessage(record.uid) else {
                         result.missing += 1
@@ -97,7 +102,7 @@ struct FetchJob: Sendable {
                         }
                         try write(
                             message.sequenceNumber, record, items, parsed: parsed, raw: raw, binaries: binaries,
-                            into: &buffer)
+                            flagBytes: &flagBytes, into: &buffer)
                         return true
                     }
                     if !written {
@@ -106,9 +111,11 @@ struct FetchJob: Sendable {
                     }
                 }
             } else {
-                try write(message.sequenceNumber, record, items, parsed: nil, raw: nil, binaries: [:], into: &buffer)
+                try write(
+                    message.sequenceNumber, record, items, parsed: nil, raw: nil, binaries: [:], flagBytes: &flagBytes,
+                    into: &buffer)
             }
-            ServerMetrics.fetchResponses.increment()
+            sent += 1
             if buffer.readableBytes >= FetchJob.flushThreshold { try flush(&buffer) }
         }
         try flush(&buffer)
@@ -159,7 +166,8 @@ struct FetchJob: Sendable {
 
     private func write(
         _ number: Int, _ record: MessageRecord, _ items: [FetchAttribute], parsed: ParsedMessage?,
-        raw: UnsafeRawBufferPointer?, binaries: [Int: BinaryContent], into buffer: inout ByteBuffer
+        raw: UnsafeRawBufferPointer?, binaries: [Int: BinaryContent], flagBytes: inout FlagBytesCache,
+        into buffer: inout ByteBuffer
     ) throws {
         let tree = parsed?.tree
         encoder.writeFetchStart(SequenceNumber(UInt32(number)), into: &buffer)
@@ -167,7 +175,7 @@ struct FetchJob: Sendable {
             let first = index == 0
             switch item {
             case .uid: encoder.writeFetchItem(.uid(record.uid.wire), isFirst: first, into: &buffer)
-            case .flags: encoder.writeFetchItem(.flags(record.flags.wireFlags), isFirst: first, into: &buffer)
+            case .flags: flagBytes.write(record.flags, encoder: encoder, isFirst: first, into: &buffer)
             case .internalDate:
                 encoder.writeFetchItem(.internalDate(record.internalDateTime), isFirst: first, into: &buffer)
             case .rfc822Size: encoder.writeFetchItem(.rfc822Size(record.virtualSize), isFirst: first, into: &buffer)
@@ -297,5 +305,26 @@ struct FetchJob: Sendable {
                 buffer.writeRepeatingByte(UInt8(ascii: " "), count: size - written)
             }
         }
+    }
+}
+
+/// `FLAGS (…)` encoded once per distinct flag set: a folder has few of them, so a
+/// `FETCH 1:* (FLAGS)` of 100,000 messages encodes a handful, then copies bytes.
+struct FlagBytesCache {
+    private var encoded: [MessageFlags: [UInt8]] = [:]
+    /// Distinct sets kept (keywords make many combinations possible).
+    static let capacity = 256
+
+    mutating func write(_ flags: MessageFlags, encoder: ResponseEncoder, isFirst: Bool, into buffer: inout ByteBuffer) {
+        if !isFirst { buffer.writeInteger(UInt8(ascii: " ")) }
+        if let bytes = encoded[flags] {
+            buffer.writeBytes(bytes)
+            return
+        }
+        var scratch = ByteBuffer()
+        encoder.writeFetchItem(.flags(flags.wireFlags), isFirst: true, into: &scratch)
+        let bytes = Array(scratch.readableBytesView)
+        if encoded.count < Self.capacity { encoded[flags] = bytes }
+        buffer.writeBytes(bytes)
     }
 }
