@@ -10,7 +10,10 @@ into new/). For each delivery it waits until every session has seen the new
 Reports the server's RSS before and after the sessions were opened (per session), and
 p50/p99/max of delivery -> EXISTS over all sessions and deliveries.
 
-  contrib/load/idle_load.py [--sessions 2000] [--messages 1000] [--bin PATH]
+  contrib/load/idle_load.py [--sessions 2000] [--messages 1000] [--preload 0] [--bin PATH]
+
+--preload N puts N messages into cur/ before the server starts, so every session selects
+a folder of that size (memory per session grows with the selected folder).
 
 Not a unit test: figures depend on the machine. Needs `ulimit -n` above 2 x SESSIONS
 (the script raises its own soft limit; the server inherits it).
@@ -54,6 +57,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", type=int, default=2000)
     ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--preload", type=int, default=0,
+                    help="messages already in the folder when the sessions select it")
     ap.add_argument("--bin", default=os.environ.get("IMAPD_BIN", os.path.join(REPO, ".build/debug/imapd-maildir")))
     args = ap.parse_args()
 
@@ -66,6 +71,9 @@ def main():
     home = os.path.join(work, "alice")
     for d in ("cur", "new", "tmp"):
         os.makedirs(os.path.join(home, d))
+    for k in range(args.preload):
+        with open(os.path.join(home, "cur", "1700000000.P%dQ%d.preload:2,S" % (os.getpid(), k)), "wb") as fh:
+            fh.write(b"From: old@example.net\r\nSubject: old %d\r\n\r\nbody\r\n" % k)
     proc = subprocess.Popen(
         [args.bin, "--root", work, "--any-password", "--listen", "127.0.0.1:0", "--log-level", "warning",
          "--max-connections-per-address", str(args.sessions + 10), "--max-connections-per-user",
@@ -95,7 +103,7 @@ def main():
             s.setblocking(False)
             sel.register(s, selectors.EVENT_READ)
             buffers[s] = b""
-            counts[s] = 0
+            counts[s] = args.preload
         t_opened = time.monotonic()
         rss_after = rss_kib(proc.pid)
 
@@ -123,14 +131,15 @@ def main():
                     for ln in lines:
                         em = EXISTS_RE.match(ln)
                         if em and int(em.group(1)) > counts[s]:
-                            if counts[s] < k <= int(em.group(1)):
+                            if counts[s] < args.preload + k <= int(em.group(1)):
                                 latencies.append(now - t0)
                                 waiting -= 1
                             counts[s] = int(em.group(1))
         t_done = time.monotonic()
         latencies.sort()
         n = args.sessions
-        print(f"sessions: {n} IDLE on loopback (opened in {t_opened - t_open:.1f}s)")
+        print(f"sessions: {n} IDLE on loopback, folder of {args.preload} messages "
+              f"(opened in {t_opened - t_open:.1f}s)")
         print(f"server RSS: {rss_before} KiB before, {rss_after} KiB with the sessions: "
               f"{(rss_after - rss_before) / n:.1f} KiB per session")
         print(f"deliveries: {args.messages} in {t_done - t_opened:.1f}s; {len(latencies)} EXISTS observed")

@@ -31,13 +31,24 @@ final class SelectedMailbox {
 /// `push` synchronously inside synchronize/store/expunge, before they return, so after
 /// any of those calls the inbox already holds its changes: a NOOP that synchronizes and
 /// then drains the inbox cannot miss what it found. `wake` tells an IDLE session.
+///
+/// The waker is kept in a class box, never as a bare closure inside the Mutex: every
+/// `withLock` access to a closure stored at the Mutex's generic abstraction wraps it in
+/// two more reabstraction thunks and stores it back, so after k pushes a wake-up ran
+/// through 2k thunks (delivery latency growing with every message during one IDLE, and
+/// eventually a stack overflow). A class reference is never reabstracted.
 final class ChangeInbox: Sendable {
+    private final class Waker: Sendable {
+        let wake: @Sendable () -> Void
+        init(_ wake: @escaping @Sendable () -> Void) { self.wake = wake }
+    }
+
     private let pending = Mutex<[FolderChange]>([])
-    private let waker = Mutex<(@Sendable () -> Void)?>(nil)
+    private let waker = Mutex<Waker?>(nil)
 
     func push(_ changes: [FolderChange]) {
         pending.withLock { $0.append(contentsOf: changes) }
-        if let wake = waker.withLock({ $0 }) { wake() }
+        if let waker = waker.withLock({ $0 }) { waker.wake() }
     }
 
     func drain() -> [FolderChange] {
@@ -50,5 +61,8 @@ final class ChangeInbox: Sendable {
     var isEmpty: Bool { pending.withLock { $0.isEmpty } }
 
     /// Set while IDLE (RFC 2177) runs, so changes are pushed at once.
-    func setWaker(_ wake: (@Sendable () -> Void)?) { waker.withLock { $0 = wake } }
+    func setWaker(_ wake: (@Sendable () -> Void)?) {
+        let box = wake.map { Waker($0) }
+        waker.withLock { $0 = box }
+    }
 }
