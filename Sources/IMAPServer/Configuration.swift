@@ -33,8 +33,15 @@ public struct ServerConfiguration: Sendable {
     public var tlsCertificate: TLSCertificateSource?
     /// Accept LOGIN/AUTHENTICATE over unencrypted non-loopback connections.
     public var allowPlaintextAuth: Bool = false
-    /// RFC 9051 §5.4: at least 30 minutes of inactivity before an autologout.
+    /// RFC 9051 §5.4: at least 30 minutes of inactivity before an autologout. During
+    /// IDLE the floor `idleCommandMinimumTimeoutSeconds` applies whatever this says.
     public var idleTimeoutSeconds: Int = 1800
+    /// RFC 2177 / RFC 9051 §6.3.13: a client re-issues IDLE at least every 29 minutes,
+    /// so a session in IDLE is never logged out sooner.
+    public static let idleCommandMinimumTimeoutSeconds = 29 * 60
+    /// A client that connects to an implicit-TLS listener, or sends STARTTLS, and does
+    /// not complete the TLS handshake within this many seconds is disconnected.
+    public var tlsHandshakeTimeoutSeconds: Int = 30
     public var maxConnectionsPerUser: Int = 20
     /// Open connections per client IP address, logged in or not.
     public var maxConnectionsPerAddress: Int = 50
@@ -53,6 +60,12 @@ public struct ServerConfiguration: Sendable {
     /// MIME offsets of each message, shared by every session): an estimated byte budget,
     /// least recently used entries evicted beyond it; 0 disables the cache.
     public var messageCacheBytes: Int = 256 * 1024 * 1024
+
+    /// Seconds of client silence before the autologout: `idleTimeoutSeconds`, raised
+    /// to the IDLE floor while the session is in IDLE.
+    public func inactivityTimeoutSeconds(idling: Bool) -> Int {
+        idling ? max(idleTimeoutSeconds, Self.idleCommandMinimumTimeoutSeconds) : idleTimeoutSeconds
+    }
 
     public init(root: String, passwdFile: String?) {
         self.root = root

@@ -25,8 +25,17 @@ enum ServerMetrics {
         }
     }
 
+    /// One finished command that started at `started`.
+    static func command(_ name: String, result: ResponseStatus?, since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        let nanoseconds =
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        command(name, result: result, nanoseconds: nanoseconds)
+    }
+
     /// Tracing span names: `imap.command.<name>`.
     static let spanPrefix = "imap.command."
     static let authLogin = "LOGIN"
     static let authAuthenticate = "AUTHENTICATE"
+    static let idle = "IDLE"
 }

@@ -56,8 +56,13 @@ struct Serve: ParsableCommand {
     var allowPlaintextAuth = false
     @Flag(help: "Serve a fresh temporary copy of --root, removed at exit (demos and client testing).")
     var copyRoot = false
-    @Option(help: "Seconds of client silence before the server logs it out (default 1800, RFC 9051 minimum).")
+    @Option(
+        help:
+            "Seconds of client silence before the server logs it out (default 1800, RFC 9051 minimum; never under 1740 during IDLE)."
+    )
     var idleTimeout: Int?
+    @Option(help: "Seconds a client gets to complete the TLS handshake (implicit TLS or STARTTLS; default 30).")
+    var tlsHandshakeTimeout: Int?
     @Option(help: "Logged-in connections allowed per user (default 20).")
     var maxConnectionsPerUser: Int?
     @Option(help: "Longest command line in bytes (default 65536).")

@@ -88,6 +88,7 @@ struct Settings {
         config.specialUse = try Settings.specialUse(specialUseTexts)
         config.serverName = value(c.serverName, "server-name") ?? Settings.hostName()
         if let n = try number(c.idleTimeout, "idle-timeout") { config.idleTimeoutSeconds = n }
+        if let n = try number(c.tlsHandshakeTimeout, "tls-handshake-timeout") { config.tlsHandshakeTimeoutSeconds = n }
         if let n = try number(c.maxConnectionsPerUser, "max-connections-per-user") { config.maxConnectionsPerUser = n }
         if let n = try number(c.maxLineLength, "max-line-length") { config.decoderLimits.maxLineLength = n }
         if let n = try number(c.maxLiteralSize, "max-literal-size") { config.decoderLimits.maxLiteralSize = n }

@@ -157,6 +157,39 @@ class MetricsEndpointTest(ServerTestCase):
         self.assertIn("imap_watcher_rescans", m)
         self.assertIn("imap_sessions_active", m)
 
+    def test_idle_and_authenticate_are_counted_and_timed(self):
+        import base64
+        c = RawClient(self.server.port)
+        self.addCleanup(c.sock.close)
+        # AUTHENTICATE PLAIN without an initial response: the credentials come in the
+        # continuation line, and the latency covers the password check.
+        c.send(b"a1 AUTHENTICATE PLAIN\r\n")
+        self.assertTrue(c.line().startswith(b"+"))
+        c.send(base64.b64encode(b"\0alice\0" + USERS["alice"].encode()) + b"\r\n")
+        _, last = c.until_tagged(b"a1")
+        self.assertTrue(last.startswith(b"a1 OK"), last)
+        c.send(b"s1 SELECT INBOX\r\n")
+        c.until_tagged(b"s1")
+        c.send(b"i1 IDLE\r\n")
+        self.assertTrue(c.line().startswith(b"+ "))
+        c.send(b"DONE\r\n")
+        _, last = c.until_tagged(b"i1")
+        self.assertTrue(last.startswith(b"i1 OK"), last)
+        c.send(b"i2 IDLE\r\n")
+        self.assertTrue(c.line().startswith(b"+ "))
+        c.send(b"NOT-DONE\r\n")
+        _, last = c.until_tagged(b"i2")
+        self.assertTrue(last.startswith(b"i2 BAD"), last)
+        m = self.scrape()
+        self.assertEqual(m.get('imap_commands_total{command="IDLE",result="ok"}'), 1.0, m)
+        self.assertEqual(m.get('imap_commands_total{command="IDLE",result="bad"}'), 1.0, m)
+        self.assertEqual(m.get('imap_command_duration_seconds_count{command="IDLE"}'), 2.0, m)
+        self.assertGreater(m.get('imap_command_duration_seconds_sum{command="IDLE"}', 0), 0, m)
+        self.assertEqual(m.get('imap_commands_total{command="AUTHENTICATE",result="ok"}'), 1.0, m)
+        self.assertEqual(m.get('imap_command_duration_seconds_count{command="AUTHENTICATE"}'), 1.0, m)
+        self.assertGreater(m.get('imap_command_duration_seconds_sum{command="AUTHENTICATE"}', 0), 0, m)
+        self.assertEqual(m.get("imap_auth_attempts_total"), 1.0, m)
+
 
 class DropPrivilegesTest(unittest.TestCase):
     def test_user_nobody_shows_in_proc_status(self):

@@ -26,7 +26,7 @@ extension IMAPSession {
                 await self.idlePoll(keepalive: rounds % keepaliveEvery == 0)
             }
         }
-        return .awaitContinuationLine
+        return .idling
     }
 
     /// The folder reported changes while idling: push them now.

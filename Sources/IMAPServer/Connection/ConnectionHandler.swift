@@ -33,6 +33,10 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     private var shuttingDown = false
     static let shutdownBye = "* BYE Server shutting down.\r\n"
     private var idleTimeout: Scheduled<Void>?
+    /// IDLE runs: the autologout timer has the IDLE floor (RFC 9051 §5.4).
+    private var idling = false
+    /// Until the TLS handshake completes (implicit TLS or after STARTTLS).
+    private var handshakeTimeout: Scheduled<Void>?
     /// Accepted on an implicit-TLS listener (NIOSSLServerHandler is already first).
     private let implicitTLS: Bool
     /// Between STARTTLS's OK and the end of its handshake: input is discarded.
@@ -69,6 +73,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         let session = IMAPSession(context: server, channel: context.channel, connection: info)
         self.session = session
         resetIdleTimeout(context: context)
+        if implicitTLS { startHandshakeTimeout(context: context) }
         run(context: context) {
             await session.greeting(); return .done
         }
@@ -82,6 +87,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         }
         countedAddress = nil
         idleTimeout?.cancel()
+        handshakeTimeout?.cancel()
         closing = true
         if let session { Task { await session.connectionClosed() } }
         context.fireChannelInactive()
@@ -112,6 +118,8 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         }
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             awaitingHandshake = false
+            handshakeTimeout?.cancel()
+            handshakeTimeout = nil
             resetIdleTimeout(context: context)
         }
         context.fireUserInboundEventTriggered(event)
@@ -193,9 +201,14 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
 
     private func finished(_ outcome: CommandOutcome, context: ChannelHandlerContext) {
         busy = false
+        let wasIdling = idling
+        idling = false
         switch outcome {
         case .done: break
         case .awaitContinuationLine: decoder.expectContinuationLine()
+        case .idling:
+            idling = true
+            decoder.expectContinuationLine()
         case .skipAppend: decoder.abandonAppend()
         case .close:
             closing = true
@@ -208,6 +221,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             byeAndClose(context: context)
             return
         }
+        if idling != wasIdling { resetIdleTimeout(context: context) }
         if readPending {
             readPending = false
             context.read()
@@ -230,6 +244,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         }
         write(context: context, "\(tag) OK \(Self.startTLSReadyText)\r\n")
         awaitingHandshake = true
+        startHandshakeTimeout(context: context)
         do {
             try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current), position: .first)
         } catch {
@@ -247,14 +262,31 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
-    /// RFC 9051 §5.4: the autologout timer, restarted by every byte the client sends.
+    /// RFC 9051 §5.4: the autologout timer, restarted by every byte the client sends
+    /// and when IDLE starts or ends; never under 29 minutes during IDLE.
     private func resetIdleTimeout(context: ChannelHandlerContext) {
         idleTimeout?.cancel()
-        let seconds = Int64(server.config.idleTimeoutSeconds)
+        let seconds = Int64(server.config.inactivityTimeoutSeconds(idling: idling))
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         idleTimeout = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
             let (handler, context) = bound.value
             handler.timedOut(context: context)
+        }
+    }
+
+    /// A client that never completes the TLS handshake (a stalled ClientHello, or
+    /// nothing after STARTTLS) is cut off after `tlsHandshakeTimeoutSeconds`, however
+    /// long the autologout timer is. Nothing is written: there is no TLS to write in.
+    private func startHandshakeTimeout(context: ChannelHandlerContext) {
+        handshakeTimeout?.cancel()
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let seconds = Int64(server.config.tlsHandshakeTimeoutSeconds)
+        handshakeTimeout = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
+            let (handler, context) = bound.value
+            guard !handler.closing else { return }
+            handler.server.logger.debug("TLS handshake timed out")
+            handler.closing = true
+            context.close(promise: nil)
         }
     }
 

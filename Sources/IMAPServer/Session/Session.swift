@@ -17,8 +17,11 @@ struct ConnectionInfo: Sendable {
 enum CommandOutcome: Sendable {
     /// Read the next command.
     case done
-    /// The next client line is a continuation (AUTHENTICATE response, IDLE's DONE).
+    /// The next client line is a continuation (AUTHENTICATE response).
     case awaitContinuationLine
+    /// IDLE runs: the next client line is its DONE; the autologout timer is at least
+    /// `ServerConfiguration.idleCommandMinimumTimeoutSeconds` meanwhile.
+    case idling
     /// LOGOUT or a fatal condition: close after the buffered responses are written.
     case close
     /// STARTTLS accepted: the connection handler writes the tagged OK itself, drops
@@ -43,6 +46,9 @@ actor IMAPSession {
     var pendingAuthenticate: String?
     /// The tag of a running IDLE.
     var idleTag: String?
+    /// When the command now waiting for a continuation line (AUTHENTICATE, IDLE)
+    /// started: its latency is recorded once that line finished it.
+    var continuationStarted: ContinuousClock.Instant?
     var idleTimer: Task<Void, Never>?
     /// The selected folder's directory vanished (deleted or renamed elsewhere).
     var selectedMailboxGone = false
@@ -96,14 +102,12 @@ actor IMAPSession {
         var outcome = await withSpan(ServerMetrics.spanPrefix + command.command.name.lowercased()) { _ in
             await dispatch(command, spec: spec)
         }
-        let awaitsContinuation: Bool
-        if case .awaitContinuationLine = outcome { awaitsContinuation = true } else { awaitsContinuation = false }
-        if !awaitsContinuation {
-            let elapsed = ContinuousClock.now - started
-            ServerMetrics.command(
-                command.command.name, result: writer.lastTaggedStatus,
-                nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-            )
+        switch outcome {
+        case .awaitContinuationLine, .idling:
+            // Counted when the continuation line finishes it (see `continuation`).
+            continuationStarted = started
+        case .done, .close, .startTLS, .skipAppend:
+            ServerMetrics.command(command.command.name, result: writer.lastTaggedStatus, since: started)
         }
         if selectedMailboxGone {
             writer.untagged(.status(.bye, code: nil, text: SessionText.selectedMailboxGone))
@@ -169,13 +173,16 @@ actor IMAPSession {
     /// A line the client sent in answer to a continuation request.
     func continuation(_ line: Secret) async -> CommandOutcome {
         let outcome: CommandOutcome
+        let started = continuationStarted ?? ContinuousClock.now
+        continuationStarted = nil
+        writer.lastTaggedStatus = nil
         if let tag = pendingAuthenticate {
             pendingAuthenticate = nil
-            writer.lastTaggedStatus = nil
             outcome = await finishAuthenticate(tag: tag, response: line)
-            ServerMetrics.command(ServerMetrics.authAuthenticate, result: writer.lastTaggedStatus, nanoseconds: 0)
+            ServerMetrics.command(ServerMetrics.authAuthenticate, result: writer.lastTaggedStatus, since: started)
         } else if let tag = idleTag {
             outcome = await finishIdle(tag: tag, line: line)
+            ServerMetrics.command(ServerMetrics.idle, result: writer.lastTaggedStatus, since: started)
         } else {
             writer.untagged(.status(.bad, code: nil, text: "Unexpected continuation."))
             outcome = .done
