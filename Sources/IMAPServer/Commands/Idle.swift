@@ -34,7 +34,7 @@ extension IMAPSession {
         guard idleTag != nil else { return }
         reportUpdates(allowExpunge: true)
         if await byeIfSelectedMailboxGone() { return }
-        await flushOutput()
+        flushOutputWithoutWaiting()
     }
 
     private func idlePoll(keepalive: Bool) async {

@@ -215,6 +215,16 @@ actor IMAPSession {
         try? await writer.channel.writeAndFlush(out).get()
     }
 
+    /// Hands what is buffered to the channel without waiting for the write: for the
+    /// few bytes an IDLE push sends to thousands of sessions at once, waiting costs a
+    /// second hop per session. Order is kept: every write of this session goes through
+    /// the channel's event loop in the order the actor issued it.
+    func flushOutputWithoutWaiting() {
+        guard let out = writer.take() else { return }
+        ServerMetrics.bytesSent.increment(by: out.readableBytes)
+        writer.channel.writeAndFlush(out, promise: nil)
+    }
+
     func finish(_ tag: String, _ text: String, reportExpunge: Bool = true) async {
         await finish(tag, .ok, nil, text, reportExpunge: reportExpunge)
     }
