@@ -154,6 +154,25 @@ final class AppendStreamingTests: XCTestCase {
         await server.stop()
     }
 
+    /// Like any command, a streamed APPEND is followed by BYE when the selected folder
+    /// was deleted meanwhile; the message is stored.
+    func testByeAfterAppendWhenTheSelectedFolderWasDeleted() async throws {
+        let server = try await RunningServer()
+        try server.maildir.makeUser("alice", folders: ["Shared"])
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT Shared").ok)
+        let other = try server.connect()
+        try other.login()
+        XCTAssertTrue(try other.command("DELETE Shared").ok)
+        client.sendRaw("A1 APPEND INBOX {4+}\r\nbody\r\n")
+        let reply = try client.collect(tag: "A1")
+        XCTAssertTrue(reply.ok, reply.tagged)
+        XCTAssertTrue(client.readUntilClosed().hasPrefix("* BYE "))
+        XCTAssertEqual(server.maildir.files("alice", "cur").count, 1)
+        await server.stop()
+    }
+
     /// The mailbox name itself may be a literal; the message literal still streams.
     func testMailboxNameAsLiteral() async throws {
         let server = try await RunningServer()

@@ -64,6 +64,12 @@ extension IMAPSession {
         let started = appendStream?.started ?? .now
         await commitAppendStream()
         recordAppendMetric(started: started)
+        // As after any command (Session.execute): the selected folder vanished.
+        if selectedMailboxGone {
+            writer.untagged(.status(.bye, code: nil, text: SessionText.selectedMailboxGone))
+            await flushOutput()
+            return .close
+        }
         await flushOutput()
         return .done
     }
@@ -147,6 +153,9 @@ extension IMAPSession {
             return
         }
         let (validity, uids) = result
+        // The selected folder's changes (also its disappearance) are reported with the
+        // completion, as after NOOP; cheap when nothing changed on disk.
+        await synchronizeSelected()
         await finish(
             stream.tag, .ok, .appendUID(validity.wire, mergedRanges(uids.map(\.rawValue))), "Append completed.")
     }
