@@ -145,7 +145,9 @@ def main():
         print(f"deliveries: {args.messages} in {t_done - t_opened:.1f}s; {len(latencies)} EXISTS observed")
         print(f"delivery -> EXISTS: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
               f"p99 {percentile(latencies, 99) * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
-        print(f"server RSS at the end: {rss_kib(proc.pid)} KiB")
+        rss_end = rss_kib(proc.pid)
+        print(f"server RSS at the end: {rss_end} KiB: {(rss_end - rss_before) / n:.1f} KiB per session "
+              f"after the deliveries")
     finally:
         proc.terminate()
         try:

@@ -9,8 +9,19 @@ import MaildirStore
 /// numbers stay stable between the points RFC 9051 §7.5.1 allows. A message another
 /// session expunged stays in the view, marked in `expungedUnreported`, until an EXPUNGE
 /// may be sent.
+///
+/// Memory: `records` is stored as `base`, the folder snapshot's array (copy-on-write,
+/// never written here, so every session that selected the same folder state shares one
+/// buffer), plus what diverges for this session alone: messages added since
+/// (`appended`) and flags that differ from `base` (`flagOverrides`). Only reporting
+/// EXPUNGE, or many flag changes, gives the session its own copy.
 struct MailboxView {
-    private(set) var records: [MessageRecord]
+    /// Shared with the snapshot it came from; never mutated in place.
+    private var base: [MessageRecord]
+    /// Messages reported (EXISTS) after `base` was taken, ascending UID, all above base's.
+    private var appended: [MessageRecord] = []
+    /// Index in `base` → the flags this client knows, where they differ from `base`.
+    private var flagOverrides: [Int: MessageFlags] = [:]
     /// UIDs expunged in storage whose EXPUNGE this client has not been sent yet.
     private(set) var expungedUnreported: Set<StoreUID> = []
     private(set) var keywords: [String]
@@ -19,33 +30,73 @@ struct MailboxView {
     private(set) var uidNext: StoreUID
 
     init(snapshot: FolderSnapshot) {
-        records = snapshot.messages
+        base = snapshot.messages
         keywords = snapshot.keywords
         uidValidity = snapshot.uidValidity
         uidNext = snapshot.uidNext
     }
 
-    var count: Int { records.count }
-    var lastUID: StoreUID? { records.last?.uid }
+    /// Every message in sequence-number order (built on demand when the view diverged).
+    var records: [MessageRecord] {
+        if appended.isEmpty && flagOverrides.isEmpty { return base }
+        var all = base
+        for (index, flags) in flagOverrides { all[index].flags = flags }
+        all += appended
+        return all
+    }
+
+    var count: Int { base.count + appended.count }
+    var lastUID: StoreUID? { appended.last?.uid ?? base.last?.uid }
 
     /// Binary search: the sequence number (1-based) of `uid`, if in the view.
     func sequenceNumber(of uid: StoreUID) -> Int? {
+        if let first = appended.first, uid >= first.uid {
+            return Self.index(of: uid, in: appended).map { base.count + $0 + 1 }
+        }
+        return Self.index(of: uid, in: base).map { $0 + 1 }
+    }
+
+    private static func index(of uid: StoreUID, in list: [MessageRecord]) -> Int? {
         var lo = 0
-        var hi = records.count
+        var hi = list.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if records[mid].uid < uid { lo = mid + 1 } else { hi = mid }
+            if list[mid].uid < uid { lo = mid + 1 } else { hi = mid }
         }
-        return lo < records.count && records[lo].uid == uid ? lo + 1 : nil
+        return lo < list.count && list[lo].uid == uid ? lo : nil
     }
 
-    func record(at sequenceNumber: Int) -> MessageRecord { records[sequenceNumber - 1] }
-
-    func isExpunged(_ uid: StoreUID) -> Bool { expungedUnreported.contains(uid) }
+    func record(at sequenceNumber: Int) -> MessageRecord {
+        let index = sequenceNumber - 1
+        guard index < base.count else { return appended[index - base.count] }
+        var record = base[index]
+        if let flags = flagOverrides[index] { record.flags = flags }
+        return record
+    }
 
     mutating func setFlags(_ flags: MessageFlags, forSequenceNumber n: Int) {
-        records[n - 1].flags = flags
+        let index = n - 1
+        guard index < base.count else {
+            appended[index - base.count].flags = flags
+            return
+        }
+        flagOverrides[index] = base[index].flags == flags ? nil : flags
+        // Overrides cost more per entry than a private copy: past a quarter, copy.
+        if flagOverrides.count > Self.overrideCopyMinimum && flagOverrides.count * 4 > base.count {
+            base = records
+            appended = []
+            flagOverrides = [:]
+        }
     }
+
+    static let overrideCopyMinimum = 64
+
+    /// For tests: the view's base is `array`'s buffer (nothing was copied).
+    func sharesStorage(with array: [MessageRecord]) -> Bool {
+        base.withUnsafeBufferPointer { mine in array.withUnsafeBufferPointer { $0.baseAddress == mine.baseAddress } }
+    }
+
+    func isExpunged(_ uid: StoreUID) -> Bool { expungedUnreported.contains(uid) }
 
     /// What applying a batch of storage changes produced for the client.
     struct Update {
@@ -67,9 +118,9 @@ struct MailboxView {
         for change in changes {
             switch change {
             case .added(let added):
-                for record in added where record.uid > (records.last?.uid ?? StoreUID(0)) {
-                    records.append(record)
-                    update.exists = records.count
+                for record in added where record.uid > (lastUID ?? StoreUID(0)) {
+                    appended.append(record)
+                    update.exists = count
                 }
                 if let last = added.last, last.uid >= uidNext { uidNext = StoreUID(last.uid.rawValue + 1) }
             case .expunged(let uids):
@@ -78,9 +129,9 @@ struct MailboxView {
                 }
             case .flagsChanged(let changed):
                 for (uid, flags) in changed {
-                    guard let n = sequenceNumber(of: uid), records[n - 1].flags != flags else { continue }
-                    records[n - 1].flags = flags
-                    update.flagChanges.append((n, records[n - 1]))
+                    guard let n = sequenceNumber(of: uid), record(at: n).flags != flags else { continue }
+                    setFlags(flags, forSequenceNumber: n)
+                    update.flagChanges.append((n, record(at: n)))
                 }
             case .keywordsChanged(let all):
                 if all != keywords {
@@ -98,10 +149,10 @@ struct MailboxView {
         if !update.expunged.isEmpty || !update.flagChanges.isEmpty {
             update.flagChanges = update.flagChanges.compactMap { change in
                 guard let n = sequenceNumber(of: change.record.uid) else { return nil }
-                return (n, records[n - 1])
+                return (n, record(at: n))
             }
         }
-        if update.exists != nil { update.exists = records.count }
+        if update.exists != nil { update.exists = count }
         return update
     }
 
@@ -111,7 +162,7 @@ struct MailboxView {
         guard !expungedUnreported.isEmpty else { return [] }
         var numbers: [Int] = []
         var kept: [MessageRecord] = []
-        kept.reserveCapacity(records.count)
+        kept.reserveCapacity(count)
         for record in records {
             if expungedUnreported.contains(record.uid) {
                 // Sequence number in the list as it stands after earlier EXPUNGEs.
@@ -120,7 +171,9 @@ struct MailboxView {
                 kept.append(record)
             }
         }
-        records = kept
+        base = kept
+        appended = []
+        flagOverrides = [:]
         expungedUnreported = []
         return numbers
     }

@@ -1,0 +1,103 @@
+import MaildirStore
+import XCTest
+
+@testable import IMAPServer
+
+/// MailboxView keeps the folder snapshot's array shared and stores only what diverges;
+/// whatever it stores, it must answer exactly as a plain array of records would.
+final class MailboxViewTests: XCTestCase {
+    static func record(_ uid: UInt32, seen: Bool = false) -> MessageRecord {
+        MessageRecord(
+            uid: StoreUID(uid), flags: MessageFlags(system: seen ? [.seen] : []), internalDate: 0,
+            physicalSize: 10, virtualSize: 10, baseName: "m\(uid)")
+    }
+
+    static func view(_ uids: ClosedRange<UInt32>) -> MailboxView {
+        MailboxView(
+            snapshot: FolderSnapshot(
+                uidValidity: StoreUIDValidity(1), uidNext: StoreUID(uids.upperBound + 1),
+                messages: uids.map { record($0) }, keywords: [], canCreateKeywords: true))
+    }
+
+    /// The view against a plain array model, through random deliveries, flag changes
+    /// (from other sessions and from the session's own STORE) and expunges, reported
+    /// at once or held back (as during FETCH, RFC 9051 §7.5.1).
+    func testViewMatchesAPlainArrayModel() {
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<40 {
+            var view = Self.view(1...UInt32(50 + round))
+            var model = view.records
+            var heldBack = Set<StoreUID>()
+            var nextUID = UInt32(51 + round)
+            for step in 0..<300 {
+                let context = "round \(round) step \(step)"
+                switch Int.random(in: 0..<5, using: &generator) {
+                case 0:
+                    let added = (0..<Int.random(in: 1...3, using: &generator)).map { _ in
+                        defer { nextUID += 1 }
+                        return Self.record(nextUID)
+                    }
+                    let update = view.apply([.added(added)], allowExpunge: true)
+                    model.removeAll { heldBack.contains($0.uid) }
+                    heldBack = []
+                    model += added
+                    XCTAssertEqual(update.exists, model.count, context)
+                case 1, 2:
+                    guard let victim = model.randomElement(using: &generator) else { continue }
+                    var flags = victim.flags
+                    if flags.system.contains(.seen) { flags.system.remove(.seen) } else { flags.system.insert(.seen) }
+                    let update = view.apply([.flagsChanged([(victim.uid, flags)])], allowExpunge: false)
+                    let i = model.firstIndex { $0.uid == victim.uid }!
+                    model[i].flags = flags
+                    XCTAssertEqual(update.flagChanges.map(\.sequenceNumber), [i + 1], context)
+                case 3:
+                    guard let victim = model.randomElement(using: &generator) else { continue }
+                    let n = view.sequenceNumber(of: victim.uid)!
+                    var flags = victim.flags
+                    flags.keywords = flags.keywords.isEmpty ? ["k"] : []
+                    view.setFlags(flags, forSequenceNumber: n)
+                    model[n - 1].flags = flags
+                default:
+                    let victims = Array(model.shuffled(using: &generator).prefix(2)).map(\.uid).sorted()
+                    let allow = Bool.random(using: &generator)
+                    let update = view.apply([.expunged(victims)], allowExpunge: allow)
+                    heldBack.formUnion(victims)
+                    if allow {
+                        var expected: [Int] = []
+                        var kept: [MessageRecord] = []
+                        for r in model {
+                            if heldBack.contains(r.uid) { expected.append(kept.count + 1) } else { kept.append(r) }
+                        }
+                        XCTAssertEqual(update.expunged, expected, context)
+                        model = kept
+                        heldBack = []
+                    }
+                }
+                XCTAssertEqual(view.records, model, context)
+                XCTAssertEqual(view.count, model.count, context)
+                XCTAssertEqual(view.lastUID, model.last?.uid, context)
+                for (i, r) in model.enumerated() {
+                    XCTAssertEqual(view.record(at: i + 1), r, context)
+                    XCTAssertEqual(view.sequenceNumber(of: r.uid), i + 1, context)
+                }
+                XCTAssertNil(view.sequenceNumber(of: StoreUID(nextUID)), context)
+            }
+        }
+    }
+
+    /// Many sessions on one folder: a delivery appended to each view leaves the
+    /// selected snapshot's array shared, not copied per session.
+    func testDeliveryKeepsTheSnapshotShared() {
+        let messages = (1...1000).map { Self.record(UInt32($0)) }
+        var view = MailboxView(
+            snapshot: FolderSnapshot(
+                uidValidity: StoreUIDValidity(1), uidNext: StoreUID(1001), messages: messages, keywords: [],
+                canCreateKeywords: true))
+        _ = view.apply([.added([Self.record(1001)])], allowExpunge: true)
+        _ = view.apply([.flagsChanged([(StoreUID(5), MessageFlags(system: [.seen]))])], allowExpunge: true)
+        XCTAssertEqual(view.count, 1001)
+        XCTAssertEqual(view.record(at: 5).flags.system, [.seen])
+        XCTAssertEqual(messages[4].flags.system, [], "the shared snapshot is never written")
+        XCTAssertTrue(view.sharesStorage(with: messages))
+    }
+}
