@@ -46,8 +46,8 @@ struct FolderState: Sendable {
     // Messages present on disk.
     /// Ascending UID.
     var messages: [MessageRecord] = []
-    /// Base name → current file.
-    var locations: [String: MessageLocation] = [:]
+    /// Base name → current file (with the digest of the names, NameDigest.swift).
+    var locations: LocationTable = [:]
     /// The highest UID ever shown to observers: a file reappearing with a lower UID is
     /// given a new one (UIDs of new messages must grow, RFC 9051 §2.3.1.1).
     var highestExposedUID: UInt32 = 0

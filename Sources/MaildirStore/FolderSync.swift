@@ -33,7 +33,15 @@ extension FolderContext {
         }
         let new = try POSIX.status(newPath)
         let scanStart = Timestamp.now()
-        let rescan = force || state.forceRescan || !isUnchanged(state, cur: cur, new: new)
+        var rescan = force || state.forceRescan || !isUnchanged(state, cur: cur, new: new)
+        if try rescan && !force && !state.forceRescan && listingMatches(state) {
+            // Only our own changes since the last scan (NameDigest.swift): the same
+            // files as known, nothing to apply.
+            state.curMtime = cur.mtime
+            state.newMtime = new?.mtime
+            state.lastScanStart = scanStart
+            rescan = false
+        }
         if rescan {
             var listing = try scanDirectories()
             if state.locations.keys.contains(where: { listing.files[$0] == nil }) {
