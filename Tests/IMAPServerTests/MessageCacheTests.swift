@@ -37,14 +37,20 @@ final class MessageCacheTests: XCTestCase {
         }
     }
 
-    func testSecondFetchAndSecondSessionDoNotReparse() async throws {
-        let server = try await RunningServer()
-        try Self.deliver(3, to: server)
-        let cache = server.server.context.messageCache
+    /// A server with `count` messages and a client that has INBOX selected.
+    func start(
+        _ count: Int, configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> (RunningServer, TestClient, ParsedMessageCache) {
+        let server = try await RunningServer(configure: configure)
+        try Self.deliver(count, to: server)
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        return (server, client, server.server.context.messageCache)
+    }
 
-        let first = try server.connect()
-        try first.login()
-        XCTAssertTrue(try first.command("SELECT INBOX").ok)
+    func testSecondFetchAndSecondSessionDoNotReparse() async throws {
+        let (server, first, cache) = try await start(3)
         let cold = try first.command(Self.listFetch)
         XCTAssertTrue(cold.ok, cold.tagged)
         XCTAssertEqual(cold.untagged.count, 3)
@@ -79,12 +85,7 @@ final class MessageCacheTests: XCTestCase {
     }
 
     func testExpungeDropsEntries() async throws {
-        let server = try await RunningServer()
-        try Self.deliver(3, to: server)
-        let cache = server.server.context.messageCache
-        let client = try server.connect()
-        try client.login()
-        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        let (server, client, cache) = try await start(3)
         XCTAssertTrue(try client.command(Self.listFetch).ok)
         XCTAssertEqual(cache.statistics.entries, 3)
         let bytes = cache.statistics.bytes
@@ -103,12 +104,7 @@ final class MessageCacheTests: XCTestCase {
     func testEvictionKeepsTheBudget() async throws {
         // Room for about three of these entries (each is well above 1 KiB estimated).
         let budget = 6 * 1024
-        let server = try await RunningServer { $0.messageCacheBytes = budget }
-        try Self.deliver(10, to: server)
-        let cache = server.server.context.messageCache
-        let client = try server.connect()
-        try client.login()
-        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        let (server, client, cache) = try await start(10) { $0.messageCacheBytes = budget }
         let first = try client.command(Self.listFetch)
         XCTAssertEqual(first.untagged.count, 10)
         let afterFirst = cache.statistics
@@ -126,16 +122,25 @@ final class MessageCacheTests: XCTestCase {
         await server.stop()
     }
 
+    func testSearchAndFetchShareTheParse() async throws {
+        let (server, client, cache) = try await start(3)
+        XCTAssertEqual(try client.command("SEARCH BODY \"body 2\"").untagged, ["* SEARCH 2"])
+        XCTAssertEqual(cache.statistics.parses, 3)
+        XCTAssertEqual(try client.command("SEARCH TEXT \"message 3\"").untagged, ["* SEARCH 3"])
+        // The envelope and structure are built from the cached tree: no new parse.
+        let fetch = try client.command(Self.listFetch)
+        XCTAssertEqual(fetch.untagged.count, 3)
+        XCTAssertTrue(fetch.untagged[2].contains("\"message 3\""), fetch.untagged[2])
+        XCTAssertEqual(cache.statistics.parses, 3)
+        await server.stop()
+    }
+
     func testDisabledCacheStillAnswers() async throws {
-        let server = try await RunningServer { $0.messageCacheBytes = 0 }
-        try Self.deliver(2, to: server)
-        let client = try server.connect()
-        try client.login()
-        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        let (server, client, cache) = try await start(2) { $0.messageCacheBytes = 0 }
         let reply = try client.command(Self.listFetch)
         XCTAssertEqual(reply.untagged.count, 2)
         XCTAssertTrue(reply.untagged[1].contains("\"message 2\""), reply.untagged[1])
-        XCTAssertEqual(server.server.context.messageCache.statistics.entries, 0)
+        XCTAssertEqual(cache.statistics.entries, 0)
         await server.stop()
     }
 }

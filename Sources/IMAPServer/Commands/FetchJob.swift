@@ -84,7 +84,7 @@ struct FetchJob: Sendable {
                         continue
                     }
                     defer { file.close() }
-                    let written = try FetchJob.withContents(of: file) { raw -> Bool in
+                    let written = try file.withContents { raw -> Bool in
                         let parsed = parse(raw, cached: cached, uid: record.uid)
                         // BINARY contents are decoded before anything of this message is
                         // written: an undecodable part fails the command (RFC 3516 §4.3)
@@ -122,39 +122,12 @@ struct FetchJob: Sendable {
         return result
     }
 
-    /// Files up to this size are read with one pread into memory; larger ones are mapped.
-    static let readWholeLimit = 1024 * 1024
-
-    /// Runs `body` on the whole file: read into memory when small (fewer system calls
-    /// than a mapping), mapped read-only when large.
-    static func withContents<R>(of file: MessageFile, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        guard file.size <= readWholeLimit else { return try file.withMappedBytes(body) }
-        let bytes = try file.read(offset: 0, count: file.size)
-        return try bytes.withUnsafeBytes(body)
-    }
-
     /// The message's parse: the cached one completed with what this FETCH needs, or a
     /// fresh parse, stored back in the cache when anything was added.
     private func parse(_ raw: UnsafeRawBufferPointer, cached: ParsedMessage?, uid: StoreUID) -> ParsedMessage {
-        var parsed: ParsedMessage
-        var changed = false
-        if let cached {
-            parsed = cached
-        } else {
-            cache.countParse()
-            parsed = ParsedMessage(tree: MessageTree.parse(raw))
-            changed = true
-        }
-        if plan.needsEnvelope && parsed.envelope == nil {
-            parsed.envelope = parsed.tree.envelope(raw)
-            changed = true
-        }
-        if plan.needsStructure && parsed.bodyStructure == nil {
-            parsed.bodyStructure = parsed.tree.bodyStructure(raw, extensible: true)
-            changed = true
-        }
-        if changed { cache.store(parsed, folder: folder, uidValidity: uidValidity, uid: uid) }
-        return parsed
+        cache.parse(
+            raw, cached: cached, envelope: plan.needsEnvelope, structure: plan.needsStructure, folder: folder,
+            uidValidity: uidValidity, uid: uid)
     }
 
     private func flush(_ buffer: inout ByteBuffer) throws {

@@ -30,10 +30,14 @@ extension IMAPSession {
             saved: Set(mailbox.savedSearch))
         let candidates = view.records.enumerated().map { (sequenceNumber: $0.offset + 1, record: $0.element) }
         let folder = mailbox.folder
+        let uidValidity = view.uidValidity
+        let cache = context.messageCache
         let matched: [Int]
         do {
             matched = try await context.blocking {
-                try SearchJob(evaluator: evaluator, messages: candidates, folder: folder).run()
+                try SearchJob(
+                    evaluator: evaluator, messages: candidates, folder: folder, uidValidity: uidValidity, cache: cache
+                ).run()
             }
         } catch {
             sendStoreFailure(tag, error, name: MailboxName(""))
@@ -95,6 +99,9 @@ struct SearchJob: Sendable {
     let evaluator: SearchEvaluator
     let messages: [(sequenceNumber: Int, record: MessageRecord)]
     let folder: SharedFolder
+    /// The folder's UIDVALIDITY as the session knows it (part of the cache key).
+    let uidValidity: StoreUIDValidity
+    let cache: ParsedMessageCache
 
     func run() throws -> [Int] {
         var matched: [Int] = []
@@ -109,10 +116,15 @@ struct SearchJob: Sendable {
                 continue
             }
             defer { file.close() }
-            let hit = try file.withMappedBytes { raw in
-                evaluator.matches(
-                    sequenceNumber: n, record: record,
-                    content: SearchEvaluator.Content(tree: MessageTree.parse(raw), raw: raw))
+            // The MIME tree comes from the parsed-message cache when FETCH or an earlier
+            // SEARCH parsed this message; the file is still read for the text.
+            let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
+            let hit = try file.withContents { raw in
+                let parsed = cache.parse(
+                    raw, cached: cached, envelope: false, structure: false, folder: folder,
+                    uidValidity: uidValidity, uid: record.uid)
+                return evaluator.matches(
+                    sequenceNumber: n, record: record, content: SearchEvaluator.Content(tree: parsed.tree, raw: raw))
             }
             if hit { matched.append(n) }
         }

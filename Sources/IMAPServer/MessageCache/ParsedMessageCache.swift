@@ -132,6 +132,34 @@ final class ParsedMessageCache: Sendable {
         if mustObserve { observe(folder) }
     }
 
+    /// The parse of `raw` (the bytes of message `uid`): `cached` completed with the
+    /// envelope and structure when asked for, or a fresh parse (counted); stored back
+    /// when anything was added.
+    func parse(
+        _ raw: UnsafeRawBufferPointer, cached: ParsedMessage?, envelope: Bool, structure: Bool, folder: SharedFolder,
+        uidValidity: StoreUIDValidity, uid: StoreUID
+    ) -> ParsedMessage {
+        var parsed: ParsedMessage
+        var changed = false
+        if let cached {
+            parsed = cached
+        } else {
+            countParse()
+            parsed = ParsedMessage(tree: MessageTree.parse(raw))
+            changed = true
+        }
+        if envelope && parsed.envelope == nil {
+            parsed.envelope = parsed.tree.envelope(raw)
+            changed = true
+        }
+        if structure && parsed.bodyStructure == nil {
+            parsed.bodyStructure = parsed.tree.bodyStructure(raw, extensible: true)
+            changed = true
+        }
+        if changed { store(parsed, folder: folder, uidValidity: uidValidity, uid: uid) }
+        return parsed
+    }
+
     /// Drops the entries of expunged messages.
     func remove(directory: String, uids: [StoreUID]) {
         state.withLock { state in
@@ -192,5 +220,18 @@ final class ParsedMessageCache: Sendable {
             state.statistics.entries -= 1
             state.statistics.evictions += 1
         }
+    }
+}
+
+extension MessageFile {
+    /// Files up to this size are read with one pread into memory; larger ones are mapped.
+    static let readWholeLimit = 1024 * 1024
+
+    /// Runs `body` on the whole file: read into memory when small (fewer system calls
+    /// than a mapping: no dup, fstat, mmap, munmap), mapped read-only when large.
+    func withContents<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard size <= MessageFile.readWholeLimit else { return try withMappedBytes(body) }
+        let bytes = try read(offset: 0, count: size)
+        return try bytes.withUnsafeBytes(body)
     }
 }
