@@ -155,22 +155,29 @@ struct FlagLetters: Hashable, Sendable {
 struct DeliveryOrder: Comparable {
     var seconds: UInt64
     var microseconds: UInt64
-    var name: [UInt8]
+    /// The base name itself (no byte copy: compared as UTF-8 only on ties).
+    var name: String
 
     init(baseName: String) {
-        name = Array(baseName.utf8)
-        var i = 0
-        (seconds, i) = Self.number(in: name, at: 0)
-        microseconds = 0
-        if i + 1 < name.count && name[i] == FileNameSyntax.uniqueSeparator
-            && name[i + 1] == FileNameSyntax.microsecondsMarker
-        {
-            (microseconds, _) = Self.number(in: name, at: i + 2)
-        }
+        name = baseName
+        (seconds, microseconds) =
+            baseName.utf8.withContiguousStorageIfAvailable(Self.timeFields) ?? Self.timeFields(Array(baseName.utf8))
+    }
+
+    /// The leading seconds and the `.M<usecs>` that may follow them.
+    private static func timeFields<C: RandomAccessCollection>(_ bytes: C) -> (UInt64, UInt64)
+    where C.Element == UInt8, C.Index == Int {
+        let (seconds, i) = number(in: bytes, at: 0)
+        guard
+            i + 1 < bytes.count && bytes[i] == FileNameSyntax.uniqueSeparator
+                && bytes[i + 1] == FileNameSyntax.microsecondsMarker
+        else { return (seconds, 0) }
+        return (seconds, number(in: bytes, at: i + 2).0)
     }
 
     /// Leading decimal digits (saturating) and the index after them.
-    private static func number(in bytes: [UInt8], at start: Int) -> (UInt64, Int) {
+    private static func number<C: RandomAccessCollection>(in bytes: C, at start: Int) -> (UInt64, Int)
+    where C.Element == UInt8, C.Index == Int {
         var value: UInt64 = 0
         var i = start
         while i < bytes.count, let digit = decimalDigit(bytes[i]) {
@@ -185,6 +192,6 @@ struct DeliveryOrder: Comparable {
     static func < (lhs: DeliveryOrder, rhs: DeliveryOrder) -> Bool {
         if lhs.seconds != rhs.seconds { return lhs.seconds < rhs.seconds }
         if lhs.microseconds != rhs.microseconds { return lhs.microseconds < rhs.microseconds }
-        return lhs.name.lexicographicallyPrecedes(rhs.name)
+        return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
     }
 }

@@ -21,7 +21,8 @@ extension FolderContext {
         saving: Bool = false
     ) throws -> [(MessageRecord, MessageLocation)] {
         // Keys parsed once per file, not once per comparison (a first scan sorts 100,000s).
-        let ordered = files.map { (DeliveryOrder(baseName: $0.0), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
+        let keys = files.map { DeliveryOrder(baseName: $0.0) }
+        let ordered = files.indices.sorted { keys[$0] < keys[$1] }.map { files[$0] }
         func assign() throws -> [(MessageRecord, MessageLocation)] {
             // By UID, not by position: a compaction by someone else renumbers positions.
             let highestBefore = state.highestRecordUID

@@ -74,6 +74,8 @@ struct IMAPClient {
 
     private mutating func observe(_ response: IMAPResponse) {
         guard response.kind == .untagged else { return }
+        // `* n FETCH` is by far the most frequent: nothing to note.
+        if response.untaggedNumber("FETCH") != nil { return }
         if let count = response.untaggedNumber("EXISTS") {
             exists = count
             onExists?(count, now())

@@ -27,13 +27,24 @@ struct IMAPResponse: Equatable, Sendable {
     var literalBytes: Int
 
     /// `* <n> <keyword>` (EXISTS, EXPUNGE, RECENT, FETCH): n, else nil.
+    /// Scans bytes in place (no split, no allocation): it runs for every response of a
+    /// 100,000-line FETCH.
     func untaggedNumber(_ keyword: String) -> Int? {
-        guard kind == .untagged else { return nil }
-        let words = text.split(separator: ASCII.space, maxSplits: 3, omittingEmptySubsequences: false)
-        guard words.count >= 3, let number = Int(decimal: words[1]) else { return nil }
-        let word = words[2]
-        guard word.count == keyword.utf8.count, zip(word, keyword.utf8).allSatisfy({ ASCII.upper($0) == $1 })
-        else { return nil }
+        guard kind == .untagged, text.count > 2 else { return nil }
+        var i = 2
+        var number = 0
+        while i < text.count, text[i] >= ASCII.zero, text[i] <= ASCII.nine, i < 20 {
+            number = number * 10 + Int(text[i] - ASCII.zero)
+            i += 1
+        }
+        guard i > 2, i < text.count, text[i] == ASCII.space else { return nil }
+        i += 1
+        var matched = 0
+        for expected in keyword.utf8 {
+            guard i + matched < text.count, ASCII.upper(text[i + matched]) == expected else { return nil }
+            matched += 1
+        }
+        guard i + matched == text.count || text[i + matched] == ASCII.space else { return nil }
         return number
     }
 
@@ -44,11 +55,19 @@ struct IMAPResponse: Equatable, Sendable {
     /// `* OK …` (the greeting, among others).
     var isUntaggedOK: Bool { kind == .untagged && hasWord("OK", at: 1) }
 
+    /// Word number `index` (0-based, single spaces) is `word`, case-insensitively.
     private func hasWord(_ word: String, at index: Int) -> Bool {
-        let words = text.split(separator: ASCII.space, maxSplits: index + 1, omittingEmptySubsequences: false)
-        guard words.count > index else { return false }
-        let found = words[index]
-        return found.count == word.utf8.count && zip(found, word.utf8).allSatisfy { ASCII.upper($0) == $1 }
+        var start = 0
+        for _ in 0..<index {
+            guard let space = text[start...].firstIndex(of: ASCII.space) else { return false }
+            start = space + 1
+        }
+        var matched = 0
+        for expected in word.utf8 {
+            guard start + matched < text.count, ASCII.upper(text[start + matched]) == expected else { return false }
+            matched += 1
+        }
+        return start + matched == text.count || text[start + matched] == ASCII.space
     }
 
     /// The text as a String, shortened for error messages.
