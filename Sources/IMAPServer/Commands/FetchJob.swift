@@ -1,3 +1,4 @@
+import Glibc
 import IMAPProtocol
 import Logging
 import MailMessage
@@ -85,6 +86,15 @@ struct FetchJob: Sendable {
                     }
                     defer { file.close() }
                     let written = try file.withContents { raw -> Bool in
+                        guard plan.needsTree else {
+                            // BODY[] / RFC822 alone: the file is streamed as it is, with
+                            // no MIME parse first (which would read all of a 50 MB file
+                            // before the first byte goes out).
+                            try write(
+                                message.sequenceNumber, record, items, parsed: nil, raw: raw, binaries: [:],
+                                flagBytes: &flagBytes, into: &buffer)
+                            return true
+                        }
                         let parsed = parse(raw, cached: cached, uid: record.uid)
                         // BINARY contents are decoded before anything of this message is
                         // written: an undecodable part fails the command (RFC 3516 §4.3)
@@ -170,14 +180,15 @@ struct FetchJob: Sendable {
                 encoder.writeFetchItem(
                     .bodyStructure(structure, extensible: item == .bodyStructure), isFirst: first, into: &buffer)
             case .bodySection(let spec, let partial, _):
-                guard let tree, let raw else { continue }
+                guard let raw else { continue }
                 try writeSection(
-                    .bodySection(spec, origin: partial?.offset), tree.section(spec, raw), partial: partial, raw: raw,
-                    isFirst: first, into: &buffer)
+                    .bodySection(spec, origin: partial?.offset), wholeOrSection(spec, tree, raw, record),
+                    partial: partial, raw: raw, isFirst: first, into: &buffer)
             case .rfc822:
-                guard let tree, let raw else { continue }
+                guard let raw else { continue }
                 try writeSection(
-                    .rfc822, tree.section(SectionSpec(), raw), partial: nil, raw: raw, isFirst: first, into: &buffer)
+                    .rfc822, wholeOrSection(SectionSpec(), tree, raw, record), partial: nil, raw: raw, isFirst: first,
+                    into: &buffer)
             case .rfc822Header:
                 guard let tree, let raw else { continue }
                 try writeSection(
@@ -223,6 +234,30 @@ struct FetchJob: Sendable {
         }
     }
 
+    /// The section from the parse; without one (`plan.needsTree` false: only whole
+    /// messages asked for) the whole file, whose CRLF length is RFC822.SIZE.
+    private func wholeOrSection(
+        _ spec: SectionSpec, _ tree: MessageTree?, _ raw: UnsafeRawBufferPointer, _ record: MessageRecord
+    ) -> SectionContent? {
+        guard let tree else { return .raw(range: 0..<raw.count, crlfLength: record.virtualSize) }
+        return tree.section(spec, raw)
+    }
+
+    /// Pages of a mapped file already sent are dropped from the resident set
+    /// (MADV_DONTNEED on a read-only private file mapping only unmaps them: the page
+    /// cache keeps them and a later read faults them back), so a 50 MB BODY[] peaks at a
+    /// few chunks of RSS, not the message. Mappings only: `withContents` maps exactly
+    /// the files larger than `readWholeLimit` (on heap memory this would zero it).
+    static func releaseSentPages(_ raw: UnsafeRawBufferPointer, upTo end: Int, released: inout Int) {
+        guard raw.count > MessageFile.readWholeLimit, let base = raw.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let stop = min(end, raw.count) / page * page
+        guard stop > released else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + released), stop - released, MADV_DONTNEED)
+        released = stop
+    }
+
     /// A literal is `*CHAR8` (RFC 9051 §9): a NUL in a plain literal is sent as 0x80,
     /// as Dovecot does; the size does not change. Only BINARY uses literal8 instead.
     static func literalSafe(_ byte: UInt8) -> UInt8 { byte == nul ? nulReplacement : byte }
@@ -256,6 +291,7 @@ struct FetchJob: Sendable {
             var chunk: [UInt8] = []
             chunk.reserveCapacity(FetchJob.chunkSize * 2)
             var written = 0
+            var released = 0
             var position = max(0, min(range.lowerBound, raw.count))
             let end = max(position, min(range.upperBound, raw.count))
             while position < end {
@@ -267,7 +303,10 @@ struct FetchJob: Sendable {
                 }
                 buffer.writeBytes(chunk)
                 written += chunk.count
-                if buffer.readableBytes >= FetchJob.flushThreshold { try flush(&buffer) }
+                if buffer.readableBytes >= FetchJob.flushThreshold {
+                    try flush(&buffer)
+                    FetchJob.releaseSentPages(raw, upTo: next, released: &released)
+                }
                 if !more { break }
                 position = next
             }
@@ -300,4 +339,22 @@ struct FlagBytesCache {
         if encoded.count < Self.capacity { encoded[flags] = bytes }
         buffer.writeBytes(bytes)
     }
+}
+
+extension FetchAttribute {
+    /// The whole message as stored (BODY[], BODY.PEEK[], RFC822, with or without a
+    /// partial range): served from the file without its MIME structure.
+    var isWholeMessage: Bool {
+        switch self {
+        case .rfc822: return true
+        case .bodySection(let spec, _, _): return spec.part.isEmpty && spec.text == nil
+        default: return false
+        }
+    }
+}
+
+extension FetchPlan {
+    /// Some item needs the MIME tree (any section but the whole message, ENVELOPE,
+    /// BODYSTRUCTURE, BINARY, RFC822.HEADER/TEXT).
+    var needsTree: Bool { attributes.contains { $0.needsFile && !$0.isWholeMessage } }
 }
