@@ -7,7 +7,7 @@ sessions one after the other: "cold" (first FETCH after start, nothing cached; t
 server also assigns UIDs on the first SELECT, which is timed separately) and "warm"
 (a second session, same FETCH). The page cache is warm for both servers alike.
 
-Usage: contrib/bench/fetch-bench.py [--count 100000] [--imapd PATH] [--no-dovecot]
+Usage: contrib/bench/fetch-bench.py [--count 100000] [--imapd PATH] [--no-dovecot] [--imapd-arg ARG]…
 (a release build gives meaningful numbers: swift build -c release).
 """
 import argparse
@@ -117,6 +117,9 @@ def main():
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--imapd", default=os.path.join(REPO, ".build", "release", "imapd-maildir"))
     parser.add_argument("--no-dovecot", action="store_true")
+    parser.add_argument("--imapd-arg", action="append", default=[],
+                        help="extra imapd-maildir argument, e.g. --imapd-arg=--message-cache-size=0 "
+                             "(the parsed-message cache off: every FETCH parses again)")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="fetch-bench.")
     try:
@@ -128,7 +131,7 @@ def main():
         def imapd(root, port):
             return subprocess.Popen(
                 [args.imapd, "--root", root, "--passwd", interop_support.PASSWD, "--listen", f"127.0.0.1:{port}",
-                 "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 "--log-level", "error", *args.imapd_arg], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         run("imapd-maildir", spool, work, imapd)
         if not args.no_dovecot:
