@@ -17,20 +17,9 @@ enum ProcFS {
     /// Writing this to /proc/<pid>/clear_refs resets VmHWM to the current RSS (proc(5)).
     static let resetPeakValue = "5"
 
-    /// A small text file whole (they are all under a page or two), or nil.
+    /// A small text file whole, or nil.
     static func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        (try? FileIO.read(path)).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// `Name:   1234 kB` → 1234.

@@ -21,7 +21,7 @@
 #   BENCH_MESSAGES=500        messages in each user's INBOX
 #   BENCH_FOLDER_MESSAGES=100000   messages in the large folder of (b)
 #   BENCH_IDLE_SESSIONS=5000  sessions of (c)
-#   BENCH_DELIVER_SESSIONS=100 BENCH_DELIVERIES=200   sessions and deliveries of (d)
+#   BENCH_DELIVER_SESSIONS=100 BENCH_DELIVERIES=60    sessions and deliveries of (d)
 #   BENCH_BIG_MB=50           size of the message of (e)
 #   BENCH_DROP_CACHES=auto    drop the page cache before each cold run of (b): auto = when
 #                             /proc/sys/vm/drop_caches is writable (root), 0 = never
@@ -41,7 +41,7 @@ MESSAGES=${BENCH_MESSAGES:-500}
 FOLDER_MESSAGES=${BENCH_FOLDER_MESSAGES:-100000}
 IDLE_SESSIONS=${BENCH_IDLE_SESSIONS:-5000}
 DELIVER_SESSIONS=${BENCH_DELIVER_SESSIONS:-100}
-DELIVERIES=${BENCH_DELIVERIES:-200}
+DELIVERIES=${BENCH_DELIVERIES:-60}
 BIG_MB=${BENCH_BIG_MB:-50}
 DROP_CACHES=${BENCH_DROP_CACHES:-auto}
 SCENARIOS=${BENCH_SCENARIOS:-a b c d e}
@@ -211,44 +211,45 @@ if want a || want c || want d || want e; then
     pid_of() { if [ "$1" = "$OURS" ]; then echo "$OURS_PID"; else echo "$THEIRS_PID"; fi; }
 fi
 
+# alternate SUBCOMMAND SCENARIO ARGS…: one run per round and server, A then B; in ARGS
+# @ROUND@ is the round, @PID@ the server's process, @ROOT@ its copy of the spool.
+alternate() {
+    local sub=$1 scenario=$2 round server arg args
+    shift 2
+    for round in $(seq 1 "$ROUNDS"); do
+        for server in "$OURS" "$THEIRS"; do
+            args=()
+            for arg in "$@"; do
+                arg=${arg//@ROUND@/$round}
+                arg=${arg//@PID@/$(pid_of "$server")}
+                args+=("${arg//@ROOT@/$WORK/root-$server}")
+            done
+            bench "$server" "$round" "$sub" "$scenario" "${args[@]}"
+        done
+    done
+}
+
 if want a; then
     for clients in $CLIENTS; do
         log "(a) mixed profile, $clients clients, ${DURATION}s per run"
-        for round in $(seq 1 "$ROUNDS"); do
-            for server in "$OURS" "$THEIRS"; do
-                bench "$server" "$round" run "a-$clients" --clients "$clients" --users "$USERS" --duration "$DURATION" \
-                    --seed "$round"
-            done
-        done
+        alternate run "a-$clients" --clients "$clients" --users "$USERS" --duration "$DURATION" --seed @ROUND@
     done
 fi
 
 if want c; then
     log "(c) $IDLE_SESSIONS IDLE sessions: memory per session (PSS over the server's processes)"
-    for round in $(seq 1 "$ROUNDS"); do
-        for server in "$OURS" "$THEIRS"; do
-            bench "$server" "$round" idle c --sessions "$IDLE_SESSIONS" --users "$USERS" --server-pid "$(pid_of "$server")"
-        done
-    done
+    alternate idle c --sessions "$IDLE_SESSIONS" --users "$USERS" --server-pid @PID@
 fi
 
 if want d; then
     log "(d) delivery -> EXISTS: $DELIVER_SESSIONS IDLE sessions, $DELIVERIES deliveries"
-    for round in $(seq 1 "$ROUNDS"); do
-        for server in "$OURS" "$THEIRS"; do
-            bench "$server" "$round" idle d --sessions "$DELIVER_SESSIONS" --exact-user deliver \
-                --deliveries "$DELIVERIES" --maildir "$WORK/root-$server/deliver" --settle 0
-        done
-    done
+    alternate idle d --sessions "$DELIVER_SESSIONS" --exact-user deliver --deliveries "$DELIVERIES" \
+        --maildir @ROOT@/deliver --settle 0
 fi
 
 if want e; then
     log "(e) FETCH BODY[] and APPEND of a $BIG_MB MB message: throughput and peak RSS"
-    for round in $(seq 1 "$ROUNDS"); do
-        for server in "$OURS" "$THEIRS"; do
-            bench "$server" "$round" big e --append-size $((BIG_MB * 1024 * 1024)) --server-pid "$(pid_of "$server")"
-        done
-    done
+    alternate big e --append-size $((BIG_MB * 1024 * 1024)) --server-pid @PID@
 fi
 
 # --- report -----------------------------------------------------------------------------
