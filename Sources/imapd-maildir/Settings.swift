@@ -32,10 +32,20 @@ struct Settings {
             default: throw ValidationError("\(name): expected yes or no, got \(text)")
             }
         }
-        func number(_ cli: Int?, _ name: String) throws -> Int? {
-            if let cli { return cli }
-            guard let text = file?.last(name) else { return nil }
-            guard let n = Int(text), n > 0 else { throw ValidationError("\(name): expected a positive number") }
+        /// A whole-number option, from the command line or else the file, checked the same
+        /// way from both: at least `minimum` (1 for counts and timeouts; 0 where 0 means
+        /// "off", as for message-cache-size).
+        func number(_ cli: Int?, _ name: String, minimum: Int = 1) throws -> Int? {
+            let n: Int
+            if let cli {
+                n = cli
+            } else if let text = file?.last(name) {
+                guard let parsed = Int(text) else { throw ValidationError("\(name): expected a number, got \(text)") }
+                n = parsed
+            } else {
+                return nil
+            }
+            guard n >= minimum else { throw ValidationError("\(name): expected a number of at least \(minimum)") }
             return n
         }
 
@@ -100,7 +110,7 @@ struct Settings {
             config.decoderLimits.maxCommandLiteralBytes = n
         }
         if let n = try number(c.maxQueuedInput, "max-queued-input") { config.maxQueuedInputBytes = n }
-        if let n = try number(c.messageCacheSize, "message-cache-size") { config.messageCacheBytes = n }
+        if let n = try number(c.messageCacheSize, "message-cache-size", minimum: 0) { config.messageCacheBytes = n }
         runAsUser = value(c.user, "user")
         metricsListen = try value(c.metricsListen, "metrics-listen").map { text in
             guard let address = ListenAddress(parsing: text) else {
