@@ -112,6 +112,7 @@ struct FolderState: Sendable {
 
     /// Adds new messages with their files; returns the records ascending (for .added).
     mutating func admit(_ added: [(MessageRecord, MessageLocation)]) -> [MessageRecord] {
+        locations.reserveCapacity(locations.count + added.count)
         for (record, location) in added { locations[record.baseName] = location }
         let records = added.map(\.0).sorted { $0.uid < $1.uid }
         insertMessages(records)

@@ -181,11 +181,17 @@ extension FolderContext {
         case notAMessage
     }
 
-    /// A MessageRecord for a file about to join the state.
-    func makeRecord(uid: UInt32, baseName: String, file: ScannedFile, state: FolderState) throws -> MadeRecord {
+    /// A MessageRecord for a file about to join the state. `directories`: open new/ and
+    /// cur/ for a pass over many files (no path walk per file).
+    func makeRecord(
+        uid: UInt32, baseName: String, file: ScannedFile, state: FolderState,
+        directories: MessageDirectories? = nil
+    ) throws -> MadeRecord {
         let location = MessageLocation(inNew: file.inNew, name: file.name)
         let path = path(of: location)
-        guard let status = try POSIX.status(path, followSymlinks: false) else { return .vanished }
+        let found =
+            try directories?.status(location, path: path) ?? POSIX.status(path, followSymlinks: false)
+        guard let status = found else { return .vanished }
         guard status.isRegular else {
             logger.debug("ignoring a non-regular file", metadata: ["file": "\(path)"])
             return .notAMessage
@@ -212,8 +218,9 @@ extension FolderContext {
     ) {
         var adopted: [(MessageRecord, MessageLocation)] = []
         var retry: [(UInt32, String)] = []
+        let directories = candidates.count > 1 ? MessageDirectories(self) : nil
         for (uid, base, file) in candidates {
-            switch try makeRecord(uid: uid, baseName: base, file: file, state: state) {
+            switch try makeRecord(uid: uid, baseName: base, file: file, state: state, directories: directories) {
             case .made(let record, let location): adopted.append((record, location))
             case .vanished: retry.append((uid, base))
             case .notAMessage: break

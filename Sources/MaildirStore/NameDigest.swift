@@ -92,6 +92,8 @@ struct LocationTable: Sendable, ExpressibleByDictionaryLiteral {
     }
 
     var count: Int { byBaseName.count }
+
+    mutating func reserveCapacity(_ capacity: Int) { byBaseName.reserveCapacity(capacity) }
     var keys: Dictionary<String, MessageLocation>.Keys { byBaseName.keys }
 
     func filter(_ isIncluded: ((key: String, value: MessageLocation)) throws -> Bool) rethrows -> [String:

@@ -8,6 +8,8 @@
 //   synchronize for a rescan; neither → the caller confirms every apparently vanished
 //   message with a second scan before reporting it expunged (FolderSync.swift).
 
+import Glibc
+
 struct ScannedFile: Sendable {
     var inNew: Bool
     var name: MaildirFileName
@@ -56,5 +58,35 @@ extension FolderContext {
             if required { throw StoreError.nonexistent(directory) }
             return []
         }
+    }
+}
+
+/// new/ and cur/ opened once for a pass that stats many message files: fstatat relative
+/// to them instead of a path walk per file. A directory that cannot be opened falls
+/// back to the path. Used on one thread, for the length of one call.
+final class MessageDirectories {
+    private let new: Int32
+    private let cur: Int32
+
+    init(_ context: FolderContext) {
+        new = Glibc.open(context.newPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        cur = Glibc.open(context.curPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    }
+
+    deinit {
+        if new >= 0 { Glibc.close(new) }
+        if cur >= 0 { Glibc.close(cur) }
+    }
+
+    /// lstat of the file (symlinks not followed); nil when it is gone. `path` is its
+    /// full path, for errors and the fallback.
+    func status(_ location: MessageLocation, path: String) throws -> FileStatus? {
+        let directory = location.inNew ? new : cur
+        guard directory >= 0 else { return try POSIX.status(path, followSymlinks: false) }
+        var st = stat()
+        if fstatat(directory, location.name.fileName, &st, AT_SYMLINK_NOFOLLOW) == 0 { return FileStatus(st) }
+        let code = errno
+        if POSIX.isMissing(code) { return nil }
+        throw POSIX.error(path, code)
     }
 }

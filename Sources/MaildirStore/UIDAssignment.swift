@@ -68,12 +68,14 @@ extension FolderContext {
                 return results
             }
             var newRecords: [UIDListRecord] = []
+            newRecords.reserveCapacity(toAssign.count)
             var superseded = Set<String>()
+            let directories = toAssign.count > 1 ? MessageDirectories(self) : nil
             for (base, file) in toAssign {
                 let uid = state.nextUID
                 guard uid < UInt32.max else { throw StoreError.corrupt("\(uidListPath): UID space exhausted") }
                 let made: (MessageRecord, MessageLocation)
-                switch try makeRecord(uid: uid, baseName: base, file: file, state: state) {
+                switch try makeRecord(uid: uid, baseName: base, file: file, state: state, directories: directories) {
                 case .made(let record, let location): made = (record, location)
                 case .vanished:
                     state.forceRescan = true

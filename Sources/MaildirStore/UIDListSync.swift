@@ -137,6 +137,8 @@ extension FolderContext {
     /// `state` under it. Falls back to a rewrite whenever appending is not safe.
     func appendRecords(_ state: inout FolderState, _ newRecords: [UIDListRecord]) throws {
         guard !newRecords.isEmpty else { return }
+        state.records.reserveCapacity(state.records.count + newRecords.count)
+        state.recordUIDs.reserveCapacity(state.recordUIDs.count + newRecords.count)
         let canAppend =
             !state.uidListNeedsRewrite && !state.uidListHasPartialLine
             && state.header.version == UIDListSyntax.currentVersion && state.uidListFile != nil
