@@ -57,7 +57,8 @@ enum Ratio {
     static func of(ours: Double, theirs: Double, better: Better) -> Double? {
         switch better {
         case .higher: return theirs > 0 ? ours / theirs : nil
-        case .lower: return ours > 0 ? theirs / ours : (theirs > 0 ? .infinity : nil)
+        // Ours at 0: no finite ratio (and JSON has no infinity).
+        case .lower: return ours > 0 ? theirs / ours : nil
         }
     }
 

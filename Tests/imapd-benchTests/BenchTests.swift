@@ -161,6 +161,8 @@ import Testing
             ours: "imapd-maildir", theirs: "dovecot")
         #expect(lower[0].ratio == 2)
         #expect(lower[0].met == false)  // target 3×
+        #expect(Ratio.of(ours: 0, theirs: 5, better: .lower) == nil)
+        #expect(Ratio.of(ours: 5, theirs: 0, better: .higher) == nil)
     }
 
     @Test func resultsRoundTripThroughJSON() throws {
