@@ -46,7 +46,8 @@ extension StoreUIDValidity {
 }
 
 extension MessageRecord {
-    var internalDateTime: IMAPDateTime { IMAPDateTime(secondsSinceEpoch: internalDate, zoneMinutes: 0) }
+    /// nil until `SharedFolder.completeDetails` read it (MessageRecord).
+    var internalDateTime: IMAPDateTime? { internalDate.map { IMAPDateTime(secondsSinceEpoch: $0, zoneMinutes: 0) } }
 }
 
 /// Sorted UIDs to merged ranges, for COPYUID/APPENDUID/ESEARCH ALL.

@@ -27,7 +27,7 @@ extension SharedFolder {
         for uid in Array(Set(uids)).sorted() {
             guard let file = try openMessage(uid) else { continue }
             defer { file.close() }
-            let base = UniqueName.make() + ",S=\(file.size),W=\(file.record.virtualSize)"
+            let base = UniqueName.make() + ",S=\(file.size),W=\(try file.virtualSize())"
             let temporaryPath = POSIX.join(tmp, base)
             if link(file.path, temporaryPath) != 0 {
                 try copyBytes(of: file, to: temporaryPath)
@@ -90,7 +90,7 @@ extension SharedFolder {
             try POSIX.writeAll(fd: fd, path: path, chunk)
             offset += chunk.count
         }
-        try POSIX.setModificationTime(fd: fd, path: path, seconds: file.record.internalDate)
+        try POSIX.setModificationTime(fd: fd, path: path, seconds: file.internalDate)
         if fsync(fd) != 0 { throw POSIX.error(path) }
         ok = true
     }

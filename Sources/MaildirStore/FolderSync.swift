@@ -141,7 +141,7 @@ extension FolderContext {
             guard hasUnseenRecord(below: ceiling, state: state, listing: listing) else { break }
             listing = try scanDirectories().union(listing)
         }
-        var (added, blocked) = try adopt(adoptable, state: &state)
+        var (added, blocked) = try adopt(adoptable, state: &state, lazy: true)
         if let blocked { added.removeAll { $0.0.uid.rawValue > blocked } }
         var failure: Error?
         if blocked != nil {
@@ -182,12 +182,25 @@ extension FolderContext {
     }
 
     /// A MessageRecord for a file about to join the state. `directories`: open new/ and
-    /// cur/ for a pass over many files (no path walk per file).
+    /// cur/ for a pass over many files (no path walk per file). `lazy`: a scan's file
+    /// that readdir said is regular joins without a stat, its INTERNALDATE and sizes
+    /// left for `SharedFolder.completeDetails` (MessageRecord). A file that vanished
+    /// since the listing then joins anyway and the next synchronize expunges it, or
+    /// finds it under its new name (same base name, same message).
     func makeRecord(
         uid: UInt32, baseName: String, file: ScannedFile, state: FolderState,
-        directories: MessageDirectories? = nil
+        directories: MessageDirectories? = nil, lazy: Bool = false
     ) throws -> MadeRecord {
         let location = MessageLocation(inNew: file.inNew, name: file.name)
+        if file.isRegular == false { return .notAMessage }
+        let knownVirtualSize = file.name.virtualSize ?? state.record(uid: uid)?.virtualSize
+        if lazy && file.isRegular == true {
+            let record = MessageRecord(
+                uid: StoreUID(uid), flags: state.keywords.flags(for: FlagLetters(decoding: file.name.letters)),
+                internalDate: nil, physicalSize: file.name.physicalSize, virtualSize: knownVirtualSize,
+                baseName: baseName)
+            return .made(record, location)
+        }
         let path = path(of: location)
         let found =
             try directories?.status(location, path: path) ?? POSIX.status(path, followSymlinks: false)
@@ -196,15 +209,15 @@ extension FolderContext {
             logger.debug("ignoring a non-regular file", metadata: ["file": "\(path)"])
             return .notAMessage
         }
-        var virtualSize = file.name.virtualSize ?? state.record(uid: uid)?.virtualSize
-        if virtualSize == nil {
+        var virtualSize = knownVirtualSize
+        if virtualSize == nil && !lazy {
             guard let computed = try VirtualSize.compute(path: path) else { return .vanished }
             virtualSize = computed
         }
         let record = MessageRecord(
             uid: StoreUID(uid), flags: state.keywords.flags(for: FlagLetters(decoding: file.name.letters)),
             internalDate: status.mtime.seconds, physicalSize: file.name.physicalSize ?? status.size,
-            virtualSize: virtualSize ?? status.size, baseName: baseName)
+            virtualSize: virtualSize, baseName: baseName)
         return .made(record, location)
     }
 
@@ -213,14 +226,16 @@ extension FolderContext {
     /// if it still cannot be had, `blocked` is its UID: callers then hold back every
     /// higher UID (UIDs must be shown in ascending order, and skipping it would make it
     /// "reappear" later and lose its UID) and the next synchronize tries again.
-    func adopt(_ candidates: [(UInt32, String, ScannedFile)], state: inout FolderState) throws -> (
+    func adopt(_ candidates: [(UInt32, String, ScannedFile)], state: inout FolderState, lazy: Bool) throws -> (
         adopted: [(MessageRecord, MessageLocation)], blocked: UInt32?
     ) {
         var adopted: [(MessageRecord, MessageLocation)] = []
         var retry: [(UInt32, String)] = []
-        let directories = candidates.count > 1 ? MessageDirectories(self) : nil
+        let directories = candidates.count > 1 && !lazy ? MessageDirectories(self) : nil
         for (uid, base, file) in candidates {
-            switch try makeRecord(uid: uid, baseName: base, file: file, state: state, directories: directories) {
+            switch try makeRecord(
+                uid: uid, baseName: base, file: file, state: state, directories: directories, lazy: lazy)
+            {
             case .made(let record, let location): adopted.append((record, location))
             case .vanished: retry.append((uid, base))
             case .notAMessage: break

@@ -12,12 +12,21 @@ public final class MessageFile: Sendable {
     public let record: MessageRecord
     /// Physical size now.
     public let size: Int
+    /// INTERNALDATE: the file's mtime, seconds since the epoch.
+    public let internalDate: Int64
     let path: String
     /// -1 once closed. The lock keeps a read from using a descriptor number that a
     /// concurrent close() has released (and the kernel may have reused).
     private let descriptor: Mutex<Int32>
 
-    init(record: MessageRecord, descriptor: Int32, size: Int, path: String) {
+    /// `record` completed with what the open file's status tells (INTERNALDATE = mtime,
+    /// physical size); RFC822.SIZE may still be unknown (`virtualSize()`).
+    init(record: MessageRecord, descriptor: Int32, status: FileStatus, path: String) {
+        var record = record
+        record.internalDate = record.internalDate ?? status.mtime.seconds
+        record.physicalSize = record.physicalSize ?? status.size
+        let size = status.size
+        internalDate = status.mtime.seconds
         self.record = record
         self.size = size
         self.path = path
@@ -31,6 +40,15 @@ public final class MessageFile: Sendable {
         try descriptor.withLock { fd in
             guard fd >= 0 else { throw StoreError.io(path, errno: EBADF) }
             return try POSIX.pread(fd: fd, path: path, offset: offset, count: count)
+        }
+    }
+
+    /// RFC822.SIZE: the record's, else counted by reading the file.
+    public func virtualSize() throws -> Int {
+        if let known = record.virtualSize { return known }
+        return try descriptor.withLock { fd in
+            guard fd >= 0 else { throw StoreError.io(path, errno: EBADF) }
+            return try VirtualSize.compute(fd: fd, path: path)
         }
     }
 

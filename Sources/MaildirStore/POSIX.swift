@@ -84,9 +84,16 @@ enum POSIX {
     /// Names in a directory except "." and "..", undecodable (non-UTF-8) names skipped.
     /// Throws .io(path, ENOENT) when the directory does not exist.
     static func directoryEntries(_ path: String) throws -> [String] {
+        try typedDirectoryEntries(path).map(\.name)
+    }
+
+    /// The same with each entry's d_type (DT_REG, DT_LNK, …; DT_UNKNOWN where the file
+    /// system does not say): a scan learns which names are regular files without a stat
+    /// per file.
+    static func typedDirectoryEntries(_ path: String) throws -> [(name: String, type: UInt8)] {
         guard let dir = opendir(path) else { throw error(path) }
         defer { closedir(dir) }
-        var names: [String] = []
+        var entries: [(name: String, type: UInt8)] = []
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
@@ -99,9 +106,9 @@ enum POSIX {
                 }
             }
             guard let name, name != ".", name != ".." else { continue }
-            names.append(name)
+            entries.append((name, entry.pointee.d_type))
         }
-        return names
+        return entries
     }
 
     static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws -> Int32? {

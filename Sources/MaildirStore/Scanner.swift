@@ -13,6 +13,10 @@ import Glibc
 struct ScannedFile: Sendable {
     var inNew: Bool
     var name: MaildirFileName
+    /// What readdir said the entry is: true a regular file, false anything else (a
+    /// symlink, FIFO or directory, never a message), nil not said (DT_UNKNOWN: some
+    /// file systems leave it to a stat).
+    var isRegular: Bool? = nil
 }
 
 struct DirectoryListing: Sendable {
@@ -35,25 +39,29 @@ extension FolderContext {
         let inNew = try entries(newPath, required: false)
         let inCur = try entries(curPath, required: true)
         listing.files.reserveCapacity(inNew.count + inCur.count)
-        for name in inNew {
+        for (name, type) in inNew {
             let parsed = MaildirFileName(parsing: name)
-            listing.files[parsed.baseName] = ScannedFile(inNew: true, name: parsed)
+            listing.files[parsed.baseName] = ScannedFile(inNew: true, name: parsed, isRegular: Self.isRegular(type))
         }
-        for name in inCur {
+        for (name, type) in inCur {
             let parsed = MaildirFileName(parsing: name)
             if let seen = listing.files[parsed.baseName], !seen.inNew {
                 listing.sawDuplicates = true
                 logger.debug("two files with one base name in cur/", metadata: ["base": "\(parsed.baseName)"])
             }
-            listing.files[parsed.baseName] = ScannedFile(inNew: false, name: parsed)
+            listing.files[parsed.baseName] = ScannedFile(inNew: false, name: parsed, isRegular: Self.isRegular(type))
         }
         return listing
     }
 
+    private static func isRegular(_ type: UInt8) -> Bool? {
+        type == UInt8(DT_UNKNOWN) ? nil : type == UInt8(DT_REG)
+    }
+
     /// Visible entries (hidden names starting with '.' skipped).
-    private func entries(_ path: String, required: Bool) throws -> [String] {
+    private func entries(_ path: String, required: Bool) throws -> [(name: String, type: UInt8)] {
         do {
-            return try POSIX.directoryEntries(path).filter { $0.utf8.first != FileNameSyntax.hiddenPrefix }
+            return try POSIX.typedDirectoryEntries(path).filter { $0.name.utf8.first != FileNameSyntax.hiddenPrefix }
         } catch StoreError.io(_, let code) where POSIX.isMissing(code) {
             if required { throw StoreError.nonexistent(directory) }
             return []

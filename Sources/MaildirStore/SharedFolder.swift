@@ -101,7 +101,7 @@ public final class SharedFolder: Sendable {
                 else { return nil }
                 let path = context.path(of: location)
                 if let (fd, status) = try POSIX.openRegularFile(path) {
-                    return MessageFile(record: state.messages[index], descriptor: fd, size: status.size, path: path)
+                    return MessageFile(record: state.messages[index], descriptor: fd, status: status, path: path)
                 }
                 // Renamed or expunged by another program since our scan.
                 if attempt == 0 { try context.synchronize(&state, force: true, moveNewToCur: false, changes: &changes) }

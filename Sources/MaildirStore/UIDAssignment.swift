@@ -59,7 +59,9 @@ extension FolderContext {
                     toAssign.append((base, file))
                 }
             }
-            var (results, blocked) = try adopt(candidates, state: &state)
+            // A scan's files join without a stat (MessageRecord); files being saved are
+            // few and ours, and their records are complete at once.
+            var (results, blocked) = try adopt(candidates, state: &state, lazy: !saving)
             if let unseenMissing { blocked = min(blocked ?? unseenMissing, unseenMissing) }
             if let blocked, !saving {
                 // A message of someone else we cannot see yet: do not pass over it now.
@@ -70,12 +72,14 @@ extension FolderContext {
             var newRecords: [UIDListRecord] = []
             newRecords.reserveCapacity(toAssign.count)
             var superseded = Set<String>()
-            let directories = toAssign.count > 1 ? MessageDirectories(self) : nil
+            let directories = toAssign.count > 1 && saving ? MessageDirectories(self) : nil
             for (base, file) in toAssign {
                 let uid = state.nextUID
                 guard uid < UInt32.max else { throw StoreError.corrupt("\(uidListPath): UID space exhausted") }
                 let made: (MessageRecord, MessageLocation)
-                switch try makeRecord(uid: uid, baseName: base, file: file, state: state, directories: directories) {
+                switch try makeRecord(
+                    uid: uid, baseName: base, file: file, state: state, directories: directories, lazy: !saving)
+                {
                 case .made(let record, let location): made = (record, location)
                 case .vanished:
                     state.forceRescan = true
@@ -89,8 +93,8 @@ extension FolderContext {
                 }
                 state.nextUID = uid + 1
                 var fields: [String] = []
-                if file.name.virtualSize == nil {
-                    fields.append(String(UnicodeScalar(UIDListSyntax.virtualSizeKey)) + String(made.0.virtualSize))
+                if file.name.virtualSize == nil, let virtualSize = made.0.virtualSize {
+                    fields.append(String(UnicodeScalar(UIDListSyntax.virtualSizeKey)) + String(virtualSize))
                 }
                 newRecords.append(UIDListRecord(uid: uid, fields: fields, fileName: base))
                 results.append(made)

@@ -14,6 +14,11 @@ enum VirtualSize {
     static func compute(path: String) throws -> Int? {
         guard let (fd, _) = try POSIX.openRegularFile(path) else { return nil }
         defer { close(fd) }
+        return try compute(fd: fd, path: path)
+    }
+
+    /// The count over an open file, read from its start (`path` for errors).
+    static func compute(fd: Int32, path: String) throws -> Int {
         var total = 0
         var bareLineFeeds = 0
         var previous: UInt8 = 0

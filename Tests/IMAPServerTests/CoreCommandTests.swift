@@ -96,6 +96,50 @@ final class CoreCommandTests: XCTestCase {
         await server.stop()
     }
 
+    /// A scan takes messages in without a stat (MessageRecord): INTERNALDATE and
+    /// RFC822.SIZE are read when a command first needs them, and a message gone by then
+    /// is reported as expunged.
+    func testInternalDateAndSizeAreReadWhenFirstAsked() async throws {
+        let server = try await RunningServer()
+        let m = server.maildir
+        // 2023-11-14 22:13:20 UTC and 2023-11-15 01:00:00 UTC.
+        try m.deliver("alice", name: "1700000000.M1P1.host:2,", into: "cur", body: Self.plain, mtime: 1_700_000_000)
+        try m.deliver("alice", name: "1700000001.M2P1.host:2,S", into: "cur", body: Self.second, mtime: 1_700_010_000)
+        let plainSize = Self.plain.utf8.count + Self.plain.filter { $0 == "\n" }.count
+        let secondSize = Self.second.utf8.count + Self.second.filter { $0 == "\n" }.count
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        let fetch = try client.command("FETCH 1:2 (INTERNALDATE RFC822.SIZE)")
+        XCTAssertEqual(
+            fetch.untagged,
+            [
+                "* 1 FETCH (INTERNALDATE \"14-Nov-2023 22:13:20 +0000\" RFC822.SIZE \(plainSize))",
+                "* 2 FETCH (INTERNALDATE \"15-Nov-2023 01:00:00 +0000\" RFC822.SIZE \(secondSize))",
+            ])
+        let larger = try client.command("SEARCH LARGER \(min(plainSize, secondSize))")
+        XCTAssertEqual(larger.untagged, ["* SEARCH \(plainSize > secondSize ? 1 : 2)"])
+        let since = try client.command("SEARCH SINCE 15-Nov-2023")
+        XCTAssertEqual(since.untagged, ["* SEARCH 2"])
+        let other = try server.connect()
+        try other.login()
+        let status = try other.command("STATUS INBOX (SIZE)")
+        XCTAssertEqual(status.untagged, ["* STATUS INBOX (SIZE \(plainSize + secondSize))"])
+
+        // Another program expunges a message after SELECT, before anyone read its
+        // details: FETCH may not send EXPUNGE (RFC 9051 §7.5.1) and answers without it.
+        try m.deliver("bob", name: "1700000000.M1P1.host:2,", into: "cur", body: Self.plain)
+        let doomed = try m.deliver("bob", name: "1700000001.M2P1.host:2,", into: "cur", body: Self.second)
+        let late = try server.connect()
+        XCTAssertTrue(try late.command("LOGIN bob hunter2").ok)
+        XCTAssertTrue(try late.command("SELECT INBOX").untagged.contains("* 2 EXISTS"))
+        try FileManager.default.removeItem(atPath: doomed)
+        let partial = try late.command("FETCH 1:2 (RFC822.SIZE)")
+        XCTAssertEqual(partial.untagged, ["* 1 FETCH (RFC822.SIZE \(plainSize))"])
+        XCTAssertTrue(partial.tagged.contains("NO [EXPUNGEISSUED]"), partial.tagged)
+        await server.stop()
+    }
+
     func testTwoSessionsSeeEachOthersChangesAtNoop() async throws {
         let server = try await RunningServer()
         let m = server.maildir

@@ -35,16 +35,23 @@ final class SharedFolderSyncTests: XCTestCase {
         XCTAssertEqual(snapshot.messages.map(\.uid.rawValue), [1, 2, 3])
         XCTAssertEqual(snapshot.uidNext, StoreUID(4))
         XCTAssertEqual(snapshot.messages[0].flags, MessageFlags(system: .seen))
-        XCTAssertEqual(snapshot.messages[1].internalDate, 1_700_000_001)
+        // The scan read no inode: sizes only where the name tells, no INTERNALDATE yet.
+        XCTAssertEqual(snapshot.messages.map(\.physicalSize), [26, nil, nil])
+        XCTAssertEqual(snapshot.messages.map(\.virtualSize), [29, nil, nil])
+        XCTAssertEqual(snapshot.messages.map(\.internalDate), [nil, nil, nil])
+        let completed = try folder.completeDetails(snapshot.messages)
+        XCTAssertEqual(completed.map(\.uid), snapshot.messages.map(\.uid))
+        XCTAssertEqual(completed[1].internalDate, 1_700_000_001)
         // "Subject: test\n\nbody\n" is 20 bytes with 3 LFs.
-        XCTAssertEqual(snapshot.messages[1].physicalSize, 20)
-        XCTAssertEqual(snapshot.messages[1].virtualSize, 23)
+        XCTAssertEqual(completed[1].physicalSize, 20)
+        XCTAssertEqual(completed[1].virtualSize, 23)
+        XCTAssertEqual(completed[0].virtualSize, 29, "W= of the name, not the file's count")
         XCTAssertEqual(recorder.added, [1, 2, 3].map { StoreUID($0) })
-        // Records appended in Dovecot's format; W only when the name lacks ,W=.
+        // Records appended in Dovecot's format.
         let lines = try maildir.readString("dovecot-uidlist").split(separator: "\n").dropFirst()
         XCTAssertEqual(
             Array(lines),
-            ["1 :1700000001.M20P1.host,S=26,W=29", "2 W23 :1700000001.M900P1.host", "3 W23 :1700000002.M10P1.host"])
+            ["1 :1700000001.M20P1.host,S=26,W=29", "2 :1700000001.M900P1.host", "3 :1700000002.M10P1.host"])
         // Files stay in new/ unless asked to move.
         XCTAssertEqual(try maildir.list("new").count, 2)
     }
@@ -122,7 +129,7 @@ final class SharedFolderSyncTests: XCTestCase {
         XCTAssertEqual(
             text,
             "3 V1712345678 N58 G0a1b2c3d4e5f60718293a4b5c6d7e8f9\n2 W2101 :1712345601.M200P1001.mx1\n"
-                + "56 W1000 :1712347000.M700P1006.mx1\n57 W23 :1712348000.M1P1.mx1\n")
+                + "56 W1000 :1712347000.M700P1006.mx1\n57 :1712348000.M1P1.mx1\n")
     }
 
     func testNoCompactionWhileTheFolderIsBusy() throws {

@@ -38,7 +38,7 @@ final class UIDListRecoveryTests: XCTestCase {
         XCTAssertEqual(snapshot.messages.map(\.uid.rawValue), [1, 11, 12])
         let text = try maildir.readString("dovecot-uidlist")
         XCTAssertTrue(text.hasPrefix("3 V1712345678 N13\n"), text)
-        XCTAssertTrue(text.contains("12 W23 :1712345800.M1P1.mx1\n"), text)
+        XCTAssertTrue(text.contains("12 :1712345800.M1P1.mx1\n"), text)
     }
 
     func testCourierUIDsAreImported() throws {

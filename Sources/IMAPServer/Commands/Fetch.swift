@@ -76,6 +76,8 @@ struct FetchPlan: Sendable {
     /// Any non-PEEK body item: the message gains \Seen (RFC 9051 §6.4.5).
     var setsSeen: Bool
     var includesFlags: Bool
+    /// INTERNALDATE or RFC822.SIZE: details a scan leaves unread (MessageRecord).
+    var needsDetails: Bool
 
     init(attributes: [FetchAttribute], isUID: Bool) {
         var attributes = attributes
@@ -88,6 +90,7 @@ struct FetchPlan: Sendable {
         needsRawBytes = attributes.contains { $0.needsFile && $0 != .envelope && $0 != .body && $0 != .bodyStructure }
         setsSeen = attributes.contains { $0.setsSeen }
         includesFlags = attributes.contains(.flags)
+        needsDetails = attributes.contains(.internalDate) || attributes.contains(.rfc822Size)
     }
 }
 

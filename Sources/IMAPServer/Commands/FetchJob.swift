@@ -49,6 +49,13 @@ struct FetchJob: Sendable {
 
     func run() throws -> Result {
         var result = Result()
+        // INTERNALDATE and RFC822.SIZE of messages a scan took in without a stat
+        // (MessageRecord); one that cannot be had any more is a vanished message.
+        var messages = messages
+        if plan.needsDetails {
+            let records = try folder.completeDetails(messages.map(\.record))
+            for index in messages.indices { messages[index].record = records[index] }
+        }
         var seenFlags: [StoreUID: MessageFlags] = [:]
         if plan.setsSeen {
             let unseen = messages.filter { !$0.record.flags.system.contains(.seen) }.map(\.record.uid)
@@ -67,6 +74,10 @@ struct FetchJob: Sendable {
             // §6.4.5: a FETCH that sets \Seen reports the new flags with it.
             if gainedSeen != nil && !plan.includesFlags { items.append(.flags) }
             var record = message.record
+            if plan.needsDetails && record.lacksDetails {
+                result.missing += 1
+                continue
+            }
             if let gainedSeen { record.flags = gainedSeen }
             if plan.needsFile {
                 let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
@@ -159,9 +170,12 @@ struct FetchJob: Sendable {
             switch item {
             case .uid: encoder.writeFetchItem(.uid(record.uid.wire), isFirst: first, into: &buffer)
             case .flags: flagBytes.write(record.flags, encoder: encoder, isFirst: first, into: &buffer)
+            // Both known here: `run` completed the details or skipped the message.
             case .internalDate:
-                encoder.writeFetchItem(.internalDate(record.internalDateTime), isFirst: first, into: &buffer)
-            case .rfc822Size: encoder.writeFetchItem(.rfc822Size(record.virtualSize), isFirst: first, into: &buffer)
+                let date = record.internalDateTime ?? IMAPDateTime(secondsSinceEpoch: 0, zoneMinutes: 0)
+                encoder.writeFetchItem(.internalDate(date), isFirst: first, into: &buffer)
+            case .rfc822Size:
+                encoder.writeFetchItem(.rfc822Size(record.virtualSize ?? 0), isFirst: first, into: &buffer)
             case .modSeq:
                 // Refused by the handler before the job starts.
                 continue
@@ -239,7 +253,7 @@ struct FetchJob: Sendable {
     private func wholeOrSection(
         _ spec: SectionSpec, _ tree: MessageTree?, _ raw: UnsafeRawBufferPointer, _ record: MessageRecord
     ) -> SectionContent? {
-        guard let tree else { return .raw(range: 0..<raw.count, crlfLength: record.virtualSize) }
+        guard let tree else { return .raw(range: 0..<raw.count, crlfLength: record.virtualSize ?? crlfLength(raw)) }
         return tree.section(spec, raw)
     }
 

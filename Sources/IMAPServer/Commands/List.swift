@@ -116,7 +116,7 @@ extension IMAPSession {
                             let folder = try? registry.open(directory: directory, mailRoot: store.root)
                         else { continue }
                         defer { registry.release(folder) }
-                        result[components] = try? folder.synchronize(moveNewToCur: false)
+                        result[components] = try? folder.statusSnapshot(for: statusAttributes ?? [])
                     }
                     return result
                 }) ?? [:]

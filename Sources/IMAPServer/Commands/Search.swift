@@ -106,6 +106,11 @@ struct SearchJob: Sendable {
     func run() throws -> [Int] {
         var matched: [Int] = []
         let needsContent = evaluator.needsContent
+        var messages = messages
+        if evaluator.needsDetails {
+            let records = try folder.completeDetails(messages.map(\.record))
+            for index in messages.indices { messages[index].record = records[index] }
+        }
         for (n, record) in messages {
             if !needsContent {
                 if evaluator.matches(sequenceNumber: n, record: record, content: nil) { matched.append(n) }

@@ -25,6 +25,20 @@ struct SearchEvaluator: Sendable {
         }
     }
 
+    /// Whether any key needs INTERNALDATE or RFC822.SIZE, which a scan leaves unread
+    /// (MessageRecord).
+    var needsDetails: Bool { SearchEvaluator.needsDetails(key) }
+
+    static func needsDetails(_ key: SearchKey) -> Bool {
+        switch key {
+        case .larger, .smaller, .before, .on, .since: return true
+        case .not(let k): return needsDetails(k)
+        case .or(let a, let b): return needsDetails(a) || needsDetails(b)
+        case .and(let keys): return keys.contains(where: needsDetails)
+        default: return false
+        }
+    }
+
     struct Content {
         let tree: MessageTree
         let raw: UnsafeRawBufferPointer
@@ -54,11 +68,12 @@ struct SearchEvaluator: Sendable {
         case .old: return true
         case .keyword(let k): return r.flags.keywords.contains { $0.lowercased() == k.lowercased() }
         case .unkeyword(let k): return !r.flags.keywords.contains { $0.lowercased() == k.lowercased() }
-        case .larger(let size): return r.virtualSize > Int(size)
-        case .smaller(let size): return r.virtualSize < Int(size)
-        case .before(let date): return internalDate(r) < date
-        case .on(let date): return internalDate(r) == date
-        case .since(let date): return internalDate(r) >= date
+        // Unknown only for a message gone before its details could be read: no match.
+        case .larger(let size): return r.virtualSize.map { $0 > Int(size) } ?? false
+        case .smaller(let size): return r.virtualSize.map { $0 < Int(size) } ?? false
+        case .before(let date): return internalDate(r).map { $0 < date } ?? false
+        case .on(let date): return internalDate(r).map { $0 == date } ?? false
+        case .since(let date): return internalDate(r).map { $0 >= date } ?? false
         case .uid(let set):
             guard let ranges = set.resolvedRanges(largest: lastUID) else { return saved.contains(r.uid) }
             return ranges.contains { $0.contains(r.uid.rawValue) }
@@ -89,8 +104,8 @@ struct SearchEvaluator: Sendable {
     }
 
     /// INTERNALDATE's date in UTC, the zone the server reports INTERNALDATE in.
-    private func internalDate(_ r: MessageRecord) -> IMAPDate {
-        IMAPDateTime(secondsSinceEpoch: r.internalDate).date
+    private func internalDate(_ r: MessageRecord) -> IMAPDate? {
+        r.internalDate.map { IMAPDateTime(secondsSinceEpoch: $0).date }
     }
 
     /// §6.4.4: a header key matches when the field's (decoded) value contains the

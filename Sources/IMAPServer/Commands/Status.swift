@@ -16,7 +16,7 @@ extension IMAPSession {
             snapshot = try await context.blocking {
                 let folder = try registry.open(directory: try store.existingFolder(components), mailRoot: store.root)
                 defer { registry.release(folder) }
-                return try folder.synchronize(moveNewToCur: false)
+                return try folder.statusSnapshot(for: attributes)
             }
         } catch {
             sendStoreFailure(tag, error, name: name)
@@ -42,7 +42,7 @@ extension IMAPSession {
             case .size:
                 // RFC 9051 §6.3.11: the size as the client would count it, i.e. with
                 // CRLF line ends (the sum of RFC822.SIZE), as Dovecot reports it.
-                values.append((attribute, UInt64(snapshot.messages.reduce(0) { $0 + $1.virtualSize })))
+                values.append((attribute, UInt64(snapshot.messages.reduce(0) { $0 + ($1.virtualSize ?? 0) })))
             case .recent: values.append((attribute, 0))
             case .appendLimit:
                 // RFC 7889 §3: the same limit for every folder, the decoder's literal limit.
@@ -51,5 +51,15 @@ extension IMAPSession {
             }
         }
         return values
+    }
+}
+
+extension SharedFolder {
+    /// The folder synchronized, with RFC822.SIZE of every message when SIZE is asked
+    /// for (a scan leaves it unread, MessageRecord). Blocking.
+    func statusSnapshot(for attributes: [StatusAttribute]) throws -> FolderSnapshot {
+        var snapshot = try synchronize(moveNewToCur: false)
+        if attributes.contains(.size) { snapshot.messages = try completeDetails(snapshot.messages) }
+        return snapshot
     }
 }
