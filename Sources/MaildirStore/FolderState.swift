@@ -101,8 +101,12 @@ struct FolderState: Sendable {
     /// Adds records (any UID order) keeping `messages` ascending.
     mutating func insertMessages(_ added: [MessageRecord]) {
         guard !added.isEmpty else { return }
-        let sorted = added.sorted { $0.uid < $1.uid }
-        if let last = messages.last, let first = sorted.first, last.uid < first.uid {
+        // Copies of 100,000s of records on a first scan cost: sort only when needed, and
+        // take the array itself when the folder was empty.
+        let sorted = Self.isAscending(added) ? added : added.sorted { $0.uid < $1.uid }
+        if messages.isEmpty {
+            messages = sorted
+        } else if let last = messages.last, let first = sorted.first, last.uid < first.uid {
             messages += sorted
         } else {
             messages = (messages + sorted).sorted { $0.uid < $1.uid }
@@ -113,10 +117,19 @@ struct FolderState: Sendable {
     /// Adds new messages with their files; returns the records ascending (for .added).
     mutating func admit(_ added: [(MessageRecord, MessageLocation)]) -> [MessageRecord] {
         locations.reserveCapacity(locations.count + added.count)
-        for (record, location) in added { locations[record.baseName] = location }
-        let records = added.map(\.0).sorted { $0.uid < $1.uid }
+        var records: [MessageRecord] = []
+        records.reserveCapacity(added.count)
+        for (record, location) in added {
+            locations[record.baseName] = location
+            records.append(record)
+        }
+        if !Self.isAscending(records) { records.sort { $0.uid < $1.uid } }
         insertMessages(records)
         return records
+    }
+
+    private static func isAscending(_ records: [MessageRecord]) -> Bool {
+        records.indices.dropFirst().allSatisfy { records[$0 - 1].uid < records[$0].uid }
     }
 
     /// Removes these UIDs from `messages` and their files from `locations`.

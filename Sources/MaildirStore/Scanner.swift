@@ -10,13 +10,22 @@
 
 import Glibc
 
-struct ScannedFile: Sendable {
-    var inNew: Bool
-    var name: MaildirFileName
+/// One directory entry. A class with constant fields, so a copy (a first scan passes
+/// 100,000s of them through several lists) is one reference count, not one per string
+/// and array inside the file name.
+final class ScannedFile: Sendable {
+    let inNew: Bool
+    let name: MaildirFileName
     /// What readdir said the entry is: true a regular file, false anything else (a
     /// symlink, FIFO or directory, never a message), nil not said (DT_UNKNOWN: some
     /// file systems leave it to a stat).
-    var isRegular: Bool? = nil
+    let isRegular: Bool?
+
+    init(inNew: Bool, name: MaildirFileName, isRegular: Bool? = nil) {
+        self.inNew = inNew
+        self.name = name
+        self.isRegular = isRegular
+    }
 }
 
 struct DirectoryListing: Sendable {
