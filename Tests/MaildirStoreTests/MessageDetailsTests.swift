@@ -5,15 +5,11 @@ import XCTest
 
 /// INTERNALDATE and sizes left unread by a scan and read on demand (MessageDetails.swift).
 final class MessageDetailsTests: XCTestCase {
-    func open(_ maildir: TempMaildir) throws -> SharedFolder {
-        try FolderRegistry(logger: testLogger()).open(directory: maildir.root, mailRoot: maildir.root)
-    }
-
     func testDetailsAreReadOnceAndRememberedByTheFolder() throws {
         let maildir = try TempMaildir()
         // 9 bytes, 2 bare LFs: RFC822.SIZE 11.
         try maildir.deliver("cur/1700000000.M1P1.host:2,S", "a\nbcdefg\n", mtime: 1_600_000_000)
-        let folder = try open(maildir)
+        let folder = try maildir.openFolder()
         let scanned = try folder.synchronize(moveNewToCur: false).messages
         XCTAssertEqual(scanned.count, 1)
         XCTAssertTrue(scanned[0].lacksDetails)
@@ -38,7 +34,7 @@ final class MessageDetailsTests: XCTestCase {
         try maildir.deliver("cur/1700000000.M1P1.host:2,", mtime: 1_600_000_001)
         try maildir.deliver("cur/1700000000.M2P1.host:2,", mtime: 1_600_000_002)
         try maildir.deliver("cur/1700000000.M3P1.host:2,", mtime: 1_600_000_003)
-        let folder = try open(maildir)
+        let folder = try maildir.openFolder()
         let scanned = try folder.synchronize(moveNewToCur: false).messages
         // Another program changes the flags of the first and expunges the second after
         // the scan: the first is found under its new name, the second has no details.
@@ -54,7 +50,7 @@ final class MessageDetailsTests: XCTestCase {
 
     func testMessagesThisServerWritesHaveTheirDetailsAtOnce() throws {
         let maildir = try TempMaildir()
-        let folder = try open(maildir)
+        let folder = try maildir.openFolder()
         let transaction = try folder.beginAppend()
         try transaction.write(Array("Subject: x\n\nhi\n".utf8))
         let record = try folder.commitAppend(transaction, flags: MessageFlags(), internalDate: 1_500_000_000)

@@ -116,6 +116,13 @@ func testLogger() -> Logger {
     return logger
 }
 
+extension TempMaildir {
+    /// This Maildir as a folder of a fresh registry.
+    func openFolder() throws -> SharedFolder {
+        try FolderRegistry(logger: testLogger()).open(directory: root, mailRoot: root)
+    }
+}
+
 /// A fixture file next to this source file.
 func fixture(_ name: String) throws -> [UInt8] {
     let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -5,10 +5,6 @@ import XCTest
 
 /// The folder-level handling of uidlists that are old, damaged, or changed by others.
 final class UIDListRecoveryTests: XCTestCase {
-    func open(_ maildir: TempMaildir) throws -> SharedFolder {
-        try FolderRegistry(logger: testLogger()).open(directory: maildir.root, mailRoot: maildir.root)
-    }
-
     func testDamagedUIDListKeepsUIDValidityAndIsRewritten() throws {
         let maildir = try TempMaildir()
         try maildir.write(
@@ -17,7 +13,7 @@ final class UIDListRecoveryTests: XCTestCase {
         try maildir.deliver("cur/a.host:2,S")
         try maildir.deliver("cur/b.host:2,")
         try maildir.deliver("cur/c.host:2,")
-        let snapshot = try open(maildir).synchronize(moveNewToCur: false)
+        let snapshot = try maildir.openFolder().synchronize(moveNewToCur: false)
         XCTAssertEqual(snapshot.uidValidity, StoreUIDValidity(1_712_345_678))
         XCTAssertEqual(snapshot.messages.map(\.uid.rawValue), [3, 9, 20])
         let rewritten = UIDListParser.parse(try maildir.read("dovecot-uidlist"))
@@ -33,7 +29,7 @@ final class UIDListRecoveryTests: XCTestCase {
         try maildir.deliver("cur/1712345600.M100P1000.mx1:2,S")
         try maildir.deliver("cur/1712345700.M300P1002.mx1:2,RS")
         try maildir.deliver("new/1712345800.M1P1.mx1")
-        let snapshot = try open(maildir).synchronize(moveNewToCur: false)
+        let snapshot = try maildir.openFolder().synchronize(moveNewToCur: false)
         XCTAssertEqual(snapshot.uidValidity, StoreUIDValidity(1_712_345_678))
         XCTAssertEqual(snapshot.messages.map(\.uid.rawValue), [1, 11, 12])
         let text = try maildir.readString("dovecot-uidlist")
@@ -47,7 +43,7 @@ final class UIDListRecoveryTests: XCTestCase {
         try maildir.deliver("cur/1712345600.M100P1000.mx1:2,S")
         try maildir.deliver("cur/1712345700.M300P1002.mx1:2,RS")
         try maildir.deliver("new/1712345800.M1P1.mx1")
-        let snapshot = try open(maildir).synchronize(moveNewToCur: false)
+        let snapshot = try maildir.openFolder().synchronize(moveNewToCur: false)
         XCTAssertEqual(snapshot.uidValidity, StoreUIDValidity(1_712_345_678))
         XCTAssertEqual(snapshot.messages.map(\.uid.rawValue), [1, 11, 12])
         let parse = UIDListParser.parse(try maildir.read("dovecot-uidlist"))
@@ -60,7 +56,7 @@ final class UIDListRecoveryTests: XCTestCase {
         let maildir = try TempMaildir()
         try maildir.write("dovecot-uidlist", Array("3 V77 N2\n1 :a.host\n2 :b.ho".utf8))
         try maildir.deliver("cur/a.host:2,")
-        let folder = try open(maildir)
+        let folder = try maildir.openFolder()
         try maildir.deliver("new/c.host")
         let snapshot = try folder.synchronize(moveNewToCur: false)
         XCTAssertEqual(snapshot.messages.map(\.uid.rawValue), [1, 2])
@@ -74,7 +70,7 @@ final class UIDListRecoveryTests: XCTestCase {
         let maildir = try TempMaildir()
         try maildir.deliver("new/1700000000.M1P1.host")
         try maildir.deliver("new/1700000001.M1P1.host")
-        let folder = try open(maildir)
+        let folder = try maildir.openFolder()
         let before = try folder.synchronize(moveNewToCur: false)
         try maildir.remove("dovecot-uidlist")
         try maildir.deliver("new/1700000002.M1P1.host")
@@ -89,7 +85,7 @@ final class UIDListRecoveryTests: XCTestCase {
     func testUIDValidityChangedByAnotherProgramResetsTheFolder() throws {
         let maildir = try TempMaildir()
         try maildir.deliver("cur/a.host:2,")
-        let folder = try open(maildir)
+        let folder = try maildir.openFolder()
         _ = try folder.synchronize(moveNewToCur: false)
         let recorder = ChangeRecorder()
         _ = folder.addObserver(recorder.callback)
@@ -108,7 +104,7 @@ final class UIDListRecoveryTests: XCTestCase {
         let maildir = try TempMaildir()
         try maildir.deliver("cur/a.host:2,")
         try maildir.deliver("cur/b.host:2,")
-        let folder = try open(maildir)
+        let folder = try maildir.openFolder()
         _ = try folder.synchronize(moveNewToCur: false)
         try maildir.renameFile("cur/a.host:2,", "tmp/a.host")
         XCTAssertEqual(try folder.synchronize(moveNewToCur: false).messages.map(\.uid.rawValue), [2])
@@ -121,7 +117,7 @@ final class UIDListRecoveryTests: XCTestCase {
 
     func testUnchangedDirectoriesSkipTheScan() throws {
         let maildir = try TempMaildir()
-        let folder = try open(maildir)
+        let folder = try maildir.openFolder()
         let old = Date(timeIntervalSince1970: 1_600_000_000)
         for dir in ["cur", "new"] {
             try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: maildir.path(dir))
@@ -137,7 +133,7 @@ final class UIDListRecoveryTests: XCTestCase {
 
     func testChangeWithinTheMtimeTickIsNotMissed() throws {
         let maildir = try TempMaildir()
-        let folder = try open(maildir)
+        let folder = try maildir.openFolder()
         // Directory mtimes not (yet) more than a second before the scan: the scan cannot
         // vouch for changes made later in the same timestamp tick.
         let tick = Date(timeIntervalSinceNow: 10)
