@@ -45,11 +45,6 @@ extension StoreUIDValidity {
     var wire: UIDValidity { UIDValidity(rawValue) }
 }
 
-extension MessageRecord {
-    /// nil until `SharedFolder.completeDetails` read it (MessageRecord).
-    var internalDateTime: IMAPDateTime? { internalDate.map { IMAPDateTime(secondsSinceEpoch: $0, zoneMinutes: 0) } }
-}
-
 /// Sorted UIDs to merged ranges, for COPYUID/APPENDUID/ESEARCH ALL.
 func mergedRanges(_ values: [UInt32]) -> [ClosedRange<UInt32>] {
     var ranges: [ClosedRange<UInt32>] = []

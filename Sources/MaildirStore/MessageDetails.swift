@@ -18,28 +18,40 @@ extension SharedFolder {
     /// `records` with INTERNALDATE, physical size and RFC822.SIZE filled in, in the same
     /// order. Records of messages no longer on disk come back unchanged.
     public func completeDetails(_ records: [MessageRecord]) throws -> [MessageRecord] {
-        guard records.contains(where: \.lacksDetails) else { return records }
+        let lacking = records.indices.filter { records[$0].lacksDetails }
+        guard !lacking.isEmpty else { return records }
         var completed = records
+        let found = try details(of: lacking.map { records[$0].uid })
+        for (index, details) in zip(lacking, found) {
+            if let details { completed[index].merge(details) }
+        }
+        return completed
+    }
+
+    /// The complete details of these messages, in the same order; nil for a message no
+    /// longer on disk.
+    public func details(of uids: [StoreUID]) throws -> [MessageRecord?] {
+        var result: [MessageRecord?] = Array(repeating: nil, count: uids.count)
         // What the folder already learned (for this or another session), and where the
         // files of the rest are.
         var wanted: [(index: Int, location: MessageLocation)] = []
         try perform { _, state, _ in
-            for (index, record) in records.enumerated() where record.lacksDetails {
-                guard let position = state.messageIndex(record.uid) else { continue }
+            for (index, uid) in uids.enumerated() {
+                guard let position = state.messageIndex(uid) else { continue }
                 let known = state.messages[position]
-                completed[index].merge(known)
-                if completed[index].lacksDetails, let location = state.locations[known.baseName] {
-                    wanted.append((index, location))
+                if known.lacksDetails {
+                    if let location = state.locations[known.baseName] { wanted.append((index, location)) }
                 }
+                result[index] = known
             }
         }
-        guard !wanted.isEmpty else { return completed }
+        guard !wanted.isEmpty else { return result }
 
         let directories = MessageDirectories(context)
         var found: [MessageRecord] = []
         found.reserveCapacity(wanted.count)
         for (index, location) in wanted {
-            var record = completed[index]
+            guard var record = result[index] else { continue }
             let path = context.path(of: location)
             if let status = try directories.status(location, path: path), status.isRegular {
                 record.internalDate = record.internalDate ?? status.mtime.seconds
@@ -48,12 +60,15 @@ extension SharedFolder {
             }
             if record.lacksDetails {
                 // Renamed since the lookup, or gone: by base name, or not at all.
-                guard let file = try openMessage(record.uid) else { continue }
+                guard let file = try openMessage(record.uid) else {
+                    result[index] = nil
+                    continue
+                }
                 defer { file.close() }
                 record.merge(file.record)
                 record.virtualSize = try file.virtualSize()
             }
-            completed[index] = record
+            result[index] = record
             found.append(record)
         }
 
@@ -63,7 +78,7 @@ extension SharedFolder {
                 state.messages[position].merge(record)
             }
         }
-        return completed
+        return result
     }
 }
 

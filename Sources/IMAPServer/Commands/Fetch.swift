@@ -23,7 +23,8 @@ extension IMAPSession {
         }
         var plan = FetchPlan(attributes: attributes, isUID: set.isUID)
         if mailbox.readOnly { plan.setsSeen = false }
-        let messages = numbers.map { FetchJob.Message(sequenceNumber: $0, record: mailbox.view.record(at: $0)) }
+        let view = mailbox.view
+        let messages = numbers.map { view.fetchMessage(at: $0) }
 
         // Everything already buffered goes out first: the job writes to the channel itself.
         await flushOutput()

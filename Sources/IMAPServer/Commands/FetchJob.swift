@@ -18,9 +18,16 @@ import NIOCore
 /// files are never rewritten in place (every writer renames a new file into place), so
 /// the mapping cannot shrink under us.
 struct FetchJob: Sendable {
+    /// What FETCH needs of a message record: not its base name, whose reference count a
+    /// copy would touch (one cache miss per message, 100,000s on a `FETCH 1:*`).
     struct Message: Sendable {
         var sequenceNumber: Int
-        var record: MessageRecord
+        var uid: StoreUID
+        var flags: MessageFlags
+        var internalDate: Int64?
+        var virtualSize: Int?
+
+        var lacksDetails: Bool { internalDate == nil || virtualSize == nil }
     }
 
     struct Result: Sendable {
@@ -53,12 +60,16 @@ struct FetchJob: Sendable {
         // (MessageRecord); one that cannot be had any more is a vanished message.
         var messages = messages
         if plan.needsDetails {
-            let records = try folder.completeDetails(messages.map(\.record))
-            for index in messages.indices { messages[index].record = records[index] }
+            let lacking = messages.indices.filter { messages[$0].lacksDetails }
+            let found = lacking.isEmpty ? [] : try folder.details(of: lacking.map { messages[$0].uid })
+            for (index, details) in zip(lacking, found) {
+                messages[index].internalDate = details?.internalDate
+                messages[index].virtualSize = details?.virtualSize
+            }
         }
         var seenFlags: [StoreUID: MessageFlags] = [:]
         if plan.setsSeen {
-            let unseen = messages.filter { !$0.record.flags.system.contains(.seen) }.map(\.record.uid)
+            let unseen = messages.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
             if !unseen.isEmpty {
                 result.newFlags = try folder.store(.add, flags: MessageFlags(system: .seen), uids: unseen)
                 for (uid, flags) in result.newFlags { seenFlags[uid] = flags }
@@ -70,10 +81,10 @@ struct FetchJob: Sendable {
         defer { ServerMetrics.fetchResponses.increment(by: sent) }
         for message in messages {
             var items = plan.attributes
-            let gainedSeen = seenFlags[message.record.uid]
+            let gainedSeen = seenFlags[message.uid]
             // §6.4.5: a FETCH that sets \Seen reports the new flags with it.
             if gainedSeen != nil && !plan.includesFlags { items.append(.flags) }
-            var record = message.record
+            var record = message
             if plan.needsDetails && record.lacksDetails {
                 result.missing += 1
                 continue
@@ -159,7 +170,7 @@ struct FetchJob: Sendable {
     }
 
     private func write(
-        _ number: Int, _ record: MessageRecord, _ items: [FetchAttribute], parsed: ParsedMessage?,
+        _ number: Int, _ record: Message, _ items: [FetchAttribute], parsed: ParsedMessage?,
         raw: UnsafeRawBufferPointer?, binaries: [Int: BinaryContent], flagBytes: inout FlagBytesCache,
         into buffer: inout ByteBuffer
     ) throws {
@@ -172,7 +183,7 @@ struct FetchJob: Sendable {
             case .flags: flagBytes.write(record.flags, encoder: encoder, isFirst: first, into: &buffer)
             // Both known here: `run` completed the details or skipped the message.
             case .internalDate:
-                let date = record.internalDateTime ?? IMAPDateTime(secondsSinceEpoch: 0, zoneMinutes: 0)
+                let date = IMAPDateTime(secondsSinceEpoch: record.internalDate ?? 0, zoneMinutes: 0)
                 encoder.writeFetchItem(.internalDate(date), isFirst: first, into: &buffer)
             case .rfc822Size:
                 encoder.writeFetchItem(.rfc822Size(record.virtualSize ?? 0), isFirst: first, into: &buffer)
@@ -251,7 +262,7 @@ struct FetchJob: Sendable {
     /// The section from the parse; without one (`plan.needsTree` false: only whole
     /// messages asked for) the whole file, whose CRLF length is RFC822.SIZE.
     private func wholeOrSection(
-        _ spec: SectionSpec, _ tree: MessageTree?, _ raw: UnsafeRawBufferPointer, _ record: MessageRecord
+        _ spec: SectionSpec, _ tree: MessageTree?, _ raw: UnsafeRawBufferPointer, _ record: Message
     ) -> SectionContent? {
         guard let tree else { return .raw(range: 0..<raw.count, crlfLength: record.virtualSize ?? crlfLength(raw)) }
         return tree.section(spec, raw)

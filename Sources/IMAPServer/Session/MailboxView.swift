@@ -74,6 +74,22 @@ struct MailboxView {
         return record
     }
 
+    /// What FETCH needs of message `sequenceNumber`, read field by field in place: a
+    /// copy of the whole record would touch its base name's reference count.
+    func fetchMessage(at sequenceNumber: Int) -> FetchJob.Message {
+        let index = sequenceNumber - 1
+        guard index < base.count else {
+            let i = index - base.count
+            return FetchJob.Message(
+                sequenceNumber: sequenceNumber, uid: appended[i].uid, flags: appended[i].flags,
+                internalDate: appended[i].internalDate, virtualSize: appended[i].virtualSize)
+        }
+        let flags = flagOverrides.isEmpty ? base[index].flags : flagOverrides[index] ?? base[index].flags
+        return FetchJob.Message(
+            sequenceNumber: sequenceNumber, uid: base[index].uid, flags: flags,
+            internalDate: base[index].internalDate, virtualSize: base[index].virtualSize)
+    }
+
     mutating func setFlags(_ flags: MessageFlags, forSequenceNumber n: Int) {
         let index = n - 1
         guard index < base.count else {
