@@ -100,10 +100,13 @@ struct FolderState: Sendable {
 
     /// Adds records (any UID order) keeping `messages` ascending.
     mutating func insertMessages(_ added: [MessageRecord]) {
-        guard !added.isEmpty else { return }
-        // Copies of 100,000s of records on a first scan cost: sort only when needed, and
-        // take the array itself when the folder was empty.
-        let sorted = Self.isAscending(added) ? added : added.sorted { $0.uid < $1.uid }
+        insertAscending(Self.isAscending(added) ? added : added.sorted { $0.uid < $1.uid })
+    }
+
+    /// `insertMessages` of records already in ascending UID order. Copies of 100,000s of
+    /// records on a first scan cost: the array itself is taken into an empty folder.
+    private mutating func insertAscending(_ sorted: [MessageRecord]) {
+        guard !sorted.isEmpty else { return }
         if messages.isEmpty {
             messages = sorted
         } else if let last = messages.last, let first = sorted.first, last.uid < first.uid {
@@ -124,7 +127,7 @@ struct FolderState: Sendable {
             records.append(record)
         }
         if !Self.isAscending(records) { records.sort { $0.uid < $1.uid } }
-        insertMessages(records)
+        insertAscending(records)
         return records
     }
 

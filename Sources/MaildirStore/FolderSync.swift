@@ -193,30 +193,26 @@ extension FolderContext {
     ) throws -> MadeRecord {
         let location = MessageLocation(inNew: file.inNew, name: file.name)
         if file.isRegular == false { return .notAMessage }
-        let knownVirtualSize = file.name.virtualSize ?? state.record(uid: uid)?.virtualSize
-        if lazy && file.isRegular == true {
-            let record = MessageRecord(
-                uid: StoreUID(uid), flags: state.keywords.flags(for: FlagLetters(decoding: file.name.letters)),
-                internalDate: nil, physicalSize: file.name.physicalSize, virtualSize: knownVirtualSize,
-                baseName: baseName)
-            return .made(record, location)
-        }
-        let path = path(of: location)
-        let found =
-            try directories?.status(location, path: path) ?? POSIX.status(path, followSymlinks: false)
-        guard let status = found else { return .vanished }
-        guard status.isRegular else {
-            logger.debug("ignoring a non-regular file", metadata: ["file": "\(path)"])
-            return .notAMessage
-        }
-        var virtualSize = knownVirtualSize
-        if virtualSize == nil && !lazy {
-            guard let computed = try VirtualSize.compute(path: path) else { return .vanished }
-            virtualSize = computed
+        var status: FileStatus?
+        var virtualSize = file.name.virtualSize ?? state.record(uid: uid)?.virtualSize
+        if !(lazy && file.isRegular == true) {
+            let path = path(of: location)
+            let found =
+                try directories?.status(location, path: path) ?? POSIX.status(path, followSymlinks: false)
+            guard let found else { return .vanished }
+            guard found.isRegular else {
+                logger.debug("ignoring a non-regular file", metadata: ["file": "\(path)"])
+                return .notAMessage
+            }
+            status = found
+            if virtualSize == nil && !lazy {
+                guard let computed = try VirtualSize.compute(path: path) else { return .vanished }
+                virtualSize = computed
+            }
         }
         let record = MessageRecord(
             uid: StoreUID(uid), flags: state.keywords.flags(for: FlagLetters(decoding: file.name.letters)),
-            internalDate: status.mtime.seconds, physicalSize: file.name.physicalSize ?? status.size,
+            internalDate: status?.mtime.seconds, physicalSize: file.name.physicalSize ?? status?.size,
             virtualSize: virtualSize, baseName: baseName)
         return .made(record, location)
     }
@@ -231,7 +227,7 @@ extension FolderContext {
     ) {
         var adopted: [(MessageRecord, MessageLocation)] = []
         var retry: [(UInt32, String)] = []
-        let directories = candidates.count > 1 && !lazy ? MessageDirectories(self) : nil
+        let directories = directoriesForStatting(candidates.lazy.map(\.2), lazy: lazy)
         for (uid, base, file) in candidates {
             switch try makeRecord(
                 uid: uid, baseName: base, file: file, state: state, directories: directories, lazy: lazy)

@@ -25,10 +25,9 @@ public final class MessageFile: Sendable {
         var record = record
         record.internalDate = record.internalDate ?? status.mtime.seconds
         record.physicalSize = record.physicalSize ?? status.size
-        let size = status.size
         internalDate = status.mtime.seconds
         self.record = record
-        self.size = size
+        size = status.size
         self.path = path
         self.descriptor = Mutex(descriptor)
     }

@@ -78,6 +78,19 @@ extension FolderContext {
     }
 }
 
+extension FolderContext {
+    /// Open new/ and cur/ for a `makeRecord` pass over `files` that stats more than one
+    /// of them: all of them, or when `lazy` those readdir did not type (DT_UNKNOWN).
+    func directoriesForStatting(_ files: some Sequence<ScannedFile>, lazy: Bool) -> MessageDirectories? {
+        var statted = 0
+        for file in files where !lazy || file.isRegular == nil {
+            statted += 1
+            if statted > 1 { return MessageDirectories(self) }
+        }
+        return nil
+    }
+}
+
 /// new/ and cur/ opened once for a pass that stats many message files: fstatat relative
 /// to them instead of a path walk per file. A directory that cannot be opened falls
 /// back to the path. Used on one thread, for the length of one call.

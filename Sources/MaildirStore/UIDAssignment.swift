@@ -72,7 +72,7 @@ extension FolderContext {
             var newRecords: [UIDListRecord] = []
             newRecords.reserveCapacity(toAssign.count)
             var superseded = Set<String>()
-            let directories = toAssign.count > 1 && saving ? MessageDirectories(self) : nil
+            let directories = directoriesForStatting(toAssign.lazy.map(\.1), lazy: !saving)
             for (base, file) in toAssign {
                 let uid = state.nextUID
                 guard uid < UInt32.max else { throw StoreError.corrupt("\(uidListPath): UID space exhausted") }
