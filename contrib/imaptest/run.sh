@@ -45,8 +45,9 @@ password=imaptest-pass
 imaptest=${IMAPTEST:-/usr/local/imaptest/bin/imaptest}
 if [ ! -x "$imaptest" ]; then
     builder="$repo/../shared/tools/imaptest/build.sh"
-    if [ -x "$builder" ] || [ -f "$builder" ]; then
-        bash "$builder" "$(dirname "$(dirname "$imaptest")")" >&2 || true
+    if [ -f "$builder" ]; then
+        # The archive is here, so a failed build is a failure, not a skip.
+        bash "$builder" "$(dirname "$(dirname "$imaptest")")" >&2 || { echo "imaptest: build failed" >&2; exit 1; }
     fi
 fi
 if [ ! -x "$imaptest" ]; then
