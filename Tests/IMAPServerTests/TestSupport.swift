@@ -65,8 +65,9 @@ final class RunningServer {
     let maildir: TemporaryMaildir
     let passwdPath: String
 
+    /// `logger`: where the server logs (errors only to standard error by default).
     init(
-        users: [String: String] = ["alice": "secret", "bob": "hunter2"],
+        users: [String: String] = ["alice": "secret", "bob": "hunter2"], logger: Logger? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws {
         maildir = try TemporaryMaildir()
@@ -78,9 +79,9 @@ final class RunningServer {
         config.listen = [ListenAddress(host: "127.0.0.1", port: 0)]
         config.serverName = "test"
         configure(&config)
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        server = try IMAPServer(configuration: config, logger: logger)
+        var fallback = Logger(label: "test")
+        fallback.logLevel = .error
+        server = try IMAPServer(configuration: config, logger: logger ?? fallback)
         let addresses = try await server.start()
         port = addresses.first?.port ?? 0
     }

@@ -20,7 +20,7 @@ extension IMAPSession {
             // Dovecot's auth penalty: each failure from this address or for this user
             // doubles the wait before the answer, which slows guessing.
             let delay = context.throttle.delayForFailure(address: address, user: username)
-            logger.notice("authentication failed", metadata: ["user": "\(username.prefix(64))"])
+            logger.notice("authentication failed", metadata: ["user": .client(username)])
             try? await Task.sleep(for: delay)
             writer.tagged(tag, .no, .authenticationFailed, "Authentication failed.")
             return
@@ -33,7 +33,7 @@ extension IMAPSession {
             return
         }
         state = .authenticated(UserSession(username: username, mailstore: mailstore))
-        logger[metadataKey: "user"] = "\(username)"
+        logger[metadataKey: "user"] = .client(username)
         logger.info("logged in")
         writer.tagged(tag, .ok, .capability(capabilities), "Logged in.")
     }
