@@ -98,8 +98,14 @@ final class TestClient {
     private var pending: [UInt8] = []
     private var tagCounter = 0
 
-    init(port: Int) throws {
+    /// `receiveBufferBytes`: a small socket receive buffer (set before connecting, which
+    /// turns off its autotuning), so the server blocks writing a large response the
+    /// test does not read.
+    init(port: Int, receiveBufferBytes: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
