@@ -16,7 +16,11 @@ public enum LogEscaping {
     /// `text` with every control character (C0, DEL, C1) and Unicode line or paragraph
     /// separator written as an escape (`\r`, `\n`, `\t`, `\x07`, `\u{2028}`), `\` doubled
     /// so an escape cannot be forged, cut to `limit` characters. The result is one line.
-    public static func escape(_ text: some StringProtocol, limit: Int = maxCharacters) -> String {
+    /// `doublingBackslashes` false: only control characters are escaped (the log
+    /// handler's second pass over text already escaped where it was logged).
+    public static func escape(
+        _ text: some StringProtocol, limit: Int = maxCharacters, doublingBackslashes: Bool = true
+    ) -> String {
         var out = ""
         var count = 0
         for scalar in text.unicodeScalars {
@@ -29,7 +33,7 @@ public enum LogEscaping {
             case "\r": out += "\\r"
             case "\n": out += "\\n"
             case "\t": out += "\\t"
-            case backslash: out += "\\\\"
+            case backslash: out += doublingBackslashes ? "\\\\" : "\\"
             case _ where scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value):
                 out += "\\x" + hex(scalar.value, digits: 2)
             case "\u{2028}", "\u{2029}":

@@ -37,18 +37,24 @@ struct EscapingLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var event = event
-        event.message = Logger.Message(stringLiteral: LogEscaping.escape(event.message.description, limit: Self.limit))
+        event.message = Logger.Message(stringLiteral: Self.escape(event.message.description))
         event.metadata = event.metadata?.mapValues(Self.escaped)
         inner.log(event: event)
     }
 
+    /// Control characters only: backslashes are left alone, so text escaped where it was
+    /// logged (LogEscaping) is not escaped twice.
+    static func escape(_ text: String) -> String {
+        LogEscaping.escape(text, limit: limit, doublingBackslashes: false)
+    }
+
     static func escaped(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
         switch value {
-        case .string(let text): return .string(LogEscaping.escape(text, limit: limit))
-        case .stringConvertible(let item): return .string(LogEscaping.escape(item.description, limit: limit))
+        case .string(let text): return .string(escape(text))
+        case .stringConvertible(let item): return .string(escape(item.description))
         case .dictionary(let dictionary): return .dictionary(dictionary.mapValues(escaped))
         case .array(let array): return .array(array.map(escaped))
-        @unknown default: return .string(LogEscaping.escape("\(value)", limit: limit))
+        @unknown default: return .string(escape("\(value)"))
         }
     }
 }

@@ -11,6 +11,8 @@ final class LogInjectionTests: XCTestCase {
         XCTAssertEqual(LogEscaping.escape("ls\u{2028}ps\u{2029}"), "ls\\u{2028}ps\\u{2029}")
         // A backslash is doubled, so `\r` typed by the client stays distinguishable.
         XCTAssertEqual(LogEscaping.escape("a\\r"), "a\\\\r")
+        // The log handler's second pass escapes control characters only.
+        XCTAssertEqual(LogEscaping.escape("a\\r\r", doublingBackslashes: false), "a\\r\\r")
         XCTAssertEqual(LogEscaping.escape("ünïcödé ok@example.org"), "ünïcödé ok@example.org")
         XCTAssertEqual(LogEscaping.escape(String(repeating: "x", count: 300)).count, LogEscaping.maxCharacters + 1)
     }
