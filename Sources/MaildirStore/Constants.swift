@@ -87,6 +87,9 @@ enum UIDListSyntax {
     static let virtualSizeKey: UInt8 = UInt8(ascii: "W")
     static let currentVersion = 3
     static let guidHexDigits = 32
+    /// No UID may be this high (Dovecot: "UID too high"), so the next UID after any
+    /// valid one still fits in 32 bits; a next UID at or over it leaves no UID to give.
+    static let uidLimit = UInt32.max
 }
 
 /// Timing rules of the on-disk protocol.

@@ -41,6 +41,19 @@ enum FolderName {
         return name
     }
 
+    /// `%` and `*` are LIST wildcards (RFC 9051 §5.1, §6.3.9): a folder named with one
+    /// cannot be listed or matched unambiguously, so new names may not hold them.
+    /// Folders that already have them (made by another program) stay usable.
+    static let listWildcards: Set<Unicode.Scalar> = ["%", "*"]
+
+    /// Checks a name a folder is about to get (CREATE, RENAME): `validate`'s rules
+    /// (through `directoryName`) plus no LIST wildcard.
+    static func validateNew(_ components: [String]) throws {
+        if components.contains(where: { $0.unicodeScalars.contains(where: listWildcards.contains) }) {
+            throw StoreError.invalidName("'%' and '*' are not allowed in new mailbox names")
+        }
+    }
+
     static func validate(_ component: String) throws {
         if component.isEmpty { throw StoreError.invalidName("empty hierarchy component") }
         if component == "." || component == ".." { throw StoreError.invalidName("'\(component)' is not a name") }

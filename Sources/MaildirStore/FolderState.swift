@@ -33,6 +33,8 @@ struct FolderState: Sendable {
     var uidListNeedsRewrite = false
     /// The file's UIDVALIDITY changed: every message must be dropped and re-read.
     var pendingUIDValidityReset = false
+    /// A file judged impossible (UIDListSync): not read again until we replace it.
+    var discardedUIDListFile: FileStatus?
     /// max(N, highest record UID + 1, anything we assigned + 1); never decreases.
     var nextUID: UInt32 = 1
 

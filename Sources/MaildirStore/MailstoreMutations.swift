@@ -21,6 +21,7 @@ extension Mailstore {
     public func createFolder(_ components: [String]) throws -> String {
         let display = FolderName.normalized(components).joined(separator: "/")
         if FolderName.isInbox(components) { throw StoreError.alreadyExists(display) }
+        try FolderName.validateNew(components)
         let directory = try directory(for: components)
         guard (try POSIX.status(root))?.isDirectory == true else { throw StoreError.nonexistent(root) }
         if let existing = try POSIX.status(directory, followSymlinks: false) {
@@ -84,6 +85,7 @@ extension Mailstore {
         let toDisplay = FolderName.normalized(to).joined(separator: "/")
         if FolderName.isInbox(from) { throw StoreError.invalidName("renaming INBOX is not supported") }
         if FolderName.isInbox(to) { throw StoreError.alreadyExists(toDisplay) }
+        try FolderName.validateNew(to)
         guard let fromName = try FolderName.directoryName(for: from),
             let toName = try FolderName.directoryName(for: to)
         else { throw StoreError.invalidName("INBOX") }

@@ -2,8 +2,9 @@
 // and renames; flag changes rename), so once open the descriptor keeps reading the same
 // bytes even if the file is renamed or unlinked meanwhile.
 // Race: a program violating that convention and truncating a file while it is mapped
-// would make the mapping fault; withMappedBytes maps at most the size fstat reports at
-// that moment, which narrows but cannot close that window.
+// would make the mapping fault (SIGBUS); withMappedBytes registers the mapping with
+// TruncationGuard, which turns that fault into zero pages and a ShrinkProbe that
+// reports it, so the reader discards what it read.
 import Glibc
 import Synchronization
 
@@ -52,18 +53,30 @@ public final class MessageFile: Sendable {
     }
 
     /// Maps the whole file read-only for the duration of `body` (an empty file gives an
-    /// empty buffer).
-    public func withMappedBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    /// empty buffer). If the file is truncated meanwhile, the pages past its new end read
+    /// as zeros instead of faulting, and `probe.fileShrank` tells: `body` must check it
+    /// before it trusts what it read.
+    public func withMappedBytes<R>(_ body: (UnsafeRawBufferPointer, ShrinkProbe) throws -> R) throws -> R {
         let fd = descriptor.withLock { $0 >= 0 ? dup($0) : -1 }
         guard fd >= 0 else { throw StoreError.io(path, errno: EBADF) }
         defer { Glibc.close(fd) }
         let length = min(size, try POSIX.status(fd: fd, path: path).size)
-        guard length > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        guard let address = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0),
-            address != UnsafeMutableRawPointer(bitPattern: -1)
-        else { throw POSIX.error(path) }
+        guard length > 0 else {
+            return try body(UnsafeRawBufferPointer(start: nil, count: 0), ShrinkProbe(shortRead: length < size))
+        }
+        guard let address = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
+            throw POSIX.error(path)
+        }
         defer { munmap(address, length) }
-        return try body(UnsafeRawBufferPointer(start: address, count: length))
+        let start = Int(bitPattern: address)
+        guard let slot = TruncationGuard.shared.register(start: start, end: start + length) else {
+            // Every slot busy (far more mappings than threads): read it instead.
+            let bytes = try read(offset: 0, count: length)
+            return try bytes.withUnsafeBytes { try body($0, ShrinkProbe(shortRead: bytes.count < size)) }
+        }
+        defer { TruncationGuard.shared.unregister(slot) }
+        return try body(
+            UnsafeRawBufferPointer(start: address, count: length), ShrinkProbe(slot: slot, shortRead: length < size))
     }
 
     public func close() {

@@ -82,9 +82,13 @@ extension Mailstore {
     }
 
     /// SUBSCRIBE / UNSUBSCRIBE. Validates the name like `directory(for:)`; the folder
-    /// need not exist (RFC 9051 §6.3.7).
+    /// need not exist (RFC 9051 §6.3.7), but the user's Maildir must: without it there is
+    /// no mailbox at all and nowhere to keep the file (.nonexistent, as CREATE answers).
     public func setSubscribed(_ components: [String], _ subscribed: Bool) throws {
         _ = try directory(for: components)
+        guard (try POSIX.status(root))?.isDirectory == true else {
+            throw StoreError.nonexistent(FolderName.normalized(components).joined(separator: "/"))
+        }
         let target = FolderName.normalized(components)
         try rewriteSubscriptions { version, lines in
             var kept: [ArraySlice<UInt8>] = []

@@ -43,6 +43,14 @@ struct UIDListHeader: Hashable, Sendable {
         set { setValue(UIDListSyntax.uidValidityKey, String(newValue)) }
     }
 
+    /// Why `N` is impossible (present but not a number, 0, or leaving no UID to give
+    /// out), or nil. A missing `N` is fine: records tell the next UID.
+    var nextUIDProblem: String? {
+        guard let text = value(UIDListSyntax.nextUIDKey) else { return nil }
+        guard let n = UInt32(text), n > 0 else { return "next UID \(text) is not a UID" }
+        return n >= UIDListSyntax.uidLimit ? "next UID \(n) leaves no UID to give" : nil
+    }
+
     /// `N`, 1 when missing or malformed.
     var nextUID: UInt32 {
         get { value(UIDListSyntax.nextUIDKey).flatMap { UInt32($0) } ?? 1 }
@@ -189,6 +197,10 @@ struct UIDListParse: Sendable {
     var consumed = 0
     /// The first line was present but not a usable header.
     var headerDamaged = false
+    /// Why the file cannot be right, whatever is salvaged from it (UIDs not ascending,
+    /// a UID or next UID at the top of the UID space, …): nil when it is possible.
+    /// Keeping its UIDVALIDITY would reuse UIDs or give new ones out of order.
+    var impossible: String?
 }
 
 enum UIDListParser {
@@ -213,18 +225,27 @@ enum UIDListParser {
                 if let header = UIDListHeader.parse(line) {
                     result.header = header
                     version = header.version
+                    result.impossible = header.nextUIDProblem
                     continue
                 }
                 result.headerDamaged = true
                 result.damagedLines.append(lineNumber)
                 if let salvaged = UIDListHeader.salvage(line) {
                     result.header = salvaged
+                    result.impossible = salvaged.nextUIDProblem
                     continue
                 }
                 // Otherwise the first line might be a record; fall through.
             }
             if line.isEmpty { continue }
-            guard let record = UIDListRecord.parse(line, version: version), record.uid > lastUID else {
+            guard let record = UIDListRecord.parse(line, version: version) else {
+                result.damagedLines.append(lineNumber)
+                continue
+            }
+            if let problem = impossibility(of: record, after: lastUID, version: version, header: result.header) {
+                result.impossible = result.impossible ?? "line \(lineNumber): \(problem)"
+            }
+            guard record.uid > lastUID, record.uid < UIDListSyntax.uidLimit else {
                 result.damagedLines.append(lineNumber)
                 continue
             }
@@ -232,6 +253,21 @@ enum UIDListParser {
             result.records.append(record)
         }
         return result
+    }
+
+    /// Why `record` cannot follow a record of UID `lastUID` in a valid file, or nil.
+    /// Like Dovecot (maildir-uidlist.c): UIDs strictly ascend and stay below the limit;
+    /// in v1/v2 files every UID is below the header's next UID. In v3 a UID at or above
+    /// N is normal: records are appended without rewriting the header.
+    private static func impossibility(
+        of record: UIDListRecord, after lastUID: UInt32, version: Int, header: UIDListHeader?
+    ) -> String? {
+        if record.uid <= lastUID { return "UIDs not ascending (\(record.uid) after \(lastUID))" }
+        if record.uid >= UIDListSyntax.uidLimit { return "UID too high (\(record.uid))" }
+        if version < UIDListSyntax.currentVersion, let header, record.uid >= header.nextUID {
+            return "UID \(record.uid) not below the next UID \(header.nextUID)"
+        }
+        return nil
     }
 
     static func serialize(header: UIDListHeader, records: [UIDListRecord]) -> [UInt8] {

@@ -17,6 +17,12 @@
 //   imported then, so its UIDs and UIDVALIDITY survive the move.
 // - The file deleted under us: our in-memory records (same UIDVALIDITY, same UIDs) are
 //   written back at the next chance.
+// - An impossible file (UIDs not ascending, a UID or N at the top of the UID space):
+//   as Dovecot does with a broken uidlist, the folder starts again under a new
+//   UIDVALIDITY, every message renumbered, with a warning. That file is not read again
+//   (`discardedUIDListFile`) until our rewrite replaces it at the next write under the
+//   lock. Damage that leaves the file possible (an unreadable line, a damaged header) is
+//   salvaged instead, keeping V (MAILDIR-FORMATS.md).
 import Glibc
 import Logging
 
@@ -42,6 +48,11 @@ extension FolderContext {
                         uidValidity: try allocator.next(), nextUID: 1, guid: UIDListParser.makeGUID())
                 }
                 var state = FolderState(header: header)
+                if let reason = parse.impossible {
+                    try startAgain(
+                        &state, reason: reason, fileHeader: parse.header, status: status, fileSize: bytes.count)
+                    return state
+                }
                 absorb(parse, into: &state, status: status, fileSize: bytes.count)
                 state.nextUID = max(state.nextUID, header.nextUID)
                 if parse.header == nil { state.uidListNeedsRewrite = true }
@@ -91,6 +102,11 @@ extension FolderContext {
         }
         defer { close(fd) }
         let status = try POSIX.status(fd: fd, path: uidListPath)
+        if let discarded = state.discardedUIDListFile, discarded == status {
+            // Judged impossible already and unchanged since (same inode, size and
+            // mtime: an inode number alone may be reused): our rewrite replaces it.
+            return .unchanged
+        }
         if let known = state.uidListFile, known.isSameFile(as: status), status.size >= state.uidListConsumed {
             guard status.size > state.uidListConsumed else {
                 state.uidListFile = status
@@ -99,13 +115,22 @@ extension FolderContext {
             let bytes = try readToEnd(fd: fd, from: state.uidListConsumed)
             let parse = UIDListParser.parse(
                 bytes, continuing: (version: state.header.version, lastUID: state.highestRecordUID))
-            let before = state.records.count
-            absorb(parse, into: &state, status: status, fileSize: bytes.count, offset: state.uidListConsumed)
-            return state.records.count > before ? .appended : .unchanged
+            // Appended records that cannot follow ours: judge the whole file (below),
+            // as Dovecot re-reads from the beginning.
+            if parse.impossible == nil {
+                let before = state.records.count
+                absorb(parse, into: &state, status: status, fileSize: bytes.count, offset: state.uidListConsumed)
+                return state.records.count > before ? .appended : .unchanged
+            }
         }
         // A new file (rewritten by someone) or a shrunken one: read it whole.
         let bytes = try readToEnd(fd: fd, from: 0)
         let parse = UIDListParser.parse(bytes)
+        if let reason = parse.impossible {
+            try startAgain(&state, reason: reason, fileHeader: parse.header, status: status, fileSize: bytes.count)
+            state.pendingUIDValidityReset = true
+            return .uidValidityChanged
+        }
         var header = parse.header ?? state.header
         if parse.header == nil {
             logger.error(
@@ -177,7 +202,30 @@ extension FolderContext {
         state.uidListConsumed = bytes.count
         state.uidListHasPartialLine = false
         state.uidListNeedsRewrite = false
+        state.discardedUIDListFile = nil
         logger.debug("rewrote dovecot-uidlist", metadata: ["records": "\(kept.count)"])
+    }
+
+    /// An impossible uidlist (UIDListParse.impossible): a new UIDVALIDITY and no records,
+    /// so every message gets a new UID in delivery order at the next assignment, which
+    /// also rewrites the file (`uidListNeedsRewrite`). The mailbox GUID is kept.
+    private func startAgain(
+        _ state: inout FolderState, reason: String, fileHeader: UIDListHeader?, status: FileStatus, fileSize: Int
+    ) throws {
+        let old = fileHeader?.uidValidity ?? state.header.uidValidity
+        let guid = fileHeader?.value(UIDListSyntax.guidKey) ?? UIDListParser.makeGUID()
+        state.header = UIDListHeader(uidValidity: try allocator.next(), nextUID: 1, guid: guid)
+        logger.warning(
+            "dovecot-uidlist is impossible: new UIDVALIDITY, every message gets a new UID",
+            metadata: ["reason": "\(reason)", "old": "\(old)", "new": "\(state.header.uidValidity)"])
+        state.records = []
+        state.recordUIDs = [:]
+        state.nextUID = 1
+        state.uidListFile = status
+        state.uidListConsumed = fileSize
+        state.uidListHasPartialLine = false
+        state.uidListNeedsRewrite = true
+        state.discardedUIDListFile = status
     }
 
     /// Takes parsed records into the state; logs salvage.

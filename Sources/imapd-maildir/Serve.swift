@@ -93,11 +93,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         let file = try config.map { try ConfigFile(path: $0) }
         let settings = try Settings(command: self, file: file)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = settings.logLevel
-            return handler
-        }
+        LoggingSystem.bootstrap { label in EscapingLogHandler(label: label, level: settings.logLevel) }
         let logger = Logger(label: "imapd-maildir")
         var configuration = settings.server
         let scratch = settings.copyRoot ? try RootCopy.make(of: configuration.root) : nil

@@ -89,7 +89,12 @@ struct Settings {
         if config.createUsers && !config.anyPassword {
             throw ValidationError("--create-users only works together with --any-password")
         }
-        if let template = value(c.userPath, "user-path") { config.userPathTemplate = template }
+        if let template = value(c.userPath, "user-path") {
+            if let problem = ServerConfiguration.userPathTemplateProblem(template) {
+                throw ValidationError("--user-path \(template): \(problem)")
+            }
+            config.userPathTemplate = template
+        }
         if let delimiter = value(c.delimiter, "delimiter") {
             guard delimiter == "/" || delimiter == "." else { throw ValidationError("--delimiter: / or .") }
             config.delimiter = Character(delimiter)

@@ -27,9 +27,16 @@ final class TLSTests: XCTestCase {
         certificate = try TestCertificate.make(in: maildir.root)
     }
 
+    /// XCTest keeps every test case object until the process ends (and never runs
+    /// deinit then), so what an instance holds is let go of here: the Maildir with the
+    /// private key is removed now, not left in the temporary directory.
     override func tearDown() async throws {
         await server?.shutdown()
+        server = nil
         try await group.shutdownGracefully()
+        certificate = nil
+        if let root = maildir?.root { try? FileManager.default.removeItem(atPath: root) }
+        maildir = nil
     }
 
     /// Starts the server with one plain and one implicit-TLS listener on `host`.

@@ -65,8 +65,9 @@ final class RunningServer {
     let maildir: TemporaryMaildir
     let passwdPath: String
 
+    /// `logger`: where the server logs (errors only to standard error by default).
     init(
-        users: [String: String] = ["alice": "secret", "bob": "hunter2"],
+        users: [String: String] = ["alice": "secret", "bob": "hunter2"], logger: Logger? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws {
         maildir = try TemporaryMaildir()
@@ -78,9 +79,9 @@ final class RunningServer {
         config.listen = [ListenAddress(host: "127.0.0.1", port: 0)]
         config.serverName = "test"
         configure(&config)
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        server = try IMAPServer(configuration: config, logger: logger)
+        var fallback = Logger(label: "test")
+        fallback.logLevel = .error
+        server = try IMAPServer(configuration: config, logger: logger ?? fallback)
         let addresses = try await server.start()
         port = addresses.first?.port ?? 0
     }
@@ -97,8 +98,14 @@ final class TestClient {
     private var pending: [UInt8] = []
     private var tagCounter = 0
 
-    init(port: Int) throws {
+    /// `receiveBufferBytes`: a small socket receive buffer (set before connecting, which
+    /// turns off its autotuning), so the server blocks writing a large response the
+    /// test does not read.
+    init(port: Int, receiveBufferBytes: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -96,7 +96,7 @@ extension IMAPSession {
             writer.tagged(tag, .bad, nil, "\(Self.appendCommandName) not allowed before login.")
             return .skipAppend
         }
-        logger.debug("command", metadata: ["command": "\(Self.appendCommandName)", "tag": "\(tag)"])
+        logger.debug("command", metadata: ["command": "\(Self.appendCommandName)", "tag": .client(tag)])
         guard let components = components(of: name) else {
             writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
             return .skipAppend

@@ -10,7 +10,7 @@ extension IMAPSession {
             do {
                 try await expungeDeleted(mailbox, among: Set(mailbox.view.records.map(\.uid)))
             } catch {
-                logger.error("expunge on CLOSE failed", metadata: ["error": "\(error)"])
+                logger.error("expunge on CLOSE failed", metadata: ["error": .client("\(error)")])
             }
         }
         deselect()

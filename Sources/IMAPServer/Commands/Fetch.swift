@@ -35,8 +35,14 @@ extension IMAPSession {
         let result: FetchJob.Result
         do {
             result = try await context.blocking { try job.run() }
+        } catch let error as FetchJob.MessageShrank {
+            // A literal already announced cannot be completed: close, as Dovecot does
+            // when a mail gives fewer bytes than it announced (FetchJob).
+            logger.error("fetch failed; closing the connection", metadata: ["error": "\(error)"])
+            try? await writer.channel.close()
+            return
         } catch {
-            logger.error("fetch failed", metadata: ["error": "\(error)"])
+            logger.error("fetch failed", metadata: ["error": .client("\(error)")])
             writer.tagged(tag, .no, .serverBug, "Internal error occurred. Refer to server log for more information.")
             return
         }
@@ -53,7 +59,12 @@ extension IMAPSession {
         for (uid, flags) in result.newFlags {
             if let n = mailbox.view.sequenceNumber(of: uid) { mailbox.view.setFlags(flags, forSequenceNumber: n) }
         }
-        if result.missing > 0 {
+        if result.shrunk > 0 {
+            // Nothing of those messages was sent (FetchJob): the file changed under us.
+            await finish(
+                tag, .no, .corruption, "Some of the requested messages changed on disk while being read.",
+                reportExpunge: spec.mayReportExpunge)
+        } else if result.missing > 0 {
             await finish(
                 tag, .no, .expungeIssued, "Some of the requested messages no longer exist.",
                 reportExpunge: spec.mayReportExpunge)

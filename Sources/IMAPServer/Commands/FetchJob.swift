@@ -15,8 +15,14 @@ import NIOCore
 /// (expunged) between the scan and the open; `SharedFolder.openMessage` finds it again
 /// by base name or reports it gone, and a gone message is counted in `missing`. An
 /// unlinked file stays readable through the open descriptor and the mapping. Maildir
-/// files are never rewritten in place (every writer renames a new file into place), so
-/// the mapping cannot shrink under us.
+/// files are never rewritten in place (every writer renames a new file into place), but
+/// a careless program may truncate one under us: the mapping then reads zeros instead of
+/// faulting (TruncationGuard) and the ShrinkProbe says so. Found before anything of the
+/// message was written, the message is skipped and counted in `shrunk` (the command
+/// ends NO); found while its response is being written, the job throws
+/// `MessageShrank` and the session closes the connection, as Dovecot does when a mail
+/// gives fewer bytes than announced: a literal whose size went out cannot be completed
+/// with the message's bytes, and a client must not keep zeros as the message.
 struct FetchJob: Sendable {
     /// What FETCH needs of a message record: not its base name, whose reference count a
     /// copy would touch (one cache miss per message, 100,000s on a `FETCH 1:*`).
@@ -38,6 +44,21 @@ struct FetchJob: Sendable {
         /// A BINARY item met a Content-Transfer-Encoding this server cannot undo; the
         /// job stopped before that message's FETCH response (RFC 3516 §4.3).
         var unknownCTE = false
+        /// Messages whose file shrank under the read before their response started.
+        var shrunk = 0
+    }
+
+    /// A message file shrank while its FETCH response was being written: the response
+    /// cannot be completed, the connection must be closed.
+    struct MessageShrank: Error, CustomStringConvertible {
+        var description: String { "a message file shrank while being sent" }
+    }
+
+    /// What became of one message read from its file.
+    private enum MessageOutcome {
+        case written
+        case unknownCTE
+        case shrunk
     }
 
     let plan: FetchPlan
@@ -107,17 +128,19 @@ struct FetchJob: Sendable {
                         continue
                     }
                     defer { file.close() }
-                    let written = try file.withContents { raw -> Bool in
+                    let outcome = try file.withContents { raw, probe -> MessageOutcome in
                         guard plan.needsTree else {
                             // BODY[] / RFC822 alone: the file is streamed as it is, with
                             // no MIME parse first (which would read all of a 50 MB file
                             // before the first byte goes out).
+                            guard !probe.fileShrank else { return .shrunk }
                             try write(
-                                message.sequenceNumber, record, items, parsed: nil, raw: raw, binaries: [:],
+                                message.sequenceNumber, record, items, parsed: nil, raw: raw, probe: probe,
+                                binaries: [:],
                                 flagBytes: &flagBytes, into: &buffer)
-                            return true
+                            return .written
                         }
-                        let parsed = parse(raw, cached: cached, uid: record.uid)
+                        let parsed = parse(raw, probe: probe, cached: cached, uid: record.uid)
                         // BINARY contents are decoded before anything of this message is
                         // written: an undecodable part fails the command (RFC 3516 §4.3)
                         // and no half-written FETCH response may reach the client.
@@ -127,19 +150,33 @@ struct FetchJob: Sendable {
                             case .binary(let part, _, _), .binarySize(let part):
                                 // A part that does not exist is empty, as for BODY[part].
                                 let content = parsed.tree.binaryContent(part, raw) ?? .decoded([])
-                                if case .unknownEncoding = content { return false }
+                                if case .unknownEncoding = content { return probe.fileShrank ? .shrunk : .unknownCTE }
                                 binaries[index] = content
                             default: continue
                             }
                         }
+                        // Nothing of this message is written yet: a file that shrank
+                        // under the parse is skipped like a vanished message.
+                        guard !probe.fileShrank else { return .shrunk }
                         try write(
-                            message.sequenceNumber, record, items, parsed: parsed, raw: raw, binaries: binaries,
+                            message.sequenceNumber, record, items, parsed: parsed, raw: raw, probe: probe,
+                            binaries: binaries,
                             flagBytes: &flagBytes, into: &buffer)
-                        return true
+                        // Whatever was read while writing (header fields, sections) came
+                        // from the file too.
+                        if probe.fileShrank { throw MessageShrank() }
+                        return .written
                     }
-                    if !written {
+                    if outcome == .unknownCTE {
                         result.unknownCTE = true
                         break
+                    }
+                    if outcome == .shrunk {
+                        logger.error(
+                            "message file shrank while being read; not sent",
+                            metadata: ["uid": "\(record.uid.rawValue)"])
+                        result.shrunk += 1
+                        continue
                     }
                 }
             } else {
@@ -156,10 +193,12 @@ struct FetchJob: Sendable {
 
     /// The message's parse: the cached one completed with what this FETCH needs, or a
     /// fresh parse, stored back in the cache when anything was added.
-    private func parse(_ raw: UnsafeRawBufferPointer, cached: ParsedMessage?, uid: StoreUID) -> ParsedMessage {
+    private func parse(
+        _ raw: UnsafeRawBufferPointer, probe: ShrinkProbe, cached: ParsedMessage?, uid: StoreUID
+    ) -> ParsedMessage {
         cache.parse(
-            raw, cached: cached, envelope: plan.needsEnvelope, structure: plan.needsStructure, folder: folder,
-            uidValidity: uidValidity, uid: uid)
+            raw, probe: probe, cached: cached, envelope: plan.needsEnvelope, structure: plan.needsStructure,
+            folder: folder, uidValidity: uidValidity, uid: uid)
     }
 
     private func flush(_ buffer: inout ByteBuffer) throws {
@@ -171,7 +210,8 @@ struct FetchJob: Sendable {
 
     private func write(
         _ number: Int, _ record: Message, _ items: [FetchAttribute], parsed: ParsedMessage?,
-        raw: UnsafeRawBufferPointer?, binaries: [Int: BinaryContent], flagBytes: inout FlagBytesCache,
+        raw: UnsafeRawBufferPointer?, probe: ShrinkProbe? = nil, binaries: [Int: BinaryContent],
+        flagBytes: inout FlagBytesCache,
         into buffer: inout ByteBuffer
     ) throws {
         let tree = parsed?.tree
@@ -192,7 +232,7 @@ struct FetchJob: Sendable {
                 continue
             case .binary(let part, let partial, _):
                 guard let raw, let content = binaries[index] else { continue }
-                try writeBinary(part, content, partial: partial, raw: raw, isFirst: first, into: &buffer)
+                try writeBinary(part, content, partial: partial, raw: raw, probe: probe, isFirst: first, into: &buffer)
             case .binarySize(let part):
                 guard let size = binaries[index]?.size else { continue }
                 encoder.writeFetchItem(.binarySize(part: part, size: size), isFirst: first, into: &buffer)
@@ -208,23 +248,22 @@ struct FetchJob: Sendable {
                 guard let raw else { continue }
                 try writeSection(
                     .bodySection(spec, origin: partial?.offset), wholeOrSection(spec, tree, raw, record),
-                    partial: partial, raw: raw, isFirst: first, into: &buffer)
+                    partial: partial, raw: raw, probe: probe, isFirst: first, into: &buffer)
             case .rfc822:
                 guard let raw else { continue }
                 try writeSection(
-                    .rfc822, wholeOrSection(SectionSpec(), tree, raw, record), partial: nil, raw: raw, isFirst: first,
-                    into: &buffer)
+                    .rfc822, wholeOrSection(SectionSpec(), tree, raw, record), partial: nil, raw: raw, probe: probe,
+                    isFirst: first, into: &buffer)
             case .rfc822Header:
                 guard let tree, let raw else { continue }
                 try writeSection(
                     .rfc822Header, tree.section(SectionSpec(text: .header), raw), partial: nil, raw: raw,
-                    isFirst: first,
-                    into: &buffer)
+                    probe: probe, isFirst: first, into: &buffer)
             case .rfc822Text:
                 guard let tree, let raw else { continue }
                 try writeSection(
-                    .rfc822Text, tree.section(SectionSpec(text: .text), raw), partial: nil, raw: raw, isFirst: first,
-                    into: &buffer)
+                    .rfc822Text, tree.section(SectionSpec(text: .text), raw), partial: nil, raw: raw, probe: probe,
+                    isFirst: first, into: &buffer)
             }
         }
         encoder.writeFetchEnd(into: &buffer)
@@ -236,8 +275,8 @@ struct FetchJob: Sendable {
     /// plain literal may not carry (RFC 9051 §4.3). The whole part is checked, so every
     /// window of one part is sent the same way.
     private func writeBinary(
-        _ part: [Int], _ content: BinaryContent, partial: Partial?, raw: UnsafeRawBufferPointer, isFirst: Bool,
-        into buffer: inout ByteBuffer
+        _ part: [Int], _ content: BinaryContent, partial: Partial?, raw: UnsafeRawBufferPointer, probe: ShrinkProbe?,
+        isFirst: Bool, into buffer: inout ByteBuffer
     ) throws {
         let label = ResponseEncoder.StreamedLabel.binary(part: part, origin: partial?.offset)
         switch content {
@@ -245,14 +284,15 @@ struct FetchJob: Sendable {
             // Decoded content is always a literal8, as Dovecot sends it: whatever the
             // transfer encoding hid may be 8-bit or NUL (golden tests).
             try writeSection(
-                label, .bytes(bytes), partial: partial, raw: raw, literal8: true, isFirst: isFirst, into: &buffer)
+                label, .bytes(bytes), partial: partial, raw: raw, probe: probe, literal8: true, isFirst: isFirst,
+                into: &buffer)
         case .raw(let range, let crlfLength):
             let lower = max(0, min(range.lowerBound, raw.count))
             let upper = max(lower, min(range.upperBound, raw.count))
             let literal8 = UnsafeRawBufferPointer(rebasing: raw[lower..<upper]).contains(FetchJob.nul)
             try writeSection(
-                label, .raw(range: range, crlfLength: crlfLength), partial: partial, raw: raw, literal8: literal8,
-                isFirst: isFirst, into: &buffer)
+                label, .raw(range: range, crlfLength: crlfLength), partial: partial, raw: raw, probe: probe,
+                literal8: literal8, isFirst: isFirst, into: &buffer)
         case .unknownEncoding:
             // Filtered out by `run` before the message's response starts.
             return
@@ -293,7 +333,8 @@ struct FetchJob: Sendable {
     /// window of the CRLF form.
     private func writeSection(
         _ label: ResponseEncoder.StreamedLabel, _ content: SectionContent?, partial: Partial?,
-        raw: UnsafeRawBufferPointer, literal8: Bool = false, isFirst: Bool, into buffer: inout ByteBuffer
+        raw: UnsafeRawBufferPointer, probe: ShrinkProbe?, literal8: Bool = false, isFirst: Bool,
+        into buffer: inout ByteBuffer
     ) throws {
         let offset = partial?.offset ?? 0
         let limit = partial?.count ?? Int.max
@@ -323,6 +364,9 @@ struct FetchJob: Sendable {
                 let next = min(position + FetchJob.chunkSize, end)
                 chunk.removeAll(keepingCapacity: true)
                 let more = converter.convert(UnsafeRawBufferPointer(rebasing: raw[position..<next]), into: &chunk)
+                // Checked before the chunk goes out: zeros read from a truncated file
+                // are never sent as the message.
+                if let probe, probe.fileShrank { throw MessageShrank() }
                 if !literal8 && chunk.contains(FetchJob.nul) {
                     for i in chunk.indices { chunk[i] = FetchJob.literalSafe(chunk[i]) }
                 }

@@ -20,7 +20,7 @@ extension IMAPSession {
             // Dovecot's auth penalty: each failure from this address or for this user
             // doubles the wait before the answer, which slows guessing.
             let delay = context.throttle.delayForFailure(address: address, user: username)
-            logger.notice("authentication failed", metadata: ["user": "\(username.prefix(64))"])
+            logger.notice("authentication failed", metadata: ["user": .client(username)])
             try? await Task.sleep(for: delay)
             writer.tagged(tag, .no, .authenticationFailed, "Authentication failed.")
             return
@@ -33,7 +33,7 @@ extension IMAPSession {
             return
         }
         state = .authenticated(UserSession(username: username, mailstore: mailstore))
-        logger[metadataKey: "user"] = "\(username)"
+        logger[metadataKey: "user"] = .client(username)
         logger.info("logged in")
         writer.tagged(tag, .ok, .capability(capabilities), "Logged in.")
     }
@@ -45,7 +45,7 @@ extension IMAPSession {
         let logger = self.logger
         guard UserDirectory.isAcceptableUsername(username) else { return nil }
         if config.anyPassword {
-            guard let path = UserDirectory.path(for: username, home: "", config: config) else { return nil }
+            guard let path = maildirPath(for: username, home: "") else { return nil }
             let store = Mailstore(root: path, logger: logger)
             let ok = try? await context.blocking { () -> Bool in
                 if store.exists { return true }
@@ -57,44 +57,19 @@ extension IMAPSession {
         }
         guard let passwd = context.passwd else { return nil }
         let entry = try? await context.blocking { passwd.verify(user: username, password: password) }
-        guard let entry, let path = UserDirectory.path(for: username, home: entry.home, config: config) else {
-            return nil
-        }
+        guard let entry, let path = maildirPath(for: username, home: entry.home) else { return nil }
         return Mailstore(root: path, logger: logger)
     }
-}
 
-/// Where a user's Maildir is: the passwd entry's home when set, else the
-/// `--user-path` template under the root (Dovecot's %u, %n, %d).
-enum UserDirectory {
-    /// Login names that cannot escape the root through the path template.
-    static func isAcceptableUsername(_ name: String) -> Bool {
-        guard !name.isEmpty, name.utf8.count <= 255, !name.hasPrefix("."), name != ".." else { return false }
-        return !name.unicodeScalars.contains { $0 == "/" || $0.value < 0x20 || $0.value == 0x7f }
-    }
-
-    static func path(for username: String, home: String, config: ServerConfiguration) -> String? {
-        if !home.isEmpty { return home }
-        let at = username.lastIndex(of: "@")
-        let local = at.map { String(username[..<$0]) } ?? username
-        let domain = at.map { String(username[username.index(after: $0)...]) } ?? ""
-        var result = ""
-        var iterator = config.userPathTemplate.makeIterator()
-        while let c = iterator.next() {
-            guard c == "%" else {
-                result.append(c)
-                continue
-            }
-            switch iterator.next() {
-            case "u": result += username
-            case "n": result += local
-            case "d": result += domain
-            case "%": result += "%"
-            default: return nil
-            }
+    /// The user's Maildir (UserDirectory), or nil with the reason logged: a name that
+    /// would lead outside the spool is an ordinary failed login for the client.
+    private func maildirPath(for username: String, home: String) -> String? {
+        switch UserDirectory.path(for: username, home: home, config: context.config) {
+        case .success(let path): return path
+        case .failure(let refusal):
+            logger.notice(
+                "no Maildir for this user name", metadata: ["user": .client(username), "reason": "\(refusal)"])
+            return nil
         }
-        guard !result.isEmpty, !result.split(separator: "/").contains(where: { $0 == ".." }) else { return nil }
-        if result.hasPrefix("/") { return result }
-        return config.root.hasSuffix("/") ? config.root + result : config.root + "/" + result
     }
 }

@@ -2,16 +2,17 @@ import IMAPProtocol
 import MaildirStore
 
 extension IMAPSession {
-    /// IMAP4rev1 LSUB (RFC 3501 §6.3.9): the subscribed names matching the pattern, with
-    /// \Noselect for those that are not selectable folders now, and the unsubscribed
-    /// parents `%` stops at, as \Noselect.
+    /// IMAP4rev1 LSUB (RFC 3501 §6.3.9): the subscribed names matching the pattern, and
+    /// the unsubscribed parents `%` stops at, as \Noselect. A subscribed name gets no
+    /// attribute whether or not its folder exists, as Dovecot answers: clients (Dovecot's
+    /// own imapc among them) read \Noselect in LSUB as "not subscribed" and would drop
+    /// the subscription. LIST (SUBSCRIBED) is where \NonExistent shows.
     func handleLsub(tag: String, reference: MailboxName, pattern: String) async {
         guard let user = state.user else { return }
         let store = user.mailstore
         let subscribed: [[String]]
-        let folders: [FolderEntry]
         do {
-            (subscribed, folders) = try await context.blocking { (try store.subscriptions(), try store.listFolders()) }
+            subscribed = try await context.blocking { try store.subscriptions() }
         } catch {
             sendStoreFailure(tag, error, name: reference)
             return
@@ -21,7 +22,6 @@ extension IMAPSession {
             return
         }
         let matcher = MailboxPattern(referenceText + patternText, delimiter: delimiter)
-        let selectable = Set(folders.filter(\.isSelectable).map(\.components))
         let subscribedSet = Set(subscribed)
         let separator = String(delimiter)
         var listed = Set<[String]>()
@@ -36,8 +36,6 @@ extension IMAPSession {
                         where: { matcher.matches($0.joined(separator: separator)) && !subscribedSet.contains($0) })
                 else { continue }
                 name = parent
-                attributes = ["\\Noselect"]
-            } else if !selectable.contains(components) {
                 attributes = ["\\Noselect"]
             }
             guard listed.insert(name).inserted else { continue }

@@ -124,12 +124,16 @@ struct SearchJob: Sendable {
             // The MIME tree comes from the parsed-message cache when FETCH or an earlier
             // SEARCH parsed this message; the file is still read for the text.
             let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
-            let hit = try file.withContents { raw in
+            let hit = try file.withContents { raw, probe in
                 let parsed = cache.parse(
-                    raw, cached: cached, envelope: false, structure: false, folder: folder,
+                    raw, probe: probe, cached: cached, envelope: false, structure: false, folder: folder,
                     uidValidity: uidValidity, uid: record.uid)
-                return evaluator.matches(
-                    sequenceNumber: n, record: record, content: SearchEvaluator.Content(tree: parsed.tree, raw: raw))
+                let content = SearchEvaluator.Content(tree: parsed.tree, raw: raw)
+                let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
+                // A file truncated under the read was read as zeros: treated as a
+                // message that vanished, it matches no content key.
+                guard probe.fileShrank else { return matches }
+                return evaluator.matches(sequenceNumber: n, record: record, content: nil)
             }
             if hit { matched.append(n) }
         }

@@ -134,10 +134,11 @@ final class ParsedMessageCache: Sendable {
 
     /// The parse of `raw` (the bytes of message `uid`): `cached` completed with the
     /// envelope and structure when asked for, or a fresh parse (counted); stored back
-    /// when anything was added.
+    /// when anything was added, unless `probe` says the file shrank under the parse
+    /// (a parse of zeros must never be served to anyone).
     func parse(
-        _ raw: UnsafeRawBufferPointer, cached: ParsedMessage?, envelope: Bool, structure: Bool, folder: SharedFolder,
-        uidValidity: StoreUIDValidity, uid: StoreUID
+        _ raw: UnsafeRawBufferPointer, probe: ShrinkProbe, cached: ParsedMessage?, envelope: Bool, structure: Bool,
+        folder: SharedFolder, uidValidity: StoreUIDValidity, uid: StoreUID
     ) -> ParsedMessage {
         var parsed: ParsedMessage
         var changed = false
@@ -156,7 +157,7 @@ final class ParsedMessageCache: Sendable {
             parsed.bodyStructure = parsed.tree.bodyStructure(raw, extensible: true)
             changed = true
         }
-        if changed { store(parsed, folder: folder, uidValidity: uidValidity, uid: uid) }
+        if changed && !probe.fileShrank { store(parsed, folder: folder, uidValidity: uidValidity, uid: uid) }
         return parsed
     }
 
@@ -228,10 +229,11 @@ extension MessageFile {
     static let readWholeLimit = 1024 * 1024
 
     /// Runs `body` on the whole file: read into memory when small (fewer system calls
-    /// than a mapping: no dup, fstat, mmap, munmap), mapped read-only when large.
-    func withContents<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    /// than a mapping: no dup, fstat, mmap, munmap), mapped read-only when large. The
+    /// probe tells whether the file shrank under the read (MessageFile.withMappedBytes).
+    func withContents<R>(_ body: (UnsafeRawBufferPointer, ShrinkProbe) throws -> R) throws -> R {
         guard size <= MessageFile.readWholeLimit else { return try withMappedBytes(body) }
         let bytes = try read(offset: 0, count: size)
-        return try bytes.withUnsafeBytes(body)
+        return try bytes.withUnsafeBytes { try body($0, ShrinkProbe(shortRead: bytes.count < size)) }
     }
 }

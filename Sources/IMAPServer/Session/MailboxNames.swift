@@ -48,7 +48,7 @@ extension IMAPSession {
         case StoreError.locked:
             writer.tagged(tag, .no, .inUse, "Mailbox is locked by another process, try again.")
         default:
-            logger.error("storage failure", metadata: ["error": "\(error)"])
+            logger.error("storage failure", metadata: ["error": .client("\(error)")])
             writer.tagged(tag, .no, .serverBug, "Internal error occurred. Refer to server log for more information.")
         }
     }

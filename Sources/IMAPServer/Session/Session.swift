@@ -95,7 +95,7 @@ actor IMAPSession {
             await flushOutput()
             return .done
         }
-        logger.debug("command", metadata: ["command": "\(command.command.name)", "tag": "\(command.tag)"])
+        logger.debug("command", metadata: ["command": "\(command.command.name)", "tag": .client(command.tag)])
         writer.lastTaggedStatus = nil
         let started = ContinuousClock.now
         // A span per command (swift-distributed-tracing): free until a tracer is bootstrapped.

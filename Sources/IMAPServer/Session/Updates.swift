@@ -50,7 +50,7 @@ extension IMAPSession {
             // number the client holds means anything any more.
             selectedMailboxGone = true
         } catch {
-            logger.error("synchronize failed", metadata: ["error": "\(error)"])
+            logger.error("synchronize failed", metadata: ["error": .client("\(error)")])
         }
     }
 
