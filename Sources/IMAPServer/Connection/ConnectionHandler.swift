@@ -147,6 +147,9 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             case .continuationLine(let line):
                 guard let session else { return }
                 run(context: context) { await session.continuation(line) }
+            case .badContinuationLine(let message):
+                guard let session else { return }
+                run(context: context) { await session.badContinuationLine(message) }
             case .needsContinuation:
                 write(context: context, "+ OK\r\n")
             case .bad(let tag, let message):

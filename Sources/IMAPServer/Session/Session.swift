@@ -191,6 +191,28 @@ actor IMAPSession {
         return outcome
     }
 
+    /// The continuation line the running AUTHENTICATE or IDLE waited for was
+    /// refused by the decoder (too long): that command ends with a tagged BAD and the
+    /// session is back where it was before it.
+    func badContinuationLine(_ message: String) async -> CommandOutcome {
+        let started = continuationStarted ?? ContinuousClock.now
+        continuationStarted = nil
+        writer.lastTaggedStatus = nil
+        if let tag = pendingAuthenticate {
+            pendingAuthenticate = nil
+            writer.tagged(tag, .bad, nil, message)
+            ServerMetrics.command(ServerMetrics.authAuthenticate, result: writer.lastTaggedStatus, since: started)
+        } else if let tag = idleTag {
+            endIdle()
+            writer.tagged(tag, .bad, nil, message)
+            ServerMetrics.command(ServerMetrics.idle, result: writer.lastTaggedStatus, since: started)
+        } else {
+            writer.untagged(.status(.bad, code: nil, text: message))
+        }
+        await flushOutput()
+        return .done
+    }
+
     /// The connection closed (or the server stops): give back the folder and the
     /// user's connection slot.
     func connectionClosed() {
