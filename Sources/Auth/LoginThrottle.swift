@@ -1,32 +1,66 @@
 import Synchronization
 
-/// Failed-login penalty, as Dovecot's auth_penalty: each failure from an address (or
-/// for a user; the larger count applies) doubles the delay:
-/// delay = min(maximum, base × 2^(failures-1)), so 0.5 s, 1 s, 2 s … 15 s; entries
-/// expire after 5 minutes without failure; a success for an address clears it.
-/// Time is injected so tests need no sleeping.
+/// Failed-login penalty, after Dovecot's auth_penalty, applied across connections.
 ///
-/// Counting per user as well as per address slows a guesser who spreads attempts over
-/// many addresses. A success clears both the address's and the user's count, so the
-/// real user is not kept waiting after someone else's failed guesses.
+/// Counting: each failure from an address, and for a user, is counted; entries expire
+/// after 5 minutes without failure; a success clears the address's and the user's
+/// count. The penalty of n failures is min(maximum, base × 2^(n-1)): 0.5 s, 1 s, 2 s …
+/// 15 s.
+///
+/// Enforcing (`attempt`): a penalty that only delays the answer does not slow a client
+/// that sends its guesses in parallel (40 at once from one address were all answered
+/// within 15 s). So the wait comes before the password is checked:
+/// - Per address, attempts take turns: at most `concurrentAttemptsPerAddress` are
+///   checked at once while the address has no recent failure (an office behind one NAT
+///   address logging in at 9:00), one at a time once it has; a failed attempt keeps its
+///   turn for the address's penalty before the next waiting attempt is checked. One
+///   address therefore gets one guess per penalty, however many connections it opens.
+/// - Per user, an attempt waits until the penalty of the user's last failure has run
+///   out, without queueing behind other attempts: guesses spread over many addresses
+///   slow down, and the real user never waits more than `maximum` for them.
+/// - The answer to a failed attempt comes after the larger of the two penalties.
 ///
 /// Memory is bounded: expired entries are swept at most once per `forgetAfter`, and
-/// when a table still holds `maximumEntries` the longest-quiet entry makes room.
+/// when a table still holds `maximumEntries` the longest-quiet entry makes room; an
+/// address's turn-taking state exists only while it has attempts running or waiting.
+/// Time and sleeping are injected so tests need no real waiting.
 public final class LoginThrottle: Sendable {
     private struct Record {
         var failures: Int
         var lastFailure: ContinuousClock.Instant
     }
 
+    /// The attempts of one address now being checked (or serving a penalty), and
+    /// those waiting for their turn, first come first served.
+    private struct Turns {
+        var running = 0
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
     private struct State {
         var byAddress: [String: Record] = [:]
         var byUser: [String: Record] = [:]
+        var turns: [String: Turns] = [:]
         var lastSweep: ContinuousClock.Instant
+    }
+
+    /// How an attempt ended, as the caller reports it to `attempt`.
+    public enum Outcome: Sendable {
+        case succeeded
+        case failed
+        /// Not checked (the connection closed while it waited): neither counted nor
+        /// penalized.
+        case abandoned
     }
 
     /// Entries kept per table (addresses, users) before the oldest is dropped. An
     /// attacker with many addresses (IPv6) could otherwise grow the tables without bound.
     static let defaultMaximumEntries = 100_000
+    /// Attempts from one address checked at once while it has no recent failure: a
+    /// password check is 2–200 ms of one thread, so a burst of logins from a shared
+    /// address is not serialized, but a burst of guesses earns the penalty after this
+    /// many.
+    public static let concurrentAttemptsPerAddress = 4
     /// Doubling stops long before this; counting further only risks overflow.
     private static let maximumCountedFailures = 64
 
@@ -34,42 +68,135 @@ public final class LoginThrottle: Sendable {
     private let maximum: Duration
     private let forgetAfter: Duration
     private let now: @Sendable () -> ContinuousClock.Instant
+    private let sleep: @Sendable (Duration) async -> Void
     private let maximumEntries: Int
     private let state: Mutex<State>
 
     public convenience init(
         base: Duration = .milliseconds(500), maximum: Duration = .seconds(15),
         forgetAfter: Duration = .seconds(300),
-        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+        sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
     ) {
         self.init(
             base: base, maximum: maximum, forgetAfter: forgetAfter, maximumEntries: Self.defaultMaximumEntries,
-            now: now)
+            now: now, sleep: sleep)
     }
 
     init(
         base: Duration, maximum: Duration, forgetAfter: Duration, maximumEntries: Int,
-        now: @escaping @Sendable () -> ContinuousClock.Instant
+        now: @escaping @Sendable () -> ContinuousClock.Instant,
+        sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
     ) {
         self.maximumEntries = max(maximumEntries, 1)
         self.base = base
         self.maximum = maximum
         self.forgetAfter = forgetAfter
         self.now = now
+        self.sleep = sleep
         self.state = Mutex(State(lastSweep: now()))
     }
 
-    /// How long to wait before answering a failed attempt from this address/user.
-    /// Also records the failure.
-    public func delayForFailure(address: String, user: String) -> Duration {
+    // MARK: - Attempts
+
+    /// Runs one login attempt: waits for the user's penalty and the address's turn,
+    /// runs `check` (which verifies the password and says how that went), then applies
+    /// the penalty of a failure before returning `check`'s value. Runs on the caller's
+    /// actor, so `check` may use the caller's state.
+    public func attempt<T>(
+        address: String, user: String, isolation: isolated (any Actor)? = #isolation,
+        _ check: () async -> (Outcome, T)
+    ) async -> T {
+        let userWait = state.withLock { state in remainingPenalty(state.byUser[user], at: now()) }
+        if userWait > .zero { await sleep(userWait) }
+        await takeTurn(address: address)
+        let (outcome, value) = await check()
+        switch outcome {
+        case .succeeded:
+            recordSuccess(address: address, user: user)
+            endTurn(address: address)
+        case .abandoned:
+            endTurn(address: address)
+        case .failed:
+            let (addressPenalty, answerDelay) = recordFailure(address: address, user: user)
+            // The turn is kept for the address's own penalty: the next attempt from
+            // this address is checked only after it.
+            await sleep(addressPenalty)
+            endTurn(address: address)
+            if answerDelay > addressPenalty { await sleep(answerDelay - addressPenalty) }
+        }
+        return value
+    }
+
+    private func takeTurn(address: String) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let admitted = state.withLock { state -> Bool in
+                var turns = state.turns[address, default: Turns()]
+                if turns.waiting.isEmpty && turns.running < capacity(state, address) {
+                    turns.running += 1
+                    state.turns[address] = turns
+                    return true
+                }
+                turns.waiting.append(continuation)
+                state.turns[address] = turns
+                return false
+            }
+            if admitted { continuation.resume() }
+        }
+    }
+
+    /// Ends a turn and starts the waiting attempts that now fit, in arrival order.
+    private func endTurn(address: String) {
+        let admitted = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard var turns = state.turns[address] else { return [] }
+            turns.running -= 1
+            var admitted: [CheckedContinuation<Void, Never>] = []
+            let limit = capacity(state, address)
+            while !turns.waiting.isEmpty && turns.running < limit {
+                admitted.append(turns.waiting.removeFirst())
+                turns.running += 1
+            }
+            state.turns[address] = turns.running == 0 && turns.waiting.isEmpty ? nil : turns
+            return admitted
+        }
+        for continuation in admitted { continuation.resume() }
+    }
+
+    /// Attempts from `address` that may be checked at once.
+    private func capacity(_ state: State, _ address: String) -> Int {
+        isRecent(state.byAddress[address], at: now()) ? 1 : Self.concurrentAttemptsPerAddress
+    }
+
+    private func isRecent(_ record: Record?, at instant: ContinuousClock.Instant) -> Bool {
+        guard let record else { return false }
+        return instant - record.lastFailure < forgetAfter
+    }
+
+    /// What is left at `instant` of the penalty of `record`'s last failure.
+    private func remainingPenalty(_ record: Record?, at instant: ContinuousClock.Instant) -> Duration {
+        guard let record, isRecent(record, at: instant) else { return .zero }
+        let left = record.lastFailure + delay(afterFailures: record.failures) - instant
+        return max(left, .zero)
+    }
+
+    // MARK: - Counting
+
+    /// Records a failure for the address and the user. Returns the address's penalty
+    /// and the delay before the answer (the larger of the two penalties).
+    func recordFailure(address: String, user: String) -> (address: Duration, answer: Duration) {
         let instant = now()
-        let failures = state.withLock { state -> Int in
+        let (fromAddress, forUser) = state.withLock { state -> (Int, Int) in
             sweepIfDue(&state, at: instant)
             let fromAddress = recordFailure(in: &state.byAddress, key: address, at: instant)
             let forUser = recordFailure(in: &state.byUser, key: user, at: instant)
-            return max(fromAddress, forUser)
+            return (fromAddress, forUser)
         }
-        return delay(afterFailures: failures)
+        return (delay(afterFailures: fromAddress), delay(afterFailures: max(fromAddress, forUser)))
+    }
+
+    /// Records a failure; returns how long to wait before answering it.
+    public func delayForFailure(address: String, user: String) -> Duration {
+        recordFailure(address: address, user: user).answer
     }
 
     public func recordSuccess(address: String, user: String) {
@@ -135,8 +262,13 @@ public final class LoginThrottle: Sendable {
         }
     }
 
-    /// Sizes of the two tables, for tests.
-    var entryCounts: (addresses: Int, users: Int) {
-        state.withLock { ($0.byAddress.count, $0.byUser.count) }
+    /// Attempts from `address` waiting for their turn, for tests.
+    public func waitingAttempts(address: String) -> Int {
+        state.withLock { $0.turns[address]?.waiting.count ?? 0 }
+    }
+
+    /// Sizes of the two tables, and addresses with attempts running or waiting, for tests.
+    var entryCounts: (addresses: Int, users: Int, turns: Int) {
+        state.withLock { ($0.byAddress.count, $0.byUser.count, $0.turns.count) }
     }
 }

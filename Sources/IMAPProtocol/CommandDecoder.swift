@@ -19,6 +19,22 @@ public struct DecoderLimits: Sendable {
         self.maxLiteralSize = maxLiteralSize
         self.maxCommandLiteralBytes = maxCommandLiteralBytes
     }
+
+    /// Before login a client needs a few short commands (CAPABILITY, STARTTLS, LOGIN,
+    /// AUTHENTICATE with its response line, ID), so each command may carry at most this
+    /// much text and this much literal data, as Dovecot's login process allows
+    /// (LOGIN_MAX_INBUF_SIZE, 8 KiB for SASL responses). A hostile client that never
+    /// logs in can make the server hold no more than that per connection.
+    public static let beforeLoginBytes = 8192
+
+    /// These limits, lowered to `beforeLoginBytes` for a connection that has not
+    /// logged in yet.
+    public var beforeLogin: DecoderLimits {
+        DecoderLimits(
+            maxLineLength: min(maxLineLength, Self.beforeLoginBytes),
+            maxLiteralSize: min(maxLiteralSize, Self.beforeLoginBytes),
+            maxCommandLiteralBytes: min(maxCommandLiteralBytes, Self.beforeLoginBytes))
+    }
 }
 
 /// What the decoder hands the session, one at a time.
@@ -38,6 +54,10 @@ public enum DecoderEvent: Sendable {
     /// A raw line requested with `expectContinuationLine()` (AUTHENTICATE responses,
     /// `DONE` ending IDLE), without its CRLF.
     case continuationLine(Secret)
+    /// The raw line requested with `expectContinuationLine()` was too long: the decoder
+    /// skipped it without buffering it. The command waiting for it (AUTHENTICATE, IDLE)
+    /// ends with `tag BAD message`; the next line is a command again.
+    case badContinuationLine(message: String)
     /// Unrecoverable (oversized or absurd non-synchronizing literal, whose bytes are
     /// already on their way): send `* BYE message` and close. The decoder produces
     /// nothing more afterwards.
@@ -120,6 +140,18 @@ public struct CommandDecoder: Sendable {
 
     /// Bytes received but not yet consumed.
     public var bufferedByteCount: Int { state.bufferedByteCount }
+
+    /// Literal bytes the current command holds in memory once its literals have
+    /// arrived: every literal announced so far, counted from its announcement (before
+    /// its bytes come). Streamed APPEND message literals are not held, so not counted.
+    /// 0 between commands.
+    public var announcedLiteralBytes: UInt64 { state.commandLiteralBytes }
+
+    /// Refuses the synchronizing literal just announced (the event before was
+    /// `.needsContinuation`, and no `+` was sent): the command is dropped, the next
+    /// line is a command again. Returns the command's tag, for the answer. The client
+    /// sends no literal bytes without the `+` (RFC 9051 §4.3).
+    public mutating func refuseAnnouncedLiteral() -> String? { state.refuseAnnouncedLiteral() }
 
     var state: State
 }

@@ -42,9 +42,29 @@ public struct ServerConfiguration: Sendable {
     /// A client that connects to an implicit-TLS listener, or sends STARTTLS, and does
     /// not complete the TLS handshake within this many seconds is disconnected.
     public var tlsHandshakeTimeoutSeconds: Int = 30
-    public var maxConnectionsPerUser: Int = 20
-    /// Open connections per client IP address, logged in or not.
+    /// A connection that has not logged in this many seconds after it connected is
+    /// closed, however active it is (Dovecot's login timeout is 3 minutes): a client
+    /// that trickles a command, or sends NOOPs without logging in, cannot hold a
+    /// connection longer.
+    public var loginTimeoutSeconds: Int = 180
+    /// Open connections, logged in or not: each costs a file descriptor and memory
+    /// (about 9 KiB for an idle session); past it new connections get `* BYE` at once.
+    public var maxConnections: Int = 10_000
+    /// Logged-in sessions per user, from all addresses together: bounds one account's
+    /// share of the server (a leaked password used from many places); the per-address
+    /// limit below is the one clients meet.
+    public var maxConnectionsPerUser: Int = 50
+    /// Logged-in sessions per user from one client address (Dovecot's
+    /// `mail_max_userip_connections`, also 10): a client opens a few connections per
+    /// account (Thunderbird up to 5), so more from one place is a runaway client.
+    public var maxConnectionsPerUserAddress: Int = 10
+    /// Connections from one client IP address that have not logged in yet. Logged-in
+    /// sessions do not count, so many users behind one NAT address are never refused.
     public var maxConnectionsPerAddress: Int = 50
+    /// Literal bytes buffered in memory for commands other than APPEND (which streams
+    /// to disk), across all connections. A command whose literal does not fit gets
+    /// `NO [LIMIT]` before the continuation (`{n}`), or `BYE` (`{n+}`).
+    public var maxBufferedLiteralBytes: Int = 256 * 1024 * 1024
     /// Input a connection may queue while a command runs (pipelined commands and
     /// literals) before the server stops reading from it until the command is done.
     public var maxQueuedInputBytes: Int = 256 * 1024

@@ -21,7 +21,12 @@ public final class IMAPServer: Sendable {
     private let tls: TLSContextHolder?
 
     /// Loads the passwd file (when one is configured) and prepares the threads.
-    public init(configuration: ServerConfiguration, logger: Logger) throws {
+    public convenience init(configuration: ServerConfiguration, logger: Logger) throws {
+        try self.init(configuration: configuration, logger: logger, throttle: LoginThrottle())
+    }
+
+    /// `throttle`: tests inject one whose clock and sleeping they control.
+    init(configuration: ServerConfiguration, logger: Logger, throttle: LoginThrottle) throws {
         self.configuration = configuration
         let passwd = try configuration.passwdFile.map { try PasswdDatabase(path: $0, logger: logger) }
         if let passwd, !passwd.plaintextUsers.isEmpty {
@@ -38,7 +43,8 @@ public final class IMAPServer: Sendable {
         threadPool.start()
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         context = ServerContext(
-            config: configuration, passwd: passwd, threadPool: threadPool, logger: logger, tls: tls)
+            config: configuration, passwd: passwd, threadPool: threadPool, logger: logger, tls: tls,
+            throttle: throttle)
     }
 
     /// Binds every listener and starts accepting. Returns the bound addresses (port 0 becomes the real port).

@@ -6,7 +6,7 @@ import NIOPosix
 import Synchronization
 
 /// What every connection shares: configuration, the passwd database, the open-folder
-/// registry, the blocking-work thread pool and per-user connection counts.
+/// registry, the blocking-work thread pool and the connection counts.
 final class ServerContext: Sendable {
     let config: ServerConfiguration
     let passwd: PasswdDatabase?
@@ -18,20 +18,23 @@ final class ServerContext: Sendable {
     let logger: Logger
     /// The certificate, when TLS is configured (implicit TLS and STARTTLS).
     let tls: TLSContextHolder?
-    let connections = UserConnectionCounter()
-    /// Open connections per client address (the same counting, keyed by address).
-    let addressConnections = UserConnectionCounter()
+    /// Open connections, per address before login, logged-in sessions per user.
+    let limits: ConnectionLimits
+    /// Literal bytes of buffered commands, across all connections.
+    let literalBudget: ByteBudget
     let liveConnections = LiveConnections()
     private let nextSessionID = Atomic<UInt64>(1)
 
     init(
         config: ServerConfiguration, passwd: PasswdDatabase?, threadPool: NIOThreadPool, logger: Logger,
-        tls: TLSContextHolder? = nil
+        tls: TLSContextHolder? = nil, throttle: LoginThrottle = LoginThrottle()
     ) {
         self.config = config
         self.tls = tls
         self.passwd = passwd
-        self.throttle = LoginThrottle()
+        self.throttle = throttle
+        self.limits = ConnectionLimits(config: config)
+        self.literalBudget = ByteBudget(capacity: config.maxBufferedLiteralBytes)
         self.registry = FolderRegistry(logger: logger)
         self.messageCache = ParsedMessageCache(budget: config.messageCacheBytes)
         self.threadPool = threadPool
@@ -44,28 +47,6 @@ final class ServerContext: Sendable {
     /// loop or the cooperative pool.
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await threadPool.runIfActive(body)
-    }
-}
-
-/// Logged-in sessions per user, for the per-user connection limit.
-final class UserConnectionCounter: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
-
-    /// Counts one more session for `user` unless that would exceed `limit`.
-    func acquire(_ user: String, limit: Int) -> Bool {
-        counts.withLock { counts in
-            let n = counts[user, default: 0]
-            guard n < limit else { return false }
-            counts[user] = n + 1
-            return true
-        }
-    }
-
-    func release(_ user: String) {
-        counts.withLock { counts in
-            let n = counts[user, default: 0] - 1
-            counts[user] = n > 0 ? n : nil
-        }
     }
 }
 

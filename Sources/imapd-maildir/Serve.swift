@@ -63,16 +63,25 @@ struct Serve: ParsableCommand {
     var idleTimeout: Int?
     @Option(help: "Seconds a client gets to complete the TLS handshake (implicit TLS or STARTTLS; default 30).")
     var tlsHandshakeTimeout: Int?
-    @Option(help: "Logged-in connections allowed per user (default 20).")
+    @Option(help: "Seconds a connection gets to log in, counted from connect, whatever it sends (default 180).")
+    var loginTimeout: Int?
+    @Option(help: "Open connections allowed in total, logged in or not (default 10000).")
+    var maxConnections: Int?
+    @Option(help: "Logged-in sessions allowed per user, from all addresses (default 50).")
     var maxConnectionsPerUser: Int?
+    @Option(help: "Logged-in sessions allowed per user from one client address (default 10).")
+    var maxConnectionsPerUserAddress: Int?
     @Option(help: "Longest command line in bytes (default 65536).")
     var maxLineLength: Int?
     @Option(help: "Largest literal in bytes (default 67108864).")
     var maxLiteralSize: Int?
-    @Option(help: "Connections allowed per client IP address (default 50).")
+    @Option(help: "Connections not logged in yet allowed per client IP address (default 50).")
     var maxConnectionsPerAddress: Int?
     @Option(help: "Total literal bytes of one command, e.g. MULTIAPPEND (default 134217728).")
     var maxCommandLiteralBytes: Int?
+    @Option(
+        help: "Literal bytes buffered for commands other than APPEND, all connections together (default 268435456).")
+    var maxBufferedLiteralBytes: Int?
     @Option(help: "Bytes a connection may queue while its command runs before reading pauses (default 262144).")
     var maxQueuedInput: Int?
     @Option(help: "Memory for the cache of parsed messages, in bytes; 0 disables it (default 268435456).")

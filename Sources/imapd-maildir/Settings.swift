@@ -104,7 +104,12 @@ struct Settings {
         config.serverName = value(c.serverName, "server-name") ?? Settings.hostName()
         if let n = try number(c.idleTimeout, "idle-timeout") { config.idleTimeoutSeconds = n }
         if let n = try number(c.tlsHandshakeTimeout, "tls-handshake-timeout") { config.tlsHandshakeTimeoutSeconds = n }
+        if let n = try number(c.loginTimeout, "login-timeout") { config.loginTimeoutSeconds = n }
+        if let n = try number(c.maxConnections, "max-connections") { config.maxConnections = n }
         if let n = try number(c.maxConnectionsPerUser, "max-connections-per-user") { config.maxConnectionsPerUser = n }
+        if let n = try number(c.maxConnectionsPerUserAddress, "max-connections-per-user-address") {
+            config.maxConnectionsPerUserAddress = n
+        }
         if let n = try number(c.maxLineLength, "max-line-length") { config.decoderLimits.maxLineLength = n }
         if let n = try number(c.maxLiteralSize, "max-literal-size") { config.decoderLimits.maxLiteralSize = n }
         if let n = try number(c.shutdownTimeout, "shutdown-timeout") { config.shutdownTimeoutSeconds = n }
@@ -115,6 +120,9 @@ struct Settings {
             config.decoderLimits.maxCommandLiteralBytes = n
         }
         if let n = try number(c.maxQueuedInput, "max-queued-input") { config.maxQueuedInputBytes = n }
+        if let n = try number(c.maxBufferedLiteralBytes, "max-buffered-literal-bytes") {
+            config.maxBufferedLiteralBytes = n
+        }
         if let n = try number(c.messageCacheSize, "message-cache-size", minimum: 0) { config.messageCacheBytes = n }
         runAsUser = value(c.user, "user")
         metricsListen = try value(c.metricsListen, "metrics-listen").map { text in

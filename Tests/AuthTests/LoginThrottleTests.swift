@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 
 @testable import Auth
@@ -116,5 +117,124 @@ final class LoginThrottleCapacityTests: XCTestCase {
         // Known keys keep counting without evicting anything.
         XCTAssertEqual(throttle.delayForFailure(address: "a3", user: "u"), .seconds(8), "user count is 5")
         XCTAssertEqual(throttle.entryCounts.addresses, 3)
+    }
+}
+
+/// Sleeping the test controls: every sleep waits until `releaseAll()`.
+final class GatedSleeper: Sendable {
+    private let sleepers = Mutex<[CheckedContinuation<Void, Never>]>([])
+
+    var sleep: @Sendable (Duration) async -> Void {
+        { [self] _ in
+            await withCheckedContinuation { continuation in sleepers.withLock { $0.append(continuation) } }
+        }
+    }
+
+    var waiting: Int { sleepers.withLock { $0.count } }
+
+    func releaseAll() {
+        for continuation in sleepers.withLock({ all in
+            defer { all = [] }; return all
+        }) { continuation.resume() }
+    }
+}
+
+/// Issue 11 item 12: the penalty is enforced before the password is checked, so
+/// attempts sent in parallel from one address are checked one per penalty.
+final class LoginThrottleAttemptTests: XCTestCase {
+    private final class Counter: Sendable {
+        private let value = Mutex(0)
+        func increment() { value.withLock { $0 += 1 } }
+        var current: Int { value.withLock { $0 } }
+    }
+
+    private func waitUntil(_ condition: () -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            usleep(1000)
+        }
+        return condition()
+    }
+
+    func testParallelFailuresFromOneAddressAreCheckedOnePerPenalty() async {
+        let sleeper = GatedSleeper()
+        let throttle = LoginThrottle(sleep: sleeper.sleep)
+        let attempts = 40
+        let checked = Counter()
+        let finished = Counter()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<attempts {
+                group.addTask {
+                    await throttle.attempt(address: "192.0.2.7", user: "tim") { () -> (LoginThrottle.Outcome, Void) in
+                        checked.increment()
+                        return (.failed, ())
+                    }
+                    finished.increment()
+                }
+            }
+            // At rest, every attempt is finished, sleeping (its penalty, or the user's)
+            // or waiting for its turn; nothing can move until a sleep ends.
+            let atRest = {
+                finished.current + sleeper.waiting + throttle.waitingAttempts(address: "192.0.2.7") == attempts
+            }
+            XCTAssertTrue(waitUntil(atRest))
+            // At most the first few were checked together (while the address had no
+            // failure yet); the others wait for the penalty.
+            let firstWave = checked.current
+            XCTAssertTrue((1...LoginThrottle.concurrentAttemptsPerAddress).contains(firstWave), "\(firstWave)")
+            XCTAssertEqual(finished.current, 0, "no answer before the penalty")
+            var released = 0
+            while finished.current < attempts {
+                sleeper.releaseAll()
+                released += 1
+                XCTAssertTrue(waitUntil(atRest))
+                // Each round of penalties lets exactly one more attempt be checked.
+                XCTAssertLessThanOrEqual(checked.current, firstWave + released)
+                guard released < 2 * attempts else { return XCTFail("attempts do not finish") }
+            }
+        }
+        XCTAssertEqual(checked.current, attempts)
+        XCTAssertEqual(throttle.failureCounts(address: "192.0.2.7", user: "tim").address, attempts)
+        XCTAssertEqual(throttle.entryCounts.turns, 0, "no turn-taking state left behind")
+    }
+
+    func testSuccessAndAbandonedAttempts() async {
+        let sleeper = GatedSleeper()
+        let throttle = LoginThrottle(sleep: sleeper.sleep)
+        // A clean address: nothing waits, nothing is counted.
+        let first: Int = await throttle.attempt(address: "a", user: "u") { (.succeeded, 1) }
+        let second: Int = await throttle.attempt(address: "a", user: "u") { (.abandoned, 2) }
+        XCTAssertEqual([first, second], [1, 2])
+        XCTAssertEqual(sleeper.waiting, 0)
+        XCTAssertEqual(throttle.failureCounts(address: "a", user: "u").address, 0)
+        XCTAssertEqual(throttle.entryCounts.turns, 0)
+    }
+
+    /// Another address guessing the same user waits for the user's penalty, but does
+    /// not queue behind the first address's attempts.
+    func testUserPenaltyDelaysOtherAddressesWithoutQueueing() async {
+        let sleeper = GatedSleeper()
+        let throttle = LoginThrottle(sleep: sleeper.sleep)
+        let checked = Counter()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await throttle.attempt(address: "a", user: "u") { () -> (LoginThrottle.Outcome, Void) in (.failed, ()) }
+            }
+            XCTAssertTrue(waitUntil { sleeper.waiting == 1 })  // serving its penalty
+            group.addTask {
+                await throttle.attempt(address: "b", user: "u") { () -> (LoginThrottle.Outcome, Void) in
+                    checked.increment()
+                    return (.succeeded, ())
+                }
+            }
+            XCTAssertTrue(waitUntil { sleeper.waiting == 2 })  // waits for the user's penalty
+            XCTAssertEqual(checked.current, 0)
+            XCTAssertEqual(throttle.waitingAttempts(address: "b"), 0)
+            sleeper.releaseAll()
+            XCTAssertTrue(waitUntil { checked.current == 1 })
+        }
+        // Its success clears the user's count.
+        XCTAssertEqual(throttle.failureCounts(address: "b", user: "u").user, 0)
     }
 }

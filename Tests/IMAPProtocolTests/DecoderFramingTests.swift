@@ -259,12 +259,67 @@ final class DecoderFramingTests: XCTestCase {
         assertEvents(next(&decoder, "NE\r\n"), [.continuationLine(Secret(bytes("DONE")))])
     }
 
-    func testOverlongContinuationLineIsBadWithoutTag() {
+    /// Issue 11 item 7: an over-long continuation line is reported as such, so the
+    /// AUTHENTICATE or IDLE waiting for it can end with its tag; the `{5+}` at its end
+    /// is not a literal, and the next line is a command again.
+    func testOverlongContinuationLineIsReportedAsABadContinuationLine() {
         var decoder = CommandDecoder(limits: DecoderLimits(maxLineLength: 32))
         decoder.expectContinuationLine()
         assertEvents(
             next(&decoder, "a " + String(repeating: "A", count: 100) + " {5+}\r\nb NOOP\r\n"),
-            [.bad(tag: nil, message: "Line too long"), .command(TaggedCommand(tag: "b", command: .noop))])
+            [.badContinuationLine(message: "Line too long"), .command(TaggedCommand(tag: "b", command: .noop))])
+        // Dripped byte by byte: the same, and nothing of the long line is held.
+        var dripped = CommandDecoder(limits: DecoderLimits(maxLineLength: 32))
+        dripped.expectContinuationLine()
+        var events: [DecoderEvent] = []
+        for byte in bytes("DONE" + String(repeating: "x", count: 500) + "\r\nDONE\r\n") {
+            events += feed(&dripped, [byte])
+            XCTAssertLessThanOrEqual(dripped.bufferedByteCount, 32)
+        }
+        assertEvents(
+            events, [.badContinuationLine(message: "Line too long"), .bad(tag: "DONE", message: "Missing command")])
+    }
+
+    /// Issue 11 item 3: before login a command holds at most 8 KiB of text and 8 KiB of
+    /// literals; a larger literal is refused before any of its bytes is buffered.
+    func testBeforeLoginLimitsRefuseLargeLiteralsAtTheirAnnouncement() {
+        let limits = DecoderLimits().beforeLogin
+        XCTAssertEqual(limits.maxLineLength, 8192)
+        XCTAssertEqual(limits.maxLiteralSize, 8192)
+        XCTAssertEqual(limits.maxCommandLiteralBytes, 8192)
+        // Lower configured limits stay lower.
+        XCTAssertEqual(DecoderLimits(maxLineLength: 1000).beforeLogin.maxLineLength, 1000)
+        var decoder = CommandDecoder(limits: limits)
+        assertEvents(next(&decoder, "a LOGIN {67108864+}\r\n"), [.fatal(message: "Literal too large")])
+        XCTAssertEqual(decoder.bufferedByteCount, 0)
+        decoder = CommandDecoder(limits: limits)
+        assertEvents(next(&decoder, "a LOGIN {8193}\r\n"), [.literalTooLarge(tag: "a", size: 8193)])
+        // Two literals within the per-literal limit but over the per-command total.
+        assertEvents(next(&decoder, "b LOGIN {5000+}\r\n"), [])
+        assertEvents(
+            next(&decoder, String(repeating: "u", count: 5000) + " {5000}\r\n"),
+            [.literalTooLarge(tag: "b", size: 5000)])
+        XCTAssertEqual(decoder.bufferedByteCount, 0)
+        // The limits can be raised once logged in: the next command gets them.
+        decoder.limits = DecoderLimits()
+        assertEvents(next(&decoder, "c LOGIN {8193}\r\n"), [.needsContinuation])
+    }
+
+    /// The handler charges announced literal bytes to a server-wide budget and may
+    /// refuse a synchronizing literal instead of sending `+`.
+    func testAnnouncedLiteralBytesAndRefusingAnAnnouncedLiteral() {
+        var decoder = CommandDecoder()
+        XCTAssertEqual(decoder.announcedLiteralBytes, 0)
+        assertEvents(next(&decoder, "a SEARCH TEXT {3+}\r\nabc TEXT {1000}\r\n"), [.needsContinuation])
+        XCTAssertEqual(decoder.announcedLiteralBytes, 1003)
+        XCTAssertEqual(decoder.refuseAnnouncedLiteral(), "a")
+        XCTAssertEqual(decoder.announcedLiteralBytes, 0)
+        XCTAssertEqual(decoder.bufferedByteCount, 0)
+        assertEvents(next(&decoder, "b NOOP\r\n"), [.command(TaggedCommand(tag: "b", command: .noop))])
+        // A streamed APPEND holds no literal in memory.
+        decoder.streamsAppend = true
+        _ = next(&decoder, "c APPEND INBOX {100000}\r\n")
+        XCTAssertEqual(decoder.announcedLiteralBytes, 0)
     }
 
     func testDiscardBufferedInputAfterStartTLS() {

@@ -5,7 +5,8 @@ import XCTest
 /// A libFuzzer-style smoke test without libFuzzer: a deterministic generator feeds
 /// 100,000 random and mutated inputs through the decoder in random chunks, with
 /// random continuation-line requests and STARTTLS discards. The decoder must never
-/// trap, must stop producing events, and must never hold more than its limits.
+/// trap, must stop producing events, and must never hold more than its limits. A
+/// second target drives the pre-login limits and the continuation-line states.
 final class DecoderFuzzTests: XCTestCase {
     /// SplitMix64: tiny, deterministic, good enough to spread inputs.
     struct SplitMix64 {
@@ -76,6 +77,95 @@ final class DecoderFuzzTests: XCTestCase {
         // The generator must actually reach the grammar, not only the framer.
         XCTAssertGreaterThan(counts.commands, 10_000)
         XCTAssertGreaterThan(counts.bads, 10_000)
+    }
+
+    /// Issue 11 items 3, 7: the states a connection is in before login (the 8 KiB
+    /// `beforeLogin` limits) and while AUTHENTICATE or IDLE waits for its continuation
+    /// line. The decoder is driven as the connection handler drives it: after an IDLE
+    /// or an AUTHENTICATE without initial response it is told a continuation line comes
+    /// next, and the next event must then be that line or its refusal (never a command,
+    /// which is how `DONE` became `DONE BAD Missing command`). Inputs include lines and
+    /// literals past the limits; the decoder never holds more than the limits.
+    func testBeforeLoginAndContinuationLineStates() {
+        var rng = SplitMix64(state: 0x5EED_1057)
+        let limits = DecoderLimits().beforeLogin
+        let bound = limits.maxLineLength + limits.maxCommandLiteralBytes
+        var decoder = CommandDecoder(limits: limits)
+        var awaitingLine = false
+        var counts = (lines: 0, badLines: 0, commands: 0, fatal: 0)
+        for _ in 0..<6_000 {
+            let input = makeLoginStateInput(&rng)
+            var offset = 0
+            while offset < input.count {
+                let end = min(input.count, offset + 1 + rng.below(rng.chance(50) ? 16 : 4096))
+                decoder.append(ByteBuffer(bytes: input[offset..<end]))
+                offset = end
+                var produced = 0
+                while let event = decoder.next() {
+                    produced += 1
+                    guard produced <= end + 1 else { return XCTFail("decoder keeps producing events") }
+                    if awaitingLine {
+                        switch event {
+                        case .continuationLine(let line):
+                            counts.lines += 1
+                            XCTAssertLessThan(line.bytes.count, limits.maxLineLength)
+                        case .badContinuationLine: counts.badLines += 1
+                        default: return XCTFail("expected a continuation line, got \(event)")
+                        }
+                        awaitingLine = false
+                        continue
+                    }
+                    switch event {
+                    case .command(let tagged):
+                        counts.commands += 1
+                        switch tagged.command {
+                        case .idle, .authenticate(_, nil):
+                            decoder.expectContinuationLine()
+                            awaitingLine = true
+                        default: break
+                        }
+                    case .continuationLine, .badContinuationLine:
+                        return XCTFail("continuation line nobody asked for: \(event)")
+                    case .fatal:
+                        counts.fatal += 1
+                        decoder = CommandDecoder(limits: limits)
+                    default: break
+                    }
+                }
+                XCTAssertLessThanOrEqual(decoder.bufferedByteCount, bound)
+            }
+        }
+        // Every state was reached often (about 1,600 / 200 / 2,300 / 360 with this seed).
+        XCTAssertGreaterThan(counts.lines, 800)
+        XCTAssertGreaterThan(counts.badLines, 100)
+        XCTAssertGreaterThan(counts.commands, 1_000)
+        XCTAssertGreaterThan(counts.fatal, 150)
+    }
+
+    private func makeLoginStateInput(_ rng: inout SplitMix64) -> [UInt8] {
+        let starts = [
+            "a IDLE\r\n", "a AUTHENTICATE PLAIN\r\n", "a AUTHENTICATE PLAIN AGZyZWQAc2VjcmV0\r\n",
+            "a LOGIN fred secret\r\n", "a LOGIN {5}\r\nfred {6}\r\nsecret\r\n", "a NOOP\r\n",
+            "a LOGIN {67108864+}\r\n", "a LOGIN {4000+}\r\n", "a ID (\"name\" {8000+}\r\n",
+        ]
+        // Half the inputs put the decoder in the continuation-line state.
+        var input = Array(starts[rng.chance(50) ? rng.below(2) : rng.below(starts.count)].utf8)
+        switch rng.below(6) {
+        case 0: input += Array("DONE\r\n".utf8)
+        case 1: input += Array("*\r\n".utf8)
+        case 2:
+            // A line around the limit: just under, at, or well past it.
+            let length = limits8K(&rng)
+            input += (0..<length).map { _ in UInt8(ascii: "A") + UInt8(rng.below(26)) } + [13, 10]
+        case 3: input += (0..<rng.below(10_000)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        case 4: input += Array("x {".utf8) + Array(String(rng.below(20_000)).utf8) + Array("+}\r\n".utf8)
+        default: break
+        }
+        return input
+    }
+
+    private func limits8K(_ rng: inout SplitMix64) -> Int {
+        [8189, 8190, 8191, 8192, 9000, 20_000][rng.below(6)]
     }
 
     private func makeInput(_ rng: inout SplitMix64, corpus: [[UInt8]], interesting: [UInt8]) -> [UInt8] {

@@ -1,7 +1,9 @@
+import Auth
 import Foundation
-import IMAPServer
 import Logging
 import XCTest
+
+@testable import IMAPServer
 
 #if canImport(Glibc)
     import Glibc
@@ -65,23 +67,28 @@ final class RunningServer {
     let maildir: TemporaryMaildir
     let passwdPath: String
 
-    /// `logger`: where the server logs (errors only to standard error by default).
+    /// `hashes`: further users with a crypt(3) hash instead of a plaintext password;
+    /// `throttle`: a login throttle whose sleeping the test controls; `logger`: to
+    /// record what the server logs.
     init(
-        users: [String: String] = ["alice": "secret", "bob": "hunter2"], logger: Logger? = nil,
+        users: [String: String] = ["alice": "secret", "bob": "hunter2"], hashes: [String: String] = [:],
+        throttle: LoginThrottle = LoginThrottle(), logger: Logger? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws {
         maildir = try TemporaryMaildir()
         passwdPath = maildir.root + "/passwd"
-        let lines = users.map { "\($0.key):{PLAIN}\($0.value)::::::" }.joined(separator: "\n") + "\n"
+        let lines =
+            (users.map { "\($0.key):{PLAIN}\($0.value)::::::" } + hashes.map { "\($0.key):\($0.value)::::::" })
+            .joined(separator: "\n") + "\n"
         FileManager.default.createFile(atPath: passwdPath, contents: Data(lines.utf8))
-        for user in users.keys { try maildir.makeUser(user) }
+        for user in Array(users.keys) + Array(hashes.keys) { try maildir.makeUser(user) }
         var config = ServerConfiguration(root: maildir.root, passwdFile: passwdPath)
         config.listen = [ListenAddress(host: "127.0.0.1", port: 0)]
         config.serverName = "test"
         configure(&config)
-        var fallback = Logger(label: "test")
-        fallback.logLevel = .error
-        server = try IMAPServer(configuration: config, logger: logger ?? fallback)
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .error
+        server = try IMAPServer(configuration: config, logger: logger ?? quiet, throttle: throttle)
         let addresses = try await server.start()
         port = addresses.first?.port ?? 0
     }
@@ -124,6 +131,9 @@ final class TestClient {
     private(set) var greetingLine: String = ""
 
     deinit { close(fd) }
+
+    /// Ends the connection (FIN both ways) without waiting for anything.
+    func disconnect() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     func sendRaw(_ bytes: [UInt8]) {
         var offset = 0
@@ -168,6 +178,22 @@ final class TestClient {
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { throw POSIXError(.ECONNRESET) }
         pending.append(contentsOf: buffer[..<n])
+    }
+
+    /// Waits up to `timeout` seconds for the server to close the connection, keeping
+    /// what it sends meanwhile for `readUntilClosed`. True when it closed.
+    func closes(within timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { return false }
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, Int32(left * 1000) + 1) > 0 else { continue }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return true }
+            pending.append(contentsOf: buffer[..<n])
+        }
     }
 
     /// Reads until the connection closes; returns everything read.

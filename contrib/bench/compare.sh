@@ -147,6 +147,7 @@ start() {
     if [ "$server" = "$OURS" ]; then
         "$IMAPD" --root "$root" --passwd "$WORK/passwd" --listen "127.0.0.1:$PORT" --log-level error \
             --max-connections-per-address 1000000 --max-connections-per-user 1000000 \
+            --max-connections-per-user-address 1000000 --max-connections 1000000 \
             >>"$WORK/$OURS.log" 2>&1 &
         SERVER_PID=$!
         wait_port "$PORT"

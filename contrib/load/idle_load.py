@@ -77,7 +77,8 @@ def main():
     proc = subprocess.Popen(
         [args.bin, "--root", work, "--any-password", "--listen", "127.0.0.1:0", "--log-level", "warning",
          "--max-connections-per-address", str(args.sessions + 10), "--max-connections-per-user",
-         str(args.sessions + 10)],
+         str(args.sessions + 10), "--max-connections-per-user-address", str(args.sessions + 10),
+         "--max-connections", str(args.sessions + 10)],
         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         line = proc.stdout.readline()

@@ -40,6 +40,8 @@ extension CommandDecoder {
             var interpretsLiterals: Bool
             /// The command was already answered (an abandoned APPEND): end without BAD.
             var silent = false
+            /// The skipped line is the raw continuation line that was expected.
+            var continuationLine = false
         }
 
         /// A command buffer that grew past this (a large APPEND) is released rather
@@ -346,7 +348,9 @@ extension CommandDecoder {
         private mutating func beginDiscard(message: String) {
             let tag = readingRawLine ? nil : appendTag ?? CommandGrammar.tag(in: command)
             let tail = Array(command[lineStart...].suffix(LiteralMarker.longestMarker))
-            discard = Discard(tag: tag, message: message, tail: tail, interpretsLiterals: !readingRawLine)
+            discard = Discard(
+                tag: tag, message: message, tail: tail, interpretsLiterals: !readingRawLine,
+                continuationLine: readingRawLine)
             command.removeAll(keepingCapacity: command.capacity <= State.retainedCapacity)
             literalStarts.removeAll(keepingCapacity: true)
             lineStart = 0
@@ -374,6 +378,7 @@ extension CommandDecoder {
             // A synchronizing literal at the end is never sent: the client waits for
             // a continuation and gets this BAD instead.
             resetCommand()
+            if state.continuationLine { return .badContinuationLine(message: state.message) }
             return state.silent ? nil : .bad(tag: state.tag, message: state.message)
         }
 
@@ -399,6 +404,14 @@ extension CommandDecoder {
         }
 
         // MARK: - Reset
+
+        /// Only for a buffered command (`commandLiteralBytes` counts its literals); a
+        /// streamed APPEND is refused with `abandonAppend()`.
+        mutating func refuseAnnouncedLiteral() -> String? {
+            let tag = CommandGrammar.tag(in: command)
+            resetCommand()
+            return tag
+        }
 
         private mutating func resetCommand() {
             command.removeAll(keepingCapacity: command.capacity <= State.retainedCapacity)

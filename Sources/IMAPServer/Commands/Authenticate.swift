@@ -36,7 +36,6 @@ extension IMAPSession {
             writer.tagged(tag, .no, .authorizationFailed, "Authorization as another user is not permitted.")
             return .done
         }
-        await logIn(tag: tag, username: credentials.username, password: credentials.password)
-        return .done
+        return await logIn(tag: tag, username: credentials.username, password: credentials.password)
     }
 }

@@ -48,15 +48,20 @@ extension IMAPSession {
 
     /// The line ending IDLE: `DONE` (case-insensitive), anything else is a BAD.
     func finishIdle(tag: String, line: Secret) async -> CommandOutcome {
-        idleTag = nil
-        idleTimer?.cancel()
-        idleTimer = nil
-        state.selected?.inbox.setWaker(nil)
+        endIdle()
         if String(decoding: line.bytes, as: UTF8.self).uppercased() == "DONE" {
             await finish(tag, "Idle completed.")
         } else {
             writer.tagged(tag, .bad, nil, "Expected DONE.")
         }
         return .done
+    }
+
+    /// Stops pushing: the session is back in the selected (or authenticated) state.
+    func endIdle() {
+        idleTag = nil
+        idleTimer?.cancel()
+        idleTimer = nil
+        state.selected?.inbox.setWaker(nil)
     }
 }

@@ -4,38 +4,54 @@ import MaildirStore
 
 extension IMAPSession {
     /// RFC 9051 §6.2.3 LOGIN.
-    func handleLogin(tag: String, username: String, password: Secret) async {
+    func handleLogin(tag: String, username: String, password: Secret) async -> CommandOutcome {
         guard plaintextAuthAllowed else {
             writer.tagged(tag, .no, .privacyRequired, "Plaintext authentication disallowed on non-secure connections.")
-            return
+            return .done
         }
-        await logIn(tag: tag, username: username, password: password.bytes)
+        return await logIn(tag: tag, username: username, password: password.bytes)
     }
 
-    /// Shared end of LOGIN and AUTHENTICATE: verify, apply the failure delay, enforce
-    /// the per-user connection limit, enter the authenticated state.
-    func logIn(tag: String, username: String, password: [UInt8]) async {
+    /// Shared end of LOGIN and AUTHENTICATE: verify under the login throttle, enforce
+    /// the session limits, enter the authenticated state.
+    ///
+    /// Slot invariant: the session slot is taken in `ConnectionLimits.logIn`, which
+    /// refuses a connection whose socket has closed (the handler closes the slot the
+    /// moment it sees the close, and the two happen under one lock). The password
+    /// check suspends, and the client may go away meanwhile: the login then takes
+    /// nothing, so no slot is ever held by a closed connection (issue 11 item 4).
+    func logIn(tag: String, username: String, password: [UInt8]) async -> CommandOutcome {
         let address = connection.peerAddress
-        guard let mailstore = await verifyCredentials(username: username, password: password) else {
-            // Dovecot's auth penalty: each failure from this address or for this user
-            // doubles the wait before the answer, which slows guessing.
-            let delay = context.throttle.delayForFailure(address: address, user: username)
-            logger.notice("authentication failed", metadata: ["user": .client(username)])
-            try? await Task.sleep(for: delay)
-            writer.tagged(tag, .no, .authenticationFailed, "Authentication failed.")
-            return
+        // Dovecot's auth penalty, across connections: attempts from one address take
+        // turns, failures make the next attempt wait (Auth/LoginThrottle.swift).
+        let mailstore = await context.throttle.attempt(address: address, user: username) {
+            () -> (LoginThrottle.Outcome, Mailstore?) in
+            guard !closed else { return (.abandoned, nil) }
+            let store = await verifyCredentials(username: username, password: password)
+            return (store == nil ? .failed : .succeeded, store)
         }
-        context.throttle.recordSuccess(address: address, user: username)
-        guard context.connections.acquire(username, limit: context.config.maxConnectionsPerUser) else {
+        guard !closed else { return .close }
+        guard let mailstore else {
+            logger.notice("authentication failed", metadata: ["user": .client(username)])
+            writer.tagged(tag, .no, .authenticationFailed, "Authentication failed.")
+            return .done
+        }
+        switch context.limits.logIn(connection.slot, user: username) {
+        case nil: break
+        case .closed?: return .close
+        case .perUserAddress(let limit)?:
             writer.tagged(
-                tag, .no, .limit,
-                "Maximum number of connections for this user exceeded (\(context.config.maxConnectionsPerUser)).")
-            return
+                tag, .no, .limit, "Maximum number of connections for this user from your address exceeded (\(limit)).")
+            return .done
+        case .perUser(let limit)?:
+            writer.tagged(tag, .no, .limit, "Maximum number of connections for this user exceeded (\(limit)).")
+            return .done
         }
         state = .authenticated(UserSession(username: username, mailstore: mailstore))
         logger[metadataKey: "user"] = .client(username)
         logger.info("logged in")
         writer.tagged(tag, .ok, .capability(capabilities), "Logged in.")
+        return .loggedIn
     }
 
     /// The user's Mailstore when the password is right (or when --any-password is on and

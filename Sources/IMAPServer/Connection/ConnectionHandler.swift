@@ -18,6 +18,13 @@ import NIOTLS
 /// of this handler, so when the session answers STARTTLS nothing after the command has
 /// been parsed yet. `startTLS` drops everything buffered and, until the handshake
 /// completes, every byte that still arrives; only bytes decrypted by TLS are commands.
+///
+/// Before login the connection is held to little (issue 11 items 3 and 9): the
+/// decoder's `beforeLogin` limits (8 KiB per command), a small input queue, and a
+/// deadline from connect (`loginTimeoutSeconds`) that no activity extends. Progress is
+/// measured in whole commands: the autologout timer restarts when the decoder produces
+/// an event (a command, a continuation line, a chunk of a streamed APPEND) and when a
+/// command ends, never for a byte of a half-sent line.
 final class IMAPConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -41,38 +48,65 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     private let implicitTLS: Bool
     /// Between STARTTLS's OK and the end of its handshake: input is discarded.
     private var awaitingHandshake = false
-    /// This connection counts against its client address's limit (release on close).
-    private var countedAddress: String?
+    /// Admitted: this connection's place in `server.limits` (given back on close).
+    private var slot: ConnectionSlot?
+    /// The client address, once admitted.
+    private var address = ""
+    /// Not logged in yet (as far as this handler learnt): pre-login limits apply.
+    private var unauthenticated = true
+    private var loginDeadline: Scheduled<Void>?
+    /// This connection's share of `server.literalBudget` (what its decoder announced).
+    private var literalCharge = 0
     static let tooManyFromAddress = "* BYE Too many connections from your address.\r\n"
+    static let serverFull = "* BYE Too many connections, try again later.\r\n"
+    static let loginTimedOut = "* BYE Login timeout.\r\n"
+    static let literalBudgetText = "Too much literal data buffered on this server, try again later."
     static let startTLSReadyText = "Begin TLS negotiation now."
 
     init(server: ServerContext, implicitTLS: Bool = false) {
         self.server = server
         self.implicitTLS = implicitTLS
-        self.decoder = CommandDecoder(limits: server.config.decoderLimits)
+        self.decoder = CommandDecoder(limits: server.config.decoderLimits.beforeLogin)
         decoder.streamsAppend = true
     }
 
     func channelActive(context: ChannelHandlerContext) {
         let peer = context.channel.remoteAddress
         let address = peer?.ipAddress ?? "unknown"
-        // Connections per client address: refused before a session exists.
-        guard server.addressConnections.acquire(address, limit: server.config.maxConnectionsPerAddress) else {
-            closing = true
+        // The server's cap and the per-address count of connections not logged in:
+        // refused before a session exists.
+        switch server.limits.admitConnection(address: address) {
+        case .admitted(let slot, let refusedBefore):
+            self.slot = slot
+            if refusedBefore > 0 {
+                server.logger.notice(
+                    "accepting connections again", metadata: ["refused": "\(refusedBefore)"])
+            }
+        case .serverFull(let firstOfBurst):
+            if firstOfBurst {
+                // Once per burst: the next admitted connection logs how many were refused.
+                server.logger.notice(
+                    "connection limit reached, refusing new connections",
+                    metadata: ["max-connections": "\(server.config.maxConnections)"])
+            }
+            refuse(context: context, Self.serverFull)
+            return
+        case .addressFull:
             server.logger.notice("too many connections from one address", metadata: ["peer": "\(address)"])
-            write(context: context, Self.tooManyFromAddress)
-            context.close(promise: nil)
+            refuse(context: context, Self.tooManyFromAddress)
             return
         }
-        countedAddress = address
+        guard let slot else { return }
+        self.address = address
         ServerMetrics.connections.increment()
         ServerMetrics.sessionsActive.increment()
         let info = ConnectionInfo(
             sessionID: server.makeSessionID(), peerAddress: address, isLoopback: Self.isLoopback(address),
-            isTLS: implicitTLS)
+            isTLS: implicitTLS, slot: slot)
         let session = IMAPSession(context: server, channel: context.channel, connection: info)
         self.session = session
         resetIdleTimeout(context: context)
+        startLoginDeadline(context: context)
         if implicitTLS { startHandshakeTimeout(context: context) }
         run(context: context) {
             await session.greeting(); return .done
@@ -80,14 +114,25 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         context.fireChannelActive()
     }
 
+    private func refuse(context: ChannelHandlerContext, _ bye: String) {
+        closing = true
+        write(context: context, bye)
+        context.close(promise: nil)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        if let countedAddress {
-            server.addressConnections.release(countedAddress)
+        if let slot {
+            // At once, not in the session's clean-up task: a login still being checked
+            // then finds the slot closed and takes nothing.
+            server.limits.close(slot)
             ServerMetrics.sessionsActive.decrement()
         }
-        countedAddress = nil
+        slot = nil
+        server.literalBudget.release(literalCharge)
+        literalCharge = 0
         idleTimeout?.cancel()
         handshakeTimeout?.cancel()
+        loginDeadline?.cancel()
         closing = true
         if let session { Task { await session.connectionClosed() } }
         context.fireChannelInactive()
@@ -96,12 +141,14 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing, !awaitingHandshake else { return }
         decoder.append(unwrapInboundIn(data))
-        resetIdleTimeout(context: context)
         pump(context: context)
     }
 
     func read(context: ChannelHandlerContext) {
-        if busy && decoder.bufferedByteCount > server.config.maxQueuedInputBytes {
+        let queueLimit =
+            unauthenticated
+            ? min(server.config.maxQueuedInputBytes, DecoderLimits.beforeLoginBytes) : server.config.maxQueuedInputBytes
+        if busy && decoder.bufferedByteCount > queueLimit {
             readPending = true
         } else {
             context.read()
@@ -139,7 +186,15 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
 
     /// Decodes and handles events until a command starts running or input runs out.
     private func pump(context: ChannelHandlerContext) {
-        while !busy && !closing, let event = decoder.next() {
+        while !busy && !closing {
+            let next = decoder.next()
+            guard chargeLiteralBudget() else {
+                refuseLiteralOverBudget(after: next, context: context)
+                continue
+            }
+            guard let event = next else { return }
+            // A whole command (or line, or chunk of a streamed APPEND) is progress.
+            resetIdleTimeout(context: context)
             switch event {
             case .command(let command):
                 guard let session else { return }
@@ -147,6 +202,9 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             case .continuationLine(let line):
                 guard let session else { return }
                 run(context: context) { await session.continuation(line) }
+            case .badContinuationLine(let message):
+                guard let session else { return }
+                run(context: context) { await session.badContinuationLine(message) }
             case .needsContinuation:
                 write(context: context, "+ OK\r\n")
             case .bad(let tag, let message):
@@ -185,6 +243,39 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Keeps this connection's share of the server's literal budget equal to the
+    /// literal bytes its decoder announced for the command being buffered. False when
+    /// the budget cannot cover an increase (nothing is reserved then). The decoder
+    /// holds at most one read's worth beyond what was charged, so the server's memory
+    /// for buffered literals stays within the budget plus a read per connection.
+    private func chargeLiteralBudget() -> Bool {
+        let wanted = Int(clamping: decoder.announcedLiteralBytes)
+        if wanted < literalCharge {
+            server.literalBudget.release(literalCharge - wanted)
+        } else if wanted > literalCharge {
+            guard server.literalBudget.reserve(wanted - literalCharge) else { return false }
+        }
+        literalCharge = wanted
+        return true
+    }
+
+    /// The budget cannot take the literal just announced: a synchronizing one is
+    /// refused before its `+` (the client sends nothing more of that command); the
+    /// bytes of a non-synchronizing one are already on their way, so the connection
+    /// ends, as for a literal over the per-command limits.
+    private func refuseLiteralOverBudget(after event: DecoderEvent?, context: ChannelHandlerContext) {
+        if case .needsContinuation? = event {
+            let tag = decoder.refuseAnnouncedLiteral()
+            _ = chargeLiteralBudget()  // the command is gone: give back its share
+            write(context: context, "\(tag ?? "*") NO [LIMIT] \(Self.literalBudgetText)\r\n")
+            return
+        }
+        server.logger.notice("literal budget exhausted, closing a connection", metadata: ["peer": "\(address)"])
+        write(context: context, "* BYE \(Self.literalBudgetText)\r\n")
+        closing = true
+        context.close(promise: nil)
+    }
+
     /// Runs session work off the event loop, then resumes decoding on it.
     private func run(context: ChannelHandlerContext, _ work: @escaping @Sendable () async -> CommandOutcome) {
         busy = true
@@ -201,7 +292,6 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
 
     private func finished(_ outcome: CommandOutcome, context: ChannelHandlerContext) {
         busy = false
-        let wasIdling = idling
         idling = false
         switch outcome {
         case .done: break
@@ -216,17 +306,32 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             return
         case .startTLS(let tag):
             guard startTLS(tag: tag, context: context) else { return }
+        case .loggedIn:
+            loggedIn()
         }
         if shuttingDown {
             byeAndClose(context: context)
             return
         }
-        if idling != wasIdling { resetIdleTimeout(context: context) }
+        // The server waits for the client again: the autologout timer starts now.
+        resetIdleTimeout(context: context)
         if readPending {
             readPending = false
             context.read()
         }
         pump(context: context)
+    }
+
+    /// The session logged in (and moved the slot out of its address's count of
+    /// connections not logged in): the connection leaves the login deadline and the
+    /// pre-login limits (the next command is not framed yet, so it gets the
+    /// configured ones).
+    private func loggedIn() {
+        guard unauthenticated else { return }
+        unauthenticated = false
+        loginDeadline?.cancel()
+        loginDeadline = nil
+        decoder.limits = server.config.decoderLimits
     }
 
     /// RFC 9051 §6.2.1. Drops the plaintext the client pipelined after STARTTLS, writes
@@ -262,15 +367,34 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
-    /// RFC 9051 §5.4: the autologout timer, restarted by every byte the client sends
-    /// and when IDLE starts or ends; never under 29 minutes during IDLE.
+    /// RFC 9051 §5.4: the autologout timer, restarted by every whole command (or
+    /// continuation line) the client sends and when a command ends; never under 29
+    /// minutes during IDLE.
     private func resetIdleTimeout(context: ChannelHandlerContext) {
         idleTimeout?.cancel()
+        // After close nothing may be scheduled: the timer would keep the handler alive.
+        guard !closing else { return }
         let seconds = Int64(server.config.inactivityTimeoutSeconds(idling: idling))
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         idleTimeout = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
             let (handler, context) = bound.value
             handler.timedOut(context: context)
+        }
+    }
+
+    /// A connection that has not logged in `loginTimeoutSeconds` after it connected is
+    /// closed, however busy it keeps the server (Dovecot: 3 minutes).
+    private func startLoginDeadline(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let seconds = Int64(server.config.loginTimeoutSeconds)
+        loginDeadline = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
+            let (handler, context) = bound.value
+            // The slot knows of a login the session has done but not yet reported.
+            guard !handler.closing, handler.slot?.isLoggedIn == false else { return }
+            handler.server.logger.debug("login timeout", metadata: ["peer": "\(handler.address)"])
+            handler.closing = true
+            handler.write(context: context, Self.loginTimedOut)
+            context.close(promise: nil)
         }
     }
 

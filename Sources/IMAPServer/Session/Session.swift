@@ -11,6 +11,8 @@ struct ConnectionInfo: Sendable {
     let peerAddress: String
     let isLoopback: Bool
     var isTLS: Bool
+    /// The connection's place in the server's connection and session counts.
+    let slot: ConnectionSlot
 }
 
 /// What the connection does after a command finished.
@@ -29,6 +31,9 @@ enum CommandOutcome: Sendable {
     case startTLS(tag: String)
     /// A streamed APPEND was refused (and answered): the decoder skips its rest.
     case skipAppend
+    /// LOGIN or AUTHENTICATE succeeded: the connection leaves the pre-login limits
+    /// (decoder limits, login deadline, per-address count).
+    case loggedIn
 }
 
 /// One client's IMAP session (RFC 9051 §3). Commands run one at a time, in order; the
@@ -54,6 +59,9 @@ actor IMAPSession {
     var selectedMailboxGone = false
     /// A streamed APPEND between decoder events (Commands/Append.swift).
     var appendStream: AppendStream?
+    /// `connectionClosed` ran. Commands still suspended at that moment (a LOGIN
+    /// waiting for crypt) must not take anything the clean-up would have given back.
+    var closed = false
 
     init(context: ServerContext, channel: Channel, connection: ConnectionInfo) {
         self.context = context
@@ -89,6 +97,7 @@ actor IMAPSession {
 
     /// Runs one command to completion, writing every response.
     func execute(_ command: TaggedCommand) async -> CommandOutcome {
+        guard !closed else { return .close }
         let spec = CommandSpec.of(command.command)
         guard spec.states.contains(state.kind) else {
             writer.tagged(command.tag, .bad, nil, wrongStateText(command.command))
@@ -106,7 +115,7 @@ actor IMAPSession {
         case .awaitContinuationLine, .idling:
             // Counted when the continuation line finishes it (see `continuation`).
             continuationStarted = started
-        case .done, .close, .startTLS, .skipAppend:
+        case .done, .close, .startTLS, .skipAppend, .loggedIn:
             ServerMetrics.command(command.command.name, result: writer.lastTaggedStatus, since: started)
         }
         if selectedMailboxGone {
@@ -136,7 +145,7 @@ actor IMAPSession {
         case .id(let fields): await handleID(tag: tag, fields: fields)
         case .enable(let names): await handleEnable(tag: tag, names: names)
         case .starttls: return await handleStartTLS(tag: tag)
-        case .login(let user, let password): await handleLogin(tag: tag, username: user, password: password)
+        case .login(let user, let password): return await handleLogin(tag: tag, username: user, password: password)
         case .authenticate(let mechanism, let initial):
             return await handleAuthenticate(tag: tag, mechanism: mechanism, initialResponse: initial)
         case .select(let name, let params):
@@ -172,6 +181,7 @@ actor IMAPSession {
 
     /// A line the client sent in answer to a continuation request.
     func continuation(_ line: Secret) async -> CommandOutcome {
+        guard !closed else { return .close }
         let outcome: CommandOutcome
         let started = continuationStarted ?? ContinuousClock.now
         continuationStarted = nil
@@ -191,13 +201,40 @@ actor IMAPSession {
         return outcome
     }
 
+    /// The continuation line the running AUTHENTICATE or IDLE waited for was
+    /// refused by the decoder (too long): that command ends with a tagged BAD and the
+    /// session is back where it was before it.
+    func badContinuationLine(_ message: String) async -> CommandOutcome {
+        guard !closed else { return .close }
+        let started = continuationStarted ?? ContinuousClock.now
+        continuationStarted = nil
+        writer.lastTaggedStatus = nil
+        if let tag = pendingAuthenticate {
+            pendingAuthenticate = nil
+            writer.tagged(tag, .bad, nil, message)
+            ServerMetrics.command(ServerMetrics.authAuthenticate, result: writer.lastTaggedStatus, since: started)
+        } else if let tag = idleTag {
+            endIdle()
+            writer.tagged(tag, .bad, nil, message)
+            ServerMetrics.command(ServerMetrics.idle, result: writer.lastTaggedStatus, since: started)
+        } else {
+            writer.untagged(.status(.bad, code: nil, text: message))
+        }
+        await flushOutput()
+        return .done
+    }
+
     /// The connection closed (or the server stops): give back the folder and the
-    /// user's connection slot.
+    /// session slot (the connection handler gives the slot back too, at once, when the
+    /// socket closes; doing it twice is harmless). Afterwards the session takes
+    /// nothing new.
     func connectionClosed() {
+        guard !closed else { return }
+        closed = true
         idleTimer?.cancel()
         discardAppendStream()
         deselect()
-        if let user = state.user { context.connections.release(user.username) }
+        context.limits.close(connection.slot)
         state = .logout
     }
 
