@@ -101,3 +101,78 @@ final class MailboxViewTests: XCTestCase {
         XCTAssertTrue(view.sharesStorage(with: messages))
     }
 }
+
+/// Issue 11 §5, issue 18 §4: the inbox gathers every change since the last report, so
+/// one batch can hold a delivery and another session's expunge of it. The responses the
+/// session writes for a batch (in `reportUpdates`' order: EXPUNGE, EXISTS, FETCH) must
+/// only name sequence numbers the client was told of.
+final class MailboxViewBatchTests: XCTestCase {
+    static let view = MailboxViewTests.view
+    static let record = MailboxViewTests.record
+
+    /// The lines `reportUpdates` writes for an update, in its order.
+    static func wire(_ update: MailboxView.Update) -> [String] {
+        update.expunged.map { "* \($0) EXPUNGE" } + (update.exists.map { ["* \($0) EXISTS"] } ?? [])
+            + update.flagChanges.map { "* \($0.sequenceNumber) FETCH (UID \($0.record.uid.rawValue) FLAGS ())" }
+    }
+
+    /// The report issue 11 saw: a client that knew 3 messages got `* 1 EXPUNGE` five
+    /// times, then `* 0 EXISTS`.
+    func testDeliveredAndExpungedInOneBatchIsNeverMentioned() {
+        var view = Self.view(1...3)
+        var client = UntaggedModel(count: 3)
+        let update = view.apply(
+            [.added([Self.record(4, false), Self.record(5, false)]), .expunged((1...5).map { StoreUID($0) })],
+            allowExpunge: true)
+        client.read(Self.wire(update))
+        XCTAssertEqual(Self.wire(update), ["* 1 EXPUNGE", "* 1 EXPUNGE", "* 1 EXPUNGE"])
+        XCTAssertEqual(client.violations, [])
+        XCTAssertEqual(view.count, 0)
+    }
+
+    func testSurvivorsOfABatchComeAfterTheExpungesOfKnownMessages() {
+        var view = Self.view(1...3)
+        var client = UntaggedModel(count: 3)
+        let update = view.apply(
+            [
+                .added([Self.record(4, false), Self.record(5, false)]),
+                .flagsChanged([(StoreUID(4), MessageFlags(system: [.seen])), (StoreUID(5), MessageFlags())]),
+                .expunged([StoreUID(1), StoreUID(4)]),
+                .flagsChanged([(StoreUID(5), MessageFlags(system: [.seen]))]),
+            ], allowExpunge: true)
+        client.read(Self.wire(update))
+        XCTAssertEqual(Self.wire(update), ["* 1 EXPUNGE", "* 3 EXISTS", "* 3 FETCH (UID 5 FLAGS ())"])
+        XCTAssertEqual(client.violations, [])
+        XCTAssertEqual(view.records.map(\.uid.rawValue), [2, 3, 5])
+        XCTAssertEqual(view.record(at: 3).flags.system, [.seen])
+    }
+
+    /// During FETCH, STORE and SEARCH no EXPUNGE may be sent (§7.5.1): a message the
+    /// client never heard of is still dropped, known ones wait.
+    func testWithoutExpungesANewMessageGoneAgainLeavesNoTrace() {
+        var view = Self.view(1...3)
+        var client = UntaggedModel(count: 3)
+        let held = view.apply(
+            [.added([Self.record(4, false)]), .expunged([StoreUID(2), StoreUID(4)])], allowExpunge: false)
+        client.read(Self.wire(held))
+        XCTAssertEqual(Self.wire(held), [])
+        XCTAssertEqual(view.count, 3)
+        XCTAssertTrue(view.isExpunged(StoreUID(2)))
+        let later = view.apply([.added([Self.record(5, false)])], allowExpunge: true)
+        client.read(Self.wire(later))
+        XCTAssertEqual(Self.wire(later), ["* 2 EXPUNGE", "* 3 EXISTS"])
+        XCTAssertEqual(client.violations, [])
+        XCTAssertEqual(view.records.map(\.uid.rawValue), [1, 3, 5])
+    }
+
+    /// Messages told in an earlier report are expunged normally.
+    func testMessagesToldEarlierAreExpungedByNumber() {
+        var view = Self.view(1...2)
+        var client = UntaggedModel(count: 2)
+        client.read(Self.wire(view.apply([.added([Self.record(3, false)])], allowExpunge: true)))
+        let update = view.apply([.expunged([StoreUID(3)]), .added([Self.record(4, false)])], allowExpunge: true)
+        client.read(Self.wire(update))
+        XCTAssertEqual(Self.wire(update), ["* 3 EXPUNGE", "* 3 EXISTS"])
+        XCTAssertEqual(client.violations, [])
+    }
+}

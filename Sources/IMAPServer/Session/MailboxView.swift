@@ -129,19 +129,30 @@ struct MailboxView {
     /// the observer may deliver a change the SELECT snapshot already contained.
     /// `allowExpunge` false (during FETCH/STORE/SEARCH, RFC 9051 §7.5.1) keeps expunged
     /// messages in place and remembers them.
+    ///
+    /// A message added and expunged within one batch (the inbox gathers every change
+    /// since the last report, e.g. a delivery another session expunged at once) is
+    /// dropped without a word: the client was never told it exists, so an EXPUNGE for
+    /// it would name a sequence number above the client's count (RFC 9051 §7.5.1).
     mutating func apply(_ changes: [FolderChange], allowExpunge: Bool) -> Update {
         var update = Update()
+        // Messages at positions from `told` on were added by this batch: not told yet.
+        let told = count
         for change in changes {
             switch change {
             case .added(let added):
                 for record in added where record.uid > (lastUID ?? StoreUID(0)) {
                     appended.append(record)
-                    update.exists = count
                 }
                 if let last = added.last, last.uid >= uidNext { uidNext = StoreUID(last.uid.rawValue + 1) }
             case .expunged(let uids):
-                for uid in uids where sequenceNumber(of: uid) != nil {
-                    expungedUnreported.insert(uid)
+                for uid in uids {
+                    guard let n = sequenceNumber(of: uid) else { continue }
+                    if n > told {
+                        appended.remove(at: n - 1 - base.count)
+                    } else {
+                        expungedUnreported.insert(uid)
+                    }
                 }
             case .flagsChanged(let changed):
                 for (uid, flags) in changed {
@@ -168,7 +179,9 @@ struct MailboxView {
                 return (n, record(at: n))
             }
         }
-        if update.exists != nil { update.exists = count }
+        // Added messages that survived the batch: EXISTS, after the EXPUNGEs (which
+        // only name messages the client knew).
+        if count > told - update.expunged.count { update.exists = count }
         return update
     }
 
