@@ -1,3 +1,4 @@
+import Logging
 import MaildirStore
 import XCTest
 
@@ -174,5 +175,89 @@ final class MailboxViewBatchTests: XCTestCase {
         client.read(Self.wire(update))
         XCTAssertEqual(Self.wire(update), ["* 3 EXPUNGE", "* 3 EXISTS"])
         XCTAssertEqual(client.violations, [])
+    }
+}
+
+/// Issue 11 §14: each IDLE session's memory grew about 100 B per delivered message until
+/// it re-selected. Once the client has been told everything, the view goes back to the
+/// folder snapshot's shared array (MailboxView compaction).
+final class MailboxViewCompactionTests: XCTestCase {
+    /// The session's own path (SelectedMailbox.takeUpdate, as reportUpdates calls it)
+    /// over a real folder: 600 deliveries, each reported as IDLE does; the records the
+    /// view holds for itself stay within the bound, and after an EXPUNGE the view
+    /// shares the snapshot's array again instead of a private copy of every record.
+    func testIdleViewStaysBoundedThroughManyDeliveries() throws {
+        let maildir = try TemporaryMaildir()
+        let home = try maildir.makeUser("alice")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let registry = FolderRegistry(logger: logger)
+        let folder = try registry.open(directory: home, mailRoot: home)
+        let inbox = ChangeInbox()
+        let token = folder.addObserver { inbox.push($0) }
+        defer {
+            folder.removeObserver(token)
+            registry.release(folder)
+        }
+        let mailbox = SelectedMailbox(
+            folder: folder, components: ["INBOX"], readOnly: false,
+            view: MailboxView(snapshot: try folder.synchronize(moveNewToCur: true)), inbox: inbox, observer: token)
+        // (delivery, private records) where the bound was first passed.
+        var overBound: (Int, Int)?
+        for k in 1...600 {
+            try maildir.deliver("alice", name: "\(1_700_000_000 + k).M\(k)P1.host", body: "Subject: \(k)\r\n\r\nx\r\n")
+            _ = try folder.synchronize(moveNewToCur: false)
+            XCTAssertEqual(mailbox.takeUpdate(allowExpunge: true)?.exists, k)
+            let bound = max(MailboxView.rebaseMinimum, k / MailboxView.rebaseFraction)
+            if overBound == nil && mailbox.view.privateRecordCount > bound {
+                overBound = (k, mailbox.view.privateRecordCount)
+            }
+        }
+        XCTAssertNil(overBound, "private records over the bound (delivery, records)")
+        XCTAssertEqual(mailbox.view.count, 600)
+
+        let doomed = (1...600).filter { $0 % 7 == 0 }.map { StoreUID(UInt32($0)) }
+        XCTAssertEqual(try folder.expunge(doomed), doomed)
+        XCTAssertEqual(mailbox.takeUpdate(allowExpunge: true)?.expunged.count, doomed.count)
+        XCTAssertEqual(mailbox.view.privateRecordCount, 0)
+        XCTAssertTrue(mailbox.view.sharesStorage(with: folder.snapshot.messages))
+        XCTAssertEqual(mailbox.view.records, folder.snapshot.messages)
+    }
+
+    /// A snapshot that says more than the client was told (a flag change or a delivery
+    /// still on its way to the inbox, an expunge not yet reported) is not taken; once
+    /// the change is reported it is, and the change arriving again is a no-op.
+    func testRebaseOnlyOntoWhatTheClientWasTold() {
+        let messages = (1...3).map { MailboxViewTests.record(UInt32($0)) }
+        var view = MailboxView(
+            snapshot: FolderSnapshot(
+                uidValidity: StoreUIDValidity(1), uidNext: StoreUID(4), messages: messages, keywords: [],
+                canCreateKeywords: true))
+        _ = view.apply([.added([MailboxViewTests.record(4)])], allowExpunge: true)
+        var current = messages + [MailboxViewTests.record(4)]
+        current[1].flags = MessageFlags(system: [.seen])
+        let snapshot = FolderSnapshot(
+            uidValidity: StoreUIDValidity(1), uidNext: StoreUID(5), messages: current, keywords: [],
+            canCreateKeywords: true)
+        XCTAssertFalse(view.rebase(onto: snapshot), "flags the client was not told of")
+        let seen = [FolderChange.flagsChanged([(StoreUID(2), MessageFlags(system: [.seen]))])]
+        XCTAssertEqual(view.apply(seen, allowExpunge: true).flagChanges.map(\.sequenceNumber), [2])
+        var longer = snapshot
+        longer.messages.append(MailboxViewTests.record(5))
+        XCTAssertFalse(view.rebase(onto: longer), "a delivery the client was not told of")
+        _ = view.apply([.expunged([StoreUID(1)])], allowExpunge: false)
+        XCTAssertFalse(view.rebase(onto: snapshot), "an EXPUNGE not reported yet")
+        XCTAssertEqual(view.apply([], allowExpunge: true).expunged, [1])
+        current.removeFirst()
+        let after = FolderSnapshot(
+            uidValidity: StoreUIDValidity(1), uidNext: StoreUID(5), messages: current, keywords: [],
+            canCreateKeywords: true)
+        XCTAssertTrue(view.rebase(onto: after))
+        XCTAssertTrue(view.sharesStorage(with: current))
+        XCTAssertEqual(view.privateRecordCount, 0)
+        let again = view.apply(seen + [.added([MailboxViewTests.record(4)])], allowExpunge: true)
+        XCTAssertNil(again.exists)
+        XCTAssertTrue(again.flagChanges.isEmpty)
+        XCTAssertEqual(view.records, current)
     }
 }

@@ -18,6 +18,9 @@ import MaildirStore
 struct MailboxView {
     /// Shared with the snapshot it came from; never mutated in place.
     private var base: [MessageRecord]
+    /// `base` is a snapshot's array (false once the view made a private copy: after
+    /// reporting EXPUNGE, or many flag changes).
+    private var baseIsShared = true
     /// Messages reported (EXISTS) after `base` was taken, ascending UID, all above base's.
     private var appended: [MessageRecord] = []
     /// Index in `base` → the flags this client knows, where they differ from `base`.
@@ -100,6 +103,7 @@ struct MailboxView {
         // Overrides cost more per entry than a private copy: past a quarter, copy.
         if flagOverrides.count > Self.overrideCopyMinimum && flagOverrides.count * 4 > base.count {
             base = records
+            baseIsShared = false
             appended = []
             flagOverrides = [:]
         }
@@ -201,9 +205,60 @@ struct MailboxView {
             }
         }
         base = kept
+        baseIsShared = false
         appended = []
         flagOverrides = [:]
         expungedUnreported = []
         return numbers
+    }
+}
+
+// Compaction (issue 11 §14): an IDLE session that hears of every delivery appends each
+// record to `appended` and would keep them until it re-selects (about 100 B per message
+// per session); after an EXPUNGE it holds a private copy of every record. Once the client
+// has been told everything, the view says exactly what the folder's snapshot says: it
+// then takes the snapshot's array as its base again, shared with every other session.
+extension MailboxView {
+    /// Records held for this session alone rather than shared with a snapshot.
+    var privateRecordCount: Int { appended.count + flagOverrides.count + (baseIsShared ? 0 : base.count) }
+
+    /// Worth comparing with the folder's snapshot: the private part passed a bound
+    /// that grows with the folder (an O(n) comparison every n/32 changes at most,
+    /// and the private part stays within about 3% of the shared array), and
+    /// no expunge waits to be reported (the view then differs from any snapshot).
+    var wantsRebase: Bool {
+        expungedUnreported.isEmpty
+            && privateRecordCount > max(Self.rebaseMinimum, count / Self.rebaseFraction)
+    }
+
+    static let rebaseMinimum = 32
+    static let rebaseFraction = 32
+
+    /// Takes `snapshot.messages` as the base when it holds exactly the messages and
+    /// flags this client was told of (same UIDVALIDITY): returns false and changes
+    /// nothing otherwise (changes still on their way to the session's inbox; a later
+    /// report tries again). Applying those changes afterwards is unaffected: a change
+    /// the snapshot already has is a no-op (`apply`).
+    @discardableResult
+    mutating func rebase(onto snapshot: FolderSnapshot) -> Bool {
+        let messages = snapshot.messages
+        guard expungedUnreported.isEmpty, snapshot.uidValidity == uidValidity, messages.count == count,
+            messages.last?.uid == lastUID
+        else { return false }
+        for index in messages.indices {
+            let (uid, flags) =
+                index < base.count
+                ? (
+                    base[index].uid,
+                    flagOverrides.isEmpty ? base[index].flags : flagOverrides[index] ?? base[index].flags
+                )
+                : (appended[index - base.count].uid, appended[index - base.count].flags)
+            guard messages[index].uid == uid, messages[index].flags == flags else { return false }
+        }
+        base = messages
+        baseIsShared = true
+        appended = []
+        flagOverrides = [:]
+        return true
     }
 }
