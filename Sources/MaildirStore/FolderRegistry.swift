@@ -1,10 +1,13 @@
 // All open folders of the server: one SharedFolder per directory, shared by every
 // session that has it selected, so a folder is scanned once per change, not once per
 // session.
-// Race: two sessions opening the same folder at once may both build a SharedFolder
-// (outside the registry lock, because opening does file I/O); the first to register
-// wins and the other instance is dropped. Building one twice is harmless: creating a
-// missing uidlist happens under dovecot-uidlist.lock.
+// Race: two sessions opening the same folder at once. Building a SharedFolder does file
+// I/O (uidlist, scan, UID assignment, compaction), so it happens outside the registry
+// lock, but one folder is built by one thread at a time (a gate per directory): the
+// others wait for it and take the result. Two instances of one folder alive at once
+// would each do their work under their own Mutex and fight over
+// dovecot-uidlist.lock ("could not lock ... in time" under load) and over the files.
+// Folders of different directories are still built in parallel.
 //
 // A folder whose last session left is parked, not dropped (up to `maxParkedFolders`,
 // least recently parked evicted first): the next SELECT of it reuses its state and only
@@ -40,6 +43,11 @@ public final class FolderRegistry: Sendable {
     let logger: Logger
     let lockTimeout: Duration
     private let folders = Mutex<[String: Entry]>([:])
+    /// Directories being built now: the gate its builder holds and how many threads
+    /// hold or wait for it.
+    private let builds = Mutex<[String: (gate: BuildGate, waiters: Int)]>([:])
+    /// SharedFolders built so far (for tests: concurrent opens build one).
+    let buildCount = Atomic<Int>(0)
     private let watcher = Mutex<FolderWatcher?>(nil)
     /// Counters of the inotify watcher (events read, overflow rescans) for the metrics.
     public let watcherStatistics = WatcherStatistics()
@@ -60,28 +68,41 @@ public final class FolderRegistry: Sendable {
     /// `dovecot-uidvalidity` in `mailRoot` when the folder has no uidlist).
     public func open(directory: String, mailRoot: String) throws -> SharedFolder {
         let key = Self.key(directory)
-        let identity = Self.identity(of: key)
-        if let (open, wasParked) = retain(key, identity: identity) {
-            // Unwatched while parked: watched again (a change in between is found by
-            // the caller's synchronize through the directory mtimes).
-            if wasParked { watcher.withLock { $0 }?.watch(open) }
-            return open
+        if let open = retainRegistered(key) { return open }
+        let gate = builds.withLock { builds in
+            var build = builds[key] ?? (BuildGate(), 0)
+            build.waiters += 1
+            builds[key] = build
+            return build.gate
         }
-        let created = try SharedFolder(
-            context: FolderContext(directory: key, mailRoot: mailRoot, logger: logger, lockTimeout: lockTimeout))
-        let (folder, isNew) = folders.withLock { folders in
-            if var entry = folders[key], entry.users > 0 {
-                entry.users += 1
-                folders[key] = entry
-                return (entry.folder, false)
+        defer {
+            builds.withLock { builds in
+                guard var build = builds[key] else { return }
+                build.waiters -= 1
+                builds[key] = build.waiters == 0 ? nil : build
             }
-            folders[key] = Entry(folder: created, users: 1)
-            return (created, true)
         }
-        // After registering: startWatching sets the watcher before listing the
-        // folders, so a folder opened concurrently is watched by one side or both.
-        if isNew { watcher.withLock { $0 }?.watch(folder) }
-        return folder
+        return try gate.lock.withLock { _ in
+            // Built (or re-used) by the thread we waited for.
+            if let open = retainRegistered(key) { return open }
+            let created = try SharedFolder(
+                context: FolderContext(directory: key, mailRoot: mailRoot, logger: logger, lockTimeout: lockTimeout))
+            buildCount.wrappingAdd(1, ordering: .relaxed)
+            folders.withLock { $0[key] = Entry(folder: created, users: 1) }
+            // After registering: startWatching sets the watcher before listing the
+            // folders, so a folder opened concurrently is watched by one side or both.
+            watcher.withLock { $0 }?.watch(created)
+            return created
+        }
+    }
+
+    /// The registered folder of `key` with one more user (watched again if it was
+    /// parked: a change in between is found by the caller's synchronize through the
+    /// directory mtimes); nil when it must be built.
+    private func retainRegistered(_ key: String) -> SharedFolder? {
+        guard let (open, wasParked) = retain(key, identity: Self.identity(of: key)) else { return nil }
+        if wasParked { watcher.withLock { $0 }?.watch(open) }
+        return open
     }
 
     /// Watches every open folder with inotify from now on (two watches per open folder,
@@ -194,4 +215,9 @@ public final class FolderRegistry: Sendable {
         while key.count > 1 && key.hasSuffix("/") { key.removeLast() }
         return key
     }
+}
+
+/// Serialises the building of one directory's SharedFolder (held while building).
+private final class BuildGate: Sendable {
+    let lock = Mutex<Void>(())
 }

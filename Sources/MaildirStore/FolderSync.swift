@@ -57,6 +57,12 @@ extension FolderContext {
         if state.uidListNeedsRewrite || state.wantsCompaction(exact: rescan) {
             do {
                 try compact(&state)
+            } catch StoreError.locked {
+                // Optional work that never waits: another process (an LDA delivering,
+                // Dovecot) holds the lock for its own short write. In this process one
+                // SharedFolder per directory (FolderRegistry) and its Mutex rule out a
+                // holder of our own. The next synchronize tries again.
+                logger.debug("dovecot-uidlist busy; compaction left for later")
             } catch {
                 logger.warning("could not rewrite dovecot-uidlist", metadata: ["error": "\(error)"])
             }

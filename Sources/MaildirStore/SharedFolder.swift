@@ -129,13 +129,20 @@ public final class SharedFolder: Sendable {
 
     /// Delivers queued batches in order. A thread that queued a batch waits for the
     /// delivery lock even when another thread already took its batch: that thread is
-    /// still delivering it, and ours must be delivered before our call returns.
+    /// still delivering it, and ours must be delivered before our call returns. So does
+    /// a call that found nothing new while another thread is delivering: what that
+    /// thread applied (say, the inotify watcher's synchronize of a delivery) is part of
+    /// the state this call saw, so it must reach every observer before this call
+    /// returns, or a NOOP would drain its inbox and miss a message already in the
+    /// snapshot.
     private func deliverPending(enqueued: Bool) {
         let me = UInt(pthread_self())
-        let (reentrant, pending) = state.withLock { ($0.deliveringThread == me, !$0.pendingBatches.isEmpty) }
+        let (reentrant, busy) = state.withLock {
+            ($0.deliveringThread == me, !$0.pendingBatches.isEmpty || $0.deliveringThread != nil)
+        }
         // Called from inside a callback: the loop running below us on this thread
         // delivers what we queued once the callback returns.
-        guard !reentrant, enqueued || pending else { return }
+        guard !reentrant, enqueued || busy else { return }
         delivery.withLock { _ in
             while true {
                 let batches: [([@Sendable ([FolderChange]) -> Void], [FolderChange])] = state.withLock { state in

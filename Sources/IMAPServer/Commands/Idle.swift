@@ -38,8 +38,12 @@ extension IMAPSession {
     }
 
     private func idlePoll(keepalive: Bool) async {
-        guard idleTag != nil else { return }
+        guard let tag = idleTag else { return }
         await synchronizeSelected()
+        // The actor ran other work during the rescan: the IDLE may have ended and the
+        // next command begun (a FETCH whose responses carry sequence numbers taken
+        // before). Pushing EXPUNGE now would renumber under it (RFC 9051 §7.5.1).
+        guard idleTag == tag else { return }
         reportUpdates(allowExpunge: true)
         if await byeIfSelectedMailboxGone() { return }
         if keepalive { writer.untagged(.status(.ok, code: nil, text: "Still here")) }

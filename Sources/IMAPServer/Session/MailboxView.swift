@@ -18,6 +18,9 @@ import MaildirStore
 struct MailboxView {
     /// Shared with the snapshot it came from; never mutated in place.
     private var base: [MessageRecord]
+    /// `base` is a snapshot's array (false once the view made a private copy: after
+    /// reporting EXPUNGE, or many flag changes).
+    private var baseIsShared = true
     /// Messages reported (EXISTS) after `base` was taken, ascending UID, all above base's.
     private var appended: [MessageRecord] = []
     /// Index in `base` → the flags this client knows, where they differ from `base`.
@@ -100,6 +103,7 @@ struct MailboxView {
         // Overrides cost more per entry than a private copy: past a quarter, copy.
         if flagOverrides.count > Self.overrideCopyMinimum && flagOverrides.count * 4 > base.count {
             base = records
+            baseIsShared = false
             appended = []
             flagOverrides = [:]
         }
@@ -129,19 +133,30 @@ struct MailboxView {
     /// the observer may deliver a change the SELECT snapshot already contained.
     /// `allowExpunge` false (during FETCH/STORE/SEARCH, RFC 9051 §7.5.1) keeps expunged
     /// messages in place and remembers them.
+    ///
+    /// A message added and expunged within one batch (the inbox gathers every change
+    /// since the last report, e.g. a delivery another session expunged at once) is
+    /// dropped without a word: the client was never told it exists, so an EXPUNGE for
+    /// it would name a sequence number above the client's count (RFC 9051 §7.5.1).
     mutating func apply(_ changes: [FolderChange], allowExpunge: Bool) -> Update {
         var update = Update()
+        // Messages at positions from `told` on were added by this batch: not told yet.
+        let told = count
         for change in changes {
             switch change {
             case .added(let added):
                 for record in added where record.uid > (lastUID ?? StoreUID(0)) {
                     appended.append(record)
-                    update.exists = count
                 }
                 if let last = added.last, last.uid >= uidNext { uidNext = StoreUID(last.uid.rawValue + 1) }
             case .expunged(let uids):
-                for uid in uids where sequenceNumber(of: uid) != nil {
-                    expungedUnreported.insert(uid)
+                for uid in uids {
+                    guard let n = sequenceNumber(of: uid) else { continue }
+                    if n > told {
+                        appended.remove(at: n - 1 - base.count)
+                    } else {
+                        expungedUnreported.insert(uid)
+                    }
                 }
             case .flagsChanged(let changed):
                 for (uid, flags) in changed {
@@ -168,7 +183,9 @@ struct MailboxView {
                 return (n, record(at: n))
             }
         }
-        if update.exists != nil { update.exists = count }
+        // Added messages that survived the batch: EXISTS, after the EXPUNGEs (which
+        // only name messages the client knew).
+        if count > told - update.expunged.count { update.exists = count }
         return update
     }
 
@@ -188,9 +205,60 @@ struct MailboxView {
             }
         }
         base = kept
+        baseIsShared = false
         appended = []
         flagOverrides = [:]
         expungedUnreported = []
         return numbers
+    }
+}
+
+// Compaction (issue 11 §14): an IDLE session that hears of every delivery appends each
+// record to `appended` and would keep them until it re-selects (about 100 B per message
+// per session); after an EXPUNGE it holds a private copy of every record. Once the client
+// has been told everything, the view says exactly what the folder's snapshot says: it
+// then takes the snapshot's array as its base again, shared with every other session.
+extension MailboxView {
+    /// Records held for this session alone rather than shared with a snapshot.
+    var privateRecordCount: Int { appended.count + flagOverrides.count + (baseIsShared ? 0 : base.count) }
+
+    /// Worth comparing with the folder's snapshot: the private part passed a bound
+    /// that grows with the folder (an O(n) comparison every n/32 changes at most,
+    /// and the private part stays within about 3% of the shared array), and
+    /// no expunge waits to be reported (the view then differs from any snapshot).
+    var wantsRebase: Bool {
+        expungedUnreported.isEmpty
+            && privateRecordCount > max(Self.rebaseMinimum, count / Self.rebaseFraction)
+    }
+
+    static let rebaseMinimum = 32
+    static let rebaseFraction = 32
+
+    /// Takes `snapshot.messages` as the base when it holds exactly the messages and
+    /// flags this client was told of (same UIDVALIDITY): returns false and changes
+    /// nothing otherwise (changes still on their way to the session's inbox; a later
+    /// report tries again). Applying those changes afterwards is unaffected: a change
+    /// the snapshot already has is a no-op (`apply`).
+    @discardableResult
+    mutating func rebase(onto snapshot: FolderSnapshot) -> Bool {
+        let messages = snapshot.messages
+        guard expungedUnreported.isEmpty, snapshot.uidValidity == uidValidity, messages.count == count,
+            messages.last?.uid == lastUID
+        else { return false }
+        for index in messages.indices {
+            let (uid, flags) =
+                index < base.count
+                ? (
+                    base[index].uid,
+                    flagOverrides.isEmpty ? base[index].flags : flagOverrides[index] ?? base[index].flags
+                )
+                : (appended[index - base.count].uid, appended[index - base.count].flags)
+            guard messages[index].uid == uid, messages[index].flags == flags else { return false }
+        }
+        base = messages
+        baseIsShared = true
+        appended = []
+        flagOverrides = [:]
+        return true
     }
 }

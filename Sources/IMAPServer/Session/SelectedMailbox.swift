@@ -25,6 +25,18 @@ final class SelectedMailbox {
         self.inbox = inbox
         self.observer = observer
     }
+
+    /// Applies what the inbox gathered to the view (nil when there is nothing to
+    /// report). Then, the client being told everything, the view's private records go
+    /// back to the folder's shared snapshot when it says the same (MailboxView
+    /// compaction): an IDLE session's memory does not grow with every delivery.
+    func takeUpdate(allowExpunge: Bool) -> MailboxView.Update? {
+        let changes = inbox.drain()
+        guard !changes.isEmpty || (allowExpunge && !view.expungedUnreported.isEmpty) else { return nil }
+        let update = view.apply(changes, allowExpunge: allowExpunge)
+        if view.wantsRebase { view.rebase(onto: folder.snapshot) }
+        return update
+    }
 }
 
 /// Changes the folder reported and the session has not applied yet. The folder calls

@@ -7,10 +7,7 @@ extension IMAPSession {
     /// PERMANENTFLAGS when keywords appeared. Changes come from this session's own
     /// commands and from every other session and program through the folder's observer.
     func reportUpdates(allowExpunge: Bool) {
-        guard let mailbox = state.selected else { return }
-        let changes = mailbox.inbox.drain()
-        guard !changes.isEmpty || (allowExpunge && !mailbox.view.expungedUnreported.isEmpty) else { return }
-        let update = mailbox.view.apply(changes, allowExpunge: allowExpunge)
+        guard let mailbox = state.selected, let update = mailbox.takeUpdate(allowExpunge: allowExpunge) else { return }
         if update.folderGone { selectedMailboxGone = true }
         for n in update.expunged { writer.untagged(.expunge(SequenceNumber(UInt32(n)))) }
         if let exists = update.exists { writer.untagged(.exists(exists)) }
