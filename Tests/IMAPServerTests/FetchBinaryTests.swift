@@ -70,7 +70,7 @@ final class FetchBinaryTests: XCTestCase {
         XCTAssertEqual(server.maildir.files("alice", "cur"), ["1700000001.M1P1.host:2,"])
         let fetch = try client.command("FETCH 1 (BINARY[1]<0.5>)")
         XCTAssertTrue(fetch.ok, fetch.tagged)
-        XCTAssertEqual(fetch.untagged.first, "* 1 FETCH (BINARY[1]<0> {5}{literal} FLAGS (\\Seen))")
+        XCTAssertEqual(fetch.untagged.first, "* 1 FETCH (BINARY[1]<0> {5}{literal} FLAGS (\\Seen \\Recent))")
         XCTAssertEqual(fetch.literals, [Array("plain".utf8)])
         XCTAssertEqual(server.maildir.files("alice", "cur"), ["1700000001.M1P1.host:2,S"])
         await server.stop()

@@ -27,7 +27,7 @@ extension IMAPSession {
         let view = mailbox.view
         let evaluator = SearchEvaluator(
             key: key, lastSequenceNumber: UInt32(view.count), lastUID: view.lastUID?.rawValue ?? 0,
-            saved: Set(mailbox.savedSearch))
+            saved: Set(mailbox.savedSearch), recent: reportsRecent ? mailbox.recent : RecentUIDs())
         let candidates = view.records.enumerated().map { (sequenceNumber: $0.offset + 1, record: $0.element) }
         let folder = mailbox.folder
         let uidValidity = view.uidValidity

@@ -11,6 +11,8 @@ struct SearchEvaluator: Sendable {
     let lastUID: UInt32
     /// RFC 5182 `$`: the saved result.
     let saved: Set<StoreUID>
+    /// The messages \Recent in the session (none for an IMAP4rev2 session).
+    var recent = RecentUIDs()
 
     /// Whether any key needs the message file (headers, body, Date:).
     var needsContent: Bool { SearchEvaluator.needsContent(key) }
@@ -62,10 +64,10 @@ struct SearchEvaluator: Sendable {
         case .undraft: return !system.contains(.draft)
         case .unflagged: return !system.contains(.flagged)
         case .unseen: return !system.contains(.seen)
-        // No message is ever \Recent here (IMAP4rev2 dropped it): NEW and RECENT match
-        // nothing, OLD everything.
-        case .recent, .new: return false
-        case .old: return true
+        // IMAP4rev1 (RFC 3501 §6.4.4); in an IMAP4rev2 session nothing is recent.
+        case .recent: return recent.contains(r.uid)
+        case .new: return recent.contains(r.uid) && !system.contains(.seen)
+        case .old: return !recent.contains(r.uid)
         case .keyword(let k): return r.flags.keywords.contains { $0.lowercased() == k.lowercased() }
         case .unkeyword(let k): return !r.flags.keywords.contains { $0.lowercased() == k.lowercased() }
         // Unknown only for a message gone before its details could be read: no match.
