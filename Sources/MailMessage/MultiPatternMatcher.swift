@@ -132,16 +132,24 @@ public struct MultiPatternMatcher: Sendable {
         return nil
     }
 
-    /// Sets `found[i]` for every pattern i occurring in `text`. `found` has
-    /// `patternCount` entries and may already hold earlier texts' results (several texts
-    /// searched as one set, each on its own: no match spans two texts).
-    public func scan(_ text: UnsafeRawBufferPointer, found: inout [Bool]) {
+    /// For each pattern, whether it occurs in one of `texts` (each text searched on
+    /// its own: no match spans two texts). Stops reading once every pattern was found.
+    public func occurrences(in texts: [[UInt8]]) -> [Bool] {
+        var found = [Bool](repeating: false, count: patternCount)
         for index in empty { found[index] = true }
         // Aliases are set from their originals at the end: not waited for.
-        var remaining = found.count(where: { !$0 }) - aliases.count(where: { !found[$0.0] })
+        var remaining = patternCount - empty.count - aliases.count
+        for text in texts where remaining > 0 {
+            text.withUnsafeBytes { scan($0, found: &found, remaining: &remaining) }
+        }
+        for (alias, original) in aliases where found[original] { found[alias] = true }
+        return found
+    }
+
+    private func scan(_ text: UnsafeRawBufferPointer, found: inout [Bool], remaining: inout Int) {
         var node: Int32 = 0
         for b in text {
-            if remaining == 0 { break }
+            if remaining == 0 { return }
             while true {
                 if let next = child(of: node, b) {
                     node = next
@@ -159,10 +167,5 @@ public struct MultiPatternMatcher: Sendable {
                 output = outputLink[Int(output)]
             }
         }
-        for (alias, original) in aliases where found[original] { found[alias] = true }
-    }
-
-    public func scan(_ text: [UInt8], found: inout [Bool]) {
-        text.withUnsafeBytes { scan($0, found: &found) }
     }
 }

@@ -37,9 +37,7 @@ final class SearchMatchingTests: XCTestCase {
             let texts = (0..<Int(generator.next() % 3 + 1)).map { _ in
                 (0..<Int(generator.next() % 40)).map { _ in UInt8(97 + generator.next() % 3) }
             }
-            let matcher = MultiPatternMatcher(patterns)
-            var found = [Bool](repeating: false, count: patterns.count)
-            for text in texts { matcher.scan(text, found: &found) }
+            let found = MultiPatternMatcher(patterns).occurrences(in: texts)
             let expected = patterns.map { pattern in texts.contains { Self.naiveContains($0, pattern) } }
             XCTAssertEqual(found, expected, "patterns \(patterns) texts \(texts)")
         }
@@ -47,10 +45,12 @@ final class SearchMatchingTests: XCTestCase {
 
     func testMatchesNeverSpanTwoTexts() {
         let matcher = MultiPatternMatcher([Array("ab".utf8), Array("b".utf8)])
-        var found = [false, false]
-        matcher.scan(Array("xa".utf8), found: &found)
-        matcher.scan(Array("bx".utf8), found: &found)
-        XCTAssertEqual(found, [false, true])
+        XCTAssertEqual(matcher.occurrences(in: [Array("xa".utf8), Array("bx".utf8)]), [false, true])
+        // An empty pattern occurs in any text, even an empty one; a repeated pattern is
+        // reported under both its indexes.
+        let repeated = MultiPatternMatcher([[], Array("b".utf8), Array("b".utf8), Array("c".utf8)])
+        XCTAssertEqual(repeated.occurrences(in: [[]]), [true, false, false, false])
+        XCTAssertEqual(repeated.occurrences(in: [Array("abc".utf8)]), [true, true, true, true])
     }
 
     static func naiveContains(_ text: [UInt8], _ pattern: [UInt8]) -> Bool {

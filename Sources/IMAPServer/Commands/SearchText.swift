@@ -158,10 +158,10 @@ final class SearchableMessage {
         if let known = found[scope] { return known[needle] }
         let entry = plan.scopes[scope]
         let texts = haystacks(entry.scope)
-        var result = [Bool](repeating: false, count: entry.needles.count)
-        if !texts.isEmpty, let matcher = entry.matcher {
-            for text in texts { matcher.scan(text, found: &result) }
-        }
+        let result =
+            texts.isEmpty
+            ? [Bool](repeating: false, count: entry.needles.count)
+            : entry.matcher?.occurrences(in: texts) ?? []
         found[scope] = result
         return result[needle]
     }
