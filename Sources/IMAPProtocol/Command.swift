@@ -185,7 +185,7 @@ public enum StatusAttribute: String, Hashable, Sendable, CaseIterable {
     case unseen = "UNSEEN"
     case deleted = "DELETED"
     case size = "SIZE"
-    /// IMAP4rev1 only; we answer 0.
+    /// IMAP4rev1 only (RFC 3501 §6.3.10).
     case recent = "RECENT"
     /// CONDSTORE (RFC 7162).
     case highestModSeq = "HIGHESTMODSEQ"

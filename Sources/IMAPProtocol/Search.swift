@@ -73,7 +73,7 @@ public indirect enum SearchKey: Hashable, Sendable {
     case all
     case answered, deleted, draft, flagged, seen
     case unanswered, undeleted, undraft, unflagged, unseen
-    /// IMAP4rev1 keys, accepted from old clients: RECENT/NEW/OLD (no message is recent).
+    /// IMAP4rev1 keys (RFC 3501 §6.4.4): RECENT, NEW (recent and unseen), OLD.
     case recent, new, old
     case keyword(String)
     case unkeyword(String)

@@ -14,6 +14,8 @@ final class ServerContext: Sendable {
     let registry: FolderRegistry
     /// What was parsed of each message, for every session (MessageCache/).
     let messageCache: ParsedMessageCache
+    /// What SEARCH did with message contents (Commands/SearchText.swift).
+    let searchStatistics = SearchStatistics()
     let threadPool: NIOThreadPool
     let logger: Logger
     /// The certificate, when TLS is configured (implicit TLS and STARTTLS).

@@ -5,7 +5,8 @@ public enum BinaryContent: Sendable {
     /// No transfer encoding to undo: the raw bytes `range`, to be sent like BODY[]
     /// (bare LF as CRLF), `crlfLength` long.
     case raw(range: Range<Int>, crlfLength: Int)
-    /// The decoded content (quoted-printable line breaks are CRLF).
+    /// The decoded content (quoted-printable line breaks are CRLF); for a
+    /// `Content-Transfer-Encoding: binary` leaf, its bytes exactly as stored.
     case decoded([UInt8])
     /// An encoding this server cannot undo: answer NO [UNKNOWN-CTE] (RFC 3516 §4.3).
     case unknownEncoding
@@ -21,8 +22,12 @@ public enum BinaryContent: Sendable {
 }
 
 extension MessageTree {
-    /// Encodings that leave the content as it is (RFC 2045 §6.2).
-    private static let identityEncodings = ["7bit", "8bit", "binary"]
+    /// Line-oriented encodings that leave the content as it is (RFC 2045 §6.2): lines
+    /// end in CRLF on the wire, so a stored bare LF is sent as CRLF, as for BODY[].
+    private static let identityEncodings = ["7bit", "8bit"]
+    /// RFC 2045 §6.2 `binary`: arbitrary octets, not lines. LF → CRLF would change
+    /// the content (and make BINARY.SIZE differ from it): sent byte for byte.
+    private static let verbatimEncoding = "binary"
     static let contentTransferEncoding = "Content-Transfer-Encoding"
     /// The field that replaces a decoded part's own (as Dovecot writes it).
     static let binaryEncodingField = Array("Content-Transfer-Encoding: binary\r\n".utf8)
@@ -32,8 +37,9 @@ extension MessageTree {
     /// container (multipart, message/rfc822, or the whole message) is converted as
     /// Dovecot converts it (RFC 3516 leaves this open): every base64 or
     /// quoted-printable leaf inside is decoded and its Content-Transfer-Encoding field
-    /// moved to the end of its header as `binary`; everything else is sent as in
-    /// BODY[part] (bare LF as CRLF). A container with nothing to decode stays `.raw`.
+    /// moved to the end of its header as `binary`; a `binary` leaf's body is copied
+    /// byte for byte; everything else is sent as in BODY[part] (bare LF as CRLF). A
+    /// container with nothing to decode or copy stays `.raw`.
     /// Any leaf inside with an unknown encoding makes the whole `.unknownEncoding`.
     public func binaryContent(_ part: [Int], _ raw: UnsafeRawBufferPointer) -> BinaryContent? {
         let view = ByteView(raw)
@@ -53,7 +59,7 @@ extension MessageTree {
             for i in subtree(of: index) {
                 switch leafEncoding(parts[i], view) {
                 case .unknown: return .unknownEncoding
-                case .decode: decoding = true
+                case .decode, .verbatim: decoding = true
                 case .none: continue
                 }
             }
@@ -72,12 +78,17 @@ extension MessageTree {
                 range: node.bodyStart.offset..<node.end.offset, crlfLength: node.bodyStart.crlfLength(to: node.end))
         case .decode(let decoder):
             return .decoded(decoder.decode(view.slice(node.bodyStart.offset, node.end.offset)))
+        case .verbatim:
+            return .decoded(Array(view.slice(node.bodyStart.offset, node.end.offset)))
         }
     }
 
     private enum LeafEncoding {
+        /// Line-oriented and unencoded: bare LF as CRLF.
         case none
         case decode(TransferEncoding)
+        /// `binary`: the stored bytes as they are.
+        case verbatim
         case unknown
     }
 
@@ -87,6 +98,7 @@ extension MessageTree {
         guard part.kind == .text || part.kind == .basic else { return .none }
         let info = PartHeaderInfo(part, fields: fields(of: part, view), view)
         guard let encoding = info.encoding else { return .none }
+        if ASCII.equalsIgnoringCase(encoding, Self.verbatimEncoding) { return .verbatim }
         if Self.identityEncodings.contains(where: { ASCII.equalsIgnoringCase(encoding, $0) }) { return .none }
         switch TransferEncoding(encoding) {
         case .identity: return .unknown
@@ -136,10 +148,10 @@ extension MessageTree {
     private func writeBody(_ index: Int, _ view: ByteView, into out: inout [UInt8]) {
         let part = parts[index]
         if part.children.isEmpty {
-            if case .decode(let decoder) = leafEncoding(part, view) {
-                out += decoder.decode(view.slice(part.bodyStart.offset, part.end.offset))
-            } else {
-                appendCRLF(view.slice(part.bodyStart.offset, part.end.offset), to: &out)
+            switch leafEncoding(part, view) {
+            case .decode(let decoder): out += decoder.decode(view.slice(part.bodyStart.offset, part.end.offset))
+            case .verbatim: out += view.slice(part.bodyStart.offset, part.end.offset)
+            case .none, .unknown: appendCRLF(view.slice(part.bodyStart.offset, part.end.offset), to: &out)
             }
             return
         }

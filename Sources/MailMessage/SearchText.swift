@@ -20,6 +20,64 @@ extension MessageTree {
         }
     }
 
+    /// Address fields (`From`, `To`, `Cc`, `Bcc`) of the top-level message for SEARCH
+    /// FROM/TO/CC/BCC (RFC 9051 §6.4.4 matches "the envelope structure's FROM field"):
+    /// for each field, its decoded value as written, then its addresses as ENVELOPE
+    /// parses them (`AddressParser`), written out as Dovecot's search does
+    /// (`Name <local@domain>`, `local@domain`, groups as `group: …;`, names RFC 2047
+    /// decoded). The second form is what finds `user@domain` in
+    /// `<user (comment)@ (comment) domain>`; the first keeps every match the text as
+    /// written gives.
+    public func decodedAddressValues(_ name: String, _ raw: UnsafeRawBufferPointer) -> [String] {
+        let view = ByteView(raw)
+        return fields(of: root, view).filter { ASCII.equalsIgnoringCase(view.name(of: $0), name) }.flatMap {
+            [
+                RFC2047.decode(view.unfoldedValue(of: $0)),
+                Self.addressText(AddressParser.parse(view.foldedValue(of: $0))),
+            ]
+        }
+    }
+
+    /// The addresses of one field in the form Dovecot's SEARCH matches against
+    /// (`message_address_write`), without the parser's placeholders for missing parts.
+    static func addressText(_ addresses: [RawAddress]) -> String {
+        var text = ""
+        var afterGroupStart = false
+        for (index, address) in addresses.enumerated() {
+            let isGroupEnd = address.mailbox == nil && address.domain == nil && address.name == nil
+            let isGroupStart = !isGroupEnd && address.domain == nil && address.name == nil
+            if index > 0 && !afterGroupStart && !isGroupEnd { text += ", " }
+            afterGroupStart = false
+            if isGroupEnd {
+                text += ";"
+                continue
+            }
+            if isGroupStart {
+                text += RFC2047.decode(address.mailbox ?? []) + ": "
+                afterGroupStart = true
+                continue
+            }
+            var spec = ""
+            if let mailbox = address.mailbox, mailbox != AddressParser.missingMailbox {
+                spec += Charset.decodeUnknown(mailbox)
+            }
+            if let domain = address.domain, domain != AddressParser.missingDomain,
+                domain != AddressParser.syntaxError
+            {
+                spec += "@" + Charset.decodeUnknown(domain)
+            }
+            if let route = address.route, route != AddressParser.invalidRoute {
+                spec = Charset.decodeUnknown(route) + ":" + spec
+            }
+            if let name = address.name {
+                text += RFC2047.decode(EnvelopeText.forHumans(name)) + " <" + spec + ">"
+            } else {
+                text += address.route == nil ? spec : "<" + spec + ">"
+            }
+        }
+        return text
+    }
+
     /// Every header field of the message and of each MIME part inside it (attached
     /// messages included) as (name, decoded value), for SEARCH TEXT. Dovecot's TEXT
     /// matches part headers too (`TEXT "application/pdf"` finds an attachment's
@@ -37,13 +95,20 @@ extension MessageTree {
 
     /// Decoded text of every text/* leaf (base64 / quoted-printable undone, charset
     /// converted to UTF-8), for SEARCH BODY/TEXT. Parts of attached messages included.
+    /// A container the parser did not open (`MessageLimits`: nested deeper than
+    /// `maxDepth`, or past `maxParts`) is searched as it is written: FETCH returns its
+    /// content as that part's body, so SEARCH finds what FETCH can show.
     public func decodedBodyTexts(_ raw: UnsafeRawBufferPointer) -> [String] {
         let view = ByteView(raw)
         var texts: [String] = []
-        for part in parts where part.kind == .text {
-            let info = PartHeaderInfo(part, fields: fields(of: part, view), view)
-            let bytes = TransferEncoding(info.encoding).decode(view.slice(part.bodyStart.offset, part.end.offset))
-            texts.append(Charset.decode(bytes, charset: info.charset))
+        for part in parts {
+            let body = view.slice(part.bodyStart.offset, part.end.offset)
+            if part.kind == .text {
+                let info = PartHeaderInfo(part, fields: fields(of: part, view), view)
+                texts.append(Charset.decode(TransferEncoding(info.encoding).decode(body), charset: info.charset))
+            } else if part.overflow {
+                texts.append(Charset.decodeUnknown(Array(body)))
+            }
         }
         return texts
     }

@@ -54,6 +54,11 @@ struct FolderState: Sendable {
     /// given a new one (UIDs of new messages must grow, RFC 9051 §2.3.1.1).
     var highestExposedUID: UInt32 = 0
 
+    /// IMAP4rev1 \Recent (Recent.swift): every message with this UID or above is recent
+    /// for no session yet (Dovecot's `first_recent_uid`). Only grows, except when the
+    /// UIDVALIDITY changes.
+    var firstRecentUID: UInt32 = 1
+
     // Cheap synchronize: the directory mtimes of the last scan and when it started.
     var curMtime: Timestamp?
     var newMtime: Timestamp?
@@ -77,7 +82,7 @@ struct FolderState: Sendable {
     var snapshot: FolderSnapshot {
         FolderSnapshot(
             uidValidity: StoreUIDValidity(header.uidValidity), uidNext: StoreUID(nextUID), messages: messages,
-            keywords: keywords.list, canCreateKeywords: canCreateKeywords)
+            keywords: keywords.list, canCreateKeywords: canCreateKeywords, firstRecentUID: StoreUID(firstRecentUID))
     }
 
     /// A letter is free: neither named nor found on a file.

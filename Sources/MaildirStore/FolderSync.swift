@@ -93,6 +93,9 @@ extension FolderContext {
             state.messages = []
             state.locations = [:]
             state.highestExposedUID = 0
+            // New numbering: the UIDs the new uidlist already gives are old messages;
+            // only files without one yet are recent.
+            state.firstRecentUID = state.nextUID
         }
         var expunged: [StoreUID] = []
         var flagChanges: [(StoreUID, MessageFlags)] = []
@@ -265,7 +268,11 @@ extension FolderContext {
     /// A file that is no longer there was moved by someone else: the next synchronize
     /// finds it.
     func moveNewToCurrent(_ state: inout FolderState) {
-        let inNew = state.locations.filter { $0.value.inNew }
+        moveToCurrent(state.locations.filter { $0.value.inNew }, &state)
+    }
+
+    /// Renames these files of new/ into cur/ (see `moveNewToCurrent`).
+    func moveToCurrent(_ inNew: [String: MessageLocation], _ state: inout FolderState) {
         guard !inNew.isEmpty else { return }
         var moved = false
         for (base, location) in inNew {

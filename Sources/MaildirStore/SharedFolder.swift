@@ -30,6 +30,7 @@ public final class SharedFolder: Sendable {
             throw StoreError.nonexistent(context.directory)
         }
         var initial = try context.loadState()
+        let firstNewUID = initial.nextUID
         var ignored: [FolderChange] = []
         do {
             try context.synchronize(&initial, force: true, moveNewToCur: false, changes: &ignored)
@@ -38,6 +39,7 @@ public final class SharedFolder: Sendable {
             context.logger.warning("folder opened without its newest messages", metadata: ["lock": "\(path)"])
             initial.forceRescan = true
         }
+        initial.startRecent(firstNewUID: firstNewUID)
         self.state = Mutex(initial)
     }
 

@@ -121,16 +121,31 @@ public struct FolderSnapshot: Sendable {
     public var keywords: [String]
     /// True while fewer than 26 keyword letters are used (PERMANENTFLAGS \* is offered).
     public var canCreateKeywords: Bool
+    /// Messages with this UID or above are recent for no session yet (IMAP4rev1
+    /// \Recent, Recent.swift).
+    public var firstRecentUID: StoreUID
 
     public init(
         uidValidity: StoreUIDValidity, uidNext: StoreUID, messages: [MessageRecord], keywords: [String],
-        canCreateKeywords: Bool
+        canCreateKeywords: Bool, firstRecentUID: StoreUID = StoreUID(1)
     ) {
         self.uidValidity = uidValidity
         self.uidNext = uidNext
         self.messages = messages
         self.keywords = keywords
         self.canCreateKeywords = canCreateKeywords
+        self.firstRecentUID = firstRecentUID
+    }
+
+    /// Messages a SELECT now would get as \Recent (STATUS RECENT, as Dovecot counts).
+    public var unclaimedRecentCount: Int {
+        var low = 0
+        var high = messages.count
+        while low < high {
+            let mid = (low + high) / 2
+            if messages[mid].uid < firstRecentUID { low = mid + 1 } else { high = mid }
+        }
+        return messages.count - low
     }
 }
 

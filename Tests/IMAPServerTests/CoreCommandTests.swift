@@ -66,18 +66,18 @@ final class CoreCommandTests: XCTestCase {
         XCTAssertEqual(
             fetch.untagged,
             [
-                "* 1 FETCH (UID 1 FLAGS () RFC822.SIZE \(Self.plain.utf8.count + Self.plain.filter { $0 == "\n" }.count))",
-                "* 2 FETCH (UID 2 FLAGS (\\Seen) RFC822.SIZE \(Self.second.utf8.count + Self.second.filter { $0 == "\n" }.count))",
+                "* 1 FETCH (UID 1 FLAGS (\\Recent) RFC822.SIZE \(Self.plain.utf8.count + Self.plain.filter { $0 == "\n" }.count))",
+                "* 2 FETCH (UID 2 FLAGS (\\Seen \\Recent) RFC822.SIZE \(Self.second.utf8.count + Self.second.filter { $0 == "\n" }.count))",
             ])
         let body = try client.command("FETCH 1 BODY[]")
         XCTAssertEqual(body.literals.first, Array(Self.plain.replacingOccurrences(of: "\n", with: "\r\n").utf8))
-        XCTAssertTrue(body.untagged.first?.contains("FLAGS (\\Seen)") ?? false, "\(body.untagged)")
+        XCTAssertTrue(body.untagged.first?.contains("FLAGS (\\Seen \\Recent)") ?? false, "\(body.untagged)")
         XCTAssertEqual(m.files("alice", "cur").first, "1700000001.M1P1.host:2,S")
         let partial = try client.command("UID FETCH 1 BODY.PEEK[TEXT]<6.4>")
         XCTAssertEqual(partial.literals.first, Array("line".utf8))
 
         let store = try client.command("STORE 2 +FLAGS (\\Flagged \\Deleted)")
-        XCTAssertEqual(store.untagged, ["* 2 FETCH (FLAGS (\\Flagged \\Deleted \\Seen))"])
+        XCTAssertEqual(store.untagged, ["* 2 FETCH (FLAGS (\\Flagged \\Deleted \\Seen \\Recent))"])
         XCTAssertEqual(m.files("alice", "cur").last, "1700000002.M2P1.host:2,FST")
 
         let search = try client.command("SEARCH FROM carol")
@@ -161,7 +161,7 @@ final class CoreCommandTests: XCTestCase {
         // A delivery by another program appears at the next NOOP.
         try m.deliver("alice", name: "1700000009.M9P1.host", into: "new", body: Self.second)
         let after = try b.command("NOOP")
-        XCTAssertEqual(after.untagged, ["* 3 EXISTS"])
+        XCTAssertEqual(after.untagged, ["* 3 EXISTS", "* 1 RECENT"])
         let fetch = try b.command("FETCH 3 (UID)")
         XCTAssertEqual(fetch.untagged, ["* 3 FETCH (UID 4)"])
         await server.stop()

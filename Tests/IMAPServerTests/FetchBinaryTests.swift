@@ -70,7 +70,7 @@ final class FetchBinaryTests: XCTestCase {
         XCTAssertEqual(server.maildir.files("alice", "cur"), ["1700000001.M1P1.host:2,"])
         let fetch = try client.command("FETCH 1 (BINARY[1]<0.5>)")
         XCTAssertTrue(fetch.ok, fetch.tagged)
-        XCTAssertEqual(fetch.untagged.first, "* 1 FETCH (BINARY[1]<0> {5}{literal} FLAGS (\\Seen))")
+        XCTAssertEqual(fetch.untagged.first, "* 1 FETCH (BINARY[1]<0> {5}{literal} FLAGS (\\Seen \\Recent))")
         XCTAssertEqual(fetch.literals, [Array("plain".utf8)])
         XCTAssertEqual(server.maildir.files("alice", "cur"), ["1700000001.M1P1.host:2,S"])
         await server.stop()
@@ -92,6 +92,44 @@ final class FetchBinaryTests: XCTestCase {
         XCTAssertTrue(body.ok, body.tagged)
         XCTAssertEqual(body.literals, [Array("begin 644 x\r\n".utf8)])
         XCTAssertEqual(server.maildir.files("alice", "cur"), ["1700000001.M1P1.host:2,"])
+        await server.stop()
+    }
+
+    /// Issue 18 (imaptest append-binary): a `Content-Transfer-Encoding: binary` part is
+    /// arbitrary octets, so BINARY returns its stored bytes unchanged (no LF → CRLF)
+    /// and BINARY.SIZE is the length of exactly what BINARY returns, for the part and
+    /// for the whole message around it.
+    func testBinaryTransferEncodingIsSentByteForByteWithItsOwnSize() async throws {
+        let server = try await RunningServer()
+        let client = try server.connect()
+        try client.login()
+        let header = """
+            From: user@domain.org\r
+            Mime-Version: 1.0\r
+            Content-Type: application/octet-stream\r
+            Content-Transfer-Encoding: binary\r
+            \r
+
+            """
+        let content: [UInt8] = [0x00, 0x2D, 0xE4, 0x0A, 0x0D, 0x0A, 0x0A]
+        let message = Array(header.utf8) + content
+        client.sendRaw("A1 APPEND INBOX ~{\(message.count)+}\r\n")
+        client.sendRaw(message + Array("\r\n".utf8))
+        let append = try client.collect(tag: "A1")
+        XCTAssertTrue(append.ok, append.tagged)
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+
+        let part = try client.command("FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])")
+        XCTAssertTrue(part.ok, part.tagged)
+        XCTAssertEqual(part.untagged.first, "* 1 FETCH (BINARY.SIZE[1] 7 BINARY[1] ~{7}{literal})")
+        XCTAssertEqual(part.literals, [content])
+
+        let whole = try client.command("FETCH 1 (BINARY.SIZE[] BINARY.PEEK[])")
+        XCTAssertTrue(whole.ok, whole.tagged)
+        let literal = whole.literals.first ?? []
+        XCTAssertEqual(
+            whole.untagged.first, "* 1 FETCH (BINARY.SIZE[] \(literal.count) BINARY[] ~{\(literal.count)}{literal})")
+        XCTAssertEqual(Array(literal.suffix(content.count)), content)
         await server.stop()
     }
 }

@@ -74,4 +74,30 @@ final class ListExtendedTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: server.maildir.root + "/alice/.Outbox.done2"))
         await server.stop()
     }
+
+    /// Issue 18 (imaptest listext), answered as Dovecot 2.3 does: options the server
+    /// does not know are a BAD, and RETURN (CHILDREN) reaches the parents that
+    /// RECURSIVEMATCH lists for a subscribed child.
+    func testUnknownOptionsAreBadAndRecursiveMatchParentsGetChildren() async throws {
+        let server = try await RunningServer()
+        try server.maildir.makeUser("alice", folders: ["x", "x.test2", "x.test2.test1", "x.test3"])
+        try "V\t2\n\nx\ttest2\ttest1\n".write(
+            toFile: server.maildir.root + "/alice/subscriptions", atomically: true, encoding: .utf8)
+        let client = try server.connect()
+        try client.login()
+        for command in [
+            "LIST (imaptest) \"\" \"\"", "LIST (imaptest) \"\" x", "LIST \"\" \"\" RETURN (imaptest)",
+            "LIST \"\" x RETURN (CHILDREN imaptest (a b))",
+        ] {
+            let reply = try client.command(command)
+            XCTAssertEqual(reply.status, "BAD", "\(command): \(reply.tagged)")
+            XCTAssertEqual(reply.untagged, [], command)
+        }
+        let children = try client.command("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" x/test2% RETURN (CHILDREN)")
+        XCTAssertTrue(children.ok, children.tagged)
+        XCTAssertEqual(children.untagged, ["* LIST (\\HasChildren) \"/\" x/test2 (\"CHILDINFO\" (\"SUBSCRIBED\"))"])
+        let plain = try client.command("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" x/test2%")
+        XCTAssertEqual(plain.untagged, ["* LIST () \"/\" x/test2 (\"CHILDINFO\" (\"SUBSCRIBED\"))"])
+        await server.stop()
+    }
 }

@@ -46,11 +46,13 @@ final class LiveUpdateTests: XCTestCase {
 
         try deliverBySeparateProcess(m.root + "/alice", name: "1700000003.M3P9.host", subject: "m3")
         XCTAssertEqual(try idler.readLine(), "* 3 EXISTS")
+        // IMAP4rev1 (issue 18): the idler was told first, so the delivery is its \Recent.
+        XCTAssertEqual(try idler.readLine(), "* 3 RECENT")
 
         XCTAssertTrue(try other.command("STORE 1 +FLAGS.SILENT (\\Flagged)").ok)
         let flagged = try idler.readLine()
         XCTAssertTrue(flagged.hasPrefix("* 1 FETCH ("), flagged)
-        XCTAssertTrue(flagged.contains("FLAGS (\\Flagged)"), flagged)
+        XCTAssertTrue(flagged.contains("FLAGS (\\Flagged \\Recent)"), flagged)
 
         XCTAssertTrue(try other.command("STORE 2 +FLAGS.SILENT (\\Deleted)").ok)
         XCTAssertTrue(try idler.readLine().hasPrefix("* 2 FETCH ("))

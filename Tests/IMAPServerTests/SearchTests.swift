@@ -63,7 +63,7 @@ final class SearchTests: XCTestCase {
         XCTAssertTrue(save.ok, save.tagged)
         XCTAssertEqual(save.untagged, [], "SAVE alone answers no ESEARCH (RFC 5182)")
         let fetch = try client.command("FETCH $ (FLAGS)")
-        XCTAssertEqual(fetch.untagged, ["* 2 FETCH (FLAGS ())", "* 3 FETCH (FLAGS ())"])
+        XCTAssertEqual(fetch.untagged, ["* 2 FETCH (FLAGS (\\Recent))", "* 3 FETCH (FLAGS (\\Recent))"])
         let within = try client.command("SEARCH $ SUBJECT lunch")
         XCTAssertEqual(within.untagged, ["* SEARCH 2"])
         // STORE on $ changes the files on disk.

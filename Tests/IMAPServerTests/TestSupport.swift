@@ -146,6 +146,10 @@ final class TestClient {
 
     func sendRaw(_ text: String) { sendRaw(Array(text.utf8)) }
 
+    /// Ends the TCP connection as a client that gives up does (the descriptor itself is
+    /// closed by deinit).
+    func disconnect() { shutdown(fd, Int32(SHUT_RDWR)) }
+
     /// One line without CRLF. Literals inside a response come as separate reads.
     func readLine() throws -> String {
         var line = try readLineBytes()

@@ -168,8 +168,12 @@ final class LimitTests: XCTestCase {
         withMessage(text) { tree, raw in
             XCTAssertEqual(tree.partCount, 100)
             _ = tree.bodyStructure(raw, extensible: true)
-            XCTAssertEqual(tree.decodedBodyTexts(raw), [])
             XCTAssertNotNil(tree.section(section(Array(repeating: 1, count: 99)), raw))
+            // SEARCH finds what FETCH returns: the unopened container's content is
+            // searched as it is written (issue 11 item 10).
+            let texts = tree.decodedBodyTexts(raw)
+            XCTAssertEqual(texts.count, 1)
+            XCTAssertTrue(texts.first?.hasSuffix("Subject: bottom\n\nbody\n") ?? false)
         }
     }
 

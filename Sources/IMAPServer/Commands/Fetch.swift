@@ -24,7 +24,10 @@ extension IMAPSession {
         var plan = FetchPlan(attributes: attributes, isUID: set.isUID)
         if mailbox.readOnly { plan.setsSeen = false }
         let view = mailbox.view
-        let messages = numbers.map { view.fetchMessage(at: $0) }
+        var messages = numbers.map { view.fetchMessage(at: $0) }
+        if reportsRecent && !mailbox.recent.isEmpty {
+            for index in messages.indices { messages[index].recent = mailbox.recent.contains(messages[index].uid) }
+        }
 
         // Everything already buffered goes out first: the job writes to the channel itself.
         await flushOutput()

@@ -32,6 +32,8 @@ struct FetchJob: Sendable {
         var flags: MessageFlags
         var internalDate: Int64?
         var virtualSize: Int?
+        /// FLAGS shows `\Recent` (an IMAP4rev1 session's recent message).
+        var recent = false
 
         var lacksDetails: Bool { internalDate == nil || virtualSize == nil }
     }
@@ -220,7 +222,8 @@ struct FetchJob: Sendable {
             let first = index == 0
             switch item {
             case .uid: encoder.writeFetchItem(.uid(record.uid.wire), isFirst: first, into: &buffer)
-            case .flags: flagBytes.write(record.flags, encoder: encoder, isFirst: first, into: &buffer)
+            case .flags:
+                flagBytes.write(record.flags, recent: record.recent, encoder: encoder, isFirst: first, into: &buffer)
             // Both known here: `run` completed the details or skipped the message.
             case .internalDate:
                 let date = IMAPDateTime(secondsSinceEpoch: record.internalDate ?? 0, zoneMinutes: 0)
@@ -392,20 +395,28 @@ struct FetchJob: Sendable {
 /// `FLAGS (…)` encoded once per distinct flag set: a folder has few of them, so a
 /// `FETCH 1:* (FLAGS)` of 100,000 messages encodes a handful, then copies bytes.
 struct FlagBytesCache {
-    private var encoded: [MessageFlags: [UInt8]] = [:]
+    private struct Key: Hashable {
+        var flags: MessageFlags
+        var recent: Bool
+    }
+
+    private var encoded: [Key: [UInt8]] = [:]
     /// Distinct sets kept (keywords make many combinations possible).
     static let capacity = 256
 
-    mutating func write(_ flags: MessageFlags, encoder: ResponseEncoder, isFirst: Bool, into buffer: inout ByteBuffer) {
+    mutating func write(
+        _ flags: MessageFlags, recent: Bool, encoder: ResponseEncoder, isFirst: Bool, into buffer: inout ByteBuffer
+    ) {
         if !isFirst { buffer.writeInteger(UInt8(ascii: " ")) }
-        if let bytes = encoded[flags] {
+        let key = Key(flags: flags, recent: recent)
+        if let bytes = encoded[key] {
             buffer.writeBytes(bytes)
             return
         }
         var scratch = ByteBuffer()
-        encoder.writeFetchItem(.flags(flags.wireFlags), isFirst: true, into: &scratch)
+        encoder.writeFetchItem(.flags(flags.wireFlags(recent: recent)), isFirst: true, into: &scratch)
         let bytes = Array(scratch.readableBytesView)
-        if encoded.count < Self.capacity { encoded[flags] = bytes }
+        if encoded.count < Self.capacity { encoded[key] = bytes }
         buffer.writeBytes(bytes)
     }
 }

@@ -5,11 +5,22 @@ extension IMAPSession {
     /// RFC 9051 §6.3.9 LIST (`*` and `%` anywhere in the pattern) with LIST-EXTENDED
     /// (RFC 5258) selection options SUBSCRIBED, REMOTE (no remote mailboxes here),
     /// RECURSIVEMATCH and SPECIAL-USE (RFC 6154 §3), and return options SUBSCRIBED,
-    /// CHILDREN (always sent), SPECIAL-USE (always sent) and STATUS (LIST-STATUS,
-    /// RFC 5819).
+    /// CHILDREN (always sent, except on the parents RECURSIVEMATCH adds, which get it
+    /// when asked for, as Dovecot answers), SPECIAL-USE (always sent) and STATUS
+    /// (LIST-STATUS, RFC 5819). Any other option is a BAD.
     func handleList(tag: String, _ list: ListCommand) async {
         guard let user = state.user else { return }
         let selection = Set(list.selectionOptions.map { $0.uppercased() })
+        // RFC 5258 §3: an option the server does not know is a BAD, as Dovecot answers;
+        // silently ignoring it would give a result the client did not ask for.
+        guard selection.isSubset(of: ListOption.selectionOptions) else {
+            writer.tagged(tag, .bad, nil, "Unknown select options.")
+            return
+        }
+        guard !list.returnOptions.contains(where: { if case .other = $0 { true } else { false } }) else {
+            writer.tagged(tag, .bad, nil, "Unknown return options.")
+            return
+        }
         let selectSubscribed = selection.contains(ListOption.subscribed)
         let selectSpecialUse = selection.contains(ListOption.specialUse)
         // RFC 5258 §3: RECURSIVEMATCH alone is a syntax error.
@@ -84,6 +95,10 @@ extension IMAPSession {
                         let folder = byName[parent]
                         var attributes = folder == nil ? ["\\NonExistent"] : []
                         if let folder, !folder.isSelectable { attributes.append("\\Noselect") }
+                        // RETURN (CHILDREN) asks for it on every entry, these included.
+                        if let folder, list.returnOptions.contains(.children) {
+                            attributes.append(folder.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
+                        }
                         entries.append((parent, attributes, true, folder?.isSelectable ?? false))
                     }
                 }
@@ -142,6 +157,8 @@ enum ListOption {
     static let remote = "REMOTE"
     static let recursiveMatch = "RECURSIVEMATCH"
     static let specialUse = "SPECIAL-USE"
+    /// Every selection option this server implements.
+    static let selectionOptions: Set<String> = [subscribed, remote, recursiveMatch, specialUse]
 }
 
 /// RFC 6154 special-use attributes: the administrator's (`--special-use NAME=\\Sent`),

@@ -25,20 +25,26 @@ extension IMAPSession {
         }
         await synchronizeSelected()
         let view = mailbox.view
-        let evaluator = SearchEvaluator(
-            key: key, lastSequenceNumber: UInt32(view.count), lastUID: view.lastUID?.rawValue ?? 0,
-            saved: Set(mailbox.savedSearch))
+        guard
+            let evaluator = SearchEvaluator(
+                key: key, lastSequenceNumber: UInt32(view.count), lastUID: view.lastUID?.rawValue ?? 0,
+                saved: Set(mailbox.savedSearch), recent: reportsRecent ? mailbox.recent : RecentUIDs())
+        else {
+            writer.tagged(tag, .no, .limit, "Search too complex.")
+            return
+        }
         let candidates = view.records.enumerated().map { (sequenceNumber: $0.offset + 1, record: $0.element) }
-        let folder = mailbox.folder
-        let uidValidity = view.uidValidity
-        let cache = context.messageCache
+        let channel = writer.channel
+        let job = SearchJob(
+            evaluator: evaluator, messages: candidates, folder: mailbox.folder, uidValidity: view.uidValidity,
+            cache: context.messageCache, statistics: context.searchStatistics,
+            connectionIsGone: { !channel.isActive })
         let matched: [Int]
         do {
-            matched = try await context.blocking {
-                try SearchJob(
-                    evaluator: evaluator, messages: candidates, folder: folder, uidValidity: uidValidity, cache: cache
-                ).run()
-            }
+            matched = try await context.blocking { try job.run() }
+        } catch is SearchJob.ConnectionGone {
+            // Nobody to answer: the connection's close already ended the session.
+            return
         } catch {
             sendStoreFailure(tag, error, name: MailboxName(""))
             return
@@ -95,13 +101,19 @@ enum SearchKeyInspection {
 
 /// The blocking part of SEARCH: opens and parses a message only when a key needs its
 /// content. A message that vanished meanwhile simply does not match content keys.
+/// Stops between two messages once the connection is gone (a client that gave up must
+/// not leave its SEARCH running).
 struct SearchJob: Sendable {
+    struct ConnectionGone: Error {}
+
     let evaluator: SearchEvaluator
     let messages: [(sequenceNumber: Int, record: MessageRecord)]
     let folder: SharedFolder
     /// The folder's UIDVALIDITY as the session knows it (part of the cache key).
     let uidValidity: StoreUIDValidity
     let cache: ParsedMessageCache
+    let statistics: SearchStatistics
+    let connectionIsGone: @Sendable () -> Bool
 
     func run() throws -> [Int] {
         var matched: [Int] = []
@@ -116,11 +128,17 @@ struct SearchJob: Sendable {
                 if evaluator.matches(sequenceNumber: n, record: record, content: nil) { matched.append(n) }
                 continue
             }
+            statistics.beforeRead.withLock { $0 }?.run()
+            if connectionIsGone() {
+                statistics.cancelled.add(1, ordering: .relaxed)
+                throw ConnectionGone()
+            }
             guard let file = try folder.openMessage(record.uid) else {
                 if evaluator.matches(sequenceNumber: n, record: record, content: nil) { matched.append(n) }
                 continue
             }
             defer { file.close() }
+            statistics.messagesRead.add(1, ordering: .relaxed)
             // The MIME tree comes from the parsed-message cache when FETCH or an earlier
             // SEARCH parsed this message; the file is still read for the text.
             let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
@@ -128,7 +146,8 @@ struct SearchJob: Sendable {
                 let parsed = cache.parse(
                     raw, probe: probe, cached: cached, envelope: false, structure: false, folder: folder,
                     uidValidity: uidValidity, uid: record.uid)
-                let content = SearchEvaluator.Content(tree: parsed.tree, raw: raw)
+                let content = SearchableMessage(
+                    tree: parsed.tree, raw: raw, plan: evaluator.plan, statistics: statistics)
                 let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
                 // A file truncated under the read was read as zeros: treated as a
                 // message that vanished, it matches no content key.

@@ -3,17 +3,38 @@ import MailMessage
 import MaildirStore
 
 /// Evaluates RFC 9051 §6.4.4 search keys against one message. Pure: everything it
-/// needs is passed in, the message's bytes only when a key asks for them.
+/// needs is passed in, the message's text only when a key asks for it. Text keys are
+/// resolved once per SEARCH (SearchTextPlan) and matched against each message's text
+/// once, whatever their number (SearchableMessage).
 struct SearchEvaluator: Sendable {
-    let key: SearchKey
+    let plan: SearchTextPlan
     /// Largest sequence number and UID, for `*` in sets.
     let lastSequenceNumber: UInt32
     let lastUID: UInt32
     /// RFC 5182 `$`: the saved result.
     let saved: Set<StoreUID>
-
+    /// The messages \Recent in the session (none for an IMAP4rev2 session).
+    let recent: RecentUIDs
     /// Whether any key needs the message file (headers, body, Date:).
-    var needsContent: Bool { SearchEvaluator.needsContent(key) }
+    let needsContent: Bool
+    /// Whether any key needs INTERNALDATE or RFC822.SIZE, which a scan leaves unread
+    /// (MessageRecord).
+    let needsDetails: Bool
+
+    /// nil when the key is beyond what one SEARCH may ask (SearchTextPlan's limits).
+    init?(
+        key: SearchKey, lastSequenceNumber: UInt32, lastUID: UInt32, saved: Set<StoreUID>,
+        recent: RecentUIDs = RecentUIDs()
+    ) {
+        guard let plan = SearchTextPlan(key) else { return nil }
+        self.plan = plan
+        self.lastSequenceNumber = lastSequenceNumber
+        self.lastUID = lastUID
+        self.saved = saved
+        self.recent = recent
+        needsContent = Self.needsContent(key)
+        needsDetails = Self.needsDetails(key)
+    }
 
     static func needsContent(_ key: SearchKey) -> Bool {
         switch key {
@@ -25,10 +46,6 @@ struct SearchEvaluator: Sendable {
         }
     }
 
-    /// Whether any key needs INTERNALDATE or RFC822.SIZE, which a scan leaves unread
-    /// (MessageRecord).
-    var needsDetails: Bool { SearchEvaluator.needsDetails(key) }
-
     static func needsDetails(_ key: SearchKey) -> Bool {
         switch key {
         case .larger, .smaller, .before, .on, .since: return true
@@ -39,16 +56,22 @@ struct SearchEvaluator: Sendable {
         }
     }
 
-    struct Content {
-        let tree: MessageTree
-        let raw: UnsafeRawBufferPointer
+    func matches(sequenceNumber: Int, record: MessageRecord, content: SearchableMessage?) -> Bool {
+        evaluate(plan.key, sequenceNumber, record, content)
     }
 
-    func matches(sequenceNumber: Int, record: MessageRecord, content: Content?) -> Bool {
-        evaluate(key, sequenceNumber, record, content)
+    private func evaluate(_ key: CompiledSearchKey, _ n: Int, _ r: MessageRecord, _ c: SearchableMessage?) -> Bool {
+        switch key {
+        case .plain(let k): return evaluate(k, n, r, c)
+        case .contains(let scope, let needle): return c?.contains(scope: scope, needle: needle) ?? false
+        case .not(let k): return !evaluate(k, n, r, c)
+        case .or(let a, let b): return evaluate(a, n, r, c) || evaluate(b, n, r, c)
+        case .and(let keys): return keys.allSatisfy { evaluate($0, n, r, c) }
+        }
     }
 
-    private func evaluate(_ key: SearchKey, _ n: Int, _ r: MessageRecord, _ c: Content?) -> Bool {
+    /// A key without text (`CompiledSearchKey.plain`).
+    private func evaluate(_ key: SearchKey, _ n: Int, _ r: MessageRecord, _ c: SearchableMessage?) -> Bool {
         let system = r.flags.system
         switch key {
         case .all: return true
@@ -62,10 +85,10 @@ struct SearchEvaluator: Sendable {
         case .undraft: return !system.contains(.draft)
         case .unflagged: return !system.contains(.flagged)
         case .unseen: return !system.contains(.seen)
-        // No message is ever \Recent here (IMAP4rev2 dropped it): NEW and RECENT match
-        // nothing, OLD everything.
-        case .recent, .new: return false
-        case .old: return true
+        // IMAP4rev1 (RFC 3501 §6.4.4); in an IMAP4rev2 session nothing is recent.
+        case .recent: return recent.contains(r.uid)
+        case .new: return recent.contains(r.uid) && !system.contains(.seen)
+        case .old: return !recent.contains(r.uid)
         case .keyword(let k): return r.flags.keywords.contains { $0.lowercased() == k.lowercased() }
         case .unkeyword(let k): return !r.flags.keywords.contains { $0.lowercased() == k.lowercased() }
         // Unknown only for a message gone before its details could be read: no match.
@@ -80,23 +103,9 @@ struct SearchEvaluator: Sendable {
         case .sequenceNumbers(let set):
             guard let ranges = set.resolvedRanges(largest: lastSequenceNumber) else { return saved.contains(r.uid) }
             return ranges.contains { $0.contains(UInt32(n)) }
-        case .not(let k): return !evaluate(k, n, r, c)
-        case .or(let a, let b): return evaluate(a, n, r, c) || evaluate(b, n, r, c)
-        case .and(let keys): return keys.allSatisfy { evaluate($0, n, r, c) }
         case .modSeq: return false
-        case .from(let s): return header("From", contains: s, c)
-        case .to(let s): return header("To", contains: s, c)
-        case .cc(let s): return header("Cc", contains: s, c)
-        case .bcc(let s): return header("Bcc", contains: s, c)
-        case .subject(let s): return header("Subject", contains: s, c)
-        case .header(let field, let value): return header(field, contains: value, c)
-        case .body(let s):
-            guard let c else { return false }
-            return c.tree.decodedBodyTexts(c.raw).contains { searchMatches($0, s) }
-        case .text(let s):
-            guard let c else { return false }
-            return c.tree.decodedHeaders(c.raw).contains { searchMatches($0.1, s) || searchMatches($0.0, s) }
-                || c.tree.decodedBodyTexts(c.raw).contains { searchMatches($0, s) }
+        // Compiled into CompiledSearchKey.contains / .not / .or / .and.
+        case .from, .to, .cc, .bcc, .subject, .header, .body, .text, .not, .or, .and: return false
         case .sentBefore(let date): return sentDate(c).map { $0 < date } ?? false
         case .sentOn(let date): return sentDate(c).map { $0 == date } ?? false
         case .sentSince(let date): return sentDate(c).map { $0 >= date } ?? false
@@ -108,17 +117,5 @@ struct SearchEvaluator: Sendable {
         r.internalDate.map { IMAPDateTime(secondsSinceEpoch: $0).date }
     }
 
-    /// §6.4.4: a header key matches when the field's (decoded) value contains the
-    /// string; an empty string matches every message that has the field.
-    private func header(_ name: String, contains needle: String, _ c: Content?) -> Bool {
-        guard let c else { return false }
-        let values = c.tree.decodedHeaderValues(name, c.raw)
-        if needle.isEmpty { return !values.isEmpty }
-        return values.contains { searchMatches($0, needle) }
-    }
-
-    private func sentDate(_ c: Content?) -> IMAPDate? {
-        guard let c else { return nil }
-        return c.tree.sentDate(c.raw)?.date
-    }
+    private func sentDate(_ c: SearchableMessage?) -> IMAPDate? { c?.sentDate }
 }

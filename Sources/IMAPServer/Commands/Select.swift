@@ -49,9 +49,9 @@ extension IMAPSession {
 
         sendFlagsAndPermanentFlags(mailbox)
         writer.untagged(.exists(mailbox.view.count))
+        // IMAP4rev1 (RFC 3501 §6.3.1): RECENT and the first unseen message.
+        reportRecent(mailbox, always: true)
         if !rev2Enabled {
-            // IMAP4rev1 (RFC 3501 §6.3.1): RECENT and the first unseen message.
-            writer.untagged(.recent(0))
             if let firstUnseen = mailbox.view.records.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
                 writer.untagged(
                     .status(.ok, code: .unseen(SequenceNumber(UInt32(firstUnseen + 1))), text: "First unseen."))

@@ -43,7 +43,10 @@ extension IMAPSession {
                 // RFC 9051 §6.3.11: the size as the client would count it, i.e. with
                 // CRLF line ends (the sum of RFC822.SIZE), as Dovecot reports it.
                 values.append((attribute, UInt64(snapshot.messages.reduce(0) { $0 + ($1.virtualSize ?? 0) })))
-            case .recent: values.append((attribute, 0))
+            case .recent:
+                // Messages a SELECT now would get as \Recent, as Dovecot counts them;
+                // nothing is recent for an IMAP4rev2 session (RFC 9051 Appendix E).
+                values.append((attribute, reportsRecent ? UInt64(snapshot.unclaimedRecentCount) : 0))
             case .appendLimit:
                 // RFC 7889 §3: the same limit for every folder, the decoder's literal limit.
                 values.append((attribute, UInt64(max(0, context.config.decoderLimits.maxLiteralSize))))

@@ -48,7 +48,7 @@ extension IMAPSession {
             for uid in uids {
                 guard let n = mailbox.view.sequenceNumber(of: uid), !mailbox.view.isExpunged(uid) else { continue }
                 let record = mailbox.view.record(at: n)
-                var items: [FetchResponseItem] = [.flags(record.flags.wireFlags)]
+                var items: [FetchResponseItem] = [.flags(wireFlags(record, mailbox))]
                 if set.isUID { items.insert(.uid(uid.wire), at: 0) }
                 writer.untagged(.fetch(SequenceNumber(UInt32(n)), items))
             }

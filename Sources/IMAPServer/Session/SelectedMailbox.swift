@@ -13,6 +13,8 @@ final class SelectedMailbox {
     let observer: ObserverToken
     /// Result of the last `SEARCH … RETURN (SAVE)` (RFC 5182 `$`), as UIDs.
     var savedSearch: [StoreUID] = []
+    /// The messages \Recent in this session (IMAP4rev1, Session/Recent.swift).
+    var recent = RecentUIDs()
 
     init(
         folder: SharedFolder, components: [String], readOnly: Bool, view: MailboxView, inbox: ChangeInbox,

@@ -10,13 +10,16 @@ extension IMAPSession {
         guard let mailbox = state.selected, let update = mailbox.takeUpdate(allowExpunge: allowExpunge) else { return }
         if update.folderGone { selectedMailboxGone = true }
         for n in update.expunged { writer.untagged(.expunge(SequenceNumber(UInt32(n)))) }
-        if let exists = update.exists { writer.untagged(.exists(exists)) }
+        if let exists = update.exists {
+            writer.untagged(.exists(exists))
+            reportRecent(mailbox, always: false)
+        }
         if update.keywordsChanged { sendFlagsAndPermanentFlags(mailbox) }
         for change in update.flagChanges {
             writer.untagged(
                 .fetch(
                     SequenceNumber(UInt32(change.sequenceNumber)),
-                    [.uid(change.record.uid.wire), .flags(change.record.flags.wireFlags)]))
+                    [.uid(change.record.uid.wire), .flags(wireFlags(change.record, mailbox))]))
         }
     }
 
