@@ -132,9 +132,6 @@ final class TestClient {
 
     deinit { close(fd) }
 
-    /// Ends the connection (FIN both ways) without waiting for anything.
-    func disconnect() { shutdown(fd, Int32(SHUT_RDWR)) }
-
     func sendRaw(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
