@@ -20,18 +20,20 @@ public struct DecoderLimits: Sendable {
         self.maxCommandLiteralBytes = maxCommandLiteralBytes
     }
 
-    /// Before login a client needs a few short commands (CAPABILITY, STARTTLS, LOGIN,
+    /// Before login a client needs a few commands (CAPABILITY, STARTTLS, LOGIN,
     /// AUTHENTICATE with its response line, ID), so each command may carry at most this
-    /// much text and this much literal data, as Dovecot's login process allows
-    /// (LOGIN_MAX_INBUF_SIZE, 8 KiB for SASL responses). A hostile client that never
-    /// logs in can make the server hold no more than that per connection.
+    /// much literal data, as Dovecot's login process allows (8 KiB for SASL
+    /// responses). The command text keeps the ordinary line limit: an ID with many
+    /// fields is tens of KiB (imaptest's `id` group sends 30 KiB, which Dovecot
+    /// answers), and a line is bounded anyway. A hostile client that never logs in can
+    /// make the server hold no more than one line plus this per connection.
     public static let beforeLoginBytes = 8192
 
-    /// These limits, lowered to `beforeLoginBytes` for a connection that has not
-    /// logged in yet.
+    /// These limits, with literals lowered to `beforeLoginBytes`, for a connection that
+    /// has not logged in yet.
     public var beforeLogin: DecoderLimits {
         DecoderLimits(
-            maxLineLength: min(maxLineLength, Self.beforeLoginBytes),
+            maxLineLength: maxLineLength,
             maxLiteralSize: min(maxLiteralSize, Self.beforeLoginBytes),
             maxCommandLiteralBytes: min(maxCommandLiteralBytes, Self.beforeLoginBytes))
     }

@@ -280,15 +280,15 @@ final class DecoderFramingTests: XCTestCase {
             events, [.badContinuationLine(message: "Line too long"), .bad(tag: "DONE", message: "Missing command")])
     }
 
-    /// Issue 11 item 3: before login a command holds at most 8 KiB of text and 8 KiB of
-    /// literals; a larger literal is refused before any of its bytes is buffered.
+    /// Issue 11 item 3: before login a command holds at most one line of text and 8 KiB
+    /// of literals; a larger literal is refused before any of its bytes is buffered.
     func testBeforeLoginLimitsRefuseLargeLiteralsAtTheirAnnouncement() {
         let limits = DecoderLimits().beforeLogin
-        XCTAssertEqual(limits.maxLineLength, 8192)
+        XCTAssertEqual(limits.maxLineLength, DecoderLimits().maxLineLength)
         XCTAssertEqual(limits.maxLiteralSize, 8192)
         XCTAssertEqual(limits.maxCommandLiteralBytes, 8192)
         // Lower configured limits stay lower.
-        XCTAssertEqual(DecoderLimits(maxLineLength: 1000).beforeLogin.maxLineLength, 1000)
+        XCTAssertEqual(DecoderLimits(maxLiteralSize: 1000).beforeLogin.maxLiteralSize, 1000)
         var decoder = CommandDecoder(limits: limits)
         assertEvents(next(&decoder, "a LOGIN {67108864+}\r\n"), [.fatal(message: "Literal too large")])
         XCTAssertEqual(decoder.bufferedByteCount, 0)

@@ -79,8 +79,8 @@ final class DecoderFuzzTests: XCTestCase {
         XCTAssertGreaterThan(counts.bads, 10_000)
     }
 
-    /// Issue 11 items 3, 7: the states a connection is in before login (the 8 KiB
-    /// `beforeLogin` limits) and while AUTHENTICATE or IDLE waits for its continuation
+    /// Issue 11 items 3, 7: the states a connection is in before login (the
+    /// `beforeLogin` limits: 8 KiB of literals) and while AUTHENTICATE or IDLE waits for its continuation
     /// line. The decoder is driven as the connection handler drives it: after an IDLE
     /// or an AUTHENTICATE without initial response it is told a continuation line comes
     /// next, and the next event must then be that line or its refusal (never a command,
@@ -88,13 +88,14 @@ final class DecoderFuzzTests: XCTestCase {
     /// literals past the limits; the decoder never holds more than the limits.
     func testBeforeLoginAndContinuationLineStates() {
         var rng = SplitMix64(state: 0x5EED_1057)
-        let limits = DecoderLimits().beforeLogin
+        // A configured line limit of 8 KiB keeps the inputs around the limits small.
+        let limits = DecoderLimits(maxLineLength: 8192).beforeLogin
         let bound = limits.maxLineLength + limits.maxCommandLiteralBytes
         var decoder = CommandDecoder(limits: limits)
         var awaitingLine = false
         var counts = (lines: 0, badLines: 0, commands: 0, fatal: 0)
         for _ in 0..<6_000 {
-            let input = makeLoginStateInput(&rng)
+            let input = makeLoginStateInput(&rng, lineLimit: limits.maxLineLength)
             var offset = 0
             while offset < input.count {
                 let end = min(input.count, offset + 1 + rng.below(rng.chance(50) ? 16 : 4096))
@@ -142,7 +143,7 @@ final class DecoderFuzzTests: XCTestCase {
         XCTAssertGreaterThan(counts.fatal, 150)
     }
 
-    private func makeLoginStateInput(_ rng: inout SplitMix64) -> [UInt8] {
+    private func makeLoginStateInput(_ rng: inout SplitMix64, lineLimit: Int) -> [UInt8] {
         let starts = [
             "a IDLE\r\n", "a AUTHENTICATE PLAIN\r\n", "a AUTHENTICATE PLAIN AGZyZWQAc2VjcmV0\r\n",
             "a LOGIN fred secret\r\n", "a LOGIN {5}\r\nfred {6}\r\nsecret\r\n", "a NOOP\r\n",
@@ -155,17 +156,14 @@ final class DecoderFuzzTests: XCTestCase {
         case 1: input += Array("*\r\n".utf8)
         case 2:
             // A line around the limit: just under, at, or well past it.
-            let length = limits8K(&rng)
+            let length = [lineLimit - 3, lineLimit - 2, lineLimit - 1, lineLimit, lineLimit + 800, 2 * lineLimit][
+                rng.below(6)]
             input += (0..<length).map { _ in UInt8(ascii: "A") + UInt8(rng.below(26)) } + [13, 10]
         case 3: input += (0..<rng.below(10_000)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         case 4: input += Array("x {".utf8) + Array(String(rng.below(20_000)).utf8) + Array("+}\r\n".utf8)
         default: break
         }
         return input
-    }
-
-    private func limits8K(_ rng: inout SplitMix64) -> Int {
-        [8189, 8190, 8191, 8192, 9000, 20_000][rng.below(6)]
     }
 
     private func makeInput(_ rng: inout SplitMix64, corpus: [[UInt8]], interesting: [UInt8]) -> [UInt8] {

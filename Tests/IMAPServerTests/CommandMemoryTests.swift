@@ -5,7 +5,7 @@ import XCTest
 @testable import IMAPServer
 
 /// Issue 11 item 3: memory a client can make the server hold with commands it never
-/// finishes. Before login a command may hold 8 KiB of text and 8 KiB of literals;
+/// finishes. Before login a command may hold one line of text and 8 KiB of literals;
 /// after login, literals of buffered commands (all but APPEND, which streams to disk)
 /// come out of one server-wide budget.
 final class CommandMemoryTests: XCTestCase {
@@ -33,10 +33,11 @@ final class CommandMemoryTests: XCTestCase {
             XCTAssertTrue(client.closes(within: 10), "the server must close the connection")
         }
         let peakGrowth = try memoryKiB("VmHWM") - before
-        // What the limits allow per connection: the pre-login command (8 KiB of text, 8
+        // What the limits allow per connection: the pre-login command (a line of text, 8
         // KiB of literals), the pre-login input queue (8 KiB) and one socket read (64
         // KiB); plus 32 MiB for everything else this process does meanwhile.
-        let perConnection = (3 * DecoderLimits.beforeLoginBytes + 64 * 1024) / 1024
+        let line = DecoderLimits().maxLineLength
+        let perConnection = (line + 2 * DecoderLimits.beforeLoginBytes + 64 * 1024) / 1024
         let bound = connections * perConnection + 32 * 1024
         XCTAssertLessThan(peakGrowth, bound, "peak RSS grew by \(peakGrowth) KiB")
         let limits = server.server.context.limits
@@ -66,6 +67,19 @@ final class CommandMemoryTests: XCTestCase {
         other.sendRaw("a LOGIN {67108864+}\r\n")
         XCTAssertTrue(other.closes(within: 10))
         XCTAssertEqual(other.readUntilClosed(), "* BYE Literal too large\r\n")
+    }
+
+    /// The pre-login limits are on literals, not on the command line: an ID of 60
+    /// fields of up to 1 KiB each (30 KiB, imaptest's `id` group) is answered before
+    /// login, as Dovecot answers it.
+    func testALongIDLineIsAnsweredBeforeLogin() async throws {
+        let server = try await RunningServer()
+        stopAtTeardown(server)
+        let client = try server.connect()
+        let value = String(repeating: "1234567890", count: 100)
+        let fields = (0..<30).map { "\"k\($0)\" \"\(value)\"" }.joined(separator: " ")
+        client.sendRaw("a ID (\(fields))\r\n")
+        XCTAssertTrue(try client.collect(tag: "a").ok)
     }
 
     /// After login: literals of buffered commands share `maxBufferedLiteralBytes`. One
