@@ -113,7 +113,7 @@ final class ConnectionLimitsTests: XCTestCase {
     /// The server-wide cap: past it new connections get BYE at once, and the log says
     /// so once per burst (not once per refused connection), then how many were refused.
     func testServerWideConnectionCapIsLoggedOncePerBurst() async throws {
-        let log = ServerLogRecorder()
+        let log = LogCapture()
         let server = try await RunningServer(logger: log.logger()) { $0.maxConnections = 3 }
         stopAtTeardown(server)
         let open = try (0..<3).map { _ in try server.connect() }

@@ -21,6 +21,14 @@ final class LogCapture: Sendable {
 
     func append(_ record: Record) { storage.withLock { $0.append(record) } }
 
+    /// Every record, rendered.
+    var all: [String] { records.map(\.rendered) }
+
+    /// Records at `level` whose rendering contains `text`.
+    func count(_ text: String, level: Logger.Level) -> Int {
+        records.filter { $0.level == level && $0.rendered.contains(text) }.count
+    }
+
     /// A logger writing here (every level).
     func logger() -> Logger {
         var logger = Logger(label: "test") { _ in CapturingHandler(capture: self) }
