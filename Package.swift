@@ -80,6 +80,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
+        // Test support shared by the test targets: a LogHandler that keeps what is logged.
+        .target(
+            name: "LogCapture", dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/LogCapture", swiftSettings: strict),
         .testTarget(name: "imapd-benchTests", dependencies: ["imapd-bench"], swiftSettings: strict),
         .testTarget(
             name: "IMAPProtocolTests",
@@ -88,12 +92,12 @@ let package = Package(
         .testTarget(
             name: "MailMessageTests", dependencies: ["MailMessage"], exclude: ["Fixtures", "FuzzCorpus"], swiftSettings: strict),
         .testTarget(
-            name: "MaildirStoreTests", dependencies: ["MaildirStore"], exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "AuthTests", dependencies: ["Auth"], swiftSettings: strict),
+            name: "MaildirStoreTests", dependencies: ["MaildirStore", "LogCapture"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "LogCapture"], swiftSettings: strict),
         .testTarget(
             name: "IMAPServerTests",
             dependencies: [
-                "IMAPServer", "IMAPProtocol", "MaildirStore", "Auth",
+                "IMAPServer", "IMAPProtocol", "MaildirStore", "Auth", "LogCapture",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import LogCapture
 import XCTest
 
 @testable import Auth
@@ -8,7 +9,7 @@ final class PasswdDatabaseTests: XCTestCase {
     private var directory: TemporaryDirectory!
     private var path: String!
     private let clock = TestClock()
-    private let recorder = LogRecorder()
+    private let recorder = LogCapture()
 
     override func setUpWithError() throws {
         directory = try TemporaryDirectory()

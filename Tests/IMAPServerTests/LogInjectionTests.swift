@@ -1,5 +1,6 @@
 import Foundation
 import IMAPServer
+import LogCapture
 import XCTest
 
 /// Issue 11 item 8: client-sent strings never reach a log line raw. A LOGIN user name

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import LogCapture
 import XCTest
 
 @testable import IMAPServer

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import LogCapture
 import XCTest
 
 @testable import MaildirStore
@@ -17,12 +18,12 @@ final class UIDListCorruptionTests: XCTestCase {
 
     /// A Maildir with three messages in cur/ and the given uidlist; the folder opened
     /// with a logger that records warnings.
-    func open(_ uidlist: String) throws -> (TempMaildir, SharedFolder, WarningRecorder) {
+    func open(_ uidlist: String) throws -> (TempMaildir, SharedFolder, LogCapture) {
         let maildir = try TempMaildir()
         for name in Self.files { try maildir.deliver("cur/\(name):2,") }
         try maildir.write("dovecot-uidlist", Array(uidlist.utf8))
-        let warnings = WarningRecorder()
-        let folder = try FolderRegistry(logger: warnings.logger()).open(directory: maildir.root, mailRoot: maildir.root)
+        let warnings = LogCapture()
+        let folder = try FolderRegistry(logger: warnings.logger(level: .warning)).open(directory: maildir.root, mailRoot: maildir.root)
         return (maildir, folder, warnings)
     }
 
@@ -45,8 +46,8 @@ final class UIDListCorruptionTests: XCTestCase {
         XCTAssertEqual(parse.header?.uidValidity, snapshot.uidValidity.rawValue, file: file, line: line)
         XCTAssertEqual(parse.records.map(\.uid), [1, 2, 3, 4], file: file, line: line)
         XCTAssertTrue(
-            warnings.messages.contains { $0.contains("dovecot-uidlist is impossible") && $0.contains(reason) },
-            "\(warnings.messages)", file: file, line: line)
+            warnings.all.contains { $0.contains("dovecot-uidlist is impossible") && $0.contains(reason) },
+            "\(warnings.all)", file: file, line: line)
         // Reopened by a fresh registry (another process): the same UIDs, no new reset.
         let again = try maildir.openFolder().synchronize(moveNewToCur: false)
         XCTAssertEqual(again.uidValidity, snapshot.uidValidity, file: file, line: line)
@@ -89,7 +90,7 @@ final class UIDListCorruptionTests: XCTestCase {
         let snapshot = try folder.synchronize(moveNewToCur: false)
         XCTAssertEqual(snapshot.uidValidity, StoreUIDValidity(Self.oldUIDValidity))
         XCTAssertEqual(snapshot.messages.map(\.uid.rawValue), [1, 5, 6])
-        XCTAssertFalse(warnings.messages.contains { $0.contains("impossible") })
+        XCTAssertFalse(warnings.all.contains { $0.contains("impossible") })
         XCTAssertTrue(maildir.exists("dovecot-uidlist"))
     }
 
@@ -112,32 +113,5 @@ final class UIDListCorruptionTests: XCTestCase {
         XCTAssertNotEqual(after.uidValidity, StoreUIDValidity(Self.oldUIDValidity))
         XCTAssertEqual(after.messages.map(\.uid.rawValue), [1, 2, 3, 4])
         XCTAssertEqual(Set(recorder.expunged), Set([1, 2, 3].map { StoreUID($0) }))
-    }
-}
-
-/// The warning-level messages a folder logs (message and metadata on one line).
-final class WarningRecorder: Sendable {
-    private let storage = Mutex<[String]>([])
-
-    var messages: [String] { storage.withLock { $0 } }
-
-    func logger() -> Logger {
-        Logger(label: "uidlist-tests") { _ in Handler(recorder: self) }
-    }
-
-    private struct Handler: LogHandler {
-        let recorder: WarningRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .warning
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            recorder.storage.withLock { $0.append(([event.message.description] + fields).joined(separator: " ")) }
-        }
     }
 }

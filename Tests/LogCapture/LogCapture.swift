@@ -1,15 +1,16 @@
 import Logging
 import Synchronization
 
-/// Collects what the server logs, for tests that check log lines (escaping, reasons).
-final class LogCapture: Sendable {
-    struct Record: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
+/// Collects what is logged, with level and metadata, for tests that check log lines
+/// (escaping, reasons, how often). Shared by the test targets.
+public final class LogCapture: Sendable {
+    public struct Record: Sendable {
+        public var level: Logger.Level
+        public var message: String
+        public var metadata: [String: String]
 
         /// The record as a line-oriented handler would print it.
-        var rendered: String {
+        public var rendered: String {
             ([message] + metadata.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" })
                 .joined(separator: " ")
         }
@@ -17,22 +18,24 @@ final class LogCapture: Sendable {
 
     private let storage = Mutex<[Record]>([])
 
-    var records: [Record] { storage.withLock { $0 } }
+    public init() {}
+
+    public var records: [Record] { storage.withLock { $0 } }
 
     func append(_ record: Record) { storage.withLock { $0.append(record) } }
 
     /// Every record, rendered.
-    var all: [String] { records.map(\.rendered) }
+    public var all: [String] { records.map(\.rendered) }
 
     /// Records at `level` whose rendering contains `text`.
-    func count(_ text: String, level: Logger.Level) -> Int {
+    public func count(_ text: String, level: Logger.Level) -> Int {
         records.filter { $0.level == level && $0.rendered.contains(text) }.count
     }
 
-    /// A logger writing here (every level).
-    func logger() -> Logger {
+    /// A logger writing here, from `level` up.
+    public func logger(level: Logger.Level = .trace) -> Logger {
         var logger = Logger(label: "test") { _ in CapturingHandler(capture: self) }
-        logger.logLevel = .trace
+        logger.logLevel = level
         return logger
     }
 }
