@@ -90,9 +90,11 @@ let package = Package(
             dependencies: ["IMAPProtocol", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict),
         .testTarget(
-            name: "MailMessageTests", dependencies: ["MailMessage"], exclude: ["Fixtures", "FuzzCorpus"], swiftSettings: strict),
+            name: "MailMessageTests", dependencies: ["MailMessage"], exclude: ["Fixtures", "FuzzCorpus"],
+            swiftSettings: strict),
         .testTarget(
-            name: "MaildirStoreTests", dependencies: ["MaildirStore", "LogCapture"], exclude: ["Fixtures"], swiftSettings: strict),
+            name: "MaildirStoreTests", dependencies: ["MaildirStore", "LogCapture"], exclude: ["Fixtures"],
+            swiftSettings: strict),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "LogCapture"], swiftSettings: strict),
         .testTarget(
             name: "IMAPServerTests",

@@ -1,6 +1,6 @@
 import Foundation
-import Logging
 import LogCapture
+import Logging
 import XCTest
 
 @testable import IMAPServer

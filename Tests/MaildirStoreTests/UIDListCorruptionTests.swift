@@ -1,7 +1,7 @@
 import Foundation
+import LogCapture
 import Logging
 import Synchronization
-import LogCapture
 import XCTest
 
 @testable import MaildirStore
@@ -23,7 +23,8 @@ final class UIDListCorruptionTests: XCTestCase {
         for name in Self.files { try maildir.deliver("cur/\(name):2,") }
         try maildir.write("dovecot-uidlist", Array(uidlist.utf8))
         let warnings = LogCapture()
-        let folder = try FolderRegistry(logger: warnings.logger(level: .warning)).open(directory: maildir.root, mailRoot: maildir.root)
+        let folder = try FolderRegistry(logger: warnings.logger(level: .warning)).open(
+            directory: maildir.root, mailRoot: maildir.root)
         return (maildir, folder, warnings)
     }
 
