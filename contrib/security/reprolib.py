@@ -14,6 +14,20 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 PASSWORD = "repro-pass"
 
 
+def known_options(binary, args):
+    """`args` without the options (each with its value) an older binary does not have,
+    so the same reproduction runs against the build before a fix."""
+    usage = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+    kept, i = [], 0
+    while i < len(args):
+        if args[i].startswith("--") and args[i] not in usage:
+            i += 2
+            continue
+        kept.append(args[i])
+        i += 1
+    return kept
+
+
 class Server:
     """The binary on a fresh spool; `users` get PASSWORD (SHA512-CRYPT, or yescrypt
     for the names in `yescrypt`)."""
@@ -37,7 +51,8 @@ class Server:
         self.log_path = os.path.join(self.dir, "server.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [binary, "--root", self.root, "--passwd", self.passwd, "--listen", "127.0.0.1:0", *args],
+            [binary, "--root", self.root, "--passwd", self.passwd, "--listen", "127.0.0.1:0",
+             *known_options(binary, args)],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.port = None
         deadline = time.time() + 30
