@@ -16,16 +16,20 @@ import Logging
 public final class Mailstore: Sendable {
     public let root: String
     let logger: Logger
+    /// Whose file-system ids every operation runs with (FileOwner.swift); nil: the
+    /// process's own.
+    public let owner: FileOwner?
 
-    public init(root: String, logger: Logger) {
+    public init(root: String, logger: Logger, owner: FileOwner? = nil) {
         var root = root
         while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
         self.root = root
         self.logger = logger
+        self.owner = owner
     }
 
     /// Creates root with cur/new/tmp if missing (used by --create-users).
-    public func createIfMissing() throws {
+    func createIfMissingAsOwner() throws {
         var path = root.hasPrefix("/") ? "" : "."
         for part in root.split(separator: "/", omittingEmptySubsequences: true) {
             path += "/" + part
@@ -36,12 +40,12 @@ public final class Mailstore: Sendable {
         }
     }
 
-    public var exists: Bool {
+    var existsAsOwner: Bool {
         (try? POSIX.status(POSIX.join(root, MaildirNames.cur)))??.isDirectory ?? false
     }
 
     /// Every folder, INBOX first, then sorted by components.
-    public func listFolders() throws -> [FolderEntry] {
+    func listFoldersAsOwner() throws -> [FolderEntry] {
         let names: [String]
         do {
             names = try POSIX.directoryEntries(root)
@@ -102,7 +106,7 @@ public final class Mailstore: Sendable {
 
     /// The folder's directory if it exists and is selectable (resolving symlinks: a
     /// folder whose real path leaves `root` is refused with .invalidName).
-    public func existingFolder(_ components: [String]) throws -> String {
+    func existingFolderAsOwner(_ components: [String]) throws -> String {
         let directory = try directory(for: components)
         let display = FolderName.normalized(components).joined(separator: "/")
         guard let realRoot = POSIX.realPath(root) else { throw StoreError.nonexistent(display) }

@@ -105,10 +105,18 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { label in EscapingLogHandler(label: label, level: settings.logLevel) }
         let logger = Logger(label: "imapd-maildir")
         var configuration = settings.server
+        try StartupChecks.checkRoot(configuration.root, logger: logger)
         let scratch = settings.copyRoot ? try RootCopy.make(of: configuration.root) : nil
         if let scratch {
             configuration.root = scratch
             logger.info("serving a temporary copy of the root", metadata: ["copy": "\(scratch)"])
+        }
+        if geteuid() == 0 && settings.runAsUser == nil {
+            // Before any thread exists: capabilities are per thread (Privileges.swift).
+            try Privileges.keepOnlyFileCapabilities()
+            logger.notice(
+                "running as root: each user's files are read and written with that user's ids",
+                metadata: ["capabilities": "\(Privileges.keptCapabilities.map(\.name).joined(separator: " "))"])
         }
         let metricsRegistry = settings.metricsListen.map { _ in MetricsEndpoint.bootstrap() }
         let server = try IMAPServer(configuration: configuration, logger: logger)
