@@ -25,4 +25,18 @@ enum StartupChecks {
         closedir(directory)
         logger.info("spool", metadata: ["root": "\(root)", "owner": "\(st.st_uid):\(st.st_gid)"])
     }
+
+    /// After `--user`: the passwd file must still be readable, since it is re-read when
+    /// it changes.
+    static func checkReadableAfterDrop(_ path: String, user: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw Failure(
+                description:
+                    "--passwd \(path): not readable by --user \(user) (\(String(cString: strerror(errno)))), so it could "
+                    + "not be re-read when it changes; make it readable by that user's group "
+                    + "(chgrp GROUP \(path); chmod 640 \(path))")
+        }
+        close(fd)
+    }
 }
