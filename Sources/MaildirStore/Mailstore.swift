@@ -71,7 +71,15 @@ public final class Mailstore: Sendable {
             } else if !status.isDirectory {
                 continue
             }
-            let selectable = (try? POSIX.status(POSIX.join(directory, MaildirNames.cur)))??.isDirectory ?? false
+            let selectable: Bool
+            do {
+                selectable = try POSIX.status(POSIX.join(directory, MaildirNames.cur))?.isDirectory ?? false
+            } catch {
+                // Not a missing cur/ (that is a \Noselect parent) but one the user may
+                // not enter: say so, it would otherwise just look like \Noselect.
+                logger.warning("folder not readable", metadata: ["path": "\(directory)", "error": "\(error)"])
+                selectable = false
+            }
             folders[components] = FolderEntry(
                 components: components, directory: directory, isSelectable: selectable, hasChildren: false)
         }

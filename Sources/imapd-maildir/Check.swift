@@ -24,6 +24,9 @@ struct Check: ParsableCommand {
     var timeout: Int = 10
     @Option(help: "Keep trying for this many seconds before failing (default 0: one try).")
     var wait: Int = 0
+    /// `--config` is also the server's option, and ArgumentParser gives it to the parent
+    /// command when both declare it.
+    @ParentCommand var server: Serve
 
     static let logoutTag = "check1"
 
@@ -54,7 +57,9 @@ struct Check: ParsableCommand {
             }
             return (address, true)
         }
-        guard let config else { throw ValidationError("give --connect HOST:PORT or --config FILE") }
+        guard let config = config ?? server.config else {
+            throw ValidationError("give --connect HOST:PORT or --config FILE")
+        }
         let file = try ConfigFile(path: config)
         let plain = file.entries("listen").first
         guard let entry = plain ?? file.entries("tls-listen").first else {

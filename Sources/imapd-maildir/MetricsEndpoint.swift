@@ -84,10 +84,13 @@ final class MetricsEndpoint: Sendable {
     static func addingHelp(to text: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(text.count + 1024)
+        var previous = ""
         for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             let string = String(decoding: line, as: UTF8.self)
+            defer { previous = string }
+            // Metrics made with a help text already have their # HELP line.
             if string.hasPrefix("# TYPE "), let name = string.split(separator: " ").dropFirst(2).first,
-                let help = help[String(name)]
+                !previous.hasPrefix("# HELP \(name) "), let help = help[String(name)]
             {
                 out += Array("# HELP \(name) \(help)\n".utf8)
             }

@@ -170,3 +170,25 @@ class ConfigurationErrorTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipIf(TARGET == "dovecot", "--copy-root is this server's option")
+class ExampleDatesTest(unittest.TestCase):
+    """Issue 13 item 6: the demo serves each example message with its delivery date (the
+    time its file name starts with), not the checkout time git leaves on the files."""
+
+    def test_copy_root_serves_delivery_dates_as_internaldate(self):
+        from interop_support import EXAMPLES, Server
+        work = tempfile.mkdtemp(prefix="imapd-dates-")
+        self.addCleanup(shutil.rmtree, work, True)
+        server = Server(EXAMPLES, work, target="imapd", extra_args=["--copy-root"])
+        self.addCleanup(server.stop)
+        server.start()
+        c = server.login("alice")
+        self.addCleanup(c.logout)
+        self.assertEqual(c.select("INBOX")[0], "OK")
+        typ, data = c.fetch("1,12", "(INTERNALDATE)")
+        self.assertEqual(typ, "OK", data)
+        # 1699963200.M100001… and 1700913600.M100012… in Examples/maildirs/alice.
+        self.assertEqual(data, [b'1 (INTERNALDATE "14-Nov-2023 12:00:00 +0000")',
+                                b'12 (INTERNALDATE "25-Nov-2023 12:00:00 +0000")'])

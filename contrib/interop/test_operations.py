@@ -172,6 +172,8 @@ class MetricsEndpointTest(ServerTestCase):
             family = re.sub(r"_(count|sum|bucket)$", "", name) if name not in types else name
             self.assertIn(family, helps, f"{name} has no # HELP\n{text}")
             self.assertIn(family, types, f"{name} has no # TYPE\n{text}")
+        help_lines = [line for line in text.splitlines() if line.startswith("# HELP ")]
+        self.assertEqual(len(help_lines), len(helps), f"one # HELP per metric\n{text}")
         for counted in ("imap_watcher_events_total", "imap_watcher_rescans_total", "imap_connections_total"):
             self.assertEqual(types.get(counted), "counter", text)
         for path in ("/", "/foo", "/metricsx"):

@@ -181,6 +181,10 @@ class PerUserOwnershipTest(unittest.TestCase):
         self.assertIn("Permission denied", self.server.log_tail())
         # Inside ua's own Maildir, the folder ub owns is refused by the kernel.
         a = self.login("ua")
+        typ, data = a.list()
+        self.assertEqual(typ, "OK", data)
+        self.assertIn("folder not readable", self.server.log_tail())
+        self.assertIn(os.path.join(self.spool, "ua", ".Peek"), self.server.log_tail())
         typ, data = a.select("Peek")
         self.assertEqual(typ, "NO", data)
         typ, data = a.status("Peek", "(MESSAGES)")
