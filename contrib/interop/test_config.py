@@ -128,6 +128,22 @@ class ConfigurationErrorTest(unittest.TestCase):
         done = self.run_server("--version")
         self.assertEqual((done.returncode, done.stdout), (0, "imapd-maildir 0.9.0\n"))
 
+    def test_user_needs_a_passwd_file_it_can_still_read(self):
+        if os.getuid() != 0:
+            self.fail("--user needs root: run the interop tests as root, as CI does")
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        os.chmod(self.work, 0o755)
+        for dirpath, dirs, files in os.walk(os.path.join(self.work, "spool")):
+            os.chown(dirpath, nobody.pw_uid, nobody.pw_gid)
+        passwd = self.write("passwd", "alice:{PLAIN}x\n")
+        os.chmod(passwd, 0o600)
+        self.assertEqual(
+            self.first_error("--root", "spool", "--passwd", passwd, "--listen", f"{HOST}:0", "--user", "nobody"),
+            f"Error: --passwd {passwd}: not readable by --user nobody (Permission denied), so it could not be "
+            f"re-read when it changes; make it readable by that user's group (chgrp GROUP {passwd}; "
+            f"chmod 640 {passwd})")
+
     # -- passwd -------------------------------------------------------------------------
 
     def test_passwd_user_prints_a_whole_line_from_stdin(self):
