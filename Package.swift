@@ -31,10 +31,14 @@ let package = Package(
         // RFC 5322 / MIME parsing of one message; produces IMAPProtocol's ENVELOPE and
         // BODYSTRUCTURE value types directly rather than a parallel set of its own.
         .target(name: "MailMessage", dependencies: ["IMAPProtocol"], swiftSettings: strict),
-        // The filesystem: Maildir++, file-name flags, dovecot-uidlist, keywords, locks.
+        // setfsuid/setfsgid, capset and prctl, which Glibc's module does not export; no C
+        // code of its own, only a module map and a header of static inline wrappers.
+        .systemLibrary(name: "CFileCredentials"),
+        // The filesystem: Maildir++, file-name flags, dovecot-uidlist, keywords, locks,
+        // per-user file-system ids (FileOwner.swift).
         .target(
             name: "MaildirStore",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["CFileCredentials", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // crypt(3) from libcrypt; no C code, only a module map.
         .systemLibrary(
@@ -62,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "imapd-maildir",
             dependencies: [
-                "IMAPServer", "Auth",
+                "IMAPServer", "Auth", "CFileCredentials",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -46,6 +46,9 @@ enum PasswdFileParser {
             case missingSeparator
             /// The user already appeared on `firstLine`; this line is ignored.
             case duplicateUser(firstLine: Int)
+            /// The password's `{SCHEME}` is not one this server can check: that user
+            /// cannot log in (said at load time, not at the first failed login).
+            case unsupportedScheme(String)
         }
         var line: Int
         var kind: Kind
@@ -57,6 +60,9 @@ enum PasswdFileParser {
                 return "passwd file line \(line) has no ':' and is ignored"
             case .duplicateUser(let firstLine):
                 return "passwd file line \(line) repeats the user of line \(firstLine) and is ignored"
+            case .unsupportedScheme(let scheme):
+                return
+                    "passwd file line \(line) uses the unsupported password scheme {\(scheme)}; that user cannot log in"
             }
         }
     }
@@ -107,6 +113,9 @@ enum PasswdFileParser {
             }
             firstLineOfUser[entry.user] = lineNumber
             entries[entry.user] = entry
+            if case .unsupported(let scheme) = StoredPassword(parsing: entry.password) {
+                warnings.append(Warning(line: lineNumber, kind: .unsupportedScheme(scheme)))
+            }
         }
         return .success(Parsed(entries: entries, warnings: warnings))
     }

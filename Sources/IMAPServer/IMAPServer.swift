@@ -5,6 +5,10 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The server: binds the listeners and serves connections until `shutdown()`.
 ///
 /// Threads: SwiftNIO event loops (one per core) do socket I/O and framing; every
@@ -71,24 +75,30 @@ public final class IMAPServer: Sendable {
         let tls = self.tls
         let listeners = configuration.listen.map { ($0, false) } + configuration.tlsListen.map { ($0, true) }
         for (address, implicitTLS) in listeners {
-            let channel = try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .serverChannelOption(.autoRead, value: false)
-                .childChannelOption(.socketOption(.so_keepalive), value: 1)
-                .childChannelOption(.autoRead, value: true)
-                .childChannelInitializer { channel in
-                    server.liveConnections.add(channel)
-                    return channel.eventLoop.makeCompletedFuture {
-                        // Implicit TLS (RFC 8314 §3.3): TLS first, before the greeting.
-                        if implicitTLS, let tls {
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
+            let channel: Channel
+            do {
+                channel = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 256)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .serverChannelOption(.autoRead, value: false)
+                    .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                    .childChannelOption(.autoRead, value: true)
+                    .childChannelInitializer { channel in
+                        server.liveConnections.add(channel)
+                        return channel.eventLoop.makeCompletedFuture {
+                            // Implicit TLS (RFC 8314 §3.3): TLS first, before the greeting.
+                            if implicitTLS, let tls {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    NIOSSLServerHandler(context: tls.current))
+                            }
+                            try channel.pipeline.syncOperations.addHandler(
+                                IMAPConnectionHandler(server: server, implicitTLS: implicitTLS))
                         }
-                        try channel.pipeline.syncOperations.addHandler(
-                            IMAPConnectionHandler(server: server, implicitTLS: implicitTLS))
                     }
-                }
-                .bind(host: address.host, port: address.port).get()
+                    .bind(host: address.host, port: address.port).get()
+            } catch {
+                throw ListenFailure(address: address, kind: implicitTLS ? "IMAP over TLS" : "IMAP", error: error)
+            }
             channels.withLock { $0.append(channel) }
             if let local = channel.localAddress { bound.append(local) }
             context.logger.info(
@@ -177,3 +187,19 @@ public enum IMAPServerError: Error, CustomStringConvertible {
 
 /// Sent through every connection's pipeline when the server stops.
 struct ServerShutdownEvent: Sendable {}
+
+/// A listener that could not be bound, named with its address and kind (IMAP, IMAP over
+/// TLS, metrics) and the system's reason (issue 13 item 2).
+public struct ListenFailure: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(address: ListenAddress, kind: String, error: any Error) {
+        let reason: String
+        if let io = error as? IOError {
+            reason = String(cString: strerror(io.errnoCode))
+        } else {
+            reason = "\(error)"
+        }
+        description = "cannot listen on \(address) (\(kind)): \(reason)"
+    }
+}

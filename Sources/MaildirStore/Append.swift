@@ -51,15 +51,20 @@ public final class AppendTransaction: Sendable {
 
     let baseName: String
     let temporaryPath: String
+    /// The folder owner's ids, for creating and removing the tmp/ file.
+    let owner: FileOwner?
     private let writer: Mutex<Writer>
 
-    init(folderDirectory: String) throws {
+    init(folderDirectory: String, owner: FileOwner?) throws {
         baseName = UniqueName.make()
+        self.owner = owner
         let tmp = POSIX.join(folderDirectory, MaildirNames.tmp)
-        temporaryPath = POSIX.join(tmp, baseName)
-        if (try POSIX.status(tmp)) == nil { try POSIX.makeDirectory(tmp) }
-        guard let fd = try POSIX.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL) else {
-            throw POSIX.error(temporaryPath, ENOENT)
+        let path = POSIX.join(tmp, baseName)
+        temporaryPath = path
+        let fd = try owner.perform { () throws -> Int32 in
+            if (try POSIX.status(tmp)) == nil { try POSIX.makeDirectory(tmp) }
+            guard let fd = try POSIX.open(path, O_WRONLY | O_CREAT | O_EXCL) else { throw POSIX.error(path, ENOENT) }
+            return fd
         }
         writer = Mutex(Writer(fd: fd))
     }
@@ -92,7 +97,8 @@ public final class AppendTransaction: Sendable {
             guard !writer.finished else { return }
             writer.finished = true
             close(writer.fd)
-            unlink(temporaryPath)
+            let path = temporaryPath
+            _ = try? owner.perform { unlink(path) }
         }
     }
 
@@ -109,7 +115,7 @@ public final class AppendTransaction: Sendable {
 extension SharedFolder {
     /// Starts saving a message into this folder (APPEND).
     public func beginAppend() throws -> AppendTransaction {
-        try AppendTransaction(folderDirectory: directory)
+        try AppendTransaction(folderDirectory: directory, owner: owner)
     }
 
     /// Completes an APPEND: the message appears in cur/ with `flags` (new keywords get

@@ -19,6 +19,14 @@ extension SharedFolder {
     /// (source UID, destination UID) pairs in source UID order, for COPYUID (RFC 4315);
     /// UIDs no longer present are skipped.
     public func copy(_ uids: [StoreUID], to destination: SharedFolder) throws -> [(StoreUID, StoreUID)] {
+        // The staged files are the destination's: made with its owner's ids (reading
+        // the source switches to the source's owner inside openMessage).
+        try destination.owner.perform { try copyAsDestinationOwner(uids, to: destination) }
+    }
+
+    private func copyAsDestinationOwner(_ uids: [StoreUID], to destination: SharedFolder) throws -> [(
+        StoreUID, StoreUID
+    )] {
         var staged: [(StoreUID, MessageFlags, StagedMessage)] = []
         var committed = false
         defer { if !committed { for item in staged { unlink(item.2.temporaryPath) } } }

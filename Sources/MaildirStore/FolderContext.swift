@@ -9,10 +9,14 @@ struct FolderContext: Sendable {
     let logger: Logger
     let locker: DotLocker
     let allocator: UIDValidityAllocator
+    /// Whose file-system ids every operation on the folder runs with (FileOwner.swift);
+    /// nil: the process's own.
+    let owner: FileOwner?
 
-    init(directory: String, mailRoot: String, logger: Logger, lockTimeout: Duration) {
+    init(directory: String, mailRoot: String, logger: Logger, lockTimeout: Duration, owner: FileOwner? = nil) {
         self.directory = directory
         self.mailRoot = mailRoot
+        self.owner = owner
         var logger = logger
         logger[metadataKey: "folder"] = "\(directory)"
         self.logger = logger

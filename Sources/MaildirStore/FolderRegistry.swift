@@ -17,6 +17,7 @@
 // dovecot-uidlist the same file, unchanged (inode, size, mtime) since it was parked: a
 // folder deleted and created again, renamed over, or whose uidlist another program
 // wrote, is built afresh.
+import Glibc
 import Logging
 import Synchronization
 
@@ -66,9 +67,9 @@ public final class FolderRegistry: Sendable {
     /// Opens (or returns the already-open) shared state for `directory` and counts one
     /// more user of it. Reads/creates dovecot-uidlist (fresh UIDVALIDITY from
     /// `dovecot-uidvalidity` in `mailRoot` when the folder has no uidlist).
-    public func open(directory: String, mailRoot: String) throws -> SharedFolder {
+    public func open(directory: String, mailRoot: String, owner: FileOwner? = nil) throws -> SharedFolder {
         let key = Self.key(directory)
-        if let open = retainRegistered(key) { return open }
+        if let open = try retainRegistered(key, owner: owner) { return open }
         let gate = builds.withLock { builds in
             var build = builds[key] ?? (BuildGate(), 0)
             build.waiters += 1
@@ -84,9 +85,10 @@ public final class FolderRegistry: Sendable {
         }
         return try gate.lock.withLock { _ in
             // Built (or re-used) by the thread we waited for.
-            if let open = retainRegistered(key) { return open }
+            if let open = try retainRegistered(key, owner: owner) { return open }
             let created = try SharedFolder(
-                context: FolderContext(directory: key, mailRoot: mailRoot, logger: logger, lockTimeout: lockTimeout))
+                context: FolderContext(
+                    directory: key, mailRoot: mailRoot, logger: logger, lockTimeout: lockTimeout, owner: owner))
             buildCount.wrappingAdd(1, ordering: .relaxed)
             folders.withLock { $0[key] = Entry(folder: created, users: 1) }
             // After registering: startWatching sets the watcher before listing the
@@ -99,7 +101,20 @@ public final class FolderRegistry: Sendable {
     /// The registered folder of `key` with one more user (watched again if it was
     /// parked: a change in between is found by the caller's synchronize through the
     /// directory mtimes); nil when it must be built.
-    private func retainRegistered(_ key: String) -> SharedFolder? {
+    ///
+    /// A folder open for another owner is refused, never shared: its operations run with
+    /// that owner's ids, so sharing it would let one user act as another when two
+    /// users' paths lead to one directory (a misconfigured template or passwd home).
+    private func retainRegistered(_ key: String, owner: FileOwner?) throws -> SharedFolder? {
+        if let other = folders.withLock({ $0[key]?.folder.owner }), other != owner {
+            logger.error(
+                "folder is open for another owner; refusing to share it",
+                metadata: [
+                    "folder": "\(key)", "owner": "\(other)",
+                    "requested": "\(owner.map(String.init(describing:)) ?? "-")",
+                ])
+            throw StoreError.io(key, errno: EACCES)
+        }
         guard let (open, wasParked) = retain(key, identity: Self.identity(of: key)) else { return nil }
         if wasParked { watcher.withLock { $0 }?.watch(open) }
         return open

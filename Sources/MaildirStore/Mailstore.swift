@@ -16,16 +16,20 @@ import Logging
 public final class Mailstore: Sendable {
     public let root: String
     let logger: Logger
+    /// Whose file-system ids every operation runs with (FileOwner.swift); nil: the
+    /// process's own.
+    public let owner: FileOwner?
 
-    public init(root: String, logger: Logger) {
+    public init(root: String, logger: Logger, owner: FileOwner? = nil) {
         var root = root
         while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
         self.root = root
         self.logger = logger
+        self.owner = owner
     }
 
     /// Creates root with cur/new/tmp if missing (used by --create-users).
-    public func createIfMissing() throws {
+    func createIfMissingAsOwner() throws {
         var path = root.hasPrefix("/") ? "" : "."
         for part in root.split(separator: "/", omittingEmptySubsequences: true) {
             path += "/" + part
@@ -36,12 +40,12 @@ public final class Mailstore: Sendable {
         }
     }
 
-    public var exists: Bool {
+    var existsAsOwner: Bool {
         (try? POSIX.status(POSIX.join(root, MaildirNames.cur)))??.isDirectory ?? false
     }
 
     /// Every folder, INBOX first, then sorted by components.
-    public func listFolders() throws -> [FolderEntry] {
+    func listFoldersAsOwner() throws -> [FolderEntry] {
         let names: [String]
         do {
             names = try POSIX.directoryEntries(root)
@@ -67,7 +71,15 @@ public final class Mailstore: Sendable {
             } else if !status.isDirectory {
                 continue
             }
-            let selectable = (try? POSIX.status(POSIX.join(directory, MaildirNames.cur)))??.isDirectory ?? false
+            let selectable: Bool
+            do {
+                selectable = try POSIX.status(POSIX.join(directory, MaildirNames.cur))?.isDirectory ?? false
+            } catch {
+                // Not a missing cur/ (that is a \Noselect parent) but one the user may
+                // not enter: say so, it would otherwise just look like \Noselect.
+                logger.warning("folder not readable", metadata: ["path": "\(directory)", "error": "\(error)"])
+                selectable = false
+            }
             folders[components] = FolderEntry(
                 components: components, directory: directory, isSelectable: selectable, hasChildren: false)
         }
@@ -102,7 +114,7 @@ public final class Mailstore: Sendable {
 
     /// The folder's directory if it exists and is selectable (resolving symlinks: a
     /// folder whose real path leaves `root` is refused with .invalidName).
-    public func existingFolder(_ components: [String]) throws -> String {
+    func existingFolderAsOwner(_ components: [String]) throws -> String {
         let directory = try directory(for: components)
         let display = FolderName.normalized(components).joined(separator: "/")
         guard let realRoot = POSIX.realPath(root) else { throw StoreError.nonexistent(display) }

@@ -18,7 +18,7 @@ extension Mailstore {
     /// Parents are not created: Maildir++ does not need them (they list as \Noselect).
     /// Returns the directory.
     @discardableResult
-    public func createFolder(_ components: [String]) throws -> String {
+    func createFolderAsOwner(_ components: [String]) throws -> String {
         let display = FolderName.normalized(components).joined(separator: "/")
         if FolderName.isInbox(components) { throw StoreError.alreadyExists(display) }
         try FolderName.validateNew(components)
@@ -51,7 +51,7 @@ extension Mailstore {
 
     /// Deletes the folder and its messages. Children (`.A.B` of `.A`) stay: A then lists
     /// as \Noselect (RFC 9051 §6.3.5). INBOX cannot be deleted.
-    public func deleteFolder(_ components: [String]) throws {
+    func deleteFolderAsOwner(_ components: [String]) throws {
         let display = FolderName.normalized(components).joined(separator: "/")
         if FolderName.isInbox(components) { throw StoreError.invalidName("INBOX cannot be deleted") }
         let directory = try directory(for: components)
@@ -80,7 +80,7 @@ extension Mailstore {
 
     /// Renames the folder and every folder below it. The folder keeps its UIDVALIDITY
     /// (its uidlist moves with it). Renaming INBOX is not supported yet (.invalidName).
-    public func renameFolder(_ from: [String], to: [String]) throws {
+    func renameFolderAsOwner(_ from: [String], to: [String]) throws {
         let fromDisplay = FolderName.normalized(from).joined(separator: "/")
         let toDisplay = FolderName.normalized(to).joined(separator: "/")
         if FolderName.isInbox(from) { throw StoreError.invalidName("renaming INBOX is not supported") }

@@ -22,10 +22,17 @@ public final class SharedFolder: Sendable {
     private let state: Mutex<FolderState>
     private let delivery = Mutex(())
 
-    /// Reads (or creates) dovecot-uidlist and scans the folder once.
+    /// Reads (or creates) dovecot-uidlist and scans the folder once, as the folder's owner.
     init(context: FolderContext) throws {
         self.directory = context.directory
         self.context = context
+        self.state = Mutex(try context.owner.perform { try Self.initialState(context) })
+    }
+
+    /// Whose file-system ids the folder's operations run with (nil: the process's own).
+    public var owner: FileOwner? { context.owner }
+
+    private static func initialState(_ context: FolderContext) throws -> FolderState {
         guard (try POSIX.status(context.curPath))?.isDirectory == true else {
             throw StoreError.nonexistent(context.directory)
         }
@@ -40,7 +47,7 @@ public final class SharedFolder: Sendable {
             initial.forceRescan = true
         }
         initial.startRecent(firstNewUID: firstNewUID)
-        self.state = Mutex(initial)
+        return initial
     }
 
     /// Rescans new/ and cur/ (cheaply: when neither directory changed since the last
@@ -112,14 +119,16 @@ public final class SharedFolder: Sendable {
         }
     }
 
-    /// Runs `body` under the Mutex, queues the changes it collected (also when it
-    /// throws: what happened on disk must be reported), then delivers them.
+    /// Runs `body` under the Mutex with the folder owner's file-system ids (every folder
+    /// operation passes here, on whichever thread calls it: pool or inotify watcher),
+    /// queues the changes it collected (also when it throws: what happened on disk must
+    /// be reported), then delivers them (as the caller: observers do no file work).
     func perform<T: Sendable>(
         _ body: (FolderContext, inout FolderState, inout [FolderChange]) throws -> T
     ) throws -> T {
         let (outcome, enqueued): (Result<T, any Error>, Bool) = state.withLock { state in
             var changes: [FolderChange] = []
-            let result = Result { try body(context, &state, &changes) }
+            let result = Result { try context.owner.perform { try body(context, &state, &changes) } }
             if !changes.isEmpty {
                 state.pendingBatches.append(PendingBatch(changes: changes, observers: Array(state.observers.keys)))
             }

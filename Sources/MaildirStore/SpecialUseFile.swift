@@ -45,7 +45,7 @@ extension Mailstore {
     var specialUsePath: String { POSIX.join(root, SpecialUseFile.name) }
 
     /// Special-use attributes clients set with CREATE (USE (…)), by folder.
-    public func specialUses() throws -> [[String]: [String]] {
+    func specialUsesAsOwner() throws -> [[String]: [String]] {
         guard let bytes = try POSIX.readFile(specialUsePath) else { return [:] }
         var result: [[String]: [String]] = [:]
         for line in bytes.split(separator: UIDListSyntax.newline) {
@@ -55,7 +55,7 @@ extension Mailstore {
     }
 
     /// Records the folder's attributes (empty: forgets them).
-    public func setSpecialUse(_ components: [String], _ attributes: [String]) throws {
+    func setSpecialUseAsOwner(_ components: [String], _ attributes: [String]) throws {
         let target = FolderName.normalized(components)
         try rewriteSpecialUses(adding: attributes.isEmpty ? [] : [(target, attributes)]) { entry in
             entry.components == target ? nil : entry

@@ -14,6 +14,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     /// An underlying system call failed: the path and errno.
     case io(String, errno: Int32)
     case corrupt(String)
+    /// The thread could not take the Maildir owner's file-system ids (FileOwner.swift).
+    case credentials(String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .locked(let path): return "could not lock \(path) in time"
         case .io(let path, let code): return "I/O error on \(path): \(String(cString: strerror(code))) (errno \(code))"
         case .corrupt(let what): return "corrupt: \(what)"
+        case .credentials(let what): return what
         }
     }
 }

@@ -72,7 +72,7 @@ extension Mailstore {
 
     /// Subscribed folders (LSUB, LIST (SUBSCRIBED)) in file order, whether or not they
     /// exist, from Dovecot's `subscriptions` file.
-    public func subscriptions() throws -> [[String]] {
+    func subscriptionsAsOwner() throws -> [[String]] {
         guard let bytes = try POSIX.readFile(subscriptionsPath) else { return [] }
         let (version, lines) = SubscriptionsFile.split(bytes)
         var seen = Set<[String]>()
@@ -84,7 +84,7 @@ extension Mailstore {
     /// SUBSCRIBE / UNSUBSCRIBE. Validates the name like `directory(for:)`; the folder
     /// need not exist (RFC 9051 §6.3.7), but the user's Maildir must: without it there is
     /// no mailbox at all and nowhere to keep the file (.nonexistent, as CREATE answers).
-    public func setSubscribed(_ components: [String], _ subscribed: Bool) throws {
+    func setSubscribedAsOwner(_ components: [String], _ subscribed: Bool) throws {
         _ = try directory(for: components)
         guard (try POSIX.status(root))?.isDirectory == true else {
             throw StoreError.nonexistent(FolderName.normalized(components).joined(separator: "/"))

@@ -23,7 +23,8 @@ extension SharedFolder {
     /// nothing.
     @discardableResult
     public func removeStaleTemporaryFiles() -> Int {
-        removeStaleTemporaryFiles(now: Timestamp.now().seconds)
+        let now = Timestamp.now().seconds
+        return (try? owner.perform { removeStaleTemporaryFiles(now: now) }) ?? 0
     }
 
     /// The same as seen at `now` (seconds since the epoch): tests look 36 hours ahead,

@@ -5,45 +5,91 @@ import IMAPServer
     import Glibc
 #endif
 
-/// `imapd-maildir check --connect HOST:PORT`: a health check for systemd or an
-/// orchestrator. Connects, reads the greeting (`* OK` or `* PREAUTH`), sends LOGOUT and
-/// expects its tagged OK. Exit status 0 when all of that worked, 1 otherwise.
+/// `imapd-maildir check --connect HOST:PORT` (or `--config FILE`): a health check for
+/// systemd or an orchestrator. Connects, reads the greeting (`* OK` or `* PREAUTH`),
+/// sends LOGOUT and expects its tagged OK. Exit status 0 when all of that worked, 1
+/// otherwise. With `--config` the address is the file's first `listen`, else its first
+/// `tls-listen`, where only the TCP connection is checked (no TLS client here); a
+/// wildcard host (0.0.0.0, ::) is checked on loopback. `--wait N` retries for N seconds
+/// (a unit's ExecStartPost while the server starts).
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Connect, read the greeting, LOGOUT; exit 0 if the server answered properly, 1 if not.")
 
     @Option(help: "The server to check, HOST:PORT.")
-    var connect: String
+    var connect: String?
+    @Option(help: "Check the listener configured in this file (first listen, else first tls-listen).")
+    var config: String?
     @Option(help: "Seconds to wait for each answer (default 10).")
     var timeout: Int = 10
+    @Option(help: "Keep trying for this many seconds before failing (default 0: one try).")
+    var wait: Int = 0
+    /// `--config` is also the server's option, and ArgumentParser gives it to the parent
+    /// command when both declare it.
+    @ParentCommand var server: Serve
 
     static let logoutTag = "check1"
 
     func run() throws {
-        guard let address = ListenAddress(parsing: connect) else {
-            throw ValidationError("--connect: expected HOST:PORT, got \(connect)")
-        }
-        do {
-            let connection = try LineConnection(host: address.host, port: address.port, timeoutSeconds: timeout)
-            defer { connection.close() }
-            let greeting = try connection.readLine()
-            guard greeting.hasPrefix("* OK") || greeting.hasPrefix("* PREAUTH") else {
-                throw CheckFailure(description: "unexpected greeting: \(greeting.prefix(200))")
-            }
-            try connection.send("\(Self.logoutTag) LOGOUT\r\n")
-            while true {
-                let line = try connection.readLine()
-                if line.hasPrefix(Self.logoutTag + " ") {
-                    guard line.hasPrefix(Self.logoutTag + " OK") else {
-                        throw CheckFailure(description: "LOGOUT refused: \(line.prefix(200))")
-                    }
-                    break
+        let (address, greetingExpected) = try target()
+        let deadline = ContinuousClock.now + .seconds(wait)
+        while true {
+            do {
+                try check(address, greetingExpected: greetingExpected)
+                print("imapd-maildir check: \(address) OK")
+                return
+            } catch {
+                if ContinuousClock.now < deadline {
+                    usleep(200_000)  // retry interval while the server starts
+                    continue
                 }
+                print("imapd-maildir check: \(address) FAILED: \(error)")
+                throw ExitCode(1)
             }
-            print("imapd-maildir check: \(address) OK")
-        } catch {
-            print("imapd-maildir check: \(address) FAILED: \(error)")
-            throw ExitCode(1)
+        }
+    }
+
+    /// The address to check and whether an IMAP greeting is expected there (not over TLS).
+    private func target() throws -> (ListenAddress, Bool) {
+        if let connect {
+            guard let address = ListenAddress(parsing: connect) else {
+                throw ValidationError("--connect: expected HOST:PORT, got \(connect)")
+            }
+            return (address, true)
+        }
+        guard let config = config ?? server.config else {
+            throw ValidationError("give --connect HOST:PORT or --config FILE")
+        }
+        let file = try ConfigFile(path: config)
+        let plain = file.entries("listen").first
+        guard let entry = plain ?? file.entries("tls-listen").first else {
+            return (ListenAddress(host: "127.0.0.1", port: 143), true)  // the server's default
+        }
+        guard var address = ListenAddress(parsing: entry.value) else {
+            throw file.problem(entry.name, "expected HOST:PORT, got \(entry.value)", line: entry.line)
+        }
+        if address.host == "0.0.0.0" { address = ListenAddress(host: "127.0.0.1", port: address.port) }
+        if address.host == "::" { address = ListenAddress(host: "::1", port: address.port) }
+        return (address, plain != nil)
+    }
+
+    private func check(_ address: ListenAddress, greetingExpected: Bool) throws {
+        let connection = try LineConnection(host: address.host, port: address.port, timeoutSeconds: timeout)
+        defer { connection.close() }
+        guard greetingExpected else { return }
+        let greeting = try connection.readLine()
+        guard greeting.hasPrefix("* OK") || greeting.hasPrefix("* PREAUTH") else {
+            throw CheckFailure(description: "unexpected greeting: \(greeting.prefix(200))")
+        }
+        try connection.send("\(Self.logoutTag) LOGOUT\r\n")
+        while true {
+            let line = try connection.readLine()
+            if line.hasPrefix(Self.logoutTag + " ") {
+                guard line.hasPrefix(Self.logoutTag + " OK") else {
+                    throw CheckFailure(description: "LOGOUT refused: \(line.prefix(200))")
+                }
+                return
+            }
         }
     }
 }
@@ -83,7 +129,9 @@ final class LineConnection {
             }
             current = info.pointee.ai_next
         }
-        guard connected >= 0 else { throw CheckFailure(description: "cannot connect (errno \(errno))") }
+        guard connected >= 0 else {
+            throw CheckFailure(description: "cannot connect: \(String(cString: strerror(errno)))")
+        }
         fd = connected
     }
 

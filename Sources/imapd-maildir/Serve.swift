@@ -19,7 +19,10 @@ struct Serve: ParsableCommand {
             come from --config FILE, one `name = value` per line with the long option names \
             below (`listen` may repeat); options on the command line win.
             """,
+        version: Serve.version,
         subcommands: [Passwd.self, Check.self])
+
+    static let version = "imapd-maildir 0.9.0"
 
     @Option(help: "Read options from this file (`name = value` lines; relative paths are relative to it).")
     var config: String?
@@ -94,6 +97,8 @@ struct Serve: ParsableCommand {
     var shutdownTimeout: Int?
     @Option(help: "trace, debug, info (default), notice, warning or error.")
     var logLevel: String?
+    @Flag(help: "Check the configuration (options, --config file, root, passwd file, certificate) and exit.")
+    var checkConfig = false
 
     /// Synchronous on purpose: the main thread stays a live thread blocked here (an
     /// async main parks it, exited for glibc, in Dispatch's sigsuspend, and a setuid
@@ -105,10 +110,24 @@ struct Serve: ParsableCommand {
         LoggingSystem.bootstrap { label in EscapingLogHandler(label: label, level: settings.logLevel) }
         let logger = Logger(label: "imapd-maildir")
         var configuration = settings.server
+        try StartupChecks.checkRoot(configuration.root, logger: logger)
+        if checkConfig {
+            // Loads the passwd file and the certificate as serving would; binds nothing.
+            _ = try IMAPServer(configuration: configuration, logger: logger)
+            print("imapd-maildir: configuration OK")
+            return
+        }
         let scratch = settings.copyRoot ? try RootCopy.make(of: configuration.root) : nil
         if let scratch {
             configuration.root = scratch
             logger.info("serving a temporary copy of the root", metadata: ["copy": "\(scratch)"])
+        }
+        if geteuid() == 0 && settings.runAsUser == nil {
+            // Before any thread exists: capabilities are per thread (Privileges.swift).
+            try Privileges.keepOnlyFileCapabilities()
+            logger.notice(
+                "running as root: each user's files are read and written with that user's ids",
+                metadata: ["capabilities": "\(Privileges.keptCapabilities.map(\.name).joined(separator: " "))"])
         }
         let metricsRegistry = settings.metricsListen.map { _ in MetricsEndpoint.bootstrap() }
         let server = try IMAPServer(configuration: configuration, logger: logger)
@@ -118,7 +137,13 @@ struct Serve: ParsableCommand {
         let addresses = try runBlocking { try await server.bind() }
         let metrics = try settings.metricsListen.flatMap { address in
             try metricsRegistry.map { registry in
-                try runBlocking { try await MetricsEndpoint(registry: registry, address: address, server: server) }
+                do {
+                    return try runBlocking {
+                        try await MetricsEndpoint(registry: registry, address: address, server: server)
+                    }
+                } catch {
+                    throw ListenFailure(address: address, kind: "metrics", error: error)
+                }
             }
         }
         if let metrics {
@@ -130,6 +155,11 @@ struct Serve: ParsableCommand {
             // Here, on the main thread: glibc applies it to every thread of the process.
             try Privileges.drop(to: user)
             logger.info("dropped privileges", metadata: ["user": "\(user)"])
+            // The passwd file is re-read when it changes (issue 13 item 3): that must
+            // still work now, or new users would fail to log in until a restart.
+            if let passwd = configuration.passwdFile {
+                try StartupChecks.checkReadableAfterDrop(passwd, user: user)
+            }
         }
         server.beginAccepting()
         for address in addresses {

@@ -23,13 +23,19 @@ struct Settings {
             guard let file, let text = file.last(name) else { return nil }
             return file.resolve(text)
         }
+        /// The error for a bad value: `FILE:LINE: name: problem` when the value came from
+        /// the configuration file, `--name: problem` when from the command line.
+        func problem(_ name: String, fromFile: Bool, _ text: String, line: Int? = nil) -> ValidationError {
+            guard fromFile, let file else { return ValidationError("--\(name): \(text)") }
+            return file.problem(name, text, line: line)
+        }
         func flag(_ cli: Bool, _ name: String) throws -> Bool {
             if cli { return true }
             guard let text = file?.last(name) else { return false }
             switch text.lowercased() {
             case "yes", "true", "on", "1": return true
             case "no", "false", "off", "0": return false
-            default: throw ValidationError("\(name): expected yes or no, got \(text)")
+            default: throw problem(name, fromFile: true, "expected yes or no, got \(text)")
             }
         }
         /// A whole-number option, from the command line or else the file, checked the same
@@ -40,38 +46,43 @@ struct Settings {
             if let cli {
                 n = cli
             } else if let text = file?.last(name) {
-                guard let parsed = Int(text) else { throw ValidationError("\(name): expected a number, got \(text)") }
+                guard let parsed = Int(text) else {
+                    throw problem(name, fromFile: true, "expected a number, got \(text)")
+                }
                 n = parsed
             } else {
                 return nil
             }
-            guard n >= minimum else { throw ValidationError("\(name): expected a number of at least \(minimum)") }
+            guard n >= minimum else {
+                throw problem(name, fromFile: cli == nil, "expected a number of at least \(minimum)")
+            }
             return n
         }
 
-        guard let root = path(c.root, "root") else { throw ValidationError("--root is required") }
+        guard let root = path(c.root, "root") else {
+            throw ValidationError("--root is required (or `root = DIR` in the --config file)")
+        }
         let anyPassword = try flag(c.anyPassword, "any-password")
         let passwd = path(c.passwd, "passwd")
         guard passwd != nil || anyPassword else {
             throw ValidationError("--passwd is required (or --any-password for local testing)")
         }
         var config = ServerConfiguration(root: root, passwdFile: anyPassword ? nil : passwd)
-        let listenTexts = c.listen.isEmpty ? (file?.all("listen") ?? []) : c.listen
-        if !listenTexts.isEmpty {
-            config.listen = try listenTexts.map { text in
+        /// A repeatable option's values with their lines (nil: from the command line).
+        func values(_ cli: [String], _ name: String) -> [(text: String, line: Int?)] {
+            cli.isEmpty ? (file?.entries(name).map { ($0.value, $0.line) } ?? []) : cli.map { ($0, nil) }
+        }
+        func addresses(_ cli: [String], _ name: String) throws -> [ListenAddress] {
+            try values(cli, name).map { text, line in
                 guard let address = ListenAddress(parsing: text) else {
-                    throw ValidationError("--listen: expected HOST:PORT, got \(text)")
+                    throw problem(name, fromFile: line != nil, "expected HOST:PORT, got \(text)", line: line)
                 }
                 return address
             }
         }
-        let tlsListenTexts = c.tlsListen.isEmpty ? (file?.all("tls-listen") ?? []) : c.tlsListen
-        config.tlsListen = try tlsListenTexts.map { text in
-            guard let address = ListenAddress(parsing: text) else {
-                throw ValidationError("--tls-listen: expected HOST:PORT, got \(text)")
-            }
-            return address
-        }
+        let listen = try addresses(c.listen, "listen")
+        if !listen.isEmpty { config.listen = listen }
+        config.tlsListen = try addresses(c.tlsListen, "tls-listen")
         config.tlsCertificate = try Settings.certificate(
             cert: path(c.tlsCert, "tls-cert"), key: path(c.tlsKey, "tls-key"),
             pkcs12: path(c.tlsPkcs12, "tls-pkcs12"), password: path(c.tlsPkcs12PasswordFile, "tls-pkcs12-password-file")
@@ -90,13 +101,15 @@ struct Settings {
             throw ValidationError("--create-users only works together with --any-password")
         }
         if let template = value(c.userPath, "user-path") {
-            if let problem = ServerConfiguration.userPathTemplateProblem(template) {
-                throw ValidationError("--user-path \(template): \(problem)")
+            if let reason = ServerConfiguration.userPathTemplateProblem(template) {
+                throw problem("user-path", fromFile: c.userPath == nil, "\(template): \(reason)")
             }
             config.userPathTemplate = template
         }
         if let delimiter = value(c.delimiter, "delimiter") {
-            guard delimiter == "/" || delimiter == "." else { throw ValidationError("--delimiter: / or .") }
+            guard delimiter == "/" || delimiter == "." else {
+                throw problem("delimiter", fromFile: c.delimiter == nil, "expected / or ., got \(delimiter)")
+            }
             config.delimiter = Character(delimiter)
         }
         let specialUseTexts = c.specialUse.isEmpty ? (file?.all("special-use") ?? []) : c.specialUse
@@ -127,7 +140,7 @@ struct Settings {
         runAsUser = value(c.user, "user")
         metricsListen = try value(c.metricsListen, "metrics-listen").map { text in
             guard let address = ListenAddress(parsing: text) else {
-                throw ValidationError("--metrics-listen: expected HOST:PORT, got \(text)")
+                throw problem("metrics-listen", fromFile: c.metricsListen == nil, "expected HOST:PORT, got \(text)")
             }
             return address
         }
@@ -135,7 +148,9 @@ struct Settings {
 
         let level = value(c.logLevel, "log-level") ?? "info"
         guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
-            throw ValidationError("--log-level: trace, debug, info, notice, warning or error")
+            throw problem(
+                "log-level", fromFile: c.logLevel == nil,
+                "expected trace, debug, info, notice, warning or error, got \(level)")
         }
         logLevel = parsed
         copyRoot = try flag(c.copyRoot, "copy-root")
@@ -187,37 +202,118 @@ struct Settings {
     }
 }
 
-/// `name = value` lines; `#` starts a comment line; a name may repeat (`listen`).
+/// The `--config` file: `name = value` lines with the long option names. `#` starts a
+/// comment at the start of a line or after whitespace (`root = mail  # the spool`), so a
+/// value may still hold a `#` inside a word. Refused, with `FILE:LINE: name: problem`:
+/// a line without `=`, an unknown name (with the nearest known one), a value-less line,
+/// and a single-valued name given twice (only `listen`, `tls-listen` and `special-use`
+/// may repeat).
 struct ConfigFile {
+    struct Entry {
+        var name: String
+        var value: String
+        var line: Int
+    }
+
+    let path: String
     let directory: String
-    let entries: [(String, String)]
+    let entries: [Entry]
+
+    static let repeatable: Set<String> = ["listen", "tls-listen", "special-use"]
+    /// Every setting the file may hold: the long options of `Serve` but `config`.
+    static let knownNames: [String] = [
+        "root", "passwd", "listen", "tls-listen", "tls-cert", "tls-key", "tls-pkcs12", "tls-pkcs12-password-file",
+        "user-path", "delimiter", "special-use", "server-name", "any-password", "create-users",
+        "allow-plaintext-auth", "copy-root", "idle-timeout", "tls-handshake-timeout", "login-timeout",
+        "max-connections", "max-connections-per-user", "max-connections-per-user-address", "max-line-length",
+        "max-literal-size", "max-connections-per-address", "max-command-literal-bytes",
+        "max-buffered-literal-bytes", "max-queued-input", "message-cache-size", "metrics-listen", "user",
+        "shutdown-timeout", "log-level",
+    ]
 
     init(path: String) throws {
-        guard let file = fopen(path, "r") else { throw ValidationError("cannot read --config \(path)") }
+        guard let file = fopen(path, "r") else {
+            throw ValidationError("--config \(path): \(String(cString: strerror(errno)))")
+        }
         defer { fclose(file) }
-        var entries: [(String, String)] = []
+        self.path = path
+        var entries: [Entry] = []
+        var firstLine: [String: Int] = [:]
         var lineNumber = 0
         while let line = readLine(from: file) {
             lineNumber += 1
-            let text = line.trimmingWhitespace()
-            if text.isEmpty || text.hasPrefix("#") { continue }
-            guard let equals = text.firstIndex(of: "=") else {
-                throw ValidationError("\(path):\(lineNumber): expected name = value")
-            }
+            let text = Self.withoutComment(line).trimmingWhitespace()
+            if text.isEmpty { continue }
+            func fail(_ problem: String) -> ValidationError { ValidationError("\(path):\(lineNumber): \(problem)") }
+            guard let equals = text.firstIndex(of: "=") else { throw fail("expected name = value, got \(text)") }
             let name = String(text[..<equals]).trimmingWhitespace()
             let value = String(text[text.index(after: equals)...]).trimmingWhitespace()
-            entries.append((name, value))
+            guard !name.isEmpty else { throw fail("expected name = value, got \(text)") }
+            guard Self.knownNames.contains(name) else {
+                let hint = Self.nearest(to: name).map { "; did you mean \($0)?" } ?? ""
+                throw fail("\(name): unknown setting\(hint)")
+            }
+            guard !value.isEmpty else { throw fail("\(name): no value") }
+            if let first = firstLine[name], !Self.repeatable.contains(name) {
+                throw fail("\(name): given twice (first on line \(first)); only one is allowed")
+            }
+            firstLine[name] = firstLine[name] ?? lineNumber
+            entries.append(Entry(name: name, value: value, line: lineNumber))
         }
         self.entries = entries
         let slash = path.lastIndex(of: "/")
         directory = slash.map { String(path[..<$0]) } ?? "."
     }
 
-    func last(_ name: String) -> String? { entries.last { $0.0 == name }?.1 }
-    func all(_ name: String) -> [String] { entries.filter { $0.0 == name }.map(\.1) }
+    func last(_ name: String) -> String? { entries.last { $0.name == name }?.value }
+    func entries(_ name: String) -> [Entry] { entries.filter { $0.name == name } }
+    func all(_ name: String) -> [String] { entries(name).map(\.value) }
+
+    /// `FILE:LINE: name: problem` for a value of this file (its last line by default).
+    func problem(_ name: String, _ text: String, line: Int? = nil) -> ValidationError {
+        let at = line ?? entries.last { $0.name == name }?.line ?? 0
+        return ValidationError("\(path):\(at): \(name): \(text)")
+    }
 
     /// Relative paths in the file are relative to the file's own directory.
     func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : directory + "/" + path }
+
+    /// The line up to a `#` that starts it or follows whitespace.
+    static func withoutComment(_ line: String) -> String {
+        var previous: Character = " "
+        for index in line.indices {
+            let c = line[index]
+            if c == "#" && (previous == " " || previous == "\t") { return String(line[..<index]) }
+            previous = c
+        }
+        return line
+    }
+
+    /// The known name closest to `name` (edit distance at most 3, `_` read as `-`).
+    static func nearest(to name: String) -> String? {
+        let wanted = Array(name.lowercased().replacingUnderscores())
+        let scored = knownNames.map { ($0, editDistance(wanted, Array($0))) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= 3 else { return nil }
+        return best.0
+    }
+
+    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+        var row = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var previousDiagonal = row[0]
+            row[0] = i
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                let saved = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previousDiagonal + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previousDiagonal = saved
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
+    }
+}
+
+extension String {
+    fileprivate func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
 }
 
 private func readLine(from file: UnsafeMutablePointer<FILE>) -> String? {

@@ -197,9 +197,13 @@ final class PasswdDatabaseTests: XCTestCase {
         XCTAssertNil(database.verify(user: "a", password: "secret".bytes))
         XCTAssertNil(database.verify(user: "b", password: "secret".bytes))
         let warnings = recorder.records.filter { $0.level == .warning }
-        XCTAssertEqual(warnings.count, 2)
-        XCTAssertEqual(warnings.first?.metadata["scheme"], "SSHA")
-        XCTAssertEqual(warnings.first?.metadata["user"], "a")
+        // At load, by line number (issue 13 item 2), then once at the first login.
+        XCTAssertEqual(warnings.count, 3)
+        XCTAssertEqual(
+            warnings.first?.message,
+            "passwd file line 1 uses the unsupported password scheme {SSHA}; that user cannot log in")
+        XCTAssertEqual(warnings.dropFirst().first?.metadata["scheme"], "SSHA")
+        XCTAssertEqual(warnings.dropFirst().first?.metadata["user"], "a")
         assertLogsHoldNoSecrets(["c2VjcmV0c2FsdA==", "secret"])
     }
 

@@ -64,7 +64,7 @@ final class LoginPolicyTests: XCTestCase {
         XCTAssertTrue(try client.command("LOGIN alice secret").ok)
         // Replace the file the way editors do (write aside, rename over).
         let aside = server.passwdPath + ".new"
-        FileManager.default.createFile(atPath: aside, contents: Data("alice:{PLAIN}changed::::::\n".utf8))
+        _ = FileManager.default.createFile(atPath: aside, contents: Data("alice:{PLAIN}changed::::::\n".utf8))
         XCTAssertEqual(rename(aside, server.passwdPath), 0)
         // The database checks the file at most once a second; a login attempt with the
         // new password eventually succeeds. Bounded: the old password must stop working

@@ -1,20 +1,43 @@
 import Foundation
 import IMAPServer
+import LogCapture
 import XCTest
 
 /// Issue 11 item 13 and issue 18 item 6: SUBSCRIBE without a Maildir, LIST wildcards in
 /// new names, and LSUB of subscribed folders that do not exist (compared with Dovecot
 /// 2.3.19 on the same input).
 final class MailboxNamePolicyTests: XCTestCase {
-    /// A passwd user whose Maildir does not exist yet: SUBSCRIBE used to answer
+    /// A passwd user whose Maildir does not exist: the login is refused with
+    /// NO [UNAVAILABLE] and the reason is logged (issue 13 item 2; it used to log in and
+    /// answer every command NONEXISTENT, silently), and nothing is created.
+    func testLoginWithoutAMaildirIsUnavailableAndLogged() async throws {
+        let log = LogCapture()
+        let server = try await RunningServer(logger: log.logger())
+        let home = server.maildir.root + "/alice"
+        try FileManager.default.removeItem(atPath: home)
+        let client = try server.connect()
+        let reply = try client.command("LOGIN alice secret")
+        XCTAssertTrue(
+            reply.tagged.hasSuffix(
+                "NO [UNAVAILABLE] Your mailbox is not available on this server; the server log says why."),
+            reply.tagged)
+        XCTAssertEqual(
+            log.count("login refused: the user's Maildir is not available", level: .error), 1, "\(log.all)")
+        XCTAssertTrue(
+            log.all.contains { $0.contains("Maildir \(home): No such file or directory") }, "\(log.all)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: home))
+        await server.stop()
+    }
+
+    /// A Maildir removed while its user is logged in: SUBSCRIBE used to answer
     /// NO [SERVERBUG] (the lock file could not be made). There is no mailbox at all, so
     /// the answer is NONEXISTENT, as for CREATE, and nothing is created.
     func testSubscribeWithoutAMaildir() async throws {
         let server = try await RunningServer()
         let home = server.maildir.root + "/alice"
-        try FileManager.default.removeItem(atPath: home)
         let client = try server.connect()
         try client.login()
+        try FileManager.default.removeItem(atPath: home)
         for command in ["SUBSCRIBE Lists", "UNSUBSCRIBE Lists", "SUBSCRIBE INBOX"] {
             let reply = try client.command(command)
             XCTAssertTrue(

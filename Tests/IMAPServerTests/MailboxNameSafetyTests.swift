@@ -52,8 +52,8 @@ final class MailboxNameSafetyTests: XCTestCase {
         for sub in ["", "/cur", "/new", "/tmp"] {
             try FileManager.default.createDirectory(atPath: outside + sub, withIntermediateDirectories: true)
         }
-        FileManager.default.createFile(atPath: outside + "/maildirfolder", contents: Data())
-        FileManager.default.createFile(atPath: outside + "/cur/1.M1P1.x:2,", contents: Data("x\n".utf8))
+        _ = FileManager.default.createFile(atPath: outside + "/maildirfolder", contents: Data())
+        _ = FileManager.default.createFile(atPath: outside + "/cur/1.M1P1.x:2,", contents: Data("x\n".utf8))
         try FileManager.default.createSymbolicLink(atPath: home + "/.evil", withDestinationPath: outside)
         let outsideBefore = snapshot(root, skipping: home)
         let topBefore = Set((try? FileManager.default.contentsOfDirectory(atPath: home)) ?? [])

@@ -54,7 +54,7 @@ final class SearchCharsetTests: XCTestCase {
 
     static func write(_ bytes: [UInt8], _ server: RunningServer, name: String) throws {
         let home = server.maildir.root + "/alice"
-        FileManager.default.createFile(atPath: home + "/tmp/" + name, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: home + "/tmp/" + name, contents: Data(bytes))
         XCTAssertEqual(rename(home + "/tmp/" + name, home + "/cur/" + name + ":2,"), 0)
     }
 

@@ -30,7 +30,7 @@ final class TemporaryMaildir {
             for dir in ["", "/cur", "/new", "/tmp"] {
                 try FileManager.default.createDirectory(atPath: path + dir, withIntermediateDirectories: true)
             }
-            FileManager.default.createFile(atPath: path + "/maildirfolder", contents: Data())
+            _ = FileManager.default.createFile(atPath: path + "/maildirfolder", contents: Data())
         }
         return home
     }
@@ -43,7 +43,7 @@ final class TemporaryMaildir {
     ) throws -> String {
         let base = root + "/" + user + (folder.map { "/." + $0 } ?? "")
         let tmp = base + "/tmp/" + name
-        FileManager.default.createFile(atPath: tmp, contents: Data(body.utf8))
+        _ = FileManager.default.createFile(atPath: tmp, contents: Data(body.utf8))
         if let mtime {
             try FileManager.default.setAttributes(
                 [.modificationDate: Date(timeIntervalSince1970: mtime)], ofItemAtPath: tmp)
@@ -80,7 +80,7 @@ final class RunningServer {
         let lines =
             (users.map { "\($0.key):{PLAIN}\($0.value)::::::" } + hashes.map { "\($0.key):\($0.value)::::::" })
             .joined(separator: "\n") + "\n"
-        FileManager.default.createFile(atPath: passwdPath, contents: Data(lines.utf8))
+        _ = FileManager.default.createFile(atPath: passwdPath, contents: Data(lines.utf8))
         for user in Array(users.keys) + Array(hashes.keys) { try maildir.makeUser(user) }
         var config = ServerConfiguration(root: maildir.root, passwdFile: passwdPath)
         config.listen = [ListenAddress(host: "127.0.0.1", port: 0)]

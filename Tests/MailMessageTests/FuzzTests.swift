@@ -115,7 +115,7 @@ final class FuzzTests: XCTestCase {
             if !Self.check(input) {
                 failures += 1
                 let path = NSTemporaryDirectory() + "imapd-fuzz-\(seed)-\(iteration).eml"
-                FileManager.default.createFile(atPath: path, contents: Data(input))
+                _ = FileManager.default.createFile(atPath: path, contents: Data(input))
                 XCTFail("invariant broken by iteration \(iteration); input saved to \(path)")
                 if failures >= 5 { break }
             }

@@ -15,7 +15,9 @@ final class ContractTests: XCTestCase {
         let _: (Mailstore) -> ([String]) throws -> String = Mailstore.directory(for:)
         let _: (Mailstore) -> ([String]) throws -> String = Mailstore.existingFolder
         let _: (Mailstore) -> () throws -> Void = Mailstore.createIfMissing
-        let _: (FolderRegistry) -> (String, String) throws -> SharedFolder = FolderRegistry.open(directory:mailRoot:)
+        let _: (FolderRegistry) -> (String, String, FileOwner?) throws -> SharedFolder =
+            FolderRegistry.open(directory:mailRoot:owner:)
+        let _: (FolderRegistry) -> (String, Mailstore) throws -> SharedFolder = FolderRegistry.open(directory:store:)
         let _: (FolderRegistry) -> (SharedFolder) -> Void = FolderRegistry.release
         let _: (SharedFolder) -> (Bool) throws -> FolderSnapshot = SharedFolder.synchronize(moveNewToCur:)
         let _: (SharedFolder) -> (FlagOperation, MessageFlags, [StoreUID]) throws -> [(StoreUID, MessageFlags)] =

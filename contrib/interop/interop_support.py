@@ -311,13 +311,14 @@ def _die_with_parent() -> None:
 class Server:
     """One server process serving `root` on 127.0.0.1."""
 
-    def __init__(self, root: str, work_dir: str, target: str = TARGET, extra_args=()):
+    def __init__(self, root: str, work_dir: str, target: str = TARGET, extra_args=(), passwd: str = PASSWD):
         if target not in ("imapd", "dovecot"):
             fail_setup(f"IMAPD_TARGET must be imapd or dovecot, not {target!r}")
         self.root = root
         self.work_dir = work_dir
         self.target = target
         self.extra_args = list(extra_args)
+        self.passwd = passwd
         self.proc = None
         self.port = None
         self.log_path = os.path.join(work_dir, f"{target}.log")
@@ -338,7 +339,7 @@ class Server:
         return env
 
     def _start_imapd(self) -> None:
-        cmd = [imapd_binary(), "--root", self.root, "--passwd", PASSWD,
+        cmd = [imapd_binary(), "--root", self.root, "--passwd", self.passwd,
                "--listen", f"{HOST}:0", "--log-level", "debug"] + self.extra_args
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -153,9 +153,33 @@ class MetricsEndpointTest(ServerTestCase):
         self.assertGreater(m.get("imap_bytes_sent_total", 0), 0, m)
         self.assertGreaterEqual(m.get("imap_connections_total", 0), 2.0, m)
         self.assertEqual(m.get('imap_command_duration_seconds_count{command="SELECT"}'), 1.0, m)
-        self.assertIn("imap_watcher_events", m)
-        self.assertIn("imap_watcher_rescans", m)
+        self.assertIn("imap_watcher_events_total", m)
+        self.assertIn("imap_watcher_rescans_total", m)
         self.assertIn("imap_sessions_active", m)
+
+    def test_every_metric_has_help_and_type_and_only_metrics_answers(self):
+        import urllib.error
+        import urllib.request
+        c = self.login()
+        self.assertOK(c.select("INBOX"))
+        c.logout()
+        with urllib.request.urlopen(f"http://{HOST}:{self.metrics_port}/metrics", timeout=IO_TIMEOUT) as r:
+            text = r.read().decode()
+        names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and line[0] != "#"}
+        helps = {line.split(" ")[2] for line in text.splitlines() if line.startswith("# HELP ")}
+        types = {line.split(" ")[2]: line.split(" ")[3] for line in text.splitlines() if line.startswith("# TYPE ")}
+        for name in names:
+            family = re.sub(r"_(count|sum|bucket)$", "", name) if name not in types else name
+            self.assertIn(family, helps, f"{name} has no # HELP\n{text}")
+            self.assertIn(family, types, f"{name} has no # TYPE\n{text}")
+        help_lines = [line for line in text.splitlines() if line.startswith("# HELP ")]
+        self.assertEqual(len(help_lines), len(helps), f"one # HELP per metric\n{text}")
+        for counted in ("imap_watcher_events_total", "imap_watcher_rescans_total", "imap_connections_total"):
+            self.assertEqual(types.get(counted), "counter", text)
+        for path in ("/", "/foo", "/metricsx"):
+            with self.assertRaises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(f"http://{HOST}:{self.metrics_port}{path}", timeout=IO_TIMEOUT)
+            self.assertEqual(caught.exception.code, 404, path)
 
     def test_idle_and_authenticate_are_counted_and_timed(self):
         import base64

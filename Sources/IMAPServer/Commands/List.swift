@@ -128,7 +128,7 @@ extension IMAPSession {
                     var result: [[String]: FolderSnapshot] = [:]
                     for components in wanted {
                         guard let directory = try? store.existingFolder(components),
-                            let folder = try? registry.open(directory: directory, mailRoot: store.root)
+                            let folder = try? registry.open(directory: directory, store: store)
                         else { continue }
                         defer { registry.release(folder) }
                         result[components] = try? folder.statusSnapshot(for: statusAttributes ?? [])

@@ -24,17 +24,30 @@ extension IMAPSession {
         let address = connection.peerAddress
         // Dovecot's auth penalty, across connections: attempts from one address take
         // turns, failures make the next attempt wait (Auth/LoginThrottle.swift).
-        let mailstore = await context.throttle.attempt(address: address, user: username) {
-            () -> (LoginThrottle.Outcome, Mailstore?) in
+        let verified = await context.throttle.attempt(address: address, user: username) {
+            () -> (LoginThrottle.Outcome, UserMaildir?) in
             guard !closed else { return (.abandoned, nil) }
-            let store = await verifyCredentials(username: username, password: password)
-            return (store == nil ? .failed : .succeeded, store)
+            let found = await verifyCredentials(username: username, password: password)
+            return (found == nil ? .failed : .succeeded, found)
         }
         guard !closed else { return .close }
-        guard let mailstore else {
+        let mailstore: Mailstore
+        switch verified {
+        case nil:
             logger.notice("authentication failed", metadata: ["user": .client(username)])
             writer.tagged(tag, .no, .authenticationFailed, "Authentication failed.")
             return .done
+        case .unavailable(let reason)?:
+            // The password was right; the administrator must hear why the mail is not
+            // there (issue 13 item 2), the client gets a clear text without paths.
+            logger.error(
+                "login refused: the user's Maildir is not available",
+                metadata: ["user": .client(username), "reason": "\(reason)"])
+            writer.tagged(
+                tag, .no, .unavailable, "Your mailbox is not available on this server; the server log says why.")
+            return .done
+        case .available(let store)?:
+            mailstore = store
         }
         switch context.limits.logIn(connection.slot, user: username) {
         case nil: break
@@ -54,27 +67,44 @@ extension IMAPSession {
         return .loggedIn
     }
 
-    /// The user's Mailstore when the password is right (or when --any-password is on and
+    /// What a login found: the user's Mailstore, with the file-system ids its files are
+    /// handled with (MaildirStore/FileOwner.swift), or why the Maildir cannot be served.
+    enum UserMaildir: Sendable {
+        case available(Mailstore)
+        case unavailable(MaildirUnavailable)
+    }
+
+    /// The user's Maildir when the password is right (or when --any-password is on and
     /// the Maildir exists or may be created), nil otherwise.
-    private func verifyCredentials(username: String, password: [UInt8]) async -> Mailstore? {
+    private func verifyCredentials(username: String, password: [UInt8]) async -> UserMaildir? {
         let config = context.config
         let logger = self.logger
         guard UserDirectory.isAcceptableUsername(username) else { return nil }
         if config.anyPassword {
             guard let path = maildirPath(for: username, home: "") else { return nil }
-            let store = Mailstore(root: path, logger: logger)
-            let ok = try? await context.blocking { () -> Bool in
-                if store.exists { return true }
-                guard config.createUsers else { return false }
-                try store.createIfMissing()
-                return true
+            return try? await context.blocking { () -> UserMaildir? in
+                if config.createUsers, FileOwner.owner(of: path) == nil {
+                    // Testing only: a new Maildir belongs to the owner of the spool.
+                    let owner = FileOwner.switchingEnabled ? FileOwner.owner(of: config.root) : nil
+                    try Mailstore(root: path, logger: logger, owner: owner).createIfMissing()
+                }
+                do {
+                    return .available(try Mailstore.forUser(root: path, uid: nil, gid: nil, logger: logger))
+                } catch {
+                    return nil
+                }
             }
-            return ok == true ? store : nil
         }
         guard let passwd = context.passwd else { return nil }
         let entry = try? await context.blocking { passwd.verify(user: username, password: password) }
         guard let entry, let path = maildirPath(for: username, home: entry.home) else { return nil }
-        return Mailstore(root: path, logger: logger)
+        return try? await context.blocking { () -> UserMaildir in
+            do throws(MaildirUnavailable) {
+                return .available(try Mailstore.forUser(root: path, uid: entry.uid, gid: entry.gid, logger: logger))
+            } catch {
+                return .unavailable(error)
+            }
+        }
     }
 
     /// The user's Maildir (UserDirectory), or nil with the reason logged: a name that

@@ -55,9 +55,9 @@ extension IMAPSession {
             try await context.blocking {
                 try store.createFolder(target)
                 let inbox = try registry.open(
-                    directory: try store.existingFolder([FolderNames.inbox]), mailRoot: store.root)
+                    directory: try store.existingFolder([FolderNames.inbox]), store: store)
                 defer { registry.release(inbox) }
-                let destination = try registry.open(directory: try store.existingFolder(target), mailRoot: store.root)
+                let destination = try registry.open(directory: try store.existingFolder(target), store: store)
                 defer { registry.release(destination) }
                 let uids = try inbox.synchronize(moveNewToCur: false).messages.map(\.uid)
                 if !uids.isEmpty { _ = try inbox.move(uids, to: destination) }

@@ -19,7 +19,7 @@ extension IMAPSession {
         let folder: SharedFolder
         do {
             folder = try await context.blocking {
-                try registry.open(directory: try store.existingFolder(components), mailRoot: store.root)
+                try registry.open(directory: try store.existingFolder(components), store: store)
             }
         } catch {
             sendStoreFailure(tag, error, name: name)

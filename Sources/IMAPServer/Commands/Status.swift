@@ -14,7 +14,7 @@ extension IMAPSession {
         let snapshot: FolderSnapshot
         do {
             snapshot = try await context.blocking {
-                let folder = try registry.open(directory: try store.existingFolder(components), mailRoot: store.root)
+                let folder = try registry.open(directory: try store.existingFolder(components), store: store)
                 defer { registry.release(folder) }
                 return try folder.statusSnapshot(for: attributes)
             }

@@ -63,7 +63,7 @@ extension IMAPSession {
                 } catch StoreError.nonexistent {
                     throw AppendFailure.tryCreate
                 }
-                let folder = try registry.open(directory: directory, mailRoot: store.root)
+                let folder = try registry.open(directory: directory, store: store)
                 do {
                     _ = try folder.synchronize(moveNewToCur: false)
                 } catch {

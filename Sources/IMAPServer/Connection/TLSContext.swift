@@ -33,18 +33,69 @@ final class TLSContextHolder: Sendable {
         let key: NIOSSLPrivateKeySource
         switch source {
         case .pem(let certificateFile, let keyFile):
-            chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) }
-            key = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+            try checkPEM(certificateFile, option: "--tls-cert", kind: "CERTIFICATE")
+            try checkPEM(keyFile, option: "--tls-key", kind: "PRIVATE KEY")
+            do {
+                chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) }
+            } catch {
+                throw TLSSetupError.file("--tls-cert", certificateFile, "not a usable PEM certificate (\(error))")
+            }
+            do {
+                key = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+            } catch {
+                throw TLSSetupError.file("--tls-key", keyFile, "not a usable PEM private key (\(error))")
+            }
         case .pkcs12(let file, let passwordFile):
+            try checkReadable(passwordFile, option: "--tls-pkcs12-password-file")
+            try checkReadable(file, option: "--tls-pkcs12")
             let password = try readFirstLine(passwordFile)
-            let bundle = try NIOSSLPKCS12Bundle(file: file, passphrase: Array(password.utf8))
+            let bundle: NIOSSLPKCS12Bundle
+            do {
+                bundle = try NIOSSLPKCS12Bundle(file: file, passphrase: Array(password.utf8))
+            } catch {
+                throw TLSSetupError.file("--tls-pkcs12", file, "not a PKCS#12 bundle, or the password is wrong")
+            }
             chain = bundle.certificateChain.map { .certificate($0) }
             key = .privateKey(bundle.privateKey)
         }
         guard !chain.isEmpty else { throw TLSSetupError.noCertificate }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
         configuration.minimumTLSVersion = .tlsv12
-        return try NIOSSLContext(configuration: configuration)
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw TLSSetupError.mismatch("\(error)")
+        }
+    }
+
+    /// Missing or unreadable files are named with the option that gave them.
+    static func checkReadable(_ path: String, option: String) throws {
+        guard let file = fopen(path, "r") else {
+            throw TLSSetupError.file(option, path, String(cString: strerror(errno)))
+        }
+        fclose(file)
+    }
+
+    /// Readable and holding a PEM block of this kind (`-----BEGIN … CERTIFICATE-----`,
+    /// `… PRIVATE KEY-----`): a swapped certificate and key are told apart here.
+    static func checkPEM(_ path: String, option: String, kind: String) throws {
+        guard let file = fopen(path, "r") else {
+            throw TLSSetupError.file(option, path, String(cString: strerror(errno)))
+        }
+        defer { fclose(file) }
+        var bytes = [UInt8](repeating: 0, count: 256 * 1024)
+        let count = fread(&bytes, 1, bytes.count, file)
+        let text = String(decoding: bytes.prefix(count), as: UTF8.self)
+        var begins: [Substring] = []
+        var rest = Substring(text)
+        while let marker = rest.firstRange(of: "-----BEGIN ") {
+            rest = rest[marker.upperBound...]
+            begins.append(rest.prefix { $0 != "-" })
+        }
+        guard begins.contains(where: { $0.hasSuffix(kind) }) else {
+            let found = begins.first.map { "holds a \($0), not a \(kind)" } ?? "is not PEM (no -----BEGIN line)"
+            throw TLSSetupError.file(option, path, found)
+        }
     }
 
     /// The password file's first line without its line ending. The password itself is
@@ -66,11 +117,18 @@ final class TLSContextHolder: Sendable {
 enum TLSSetupError: Error, CustomStringConvertible {
     case noCertificate
     case unreadable(String)
+    /// The option, the file, what is wrong with it.
+    case file(String, String, String)
+    /// NIOSSL refused the pair (typically: the key is not the certificate's).
+    case mismatch(String)
 
     var description: String {
         switch self {
         case .noCertificate: return "the TLS certificate file holds no certificate"
         case .unreadable(let path): return "cannot read \(path)"
+        case .file(let option, let path, let problem): return "\(option) \(path): \(problem)"
+        case .mismatch(let error):
+            return "TLS: the private key does not match the certificate, or cannot be used with it (\(error))"
         }
     }
 }
