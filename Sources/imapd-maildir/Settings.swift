@@ -112,8 +112,15 @@ struct Settings {
             }
             config.delimiter = Character(delimiter)
         }
-        let specialUseTexts = c.specialUse.isEmpty ? (file?.all("special-use") ?? []) : c.specialUse
-        config.specialUse = try Settings.specialUse(specialUseTexts)
+        for (text, line) in values(c.specialUse, "special-use") {
+            guard let (name, attribute) = Settings.specialUse(text) else {
+                let known = ServerConfiguration.specialUseAttributes.joined(separator: " ")
+                throw problem(
+                    "special-use", fromFile: line != nil, "expected NAME=ATTRIBUTE with one of \(known), got \(text)",
+                    line: line)
+            }
+            config.specialUse[name] = attribute
+        }
         config.serverName = value(c.serverName, "server-name") ?? Settings.hostName()
         if let n = try number(c.idleTimeout, "idle-timeout") { config.idleTimeoutSeconds = n }
         if let n = try number(c.tlsHandshakeTimeout, "tls-handshake-timeout") { config.tlsHandshakeTimeoutSeconds = n }
@@ -156,29 +163,20 @@ struct Settings {
         copyRoot = try flag(c.copyRoot, "copy-root")
     }
 
-    /// `NAME=\\Attr` pairs (RFC 6154 §2 attributes) → lowercased name → attribute.
-    static func specialUse(_ texts: [String]) throws -> [String: String] {
-        var result: [String: String] = [:]
-        for text in texts {
-            guard let equals = text.lastIndex(of: "=") else {
-                throw ValidationError("--special-use: expected NAME=\\Sent, got \(text)")
-            }
-            var name = Substring(text[..<equals])
-            while name.hasSuffix("/") { name = name.dropLast() }
-            while name.hasPrefix("/") { name = name.dropFirst() }
-            let given = String(text[text.index(after: equals)...])
-            guard !name.isEmpty,
-                let attribute = ServerConfiguration.specialUseAttributes.first(where: {
-                    $0.lowercased() == given.lowercased()
-                })
-            else {
-                throw ValidationError(
-                    "--special-use \(text): NAME=ATTRIBUTE with one of \(ServerConfiguration.specialUseAttributes.joined(separator: " "))"
-                )
-            }
-            result[name.lowercased()] = attribute
-        }
-        return result
+    /// One `NAME=\\Attr` pair (an RFC 6154 §2 attribute, any case) → lowercased name
+    /// without outer slashes and the attribute as RFC 6154 spells it; nil when it is not one.
+    static func specialUse(_ text: String) -> (name: String, attribute: String)? {
+        guard let equals = text.lastIndex(of: "=") else { return nil }
+        var name = Substring(text[..<equals])
+        while name.hasSuffix("/") { name = name.dropLast() }
+        while name.hasPrefix("/") { name = name.dropFirst() }
+        let given = String(text[text.index(after: equals)...])
+        guard !name.isEmpty,
+            let attribute = ServerConfiguration.specialUseAttributes.first(where: {
+                $0.lowercased() == given.lowercased()
+            })
+        else { return nil }
+        return (name.lowercased(), attribute)
     }
 
     /// PEM pair or PKCS#12 bundle, never both, never half of one.

@@ -69,6 +69,16 @@ class ConfigurationErrorTest(unittest.TestCase):
         self.assertEqual(self.first_error("--config", conf),
                          f"Error: {conf}:2: any-password: expected yes or no, got perhaps")
 
+    def test_special_use_errors_name_file_line_and_key(self):
+        known = "\\All \\Archive \\Drafts \\Flagged \\Junk \\Sent \\Trash"
+        conf = self.config("root = spool\nany-password = yes\nlisten = 127.0.0.1:0\n"
+                           "special-use = Sent=\\Sent\nspecial-use = Junk=\\Spam\n")
+        self.assertEqual(self.first_error("--config", conf),
+                         f"Error: {conf}:5: special-use: expected NAME=ATTRIBUTE with one of {known}, got Junk=\\Spam")
+        self.assertEqual(self.first_error("--root", "spool", "--any-password", "--listen", "127.0.0.1:0",
+                                          "--special-use", "Sent"),
+                         f"Error: --special-use: expected NAME=ATTRIBUTE with one of {known}, got Sent")
+
     def test_a_comment_after_whitespace_is_not_part_of_the_value(self):
         conf = self.config("root = spool   # the spool\nany-password = yes # testing\n"
                            "listen = 127.0.0.1:0\t# loopback\n")
