@@ -29,22 +29,25 @@ extension IMAPSession {
             for index in messages.indices { messages[index].recent = mailbox.recent.contains(messages[index].uid) }
         }
 
-        // Everything already buffered goes out first: the job writes to the channel itself.
+        // Everything already buffered goes out first: the job's output follows it.
         await flushOutput()
         let job = FetchJob(
             plan: plan, messages: messages, folder: mailbox.folder, uidValidity: mailbox.view.uidValidity,
-            cache: context.messageCache, encoder: writer.encoder, channel: writer.channel,
-            logger: logger)
+            cache: context.messageCache, encoder: writer.encoder, logger: logger)
         let result: FetchJob.Result
         do {
-            result = try await context.blocking { try job.run() }
-        } catch let error as FetchJob.MessageShrank {
-            // A literal already announced cannot be completed: close, as Dovecot does
-            // when a mail gives fewer bytes than it announced (FetchJob).
-            logger.error("fetch failed; closing the connection", metadata: ["error": "\(error)"])
-            try? await writer.channel.close()
+            result = try await stream(job)
+        } catch is ChannelOutput.Closed {
+            // The client went away: the connection's close path ends the session.
             return
         } catch {
+            guard !(error is FetchJob.MessageShrank) && !job.isInsideResponse else {
+                // A literal already announced cannot be completed: close, as Dovecot
+                // does when a mail gives fewer bytes than it announced (FetchJob).
+                logger.error("fetch failed; closing the connection", metadata: ["error": .client("\(error)")])
+                try? await output.channel.close()
+                return
+            }
             logger.error("fetch failed", metadata: ["error": .client("\(error)")])
             writer.tagged(tag, .no, .serverBug, "Internal error occurred. Refer to server log for more information.")
             return
@@ -73,6 +76,22 @@ extension IMAPSession {
                 reportExpunge: spec.mayReportExpunge)
         } else {
             await finish(tag, "Fetch completed.", reportExpunge: spec.mayReportExpunge)
+        }
+    }
+}
+
+extension IMAPSession {
+    /// Runs `job` step by step on the content pool, each step's bytes written before
+    /// the next starts, and only once the connection can take them (ChannelOutput):
+    /// a client that stops reading leaves the job suspended, holding no thread.
+    func stream(_ job: FetchJob) async throws -> FetchJob.Result {
+        while true {
+            let step = try await context.content { try job.step() }
+            if step.bytes.readableBytes > 0 {
+                ServerMetrics.bytesSent.increment(by: step.bytes.readableBytes)
+                try await output.write(step.bytes)
+            }
+            if let result = step.finished { return result }
         }
     }
 }

@@ -72,7 +72,7 @@ extension IMAPSession {
             return ok == true ? store : nil
         }
         guard let passwd = context.passwd else { return nil }
-        let entry = try? await context.blocking { passwd.verify(user: username, password: password) }
+        let entry = try? await context.authentication { passwd.verify(user: username, password: password) }
         guard let entry, let path = maildirPath(for: username, home: entry.home) else { return nil }
         return Mailstore(root: path, logger: logger)
     }

@@ -44,6 +44,8 @@ actor IMAPSession {
     var connection: ConnectionInfo
     var state: SessionState = .notAuthenticated
     var writer: ResponseWriter
+    /// The socket, with back-pressure (ChannelOutput).
+    let output: ChannelOutput
     var logger: Logger
     /// Capabilities the client enabled (RFC 5161), uppercased.
     var enabled: Set<String> = []
@@ -63,10 +65,11 @@ actor IMAPSession {
     /// waiting for crypt) must not take anything the clean-up would have given back.
     var closed = false
 
-    init(context: ServerContext, channel: Channel, connection: ConnectionInfo) {
+    init(context: ServerContext, output: ChannelOutput, connection: ConnectionInfo) {
         self.context = context
         self.connection = connection
-        self.writer = ResponseWriter(channel: channel)
+        self.output = output
+        self.writer = ResponseWriter(channel: output.channel)
         var logger = context.logger
         logger[metadataKey: "session"] = "\(connection.sessionID)"
         logger[metadataKey: "peer"] = "\(connection.peerAddress)"
@@ -244,12 +247,13 @@ actor IMAPSession {
         await flushOutput()
     }
 
-    /// Writes what is buffered and waits until the channel took it. Errors (the client
-    /// went away) are ignored here: the connection's close path cleans up.
+    /// Writes what is buffered and waits until the channel can take more (at once
+    /// unless the client stopped reading: ChannelOutput). Errors (the client went away)
+    /// are ignored here: the connection's close path cleans up.
     func flushOutput() async {
         guard let out = writer.take() else { return }
         ServerMetrics.bytesSent.increment(by: out.readableBytes)
-        try? await writer.channel.writeAndFlush(out).get()
+        try? await output.write(out)
     }
 
     /// Hands what is buffered to the channel without waiting for the write: for the
