@@ -7,7 +7,8 @@ import ArgumentParser
 struct IMAPDBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imapd-bench",
-        abstract: "Benchmark an IMAP server: mixed load, large folders, idle sessions, deliveries, large messages, slow readers.",
+        abstract:
+            "Benchmark an IMAP server: mixed load, large folders, idle sessions, deliveries, large messages, slow readers.",
         subcommands: [
             Generate.self, MixedLoad.self, FolderScan.self, IdleSessions.self, LargeMessage.self, SlowReaders.self,
             Report.self,

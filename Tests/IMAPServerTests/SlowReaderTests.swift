@@ -52,7 +52,7 @@ final class SlowReaderTests: XCTestCase {
         let header = "From: a@example.org\r\nSubject: large \(number)\r\n\r\n"
         let name = "170000000\(number).M\(number)P1.host,S=\(bodySize),W=\(bodySize):2,S"
         let tmp = maildir.root + "/" + user + "/tmp/" + name
-        FileManager.default.createFile(atPath: tmp, contents: Data(header.utf8))
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(header.utf8)) else { throw POSIXError(.EIO) }
         guard truncate(tmp, off_t(bodySize)) == 0 else { throw POSIXError(.EIO) }
         guard rename(tmp, maildir.root + "/" + user + "/cur/" + name) == 0 else { throw POSIXError(.EIO) }
     }

@@ -32,6 +32,8 @@
 #   BENCH_OUT=.build/bench    where report.md, report.json and the raw results go
 #   BENCH_PORT=24143          imapd-maildir's port (Dovecot gets BENCH_PORT+1)
 #   BENCH_KEEP=1              keep the work directory (spools, logs)
+#   BENCH_IMAPD=path          serve with this imapd-maildir binary instead of the release
+#                             build (an older build, to compare before and after a change)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$PWD
@@ -83,7 +85,7 @@ log "swift build -c release (imapd-maildir, imapd-bench)"
 swift build -c release --product imapd-maildir 2>&1 | tail -n 1
 swift build -c release --product imapd-bench 2>&1 | tail -n 1
 BIN=$(swift build -c release --show-bin-path)
-IMAPD=$BIN/imapd-maildir
+IMAPD=${BENCH_IMAPD:-$BIN/imapd-maildir}
 BENCH=$BIN/imapd-bench
 
 # Thousands of sessions: raise the open-file limit for us and the servers we start.

@@ -85,8 +85,11 @@ extension IMAPSession {
     /// the next starts, and only once the connection can take them (ChannelOutput):
     /// a client that stops reading leaves the job suspended, holding no thread.
     func stream(_ job: FetchJob) async throws -> FetchJob.Result {
+        // FLAGS, UID and the like of a few messages: encoding only, done here (no
+        // pool hop for the commonest cheap FETCH).
+        let inline = !job.plan.needsFile && !job.plan.needsDetails && job.messages.count <= FetchJob.inlineMessages
         while true {
-            let step = try await context.content { try job.step() }
+            let step = inline ? try job.step() : try await context.content { try job.step() }
             if step.bytes.readableBytes > 0 {
                 ServerMetrics.bytesSent.increment(by: step.bytes.readableBytes)
                 try await output.write(step.bytes)

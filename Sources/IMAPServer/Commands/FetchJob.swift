@@ -95,6 +95,9 @@ final class FetchJob: @unchecked Sendable {
     /// Literals up to this size are copied while the message is open; larger ones
     /// become a FileWindow read by later steps.
     static let inlineLimit = 64 * 1024
+    /// A FETCH of no file and no details for at most this many messages is encoded on
+    /// the session's own thread (IMAPSession.stream): less work than a pool hop.
+    static let inlineMessages = 1000
     /// NUL: content holding it must go as a literal8 (RFC 9051 §4.3).
     static let nul: UInt8 = 0
 

@@ -30,6 +30,17 @@ final class ChannelOutput: Sendable {
     /// connection is gone.
     func write(_ buffer: ByteBuffer) async throws {
         let loop = channel.eventLoop
+        if loop.inEventLoop {
+            // The session runs on the loop (IMAPSession): no hop, and no suspension
+            // unless the client stopped reading.
+            guard channel.isActive else { throw Closed() }
+            channel.writeAndFlush(buffer, promise: nil)
+            guard !channel.isWritable else { return }
+            let promise = loop.makePromise(of: Void.self)
+            waiters.value.append(promise)
+            try await promise.futureResult.get()
+            return
+        }
         let promise = loop.makePromise(of: Void.self)
         loop.execute { [self] in
             guard channel.isActive else {

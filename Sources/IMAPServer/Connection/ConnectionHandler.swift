@@ -287,12 +287,13 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Runs session work off the event loop, then resumes decoding on it.
+    /// Runs session work (on this event loop: IMAPSession's executor, so starting it
+    /// costs no thread switch), then resumes decoding once it is done.
     private func run(context: ChannelHandlerContext, _ work: @escaping @Sendable () async -> CommandOutcome) {
         busy = true
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        Task {
+        Task.immediate {
             let outcome = await work()
             eventLoop.execute {
                 let (handler, context) = bound.value

@@ -39,7 +39,16 @@ enum CommandOutcome: Sendable {
 /// One client's IMAP session (RFC 9051 §3). Commands run one at a time, in order; the
 /// connection handler awaits each before decoding the next. An actor, so the folder
 /// observer's IDLE wake-ups and command execution never race on the session's state.
+///
+/// The actor runs on its channel's event loop (issue 12): a command goes from the
+/// decoder to the session and its responses to the socket without a thread switch;
+/// only blocking work leaves the loop, for a pool (WorkPools). Nothing in the session
+/// may block: file-system, crypt and message-content work go through
+/// `context.blocking`, `context.authentication` and `context.content`.
 actor IMAPSession {
+    nonisolated let loopExecutor: any SerialExecutor
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loopExecutor.asUnownedSerialExecutor() }
+
     let context: ServerContext
     var connection: ConnectionInfo
     var state: SessionState = .notAuthenticated
@@ -69,6 +78,7 @@ actor IMAPSession {
         self.context = context
         self.connection = connection
         self.output = output
+        self.loopExecutor = output.channel.eventLoop.executor
         self.writer = ResponseWriter(channel: output.channel)
         var logger = context.logger
         logger[metadataKey: "session"] = "\(connection.sessionID)"
