@@ -12,7 +12,7 @@ extension IMAPSession {
             return
         }
         if attributes.contains(where: { !$0.isServed }) {
-            writer.tagged(tag, .bad, nil, "MODSEQ needs CONDSTORE, which is not enabled.")
+            fail(tag, .modSeqNeedsCondstore)
             return
         }
         await synchronizeSelected()
@@ -48,8 +48,7 @@ extension IMAPSession {
                 try? await output.channel.close()
                 return
             }
-            logger.error("fetch failed", metadata: ["error": .client("\(error)")])
-            writer.tagged(tag, .no, .serverBug, "Internal error occurred. Refer to server log for more information.")
+            fail(tag, .serverFault("fetch failed: \(error)"))
             return
         }
         if result.unknownCTE {

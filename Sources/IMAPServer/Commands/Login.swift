@@ -6,7 +6,7 @@ extension IMAPSession {
     /// RFC 9051 §6.2.3 LOGIN.
     func handleLogin(tag: String, username: String, password: Secret) async -> CommandOutcome {
         guard plaintextAuthAllowed else {
-            writer.tagged(tag, .no, .privacyRequired, "Plaintext authentication disallowed on non-secure connections.")
+            fail(tag, .plaintextDisallowed)
             return .done
         }
         return await logIn(tag: tag, username: username, password: password.bytes)

@@ -20,7 +20,7 @@ extension IMAPSession {
             key = converted
         }
         if SearchKeyInspection.usesModSeq(key) {
-            writer.tagged(tag, .bad, nil, "MODSEQ needs CONDSTORE, which is not enabled.")
+            fail(tag, .modSeqNeedsCondstore)
             return
         }
         await synchronizeSelected()
