@@ -47,19 +47,44 @@ final class ServerContext: Sendable {
 
     /// Runs blocking file-system work (scans, renames, fsync) on the general pool,
     /// never on an event loop or the cooperative pool.
-    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await pools.general.runIfActive(body)
+    func blocking<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await Self.run(on: pools.general, body)
     }
 
     /// Message-content work (a FETCH step, a SEARCH slice): its own pool, so no amount
     /// of it delays LOGIN, SELECT or NOOP of other users (WorkPools).
-    func content<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await pools.content.runIfActive(body)
+    func content<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await Self.run(on: pools.content, body)
     }
 
     /// Password checks (crypt): their own pool, never queued behind message work.
-    func authentication<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await pools.authentication.runIfActive(body)
+    func authentication<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await Self.run(on: pools.authentication, body)
+    }
+
+    /// Runs `body` on `pool` and resumes the caller directly on its own executor (a
+    /// session: its event loop), not first on the cooperative pool: one thread switch
+    /// each way (NIOThreadPool.runIfActive resumes on the cooperative pool, which cost
+    /// every NOOP and STORE a third switch).
+    private static func run<T: Sendable>(
+        on pool: NIOThreadPool, isolation: isolated (any Actor)? = #isolation,
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation(isolation: isolation) { continuation in
+            pool.submit { state in
+                guard case .active = state else {
+                    continuation.resume(throwing: NIOThreadPoolError.ThreadPoolInactive())
+                    return
+                }
+                continuation.resume(with: Result { try body() })
+            }
+        }
     }
 }
 

@@ -31,8 +31,8 @@ final class ChannelOutput: Sendable {
     func write(_ buffer: ByteBuffer) async throws {
         let loop = channel.eventLoop
         if loop.inEventLoop {
-            // The session runs on the loop (IMAPSession): no hop, and no suspension
-            // unless the client stopped reading.
+            // Already on the loop: no hop, and no suspension unless the client
+            // stopped reading.
             guard channel.isActive else { throw Closed() }
             channel.writeAndFlush(buffer, promise: nil)
             guard !channel.isWritable else { return }

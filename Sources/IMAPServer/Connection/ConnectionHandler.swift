@@ -287,8 +287,8 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Runs session work (on this event loop: IMAPSession's executor, so starting it
-    /// costs no thread switch), then resumes decoding once it is done.
+    /// Runs session work (started at once, not first queued on the cooperative pool),
+    /// then resumes decoding on the event loop once it is done.
     private func run(context: ChannelHandlerContext, _ work: @escaping @Sendable () async -> CommandOutcome) {
         busy = true
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
