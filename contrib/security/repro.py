@@ -7,161 +7,20 @@ prints one line per item: what was tried, what happened, and OK / FAIL.
 Each item starts its own server on a fresh temporary spool on 127.0.0.1 and stops it
 again. The unit and end-to-end regression tests in the suite are what CI runs; this
 script is for reading a build's behaviour side by side with an older one (run it with
---bin pointing at each) and for the figures of the closing note (item 3's RSS).
+--bin pointing at each) and for the figures of the closing note (item 3's and item 14's RSS).
 Python 3 standard library only; Linux (/proc) only.
 """
 import argparse
 import os
+import random
 import re
-import shutil
+import selectors
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-PASSWORD = "repro-pass"
-
-
-class Server:
-    """The binary on a fresh spool; `users` get PASSWORD (SHA512-CRYPT, or yescrypt
-    for the names in `yescrypt`)."""
-
-    def __init__(self, binary, users=("alice", "bob"), yescrypt=(), args=(), make_maildirs=True):
-        self.dir = tempfile.mkdtemp(prefix="imapd-repro-")
-        self.root = os.path.join(self.dir, "spool")
-        os.mkdir(self.root)
-        lines = []
-        for user in users:
-            scheme = "YESCRYPT" if user in yescrypt else "SHA512-CRYPT"
-            hashed = subprocess.run([binary, "passwd", "--scheme", scheme], input=PASSWORD + "\n",
-                                    capture_output=True, text=True, check=True).stdout.strip()
-            lines.append(f"{user}:{hashed}")
-            if make_maildirs:
-                for sub in ("cur", "new", "tmp"):
-                    os.makedirs(os.path.join(self.root, user, sub))
-        self.passwd = os.path.join(self.dir, "passwd")
-        with open(self.passwd, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        self.log_path = os.path.join(self.dir, "server.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [binary, "--root", self.root, "--passwd", self.passwd, "--listen", "127.0.0.1:0", *args],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.port = None
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            line = self.proc.stdout.readline()
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line or "")
-            if m:
-                self.port = int(m.group(1))
-                break
-            if not line and self.proc.poll() is not None:
-                break
-        if self.port is None:
-            raise RuntimeError("server did not start: " + open(self.log_path).read()[-2000:])
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-
-    def status(self, field):
-        """A /proc/<pid>/status figure in KiB (VmRSS, VmHWM)."""
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-        return 0
-
-    def cpu_seconds(self):
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.alive():
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-class Client:
-    def __init__(self, port, timeout=30):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
-
-    def until(self, tag):
-        """Lines up to and including the tagged one (literals are read as lines)."""
-        lines = []
-        while True:
-            line = self.line()
-            lines.append(line)
-            if line.startswith(tag + " "):
-                return lines
-
-    def login(self, user="alice", tag="L"):
-        self.send(f"{tag} LOGIN {user} {PASSWORD}\r\n")
-        return self.until(tag)[-1]
-
-    def closed_within(self, seconds):
-        self.sock.settimeout(seconds)
-        try:
-            while self.sock.recv(65536):
-                pass
-            return True
-        except (socket.timeout, TimeoutError):
-            return False
-        except OSError:
-            return True
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def greet(port, timeout=30):
-    c = Client(port, timeout)
-    c.line()
-    return c
-
-
-def report(item, what, outcome, ok):
-    print(f"{item:>3}  {'OK  ' if ok else 'FAIL'}  {what}: {outcome}", flush=True)
-    return ok
-
-
-def message(size, subject="big"):
-    body = ("x" * 75 + "\r\n") * (size // 77 + 1)
-    return (f"From: a@example.org\r\nTo: b@example.org\r\nSubject: {subject}\r\n"
-            f"Message-ID: <{subject}@repro>\r\n\r\n{body}").encode()
-
+from reprolib import PASSWORD, REPO, Server, greet, message, report
 
 # --- items ---------------------------------------------------------------------------
 
@@ -439,8 +298,161 @@ def item13(binary, _):
     return report(13, "SUBSCRIBE without a Maildir; CREATE \"a%b\"", f"{sub}; {create}", ok)
 
 
-ITEMS = {1: item1, 2: item2, 3: item3, 4: item4, 6: item6, 7: item7, 8: item8, 9: item9,
-         11: item11, 12: item12, 13: item13}
+def deliver(root, user, n, subject="mda"):
+    """What a local MDA does: write into tmp/, then rename into new/."""
+    base = os.path.join(root, user)
+    name = f"{time.time():.6f}.M{n}P{os.getpid()}.mda"
+    with open(os.path.join(base, "tmp", name), "wb") as f:
+        f.write(message(300, subject=f"{subject}{n}"))
+    os.rename(os.path.join(base, "tmp", name), os.path.join(base, "new", name))
+
+
+class Tracker:
+    """One session's idea of the mailbox size, from its own untagged responses; counts
+    every response naming a sequence number the session was never given (RFC 9051
+    §7.5.1: an EXPUNGE or FETCH always names a message the client knows)."""
+
+    def __init__(self):
+        self.exists, self.violations = 0, 0
+
+    def see(self, line):
+        m = re.match(r"\* (\d+) (EXISTS|EXPUNGE|FETCH)", line)
+        if not m:
+            return
+        n, kind = int(m.group(1)), m.group(2)
+        if kind == "EXISTS":
+            self.exists = n
+        elif n > self.exists or n == 0:
+            self.violations += 1
+        elif kind == "EXPUNGE":
+            self.exists -= 1
+
+
+def item5(binary, _):
+    """EXPUNGE for a message the session was never told about."""
+    seconds, sessions = 20, 30
+    with Server(binary, args=("--max-connections-per-address", "100",
+                                    "--max-connections-per-user-address", "100")) as s:
+        setup = greet(s.port)
+        setup.login()
+        setup.send("c CREATE Other\r\n")
+        setup.until("c")
+        setup.close()
+        stop = time.time() + seconds
+        trackers, sent = [], [0]
+
+        def mda():
+            while time.time() < stop:
+                sent[0] += 1
+                deliver(s.root, "alice", sent[0])
+                time.sleep(0.02)  # about 50 messages/s, as in the review
+
+        def worker(i):
+            rng, t = random.Random(i), Tracker()
+            trackers.append(t)
+            c = greet(s.port)
+            c.login()
+            c.send("s SELECT INBOX\r\n")
+            for line in c.until("s"):
+                t.see(line)
+            n = 0
+            while time.time() < stop:
+                n += 1
+                target = rng.randint(1, t.exists) if t.exists else None
+                command = "NOOP" if target is None else rng.choice([
+                    f"STORE {target} +FLAGS (\\Deleted)", "EXPUNGE", f"COPY {target} Other",
+                    f"MOVE {target} Other", f"STORE {target} +FLAGS (\\Seen)", "NOOP"])
+                c.send(f"w{n} {command}\r\n")
+                for line in c.until(f"w{n}"):
+                    t.see(line)
+            c.close()
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(sessions)]
+        threads.append(threading.Thread(target=mda))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        alive = s.alive()
+    bad = sum(t.violations for t in trackers)
+    return report(5, f"{sessions} sessions STORE/EXPUNGE/COPY/MOVE for {seconds} s, an MDA delivering",
+                  f"{sent[0]} delivered, {bad} responses naming an unknown sequence number, "
+                  f"server {'alive' if alive else 'DIED'}", bad == 0 and alive)
+
+
+def item10(binary, _):
+    """Content nested deeper than 100 MIME levels."""
+    depth = 120
+    parts = "Content-Type: text/plain\r\n\r\ndeepneedle here\r\n"
+    for level in range(depth):
+        b = f"b{level}"
+        parts = f"Content-Type: multipart/mixed; boundary={b}\r\n\r\n--{b}\r\n{parts}\r\n--{b}--\r\n"
+    msg = f"From: a@example.org\r\nSubject: deep\r\nMIME-Version: 1.0\r\n{parts}".encode()
+    with Server(binary) as s:
+        with open(os.path.join(s.root, "alice", "cur", "1700000000.M1P1.deep:2,S"), "wb") as f:
+            f.write(msg)
+        c = greet(s.port)
+        c.login()
+        c.send("s SELECT INBOX\r\n")
+        c.until("s")
+        c.send("x SEARCH BODY deepneedle\r\n")
+        found = [line for line in c.until("x") if line.startswith("* SEARCH")]
+        c.close()
+    ok = found == ["* SEARCH 1"]
+    return report(10, f"SEARCH BODY for a word {depth} multipart levels deep", f"{found}", ok)
+
+
+def item14(binary, _):
+    """IDLE sessions' memory under deliveries."""
+    sessions, deliveries = 200, 2200
+    with Server(binary, args=("--max-connections-per-address", "300",
+                              "--max-connections-per-user", "300",
+                              "--max-connections-per-user-address", "300")) as s:
+        sel = selectors.DefaultSelector()
+        clients = []
+        for i in range(sessions):
+            c = greet(s.port)
+            c.login(tag=f"L{i}")
+            c.send("s SELECT INBOX\r\ni IDLE\r\n")
+            c.until("s")
+            c.line()  # "+ idling"
+            c.sock.setblocking(False)
+            c.seen = 0
+            sel.register(c.sock, selectors.EVENT_READ, c)
+            clients.append(c)
+
+        def round_(first):
+            """Delivers `deliveries` more and waits until every session was told."""
+            for n in range(first, first + deliveries):
+                deliver(s.root, "alice", n)
+            deadline = time.time() + 120
+            while time.time() < deadline and min(c.seen for c in clients) < first + deliveries:
+                for key, _ in sel.select(1):
+                    c = key.data
+                    try:
+                        c.buf += c.sock.recv(65536)
+                    except BlockingIOError:
+                        continue
+                    for m in re.finditer(rb"\* (\d+) EXISTS", c.buf):
+                        c.seen = max(c.seen, int(m.group(1)))
+                    c.buf = c.buf[c.buf.rfind(b"\r\n") + 2:]
+            return s.status("VmRSS"), sum(1 for c in clients if c.seen >= first + deliveries)
+
+        # The first round also sizes the allocator's arenas and the folder's shared
+        # state; memory that every session keeps per message shows as growth in the
+        # second, about sessions x deliveries x 100 B (44 MB) before the fix.
+        start = s.status("VmRSS")
+        first, told1 = round_(0)
+        second, told2 = round_(deliveries)
+        for c in clients:
+            c.close()
+    grew = (second - first) / 1024
+    return report(14, f"{sessions} IDLE sessions, two rounds of {deliveries} deliveries",
+                  f"{told1}/{told2} sessions told of all; RSS {start // 1024} -> {first // 1024} -> "
+                  f"{second // 1024} MiB (second round {grew:+.0f} MiB; about +42 MiB per round before)",
+                  told1 == told2 == sessions and grew < 15)
+
+ITEMS = {1: item1, 2: item2, 3: item3, 4: item4, 5: item5, 6: item6, 7: item7, 8: item8, 9: item9,
+         10: item10, 11: item11, 12: item12, 13: item13, 14: item14}
 
 
 def main():
