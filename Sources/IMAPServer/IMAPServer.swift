@@ -12,14 +12,15 @@ import Synchronization
 /// The server: binds the listeners and serves connections until `shutdown()`.
 ///
 /// Threads: SwiftNIO event loops (one per core) do socket I/O and framing; every
-/// blocking operation (readdir, open, rename, fsync, crypt) runs on a separate thread
-/// pool (`ServerConfiguration.blockingThreads`), so a slow disk or an expensive hash
-/// never stalls other clients' sockets.
+/// blocking operation (readdir, open, rename, fsync, crypt) runs on a thread pool
+/// (WorkPools: file system, message content, crypt), so a slow disk or an expensive
+/// hash never stalls other clients' sockets, and output waits for a slow client
+/// without a thread (ChannelOutput).
 public final class IMAPServer: Sendable {
     public let configuration: ServerConfiguration
     let context: ServerContext
     private let group: MultiThreadedEventLoopGroup
-    private let threadPool: NIOThreadPool
+    private let pools: WorkPools
     private let channels = Mutex<[Channel]>([])
     private let stopped = Mutex(false)
     private let tls: TLSContextHolder?
@@ -43,11 +44,10 @@ public final class IMAPServer: Sendable {
         }
         let tls = try configuration.tlsCertificate.map { try TLSContextHolder(source: $0) }
         self.tls = tls
-        threadPool = NIOThreadPool(numberOfThreads: max(1, configuration.blockingThreads))
-        threadPool.start()
+        pools = WorkPools(generalThreads: configuration.blockingThreads)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         context = ServerContext(
-            config: configuration, passwd: passwd, threadPool: threadPool, logger: logger, tls: tls,
+            config: configuration, passwd: passwd, pools: pools, logger: logger, tls: tls,
             throttle: throttle)
     }
 
@@ -170,7 +170,7 @@ public final class IMAPServer: Sendable {
         }
         context.registry.stopWatching()
         try? await group.shutdownGracefully()
-        try? await threadPool.shutdownGracefully()
+        await pools.shutdown()
     }
 }
 

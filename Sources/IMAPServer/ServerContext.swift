@@ -16,7 +16,7 @@ final class ServerContext: Sendable {
     let messageCache: ParsedMessageCache
     /// What SEARCH did with message contents (Commands/SearchText.swift).
     let searchStatistics = SearchStatistics()
-    let threadPool: NIOThreadPool
+    let pools: WorkPools
     let logger: Logger
     /// The certificate, when TLS is configured (implicit TLS and STARTTLS).
     let tls: TLSContextHolder?
@@ -28,7 +28,7 @@ final class ServerContext: Sendable {
     private let nextSessionID = Atomic<UInt64>(1)
 
     init(
-        config: ServerConfiguration, passwd: PasswdDatabase?, threadPool: NIOThreadPool, logger: Logger,
+        config: ServerConfiguration, passwd: PasswdDatabase?, pools: WorkPools, logger: Logger,
         tls: TLSContextHolder? = nil, throttle: LoginThrottle = LoginThrottle()
     ) {
         self.config = config
@@ -39,16 +39,77 @@ final class ServerContext: Sendable {
         self.literalBudget = ByteBudget(capacity: config.maxBufferedLiteralBytes)
         self.registry = FolderRegistry(logger: logger)
         self.messageCache = ParsedMessageCache(budget: config.messageCacheBytes)
-        self.threadPool = threadPool
+        self.pools = pools
         self.logger = logger
     }
 
     func makeSessionID() -> UInt64 { nextSessionID.add(1, ordering: .relaxed).oldValue }
 
-    /// Runs blocking work (file system, crypt) on the thread pool, never on an event
-    /// loop or the cooperative pool.
-    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await threadPool.runIfActive(body)
+    /// Runs blocking file-system work (scans, renames, fsync) on the general pool,
+    /// never on an event loop or the cooperative pool.
+    func blocking<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await Self.run(on: pools.general, body)
+    }
+
+    /// Message-content work (a FETCH step, a SEARCH slice): its own pool, so no amount
+    /// of it delays LOGIN, SELECT or NOOP of other users (WorkPools).
+    func content<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await Self.run(on: pools.content, body)
+    }
+
+    /// Password checks (crypt): their own pool, never queued behind message work.
+    func authentication<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await Self.run(on: pools.authentication, body)
+    }
+
+    /// Runs `body` on `pool` and resumes the caller directly on its own executor (a
+    /// session: its event loop), not first on the cooperative pool: one thread switch
+    /// each way (NIOThreadPool.runIfActive resumes on the cooperative pool, which cost
+    /// every NOOP and STORE a third switch).
+    private static func run<T: Sendable>(
+        on pool: NIOThreadPool, isolation: isolated (any Actor)? = #isolation,
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation(isolation: isolation) { continuation in
+            pool.submit { state in
+                guard case .active = state else {
+                    continuation.resume(throwing: NIOThreadPoolError.ThreadPoolInactive())
+                    return
+                }
+                continuation.resume(with: Result { try body() })
+            }
+        }
+    }
+}
+
+/// The thread pools for blocking work, split by kind so one kind cannot starve another
+/// (issue 12): a user's 64 large FETCHes or a SEARCH over 100,000 messages queue on
+/// `content`; LOGIN's crypt runs on `authentication`; SELECT, STATUS, STORE, NOOP's
+/// rescan and the other file-system work run on `general`. No job on any pool waits for
+/// a client: output waits in ChannelOutput, suspended, holding no thread.
+struct WorkPools: Sendable {
+    let general: NIOThreadPool
+    let content: NIOThreadPool
+    let authentication: NIOThreadPool
+
+    /// `generalThreads`: ServerConfiguration.blockingThreads. The content pool gets as
+    /// many (FETCH steps are short: a chunk of at most `FetchJob.stepBytes`); crypt gets
+    /// two threads, enough for the login rate the throttle lets through.
+    init(generalThreads: Int) {
+        general = NIOThreadPool(numberOfThreads: max(1, generalThreads))
+        content = NIOThreadPool(numberOfThreads: max(2, generalThreads))
+        authentication = NIOThreadPool(numberOfThreads: 2)
+        for pool in [general, content, authentication] { pool.start() }
+    }
+
+    func shutdown() async {
+        for pool in [general, content, authentication] { try? await pool.shutdownGracefully() }
     }
 }
 

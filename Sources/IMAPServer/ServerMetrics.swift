@@ -13,6 +13,11 @@ enum ServerMetrics {
     static let bytesSent = Counter(label: "imap_bytes_sent_total")
     static let fetchResponses = Counter(label: "imap_messages_sent_total")
 
+    /// A command that ended with a CommandError, counted by kind (user, syntax, server).
+    static func commandError(_ kind: CommandError.Kind) {
+        Counter(label: "imap_command_errors_total", dimensions: [("kind", kind.rawValue)]).increment()
+    }
+
     /// One finished command: counted by name and result, timed by name.
     static func command(_ name: String, result: ResponseStatus?, nanoseconds: Int64) {
         let status = result.map { $0.rawValue.lowercased() } ?? "none"

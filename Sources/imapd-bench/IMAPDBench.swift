@@ -7,8 +7,10 @@ import ArgumentParser
 struct IMAPDBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imapd-bench",
-        abstract: "Benchmark an IMAP server: mixed load, large folders, idle sessions, deliveries, large messages.",
+        abstract:
+            "Benchmark an IMAP server: mixed load, large folders, idle sessions, deliveries, large messages, slow readers.",
         subcommands: [
-            Generate.self, MixedLoad.self, FolderScan.self, IdleSessions.self, LargeMessage.self, Report.self,
+            Generate.self, MixedLoad.self, FolderScan.self, IdleSessions.self, LargeMessage.self, SlowReaders.self,
+            Report.self,
         ])
 }

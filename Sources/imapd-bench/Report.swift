@@ -35,6 +35,9 @@ enum Target: Equatable, Sendable {
         case ("d", "delivery->EXISTS p99"): return .oursAtMost(50)
         // "Flat in message size": a tenth of the 50 MB message at most.
         case ("e", "FETCH peak RSS growth"), ("e", "APPEND peak RSS growth"): return .oursAtMost(5)
+        // Issue 12: stalled readers cost the victim at most twice its time without them.
+        case ("f", "victim slowdown, 8 slow readers"), ("f", "victim slowdown, 64 slow readers"):
+            return .oursAtMost(2)
         default: return nil
         }
     }

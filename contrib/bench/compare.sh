@@ -11,6 +11,8 @@
 #   (a) mixed profile at 10 and 50 clients        (b) SELECT + UID FETCH 1:* (FLAGS) on a
 #   (c) idle sessions: memory per session              100,000-message folder, cold and warm
 #   (d) delivery -> EXISTS latency under IDLE     (e) FETCH BODY[] and APPEND of 50 MB
+#   (f) slow readers: another user's LOGIN+SELECT+FETCH time while 0, 8 and 64 connections
+#       stall a FETCH of the large message(s) and read nothing (issue 12)
 # then prints the ratio table and writes it as markdown and JSON (see the last lines).
 #
 # Sized to finish in under 20 minutes on 2 cores including the release build. Scale with:
@@ -25,10 +27,13 @@
 #   BENCH_BIG_MB=50           size of the message of (e)
 #   BENCH_DROP_CACHES=auto    drop the page cache before each cold run of (b): auto = when
 #                             /proc/sys/vm/drop_caches is writable (root), 0 = never
-#   BENCH_SCENARIOS="a b c d e"  which scenarios to run
+#   BENCH_SLOW_READERS="0 8 64"   slow-reader counts of (f)
+#   BENCH_SCENARIOS="a b c d e f"  which scenarios to run
 #   BENCH_OUT=.build/bench    where report.md, report.json and the raw results go
 #   BENCH_PORT=24143          imapd-maildir's port (Dovecot gets BENCH_PORT+1)
 #   BENCH_KEEP=1              keep the work directory (spools, logs)
+#   BENCH_IMAPD=path          serve with this imapd-maildir binary instead of the release
+#                             build (an older build, to compare before and after a change)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$PWD
@@ -44,7 +49,8 @@ DELIVER_SESSIONS=${BENCH_DELIVER_SESSIONS:-100}
 DELIVERIES=${BENCH_DELIVERIES:-60}
 BIG_MB=${BENCH_BIG_MB:-50}
 DROP_CACHES=${BENCH_DROP_CACHES:-auto}
-SCENARIOS=${BENCH_SCENARIOS:-a b c d e}
+SLOW_READERS=${BENCH_SLOW_READERS:-0 8 64}
+SCENARIOS=${BENCH_SCENARIOS:-a b c d e f}
 OUT=${BENCH_OUT:-$REPO/.build/bench}
 PORT=${BENCH_PORT:-24143}
 DOVECOT_PORT=$((PORT + 1))
@@ -79,7 +85,7 @@ log "swift build -c release (imapd-maildir, imapd-bench)"
 swift build -c release --product imapd-maildir 2>&1 | tail -n 1
 swift build -c release --product imapd-bench 2>&1 | tail -n 1
 BIN=$(swift build -c release --show-bin-path)
-IMAPD=$BIN/imapd-maildir
+IMAPD=${BENCH_IMAPD:-$BIN/imapd-maildir}
 BENCH=$BIN/imapd-bench
 
 # Thousands of sessions: raise the open-file limit for us and the servers we start.
@@ -203,7 +209,7 @@ if want b; then
 fi
 
 # --- servers for (a), (c), (d), (e): one copy each of the whole spool -------------------
-if want a || want c || want d || want e; then
+if want a || want c || want d || want e || want f; then
     log "copying the spool for each server and starting them"
     copy "$WORK/spool" "$WORK/root-$OURS" "$OURS"
     copy "$WORK/spool" "$WORK/root-$THEIRS" "$THEIRS"
@@ -251,6 +257,13 @@ fi
 if want e; then
     log "(e) FETCH BODY[] and APPEND of a $BIG_MB MB message: throughput and peak RSS"
     alternate big e --append-size $((BIG_MB * 1024 * 1024)) --server-pid @PID@
+fi
+
+if want f; then
+    log "(f) victim LOGIN+SELECT+FETCH with $SLOW_READERS slow readers of the $BIG_MB MB message"
+    readers=()
+    for count in $SLOW_READERS; do readers+=(--readers "$count"); done
+    alternate slow f "${readers[@]}"
 fi
 
 # --- report -----------------------------------------------------------------------------

@@ -98,7 +98,7 @@ extension IMAPSession {
         }
         logger.debug("command", metadata: ["command": "\(Self.appendCommandName)", "tag": .client(tag)])
         guard let components = components(of: name) else {
-            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            fail(tag, .invalidMailboxName)
             return .skipAppend
         }
         guard let folder = await openDestination(tag: tag, components, name: name) else { return .skipAppend }

@@ -10,7 +10,7 @@ extension IMAPSession {
             return .done
         }
         guard plaintextAuthAllowed else {
-            writer.tagged(tag, .no, .privacyRequired, "Plaintext authentication disallowed on non-secure connections.")
+            fail(tag, .plaintextDisallowed)
             return .done
         }
         if let initialResponse {

@@ -12,11 +12,11 @@ extension IMAPSession {
     func handleCreate(tag: String, name: MailboxName, specialUse: [String]) async {
         guard let user = state.user else { return }
         guard let components = components(of: name) else {
-            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            fail(tag, .invalidMailboxName)
             return
         }
         if components == [FolderNames.inbox] {
-            writer.tagged(tag, .no, .alreadyExists, "INBOX always exists.")
+            fail(tag, .inboxAlwaysExists)
             return
         }
         var uses: [String] = []

@@ -10,7 +10,7 @@ extension IMAPSession {
     func handleDelete(tag: String, name: MailboxName) async {
         guard let user = state.user else { return }
         guard let components = components(of: name) else {
-            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            fail(tag, .invalidMailboxName)
             return
         }
         if components == [FolderNames.inbox] {
@@ -35,7 +35,7 @@ extension IMAPSession {
             if hasChildren {
                 writer.tagged(tag, .no, .hasChildren, "Mailbox has children and holds no messages.")
             } else {
-                writer.tagged(tag, .no, .nonexistent, "Mailbox doesn't exist: \(name.rawValue.prefix(200))")
+                fail(tag, .nonexistent(name))
             }
             return
         } catch {

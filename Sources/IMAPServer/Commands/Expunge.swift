@@ -9,7 +9,7 @@ extension IMAPSession {
     func handleExpunge(tag: String, uids set: SequenceSet<UID>?) async {
         guard let mailbox = state.selected else { return }
         guard !mailbox.readOnly else {
-            writer.tagged(tag, .no, .readOnly, "Mailbox is read-only.")
+            fail(tag, .readOnly)
             return
         }
         await synchronizeSelected()

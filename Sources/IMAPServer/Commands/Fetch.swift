@@ -12,7 +12,7 @@ extension IMAPSession {
             return
         }
         if attributes.contains(where: { !$0.isServed }) {
-            writer.tagged(tag, .bad, nil, "MODSEQ needs CONDSTORE, which is not enabled.")
+            fail(tag, .modSeqNeedsCondstore)
             return
         }
         await synchronizeSelected()
@@ -29,24 +29,26 @@ extension IMAPSession {
             for index in messages.indices { messages[index].recent = mailbox.recent.contains(messages[index].uid) }
         }
 
-        // Everything already buffered goes out first: the job writes to the channel itself.
+        // Everything already buffered goes out first: the job's output follows it.
         await flushOutput()
         let job = FetchJob(
             plan: plan, messages: messages, folder: mailbox.folder, uidValidity: mailbox.view.uidValidity,
-            cache: context.messageCache, encoder: writer.encoder, channel: writer.channel,
-            logger: logger)
+            cache: context.messageCache, encoder: writer.encoder, logger: logger)
         let result: FetchJob.Result
         do {
-            result = try await context.blocking { try job.run() }
-        } catch let error as FetchJob.MessageShrank {
-            // A literal already announced cannot be completed: close, as Dovecot does
-            // when a mail gives fewer bytes than it announced (FetchJob).
-            logger.error("fetch failed; closing the connection", metadata: ["error": "\(error)"])
-            try? await writer.channel.close()
+            result = try await stream(job)
+        } catch is ChannelOutput.Closed {
+            // The client went away: the connection's close path ends the session.
             return
         } catch {
-            logger.error("fetch failed", metadata: ["error": .client("\(error)")])
-            writer.tagged(tag, .no, .serverBug, "Internal error occurred. Refer to server log for more information.")
+            guard !(error is FetchJob.MessageShrank) && !job.isInsideResponse else {
+                // A literal already announced cannot be completed: close, as Dovecot
+                // does when a mail gives fewer bytes than it announced (FetchJob).
+                logger.error("fetch failed; closing the connection", metadata: ["error": .client("\(error)")])
+                try? await output.channel.close()
+                return
+            }
+            fail(tag, .serverFault("fetch failed: \(error)"))
             return
         }
         if result.unknownCTE {
@@ -73,6 +75,25 @@ extension IMAPSession {
                 reportExpunge: spec.mayReportExpunge)
         } else {
             await finish(tag, "Fetch completed.", reportExpunge: spec.mayReportExpunge)
+        }
+    }
+}
+
+extension IMAPSession {
+    /// Runs `job` step by step on the content pool, each step's bytes written before
+    /// the next starts, and only once the connection can take them (ChannelOutput):
+    /// a client that stops reading leaves the job suspended, holding no thread.
+    func stream(_ job: FetchJob) async throws -> FetchJob.Result {
+        // FLAGS, UID and the like of a few messages: encoding only, done here (no
+        // pool hop for the commonest cheap FETCH).
+        let inline = !job.plan.needsFile && !job.plan.needsDetails && job.messages.count <= FetchJob.inlineMessages
+        while true {
+            let step = inline ? try job.step() : try await context.content { try job.step() }
+            if step.bytes.readableBytes > 0 {
+                ServerMetrics.bytesSent.increment(by: step.bytes.readableBytes)
+                try await output.write(step.bytes)
+            }
+            if let result = step.finished { return result }
         }
     }
 }

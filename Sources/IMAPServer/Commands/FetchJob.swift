@@ -5,25 +5,34 @@ import MailMessage
 import MaildirStore
 import NIOCore
 
-/// The blocking part of a FETCH, run on the thread pool: opens each message once,
-/// parses its MIME structure from a read-only mapping, and writes the responses
-/// straight to the channel. Bodies are streamed in chunks with LF → CRLF done on the
-/// fly; the job waits for each flushed chunk, so a slow client holds back the job, not
-/// the server's memory.
+/// The file-reading part of a FETCH, run step by step on the content pool: each
+/// `step()` produces at most about `stepBytes` of responses and returns them; the
+/// session writes them (ChannelOutput) and asks for the next step only once the
+/// connection can take more. So a client that stops reading holds no thread, and its
+/// connection holds at most one step plus the channel's high-water mark (issue 12).
+///
+/// Each message is opened once, its MIME structure parsed from the whole file (a
+/// read-only mapping for large files, TruncationGuard) when an item needs it, and its
+/// response encoded; a literal of more than `inlineLimit` bytes is not copied then but
+/// left as a `FileWindow` that later steps read with pread in `chunkSize` pieces (LF →
+/// CRLF on the fly). A 50 MB BODY[] thus never maps or holds the message.
 ///
 /// Races: the file may be renamed (another session changed flags) or unlinked
 /// (expunged) between the scan and the open; `SharedFolder.openMessage` finds it again
 /// by base name or reports it gone, and a gone message is counted in `missing`. An
-/// unlinked file stays readable through the open descriptor and the mapping. Maildir
-/// files are never rewritten in place (every writer renames a new file into place), but
-/// a careless program may truncate one under us: the mapping then reads zeros instead of
-/// faulting (TruncationGuard) and the ShrinkProbe says so. Found before anything of the
-/// message was written, the message is skipped and counted in `shrunk` (the command
-/// ends NO); found while its response is being written, the job throws
-/// `MessageShrank` and the session closes the connection, as Dovecot does when a mail
-/// gives fewer bytes than announced: a literal whose size went out cannot be completed
-/// with the message's bytes, and a client must not keep zeros as the message.
-struct FetchJob: Sendable {
+/// unlinked file stays readable through the open descriptor. Maildir files are never
+/// rewritten in place (every writer renames a new file into place), but a careless
+/// program may truncate one under us: the mapping then reads zeros instead of faulting
+/// (TruncationGuard) and the ShrinkProbe says so, and a pread comes back short. Found
+/// before anything of the message was produced, the message is skipped and counted in
+/// `shrunk` (the command ends NO); found while its response is being produced, the job
+/// throws `MessageShrank` and the session closes the connection, as Dovecot does when a
+/// mail gives fewer bytes than announced: a literal whose size went out cannot be
+/// completed with the message's bytes, and a client must not keep zeros as the message.
+///
+/// Thread-safety: the session awaits each step before it starts the next, so one thread
+/// at a time touches the job's progress; the pool's hand-off orders the accesses.
+final class FetchJob: @unchecked Sendable {
     /// What FETCH needs of a message record: not its base name, whose reference count a
     /// copy would touch (one cache miss per message, 100,000s on a `FETCH 1:*`).
     struct Message: Sendable {
@@ -50,6 +59,12 @@ struct FetchJob: Sendable {
         var shrunk = 0
     }
 
+    /// What one step produced; `finished` once nothing is left.
+    struct Step: Sendable {
+        var bytes: ByteBuffer
+        var finished: Result?
+    }
+
     /// A message file shrank while its FETCH response was being written: the response
     /// cannot be completed, the connection must be closed.
     struct MessageShrank: Error, CustomStringConvertible {
@@ -70,27 +85,95 @@ struct FetchJob: Sendable {
     let uidValidity: StoreUIDValidity
     let cache: ParsedMessageCache
     let encoder: ResponseEncoder
-    let channel: Channel
     let logger: Logger
-    static let flushThreshold = 256 * 1024
+    let allocator = ByteBufferAllocator()
+    /// A step stops producing once it holds this much (it may exceed it by one
+    /// message's response without its large literals).
+    static let stepBytes = 256 * 1024
+    /// One pread of a literal's file window.
     static let chunkSize = 64 * 1024
+    /// Literals up to this size are copied while the message is open; larger ones
+    /// become a FileWindow read by later steps.
+    static let inlineLimit = 64 * 1024
+    /// A FETCH of no file and no details for at most this many messages is encoded on
+    /// the session's own thread (IMAPSession.stream): less work than a pool hop.
+    static let inlineMessages = 1000
     /// NUL: content holding it must go as a literal8 (RFC 9051 §4.3).
     static let nul: UInt8 = 0
 
-    func run() throws -> Result {
-        var result = Result()
-        // INTERNALDATE and RFC822.SIZE of messages a scan took in without a stat
-        // (MessageRecord); one that cannot be had any more is a vanished message.
-        var messages = messages
-        if plan.needsDetails {
-            let lacking = messages.indices.filter { messages[$0].lacksDetails }
-            let found = lacking.isEmpty ? [] : try folder.details(of: lacking.map { messages[$0].uid })
-            for (index, details) in zip(lacking, found) {
-                messages[index].internalDate = details?.internalDate
-                messages[index].virtualSize = details?.virtualSize
+    // Progress, carried from one step to the next.
+    private var prepared = false
+    private var next = 0
+    private var stopped = false
+    private var result = Result()
+    private var seenFlags: [StoreUID: MessageFlags] = [:]
+    /// The rest of the current message's response, not produced yet.
+    private var pending: [FetchSegment] = []
+    /// The file `pending` reads from.
+    private var file: MessageFile?
+    var flagBytes = FlagBytesCache()
+    private var chunk: [UInt8] = []
+
+    init(
+        plan: FetchPlan, messages: [Message], folder: SharedFolder, uidValidity: StoreUIDValidity,
+        cache: ParsedMessageCache, encoder: ResponseEncoder, logger: Logger
+    ) {
+        self.plan = plan
+        self.messages = messages
+        self.folder = folder
+        self.uidValidity = uidValidity
+        self.cache = cache
+        self.encoder = encoder
+        self.logger = logger
+    }
+
+    /// A response was partly produced: what went out cannot be completed on an error.
+    var isInsideResponse: Bool { !pending.isEmpty }
+
+    /// Produces the next part of the responses (blocking: run it on the content pool).
+    func step() throws -> Step {
+        if !prepared {
+            try prepare()
+            prepared = true
+        }
+        var out = allocator.buffer(capacity: 16 * 1024)
+        try drain(into: &out)
+        var sent = 0
+        defer { ServerMetrics.fetchResponses.increment(by: sent) }
+        while pending.isEmpty, !stopped, next < messages.count, out.readableBytes < Self.stepBytes {
+            let message = messages[next]
+            next += 1
+            var output = MessageOutput(buffer: out)
+            out = ByteBuffer()
+            if try emit(message, into: &output) { sent += 1 }
+            if output.segments.isEmpty {
+                out = output.buffer
+            } else {
+                guard case .bytes(let head) = output.segments.removeFirst() else { preconditionFailure() }
+                out = head
+                pending = output.segments + [.bytes(output.buffer)]
+                try drain(into: &out)
             }
         }
-        var seenFlags: [StoreUID: MessageFlags] = [:]
+        let finished = pending.isEmpty && (stopped || next == messages.count)
+        return Step(bytes: out, finished: finished ? result : nil)
+    }
+
+    /// INTERNALDATE and RFC822.SIZE of messages a scan took in without a stat
+    /// (MessageRecord), and \Seen for a non-PEEK body item, before the first response.
+    private func prepare() throws {
+        if plan.needsDetails {
+            let lacking = messages.indices.filter { messages[$0].lacksDetails }
+            if !lacking.isEmpty {
+                var completed = messages
+                let found = try folder.details(of: lacking.map { messages[$0].uid })
+                for (index, details) in zip(lacking, found) {
+                    completed[index].internalDate = details?.internalDate
+                    completed[index].virtualSize = details?.virtualSize
+                }
+                detailed = completed
+            }
+        }
         if plan.setsSeen {
             let unseen = messages.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
             if !unseen.isEmpty {
@@ -98,99 +181,146 @@ struct FetchJob: Sendable {
                 for (uid, flags) in result.newFlags { seenFlags[uid] = flags }
             }
         }
-        var buffer = channel.allocator.buffer(capacity: 16 * 1024)
-        var flagBytes = FlagBytesCache()
-        var sent = 0
-        defer { ServerMetrics.fetchResponses.increment(by: sent) }
-        for message in messages {
-            var items = plan.attributes
-            let gainedSeen = seenFlags[message.uid]
-            // §6.4.5: a FETCH that sets \Seen reports the new flags with it.
-            if gainedSeen != nil && !plan.includesFlags { items.append(.flags) }
-            var record = message
-            if plan.needsDetails && record.lacksDetails {
-                result.missing += 1
-                continue
-            }
-            if let gainedSeen { record.flags = gainedSeen }
-            if plan.needsFile {
-                let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
-                if let cached, plan.isServed(by: cached) {
-                    // Everything asked for is cached: the file is not opened. A message
-                    // expunged by another program since the last synchronize may still
-                    // be answered this way, which RFC 9051 §7.5.1 allows until its
-                    // EXPUNGE is sent.
-                    try write(
-                        message.sequenceNumber, record, items, parsed: cached, raw: nil, binaries: [:],
-                        flagBytes: &flagBytes,
-                        into: &buffer)
-                } else {
-                    guard let file = try folder.openMessage(record.uid) else {
-                        result.missing += 1
-                        continue
-                    }
-                    defer { file.close() }
-                    let outcome = try file.withContents { raw, probe -> MessageOutcome in
-                        guard plan.needsTree else {
-                            // BODY[] / RFC822 alone: the file is streamed as it is, with
-                            // no MIME parse first (which would read all of a 50 MB file
-                            // before the first byte goes out).
-                            guard !probe.fileShrank else { return .shrunk }
-                            try write(
-                                message.sequenceNumber, record, items, parsed: nil, raw: raw, probe: probe,
-                                binaries: [:],
-                                flagBytes: &flagBytes, into: &buffer)
-                            return .written
-                        }
-                        let parsed = parse(raw, probe: probe, cached: cached, uid: record.uid)
-                        // BINARY contents are decoded before anything of this message is
-                        // written: an undecodable part fails the command (RFC 3516 §4.3)
-                        // and no half-written FETCH response may reach the client.
-                        var binaries: [Int: BinaryContent] = [:]
-                        for (index, item) in items.enumerated() {
-                            switch item {
-                            case .binary(let part, _, _), .binarySize(let part):
-                                // A part that does not exist is empty, as for BODY[part].
-                                let content = parsed.tree.binaryContent(part, raw) ?? .decoded([])
-                                if case .unknownEncoding = content { return probe.fileShrank ? .shrunk : .unknownCTE }
-                                binaries[index] = content
-                            default: continue
-                            }
-                        }
-                        // Nothing of this message is written yet: a file that shrank
-                        // under the parse is skipped like a vanished message.
-                        guard !probe.fileShrank else { return .shrunk }
-                        try write(
-                            message.sequenceNumber, record, items, parsed: parsed, raw: raw, probe: probe,
-                            binaries: binaries,
-                            flagBytes: &flagBytes, into: &buffer)
-                        // Whatever was read while writing (header fields, sections) came
-                        // from the file too.
-                        if probe.fileShrank { throw MessageShrank() }
-                        return .written
-                    }
-                    if outcome == .unknownCTE {
-                        result.unknownCTE = true
-                        break
-                    }
-                    if outcome == .shrunk {
-                        logger.error(
-                            "message file shrank while being read; not sent",
-                            metadata: ["uid": "\(record.uid.rawValue)"])
-                        result.shrunk += 1
-                        continue
-                    }
-                }
-            } else {
-                try write(
-                    message.sequenceNumber, record, items, parsed: nil, raw: nil, binaries: [:], flagBytes: &flagBytes,
-                    into: &buffer)
-            }
-            sent += 1
-            if buffer.readableBytes >= FetchJob.flushThreshold { try flush(&buffer) }
+    }
+
+    /// `messages` with the details `prepare` completed.
+    private var detailed: [Message]?
+
+    /// Encodes one message's response into `output`. False when nothing was written
+    /// (vanished, shrunk, or an unknown transfer encoding, which stops the job).
+    private func emit(_ original: Message, into output: inout MessageOutput) throws -> Bool {
+        let message = detailed?[next - 1] ?? original
+        var items = plan.attributes
+        let gainedSeen = seenFlags[message.uid]
+        // §6.4.5: a FETCH that sets \Seen reports the new flags with it.
+        if gainedSeen != nil && !plan.includesFlags { items.append(.flags) }
+        var record = message
+        if plan.needsDetails && record.lacksDetails {
+            result.missing += 1
+            return false
         }
-        try flush(&buffer)
-        return result
+        if let gainedSeen { record.flags = gainedSeen }
+        guard plan.needsFile else {
+            try write(message.sequenceNumber, record, items, parsed: nil, raw: nil, binaries: [:], into: &output)
+            return true
+        }
+        let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
+        if let cached, plan.isServed(by: cached) {
+            // Everything asked for is cached: the file is not opened. A message
+            // expunged by another program since the last synchronize may still be
+            // answered this way, which RFC 9051 §7.5.1 allows until its EXPUNGE is sent.
+            try write(message.sequenceNumber, record, items, parsed: cached, raw: nil, binaries: [:], into: &output)
+            return true
+        }
+        guard let file = try folder.openMessage(record.uid) else {
+            result.missing += 1
+            return false
+        }
+        let outcome = try file.withContents { raw, probe -> MessageOutcome in
+            try emit(message.sequenceNumber, record, items, cached: cached, raw: raw, probe: probe, into: &output)
+        }
+        switch outcome {
+        case .written:
+            // A large literal is still to be read from it (`pending`).
+            if output.segments.isEmpty { file.close() } else { self.file = file }
+            return true
+        case .unknownCTE:
+            file.close()
+            result.unknownCTE = true
+            stopped = true
+        case .shrunk:
+            file.close()
+            logger.error("message file shrank while being read; not sent", metadata: ["uid": "\(record.uid.rawValue)"])
+            result.shrunk += 1
+        }
+        return false
+    }
+
+    /// One message read from its file's contents.
+    private func emit(
+        _ number: Int, _ record: Message, _ items: [FetchAttribute], cached: ParsedMessage?,
+        raw: UnsafeRawBufferPointer, probe: ShrinkProbe, into output: inout MessageOutput
+    ) throws -> MessageOutcome {
+        guard plan.needsTree else {
+            // BODY[] / RFC822 alone: the file is sent as it is, with no MIME parse
+            // first (which would read all of a 50 MB file before the first byte).
+            guard !probe.fileShrank else { return .shrunk }
+            try write(number, record, items, parsed: nil, raw: raw, probe: probe, binaries: [:], into: &output)
+            return .written
+        }
+        let parsed = parse(raw, probe: probe, cached: cached, uid: record.uid)
+        // BINARY contents are decoded before anything of this message is written: an
+        // undecodable part fails the command (RFC 3516 §4.3) and no half-written FETCH
+        // response may reach the client.
+        var binaries: [Int: BinaryContent] = [:]
+        for (index, item) in items.enumerated() {
+            switch item {
+            case .binary(let part, _, _), .binarySize(let part):
+                // A part that does not exist is empty, as for BODY[part].
+                let content = parsed.tree.binaryContent(part, raw) ?? .decoded([])
+                if case .unknownEncoding = content { return probe.fileShrank ? .shrunk : .unknownCTE }
+                binaries[index] = content
+            default: continue
+            }
+        }
+        // Nothing of this message is written yet: a file that shrank under the parse
+        // is skipped like a vanished message.
+        guard !probe.fileShrank else { return .shrunk }
+        try write(number, record, items, parsed: parsed, raw: raw, probe: probe, binaries: binaries, into: &output)
+        // Whatever was read while writing (header fields, sections) came from the
+        // file too.
+        if probe.fileShrank { throw MessageShrank() }
+        return .written
+    }
+
+    /// Produces what is pending, up to `stepBytes` in `out`.
+    private func drain(into out: inout ByteBuffer) throws {
+        while !pending.isEmpty && out.readableBytes < Self.stepBytes {
+            switch pending[0] {
+            case .bytes(var bytes):
+                out.writeBuffer(&bytes)
+                pending.removeFirst()
+            case .file(var window):
+                if try read(&window, into: &out) {
+                    pending.removeFirst()
+                } else {
+                    pending[0] = .file(window)
+                }
+            }
+        }
+        if pending.isEmpty {
+            file?.close()
+            file = nil
+        }
+    }
+
+    /// Reads `window` on from the open file until `out` holds `stepBytes`; true when
+    /// the window is complete.
+    private func read(_ window: inout FileWindow, into out: inout ByteBuffer) throws -> Bool {
+        guard let file else { throw MessageShrank() }
+        while window.position < window.end && out.readableBytes < Self.stepBytes {
+            let count = min(Self.chunkSize, window.end - window.position)
+            let bytes = try file.read(offset: window.position, count: count)
+            // Short: the file shrank since it was opened. Nothing of it is sent.
+            guard bytes.count == count else { throw MessageShrank() }
+            chunk.removeAll(keepingCapacity: true)
+            let more = bytes.withUnsafeBytes { window.converter.convert($0, into: &chunk) }
+            if !window.literal8 && chunk.contains(FetchJob.nul) {
+                for i in chunk.indices { chunk[i] = FetchJob.literalSafe(chunk[i]) }
+            }
+            out.writeBytes(chunk)
+            window.written += chunk.count
+            window.position = more ? window.position + count : window.end
+        }
+        guard window.position >= window.end else { return false }
+        // The literal's size was announced: never send fewer bytes than promised, or
+        // the client would read our next response as message data.
+        if window.written < window.size {
+            logger.error(
+                "message shorter than its computed size", metadata: ["missing": "\(window.size - window.written)"])
+            out.writeRepeatingByte(UInt8(ascii: " "), count: window.size - window.written)
+        }
+        return true
     }
 
     /// The message's parse: the cached one completed with what this FETCH needs, or a
@@ -202,239 +332,4 @@ struct FetchJob: Sendable {
             raw, probe: probe, cached: cached, envelope: plan.needsEnvelope, structure: plan.needsStructure,
             folder: folder, uidValidity: uidValidity, uid: uid)
     }
-
-    private func flush(_ buffer: inout ByteBuffer) throws {
-        guard buffer.readableBytes > 0 else { return }
-        ServerMetrics.bytesSent.increment(by: buffer.readableBytes)
-        try channel.writeAndFlush(buffer).wait()
-        buffer = channel.allocator.buffer(capacity: 16 * 1024)
-    }
-
-    private func write(
-        _ number: Int, _ record: Message, _ items: [FetchAttribute], parsed: ParsedMessage?,
-        raw: UnsafeRawBufferPointer?, probe: ShrinkProbe? = nil, binaries: [Int: BinaryContent],
-        flagBytes: inout FlagBytesCache,
-        into buffer: inout ByteBuffer
-    ) throws {
-        let tree = parsed?.tree
-        encoder.writeFetchStart(SequenceNumber(UInt32(number)), into: &buffer)
-        for (index, item) in items.enumerated() {
-            let first = index == 0
-            switch item {
-            case .uid: encoder.writeFetchItem(.uid(record.uid.wire), isFirst: first, into: &buffer)
-            case .flags:
-                flagBytes.write(record.flags, recent: record.recent, encoder: encoder, isFirst: first, into: &buffer)
-            // Both known here: `run` completed the details or skipped the message.
-            case .internalDate:
-                let date = IMAPDateTime(secondsSinceEpoch: record.internalDate ?? 0, zoneMinutes: 0)
-                encoder.writeFetchItem(.internalDate(date), isFirst: first, into: &buffer)
-            case .rfc822Size:
-                encoder.writeFetchItem(.rfc822Size(record.virtualSize ?? 0), isFirst: first, into: &buffer)
-            case .modSeq:
-                // Refused by the handler before the job starts.
-                continue
-            case .binary(let part, let partial, _):
-                guard let raw, let content = binaries[index] else { continue }
-                try writeBinary(part, content, partial: partial, raw: raw, probe: probe, isFirst: first, into: &buffer)
-            case .binarySize(let part):
-                guard let size = binaries[index]?.size else { continue }
-                encoder.writeFetchItem(.binarySize(part: part, size: size), isFirst: first, into: &buffer)
-            case .envelope:
-                guard let envelope = parsed?.envelope else { continue }
-                encoder.writeFetchItem(.envelope(envelope), isFirst: first, into: &buffer)
-            case .body, .bodyStructure:
-                // BODY is the BODYSTRUCTURE value written without its extension data.
-                guard let structure = parsed?.bodyStructure else { continue }
-                encoder.writeFetchItem(
-                    .bodyStructure(structure, extensible: item == .bodyStructure), isFirst: first, into: &buffer)
-            case .bodySection(let spec, let partial, _):
-                guard let raw else { continue }
-                try writeSection(
-                    .bodySection(spec, origin: partial?.offset), wholeOrSection(spec, tree, raw, record),
-                    partial: partial, raw: raw, probe: probe, isFirst: first, into: &buffer)
-            case .rfc822:
-                guard let raw else { continue }
-                try writeSection(
-                    .rfc822, wholeOrSection(SectionSpec(), tree, raw, record), partial: nil, raw: raw, probe: probe,
-                    isFirst: first, into: &buffer)
-            case .rfc822Header:
-                guard let tree, let raw else { continue }
-                try writeSection(
-                    .rfc822Header, tree.section(SectionSpec(text: .header), raw), partial: nil, raw: raw,
-                    probe: probe, isFirst: first, into: &buffer)
-            case .rfc822Text:
-                guard let tree, let raw else { continue }
-                try writeSection(
-                    .rfc822Text, tree.section(SectionSpec(text: .text), raw), partial: nil, raw: raw, probe: probe,
-                    isFirst: first, into: &buffer)
-            }
-        }
-        encoder.writeFetchEnd(into: &buffer)
-    }
-
-    /// BINARY[part]<partial> (RFC 3516 §4.2, RFC 9051 §6.4.5): the decoded content, or
-    /// the raw content (bare LF as CRLF) when there is no encoding to undo. Decoded
-    /// content goes as a literal8 `~{n}`; raw content only when it holds a NUL, which a
-    /// plain literal may not carry (RFC 9051 §4.3). The whole part is checked, so every
-    /// window of one part is sent the same way.
-    private func writeBinary(
-        _ part: [Int], _ content: BinaryContent, partial: Partial?, raw: UnsafeRawBufferPointer, probe: ShrinkProbe?,
-        isFirst: Bool, into buffer: inout ByteBuffer
-    ) throws {
-        let label = ResponseEncoder.StreamedLabel.binary(part: part, origin: partial?.offset)
-        switch content {
-        case .decoded(let bytes):
-            // Decoded content is always a literal8, as Dovecot sends it: whatever the
-            // transfer encoding hid may be 8-bit or NUL (golden tests).
-            try writeSection(
-                label, .bytes(bytes), partial: partial, raw: raw, probe: probe, literal8: true, isFirst: isFirst,
-                into: &buffer)
-        case .raw(let range, let crlfLength):
-            let lower = max(0, min(range.lowerBound, raw.count))
-            let upper = max(lower, min(range.upperBound, raw.count))
-            let literal8 = UnsafeRawBufferPointer(rebasing: raw[lower..<upper]).contains(FetchJob.nul)
-            try writeSection(
-                label, .raw(range: range, crlfLength: crlfLength), partial: partial, raw: raw, probe: probe,
-                literal8: literal8, isFirst: isFirst, into: &buffer)
-        case .unknownEncoding:
-            // Filtered out by `run` before the message's response starts.
-            return
-        }
-    }
-
-    /// The section from the parse; without one (`plan.needsTree` false: only whole
-    /// messages asked for) the whole file, whose CRLF length is RFC822.SIZE.
-    private func wholeOrSection(
-        _ spec: SectionSpec, _ tree: MessageTree?, _ raw: UnsafeRawBufferPointer, _ record: Message
-    ) -> SectionContent? {
-        guard let tree else { return .raw(range: 0..<raw.count, crlfLength: record.virtualSize ?? crlfLength(raw)) }
-        return tree.section(spec, raw)
-    }
-
-    /// Pages of a mapped file already sent are dropped from the resident set
-    /// (MADV_DONTNEED on a read-only private file mapping only unmaps them: the page
-    /// cache keeps them and a later read faults them back), so a 50 MB BODY[] peaks at a
-    /// few chunks of RSS, not the message. Mappings only: `withContents` maps exactly
-    /// the files larger than `readWholeLimit` (on heap memory this would zero it).
-    static func releaseSentPages(_ raw: UnsafeRawBufferPointer, upTo end: Int, released: inout Int) {
-        guard raw.count > MessageFile.readWholeLimit, let base = raw.baseAddress else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard page > 0 else { return }
-        let stop = min(end, raw.count) / page * page
-        guard stop > released else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + released), stop - released, MADV_DONTNEED)
-        released = stop
-    }
-
-    /// A literal is `*CHAR8` (RFC 9051 §9): a NUL in a plain literal is sent as 0x80,
-    /// as Dovecot does; the size does not change. Only BINARY uses literal8 instead.
-    static func literalSafe(_ byte: UInt8) -> UInt8 { byte == nul ? nulReplacement : byte }
-    static let nulReplacement: UInt8 = 0x80
-
-    /// Writes one body item as a literal (a literal8 when `literal8`). A section that
-    /// does not exist is an empty string, as Dovecot answers. `<offset.count>` selects a
-    /// window of the CRLF form.
-    private func writeSection(
-        _ label: ResponseEncoder.StreamedLabel, _ content: SectionContent?, partial: Partial?,
-        raw: UnsafeRawBufferPointer, probe: ShrinkProbe?, literal8: Bool = false, isFirst: Bool,
-        into buffer: inout ByteBuffer
-    ) throws {
-        let offset = partial?.offset ?? 0
-        let limit = partial?.count ?? Int.max
-        switch content ?? .bytes([]) {
-        case .bytes(let bytes):
-            let start = min(offset, bytes.count)
-            let end = start + min(limit, bytes.count - start)
-            encoder.writeStreamedLiteralHeader(
-                label, size: end - start, binary: literal8, isFirst: isFirst, into: &buffer)
-            if literal8 {
-                buffer.writeBytes(bytes[start..<end])
-            } else {
-                buffer.writeBytes(bytes[start..<end].map(FetchJob.literalSafe))
-            }
-        case .raw(let range, let crlfLength):
-            let size = offset >= crlfLength ? 0 : min(limit, crlfLength - offset)
-            encoder.writeStreamedLiteralHeader(label, size: size, binary: literal8, isFirst: isFirst, into: &buffer)
-            guard size > 0 else { return }
-            var converter = CRLFConverter(skip: offset, limit: size)
-            var chunk: [UInt8] = []
-            chunk.reserveCapacity(FetchJob.chunkSize * 2)
-            var written = 0
-            var released = 0
-            var position = max(0, min(range.lowerBound, raw.count))
-            let end = max(position, min(range.upperBound, raw.count))
-            while position < end {
-                let next = min(position + FetchJob.chunkSize, end)
-                chunk.removeAll(keepingCapacity: true)
-                let more = converter.convert(UnsafeRawBufferPointer(rebasing: raw[position..<next]), into: &chunk)
-                // Checked before the chunk goes out: zeros read from a truncated file
-                // are never sent as the message.
-                if let probe, probe.fileShrank { throw MessageShrank() }
-                if !literal8 && chunk.contains(FetchJob.nul) {
-                    for i in chunk.indices { chunk[i] = FetchJob.literalSafe(chunk[i]) }
-                }
-                buffer.writeBytes(chunk)
-                written += chunk.count
-                if buffer.readableBytes >= FetchJob.flushThreshold {
-                    try flush(&buffer)
-                    FetchJob.releaseSentPages(raw, upTo: next, released: &released)
-                }
-                if !more { break }
-                position = next
-            }
-            // The literal's size was announced: never send fewer bytes than promised,
-            // or the client would read our next response as message data.
-            if written < size {
-                logger.error("message shorter than its computed size", metadata: ["missing": "\(size - written)"])
-                buffer.writeRepeatingByte(UInt8(ascii: " "), count: size - written)
-            }
-        }
-    }
-}
-
-/// `FLAGS (…)` encoded once per distinct flag set: a folder has few of them, so a
-/// `FETCH 1:* (FLAGS)` of 100,000 messages encodes a handful, then copies bytes.
-struct FlagBytesCache {
-    private struct Key: Hashable {
-        var flags: MessageFlags
-        var recent: Bool
-    }
-
-    private var encoded: [Key: [UInt8]] = [:]
-    /// Distinct sets kept (keywords make many combinations possible).
-    static let capacity = 256
-
-    mutating func write(
-        _ flags: MessageFlags, recent: Bool, encoder: ResponseEncoder, isFirst: Bool, into buffer: inout ByteBuffer
-    ) {
-        if !isFirst { buffer.writeInteger(UInt8(ascii: " ")) }
-        let key = Key(flags: flags, recent: recent)
-        if let bytes = encoded[key] {
-            buffer.writeBytes(bytes)
-            return
-        }
-        var scratch = ByteBuffer()
-        encoder.writeFetchItem(.flags(flags.wireFlags(recent: recent)), isFirst: true, into: &scratch)
-        let bytes = Array(scratch.readableBytesView)
-        if encoded.count < Self.capacity { encoded[key] = bytes }
-        buffer.writeBytes(bytes)
-    }
-}
-
-extension FetchAttribute {
-    /// The whole message as stored (BODY[], BODY.PEEK[], RFC822, with or without a
-    /// partial range): served from the file without its MIME structure.
-    var isWholeMessage: Bool {
-        switch self {
-        case .rfc822: return true
-        case .bodySection(let spec, _, _): return spec.part.isEmpty && spec.text == nil
-        default: return false
-        }
-    }
-}
-
-extension FetchPlan {
-    /// Some item needs the MIME tree (any section but the whole message, ENVELOPE,
-    /// BODYSTRUCTURE, BINARY, RFC822.HEADER/TEXT).
-    var needsTree: Bool { attributes.contains { $0.needsFile && !$0.isWholeMessage } }
 }

@@ -6,7 +6,7 @@ extension IMAPSession {
     /// RFC 9051 §6.2.3 LOGIN.
     func handleLogin(tag: String, username: String, password: Secret) async -> CommandOutcome {
         guard plaintextAuthAllowed else {
-            writer.tagged(tag, .no, .privacyRequired, "Plaintext authentication disallowed on non-secure connections.")
+            fail(tag, .plaintextDisallowed)
             return .done
         }
         return await logIn(tag: tag, username: username, password: password.bytes)
@@ -96,7 +96,7 @@ extension IMAPSession {
             }
         }
         guard let passwd = context.passwd else { return nil }
-        let entry = try? await context.blocking { passwd.verify(user: username, password: password) }
+        let entry = try? await context.authentication { passwd.verify(user: username, password: password) }
         guard let entry, let path = maildirPath(for: username, home: entry.home) else { return nil }
         return try? await context.blocking { () -> UserMaildir in
             do throws(MaildirUnavailable) {

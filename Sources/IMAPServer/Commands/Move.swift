@@ -9,7 +9,7 @@ extension IMAPSession {
     /// in neither (the store links before it unlinks).
     func handleMove(tag: String, set: MessageSet, destination name: MailboxName) async {
         if let mailbox = state.selected, mailbox.readOnly {
-            writer.tagged(tag, .no, .readOnly, "Mailbox is read-only.")
+            fail(tag, .readOnly)
             return
         }
         guard let (pairs, validity) = await transferMessages(tag: tag, set: set, destination: name, move: true)

@@ -10,11 +10,11 @@ extension IMAPSession {
     func handleRename(tag: String, from: MailboxName, to: MailboxName) async {
         guard let user = state.user else { return }
         guard let source = components(of: from), let target = components(of: to) else {
-            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            fail(tag, .invalidMailboxName)
             return
         }
         if target == [FolderNames.inbox] {
-            writer.tagged(tag, .no, .alreadyExists, "INBOX always exists.")
+            fail(tag, .inboxAlwaysExists)
             return
         }
         let store = user.mailstore
@@ -37,7 +37,7 @@ extension IMAPSession {
                 try store.renameFolder(source, to: target)
             }
         } catch StoreError.nonexistent {
-            writer.tagged(tag, .no, .nonexistent, "Mailbox doesn't exist: \(from.rawValue.prefix(200))")
+            fail(tag, .nonexistent(from))
             return
         } catch {
             sendStoreFailure(tag, error, name: to)

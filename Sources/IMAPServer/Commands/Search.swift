@@ -20,7 +20,7 @@ extension IMAPSession {
             key = converted
         }
         if SearchKeyInspection.usesModSeq(key) {
-            writer.tagged(tag, .bad, nil, "MODSEQ needs CONDSTORE, which is not enabled.")
+            fail(tag, .modSeqNeedsCondstore)
             return
         }
         await synchronizeSelected()
@@ -39,9 +39,17 @@ extension IMAPSession {
             evaluator: evaluator, messages: candidates, folder: mailbox.folder, uidValidity: view.uidValidity,
             cache: context.messageCache, statistics: context.searchStatistics,
             connectionIsGone: { !channel.isActive })
-        let matched: [Int]
+        var matched: [Int] = []
         do {
-            matched = try await context.blocking { try job.run() }
+            // In slices on the content pool: a SEARCH of a huge folder takes turns with
+            // other users' FETCH steps instead of holding a thread for its whole run.
+            let slice = evaluator.needsContent ? SearchJob.contentSlice : max(1, candidates.count)
+            var start = 0
+            repeat {
+                let range = start..<min(start + slice, candidates.count)
+                matched += try await context.content { try job.run(range) }
+                start = range.upperBound
+            } while start < candidates.count
         } catch is SearchJob.ConnectionGone {
             // Nobody to answer: the connection's close already ended the session.
             return
@@ -114,11 +122,14 @@ struct SearchJob: Sendable {
     let cache: ParsedMessageCache
     let statistics: SearchStatistics
     let connectionIsGone: @Sendable () -> Bool
+    /// Messages whose content one call of `run` reads.
+    static let contentSlice = 64
 
-    func run() throws -> [Int] {
+    /// The matching sequence numbers among `messages[range]`.
+    func run(_ range: Range<Int>) throws -> [Int] {
         var matched: [Int] = []
         let needsContent = evaluator.needsContent
-        var messages = messages
+        var messages = Array(messages[range])
         if evaluator.needsDetails {
             let records = try folder.completeDetails(messages.map(\.record))
             for index in messages.indices { messages[index].record = records[index] }

@@ -11,7 +11,7 @@ extension IMAPSession {
             if rev2Enabled { writer.untagged(.status(.ok, code: .closed, text: "Previous mailbox closed.")) }
         }
         guard let components = components(of: name) else {
-            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            fail(tag, .invalidMailboxName)
             return
         }
         let store = user.mailstore

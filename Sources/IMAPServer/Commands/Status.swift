@@ -6,7 +6,7 @@ extension IMAPSession {
     func handleStatus(tag: String, name: MailboxName, attributes: [StatusAttribute]) async {
         guard let user = state.user else { return }
         guard let components = components(of: name) else {
-            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            fail(tag, .invalidMailboxName)
             return
         }
         let store = user.mailstore

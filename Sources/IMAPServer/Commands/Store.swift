@@ -13,7 +13,7 @@ extension IMAPSession {
             return
         }
         guard !mailbox.readOnly else {
-            writer.tagged(tag, .no, .readOnly, "Mailbox is read-only.")
+            fail(tag, .readOnly)
             return
         }
         await synchronizeSelected()

@@ -11,7 +11,7 @@ extension IMAPSession {
     func setSubscription(tag: String, name: MailboxName, subscribed: Bool) async {
         guard let user = state.user else { return }
         guard let components = components(of: name) else {
-            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            fail(tag, .invalidMailboxName)
             return
         }
         let store = user.mailstore

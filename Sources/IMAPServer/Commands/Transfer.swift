@@ -35,7 +35,7 @@ extension IMAPSession {
     ) async -> (SelectedMailbox, [StoreUID], SharedFolder)? {
         guard let mailbox = state.selected else { return nil }
         guard let components = components(of: name) else {
-            writer.tagged(tag, .no, .cannot, "Invalid mailbox name.")
+            fail(tag, .invalidMailboxName)
             return nil
         }
         await synchronizeSelected()

@@ -33,6 +33,8 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     private let server: ServerContext
     private var decoder: CommandDecoder
     private var session: IMAPSession?
+    /// The session's writes wait here for writability (back-pressure).
+    private var output: ChannelOutput?
     private var busy = false
     private var closing = false
     private var readPending = false
@@ -103,7 +105,9 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         let info = ConnectionInfo(
             sessionID: server.makeSessionID(), peerAddress: address, isLoopback: Self.isLoopback(address),
             isTLS: implicitTLS, slot: slot)
-        let session = IMAPSession(context: server, channel: context.channel, connection: info)
+        let output = ChannelOutput(channel: context.channel)
+        self.output = output
+        let session = IMAPSession(context: server, output: output, connection: info)
         self.session = session
         resetIdleTimeout(context: context)
         startLoginDeadline(context: context)
@@ -134,8 +138,15 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         handshakeTimeout?.cancel()
         loginDeadline?.cancel()
         closing = true
+        output?.closed()
         if let session { Task { await session.connectionClosed() } }
         context.fireChannelInactive()
+    }
+
+    /// A FETCH waiting for the client to read on resumes (ChannelOutput).
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        output?.writabilityChanged()
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -276,12 +287,13 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Runs session work off the event loop, then resumes decoding on it.
+    /// Runs session work (started at once, not first queued on the cooperative pool),
+    /// then resumes decoding on the event loop once it is done.
     private func run(context: ChannelHandlerContext, _ work: @escaping @Sendable () async -> CommandOutcome) {
         busy = true
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        Task {
+        Task.immediate {
             let outcome = await work()
             eventLoop.execute {
                 let (handler, context) = bound.value

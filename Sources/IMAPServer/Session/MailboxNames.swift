@@ -36,20 +36,6 @@ extension IMAPSession {
 
     /// The answer for a mailbox the store refused.
     func sendStoreFailure(_ tag: String, _ error: Error, name: MailboxName) {
-        switch error {
-        case StoreError.nonexistent:
-            writer.tagged(tag, .no, .nonexistent, "Mailbox doesn't exist: \(name.rawValue.prefix(200))")
-        case StoreError.invalidName(let reason):
-            writer.tagged(tag, .no, .cannot, "Invalid mailbox name: \(reason)")
-        case StoreError.alreadyExists:
-            writer.tagged(tag, .no, .alreadyExists, "Mailbox already exists.")
-        case StoreError.tooManyKeywords:
-            writer.tagged(tag, .no, .limit, "No more keywords can be created in this mailbox (26 used).")
-        case StoreError.locked:
-            writer.tagged(tag, .no, .inUse, "Mailbox is locked by another process, try again.")
-        default:
-            logger.error("storage failure", metadata: ["error": .client("\(error)")])
-            writer.tagged(tag, .no, .serverBug, "Internal error occurred. Refer to server log for more information.")
-        }
+        fail(tag, .of(error, name: name))
     }
 }

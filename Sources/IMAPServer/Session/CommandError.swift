@@ -1,0 +1,92 @@
+import IMAPProtocol
+import MaildirStore
+
+/// Why a command did not succeed: the session's one error taxonomy (issue 12), with
+/// the response texts in one place. Every kind maps to one wire form:
+/// - `refused`: the user asked for something this mailbox, name or connection does not
+///   allow → NO with a response code (RFC 5530) the client can act on;
+/// - `syntax`: the command is malformed or not allowed now → BAD;
+/// - `serverFault`: our fault (storage failure, internal error) → NO [SERVERBUG] with a
+///   fixed text; the reason is logged, never sent (it may name paths).
+/// `IMAPSession.fail` sends it and counts it in `imap_command_errors_total{kind}`.
+enum CommandError: Error {
+    case refused(ResponseCode?, String)
+    case syntax(String)
+    case serverFault(String)
+
+    enum Kind: String, Sendable {
+        case user, syntax, server
+    }
+
+    var kind: Kind {
+        switch self {
+        case .refused: return .user
+        case .syntax: return .syntax
+        case .serverFault: return .server
+        }
+    }
+
+    var status: ResponseStatus {
+        switch self {
+        case .refused, .serverFault: return .no
+        case .syntax: return .bad
+        }
+    }
+
+    var code: ResponseCode? {
+        switch self {
+        case .refused(let code, _): return code
+        case .syntax: return nil
+        case .serverFault: return .serverBug
+        }
+    }
+
+    /// What the client reads after the status and code.
+    var text: String {
+        switch self {
+        case .refused(_, let text), .syntax(let text): return text
+        case .serverFault: return Self.serverFaultText
+        }
+    }
+
+    static let serverFaultText = "Internal error occurred. Refer to server log for more information."
+    static let readOnly = refused(.readOnly, "Mailbox is read-only.")
+    static let invalidMailboxName = refused(.cannot, "Invalid mailbox name.")
+    static let inboxAlwaysExists = refused(.alreadyExists, "INBOX always exists.")
+    static let alreadyExists = refused(.alreadyExists, "Mailbox already exists.")
+    static let plaintextDisallowed = refused(
+        .privacyRequired, "Plaintext authentication disallowed on non-secure connections.")
+    static let tooManyKeywords = refused(.limit, "No more keywords can be created in this mailbox (26 used).")
+    static let locked = refused(.inUse, "Mailbox is locked by another process, try again.")
+    static let modSeqNeedsCondstore = syntax("MODSEQ needs CONDSTORE, which is not enabled.")
+
+    /// Names from the client are cut to 200 characters in responses.
+    static func nonexistent(_ name: MailboxName) -> CommandError {
+        refused(.nonexistent, "Mailbox doesn't exist: \(name.rawValue.prefix(200))")
+    }
+
+    static func invalidName(_ reason: String) -> CommandError { refused(.cannot, "Invalid mailbox name: \(reason)") }
+
+    /// A storage error as the client sees it; anything unexpected is a server fault.
+    static func of(_ error: Error, name: MailboxName) -> CommandError {
+        switch error {
+        case StoreError.nonexistent: return .nonexistent(name)
+        case StoreError.invalidName(let reason): return .invalidName(reason)
+        case StoreError.alreadyExists: return .alreadyExists
+        case StoreError.tooManyKeywords: return .tooManyKeywords
+        case StoreError.locked: return .locked
+        default: return .serverFault("storage failure: \(error)")
+        }
+    }
+}
+
+extension IMAPSession {
+    /// Ends the command `tag` with `error`: logged when it is ours, counted by kind.
+    func fail(_ tag: String, _ error: CommandError) {
+        if case .serverFault(let reason) = error {
+            logger.error("command failed", metadata: ["reason": .client(reason)])
+        }
+        ServerMetrics.commandError(error.kind)
+        writer.tagged(tag, error.status, error.code, error.text)
+    }
+}
