@@ -93,7 +93,7 @@ extension IMAPSession {
     private func startAppend(tag: String, name: MailboxName) async -> CommandOutcome {
         discardAppendStream()
         guard state.user != nil, CommandSpec.authenticated.states.contains(state.kind) else {
-            writer.tagged(tag, .bad, nil, "\(Self.appendCommandName) not allowed before login.")
+            fail(tag, .notBeforeLogin(Self.appendCommandName))
             return .skipAppend
         }
         logger.debug("command", metadata: ["command": "\(Self.appendCommandName)", "tag": .client(tag)])
@@ -110,7 +110,7 @@ extension IMAPSession {
         guard let stream = appendStream else { return .skipAppend }
         guard header.size > 0 else {
             discardAppendStream()
-            writer.tagged(stream.tag, .no, .cannot, "Can't save a zero byte message.")
+            fail(stream.tag, .zeroByteMessage)
             return .skipAppend
         }
         let folder = stream.folder

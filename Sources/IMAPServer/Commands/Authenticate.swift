@@ -6,7 +6,7 @@ extension IMAPSession {
     /// (RFC 4959) initial responses and the client's `*` cancel.
     func handleAuthenticate(tag: String, mechanism: String, initialResponse: Secret?) async -> CommandOutcome {
         guard mechanism.uppercased() == "PLAIN" else {
-            writer.tagged(tag, .no, nil, "Unsupported authentication mechanism.")
+            fail(tag, .unsupportedMechanism)
             return .done
         }
         guard plaintextAuthAllowed else {
@@ -23,17 +23,17 @@ extension IMAPSession {
 
     func finishAuthenticate(tag: String, response: Secret) async -> CommandOutcome {
         if response.bytes == Array("*".utf8) {
-            writer.tagged(tag, .bad, nil, "Authentication cancelled.")
+            fail(tag, .authenticationCancelled)
             return .done
         }
         // "=" is the SASL-IR spelling of an empty initial response.
         let payload = response.bytes == Array("=".utf8) ? [] : response.bytes
         guard let credentials = decodeSASLPlain(base64: payload) else {
-            writer.tagged(tag, .bad, nil, "Invalid SASL PLAIN response.")
+            fail(tag, .invalidSASLPlain)
             return .done
         }
         if !credentials.authorizationID.isEmpty && credentials.authorizationID != credentials.username {
-            writer.tagged(tag, .no, .authorizationFailed, "Authorization as another user is not permitted.")
+            fail(tag, .authorizationFailed)
             return .done
         }
         return await logIn(tag: tag, username: credentials.username, password: credentials.password)

@@ -26,9 +26,7 @@ extension IMAPSession {
                     $0.lowercased() == attribute.lowercased()
                 })
             else {
-                writer.tagged(
-                    tag, .no, .other(ResponseCodeName.useAttr, nil),
-                    "Unknown special-use attribute: \(attribute.prefix(50))")
+                fail(tag, .unknownSpecialUse(attribute))
                 return
             }
             if !uses.contains(known) { uses.append(known) }

@@ -14,7 +14,7 @@ extension IMAPSession {
             return
         }
         if components == [FolderNames.inbox] {
-            writer.tagged(tag, .no, .cannot, "INBOX can't be deleted.")
+            fail(tag, .inboxCannotBeDeleted)
             return
         }
         if let selected = state.selected, selected.components == components {
@@ -33,7 +33,7 @@ extension IMAPSession {
                     }
                 }) ?? false
             if hasChildren {
-                writer.tagged(tag, .no, .hasChildren, "Mailbox has children and holds no messages.")
+                fail(tag, .hasChildren)
             } else {
                 fail(tag, .nonexistent(name))
             }

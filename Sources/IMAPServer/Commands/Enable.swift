@@ -5,7 +5,7 @@ extension IMAPSession {
     /// Only valid once authenticated; unknown names are ignored, as the RFC says.
     func handleEnable(tag: String, names: [String]) async {
         guard state.user != nil else {
-            writer.tagged(tag, .bad, nil, "ENABLE not allowed before login.")
+            fail(tag, .notBeforeLogin("ENABLE"))
             return
         }
         var newly: [String] = []

@@ -16,7 +16,7 @@ extension IMAPSession {
         var candidates = Set(mailbox.view.records.map(\.uid))
         if let set {
             guard let numbers = mailbox.view.resolve(.uids(set), saved: mailbox.savedSearch) else {
-                writer.tagged(tag, .bad, nil, "Invalid UID set.")
+                fail(tag, .invalidUIDSet)
                 return
             }
             candidates = Set(numbers.map { mailbox.view.record(at: $0).uid })

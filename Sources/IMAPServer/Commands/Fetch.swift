@@ -8,7 +8,7 @@ extension IMAPSession {
     ) async {
         guard let mailbox = state.selected else { return }
         if modifiers.changedSince != nil || modifiers.vanished {
-            writer.tagged(tag, .bad, nil, "CHANGEDSINCE and VANISHED need CONDSTORE, which is not enabled.")
+            fail(tag, .changedSinceNeedsCondstore)
             return
         }
         if attributes.contains(where: { !$0.isServed }) {
@@ -17,8 +17,7 @@ extension IMAPSession {
         }
         await synchronizeSelected()
         guard let numbers = mailbox.view.resolve(set, saved: mailbox.savedSearch) else {
-            writer.tagged(
-                tag, .bad, nil, "Error in IMAP command \(set.isUID ? "UID FETCH" : "FETCH"): Invalid messageset.")
+            fail(tag, .invalidMessageSet(in: set.isUID ? "UID FETCH" : "FETCH"))
             return
         }
         var plan = FetchPlan(attributes: attributes, isUID: set.isUID)

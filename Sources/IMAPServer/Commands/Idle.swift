@@ -56,7 +56,7 @@ extension IMAPSession {
         if String(decoding: line.bytes, as: UTF8.self).uppercased() == "DONE" {
             await finish(tag, "Idle completed.")
         } else {
-            writer.tagged(tag, .bad, nil, "Expected DONE.")
+            fail(tag, .expectedDone)
         }
         return .done
     }

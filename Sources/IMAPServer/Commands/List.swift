@@ -14,18 +14,18 @@ extension IMAPSession {
         // RFC 5258 §3: an option the server does not know is a BAD, as Dovecot answers;
         // silently ignoring it would give a result the client did not ask for.
         guard selection.isSubset(of: ListOption.selectionOptions) else {
-            writer.tagged(tag, .bad, nil, "Unknown select options.")
+            fail(tag, .unknownSelectionOptions)
             return
         }
         guard !list.returnOptions.contains(where: { if case .other = $0 { true } else { false } }) else {
-            writer.tagged(tag, .bad, nil, "Unknown return options.")
+            fail(tag, .unknownReturnOptions)
             return
         }
         let selectSubscribed = selection.contains(ListOption.subscribed)
         let selectSpecialUse = selection.contains(ListOption.specialUse)
         // RFC 5258 §3: RECURSIVEMATCH alone is a syntax error.
         if selection.contains(ListOption.recursiveMatch) && !selectSubscribed && !selectSpecialUse {
-            writer.tagged(tag, .bad, nil, "RECURSIVEMATCH needs another selection option.")
+            fail(tag, .recursiveMatchAlone)
             return
         }
         // §6.3.9: an empty pattern asks for the delimiter and the root.

@@ -35,7 +35,7 @@ extension IMAPSession {
         switch verified {
         case nil:
             logger.notice("authentication failed", metadata: ["user": .client(username)])
-            writer.tagged(tag, .no, .authenticationFailed, "Authentication failed.")
+            fail(tag, .authenticationFailed)
             return .done
         case .unavailable(let reason)?:
             // The password was right; the administrator must hear why the mail is not
@@ -43,8 +43,7 @@ extension IMAPSession {
             logger.error(
                 "login refused: the user's Maildir is not available",
                 metadata: ["user": .client(username), "reason": "\(reason)"])
-            writer.tagged(
-                tag, .no, .unavailable, "Your mailbox is not available on this server; the server log says why.")
+            fail(tag, .mailboxUnavailable)
             return .done
         case .available(let store)?:
             mailstore = store
@@ -53,11 +52,10 @@ extension IMAPSession {
         case nil: break
         case .closed?: return .close
         case .perUserAddress(let limit)?:
-            writer.tagged(
-                tag, .no, .limit, "Maximum number of connections for this user from your address exceeded (\(limit)).")
+            fail(tag, .tooManyConnectionsFromAddress(limit))
             return .done
         case .perUser(let limit)?:
-            writer.tagged(tag, .no, .limit, "Maximum number of connections for this user exceeded (\(limit)).")
+            fail(tag, .tooManyConnectionsForUser(limit))
             return .done
         }
         state = .authenticated(UserSession(username: username, mailstore: mailstore))

@@ -14,7 +14,7 @@ extension IMAPSession {
             guard SearchCharset.isKnown(charset),
                 let converted = key.mapStrings({ SearchCharset.convert($0, from: charset) })
             else {
-                writer.tagged(tag, .no, .badCharset(SearchCharset.supported), "Unsupported charset.")
+                fail(tag, .badCharset)
                 return
             }
             key = converted
@@ -30,7 +30,7 @@ extension IMAPSession {
                 key: key, lastSequenceNumber: UInt32(view.count), lastUID: view.lastUID?.rawValue ?? 0,
                 saved: Set(mailbox.savedSearch), recent: reportsRecent ? mailbox.recent : RecentUIDs())
         else {
-            writer.tagged(tag, .no, .limit, "Search too complex.")
+            fail(tag, .searchTooComplex)
             return
         }
         let candidates = view.records.enumerated().map { (sequenceNumber: $0.offset + 1, record: $0.element) }

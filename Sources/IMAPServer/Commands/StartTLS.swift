@@ -13,11 +13,11 @@ extension IMAPSession {
     /// Capabilities change with it; the client must ask again (§6.2.1).
     func handleStartTLS(tag: String) async -> CommandOutcome {
         guard !connection.isTLS else {
-            writer.tagged(tag, .bad, nil, "TLS is already active.")
+            fail(tag, .tlsAlreadyActive)
             return .done
         }
         guard context.tls != nil else {
-            writer.tagged(tag, .no, nil, "TLS is not configured on this server.")
+            fail(tag, .tlsNotConfigured)
             return .done
         }
         connection.isTLS = true

@@ -9,7 +9,7 @@ extension IMAPSession {
     ) async {
         guard let mailbox = state.selected else { return }
         if modifiers.unchangedSince != nil {
-            writer.tagged(tag, .bad, nil, "UNCHANGEDSINCE needs CONDSTORE, which is not enabled.")
+            fail(tag, .unchangedSinceNeedsCondstore)
             return
         }
         guard !mailbox.readOnly else {
@@ -18,8 +18,7 @@ extension IMAPSession {
         }
         await synchronizeSelected()
         guard let numbers = mailbox.view.resolve(set, saved: mailbox.savedSearch) else {
-            writer.tagged(
-                tag, .bad, nil, "Error in IMAP command \(set.isUID ? "UID STORE" : "STORE"): Invalid messageset.")
+            fail(tag, .invalidMessageSet(in: set.isUID ? "UID STORE" : "STORE"))
             return
         }
         let uids = numbers.map { mailbox.view.record(at: $0).uid }.filter { !mailbox.view.isExpunged($0) }

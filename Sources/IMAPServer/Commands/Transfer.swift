@@ -40,7 +40,7 @@ extension IMAPSession {
         }
         await synchronizeSelected()
         guard let numbers = mailbox.view.resolve(set, saved: mailbox.savedSearch) else {
-            writer.tagged(tag, .bad, nil, "Invalid message set.")
+            fail(tag, .invalidMessageSet)
             return nil
         }
         let uids = numbers.map { mailbox.view.record(at: $0).uid }.filter { !mailbox.view.isExpunged($0) }
@@ -73,7 +73,7 @@ extension IMAPSession {
                 return folder
             }
         } catch AppendFailure.tryCreate {
-            writer.tagged(tag, .no, .tryCreate, "Mailbox doesn't exist: \(name.rawValue.prefix(200))")
+            fail(tag, .tryCreate(name))
         } catch {
             sendStoreFailure(tag, error, name: name)
         }

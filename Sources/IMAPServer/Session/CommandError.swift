@@ -1,4 +1,5 @@
 import IMAPProtocol
+import MailMessage
 import MaildirStore
 
 /// Why a command did not succeed: the session's one error taxonomy (issue 12), with
@@ -59,6 +60,61 @@ enum CommandError: Error {
     static let tooManyKeywords = refused(.limit, "No more keywords can be created in this mailbox (26 used).")
     static let locked = refused(.inUse, "Mailbox is locked by another process, try again.")
     static let modSeqNeedsCondstore = syntax("MODSEQ needs CONDSTORE, which is not enabled.")
+
+    static let inboxCannotBeDeleted = refused(.cannot, "INBOX can't be deleted.")
+    static let hasChildren = refused(.hasChildren, "Mailbox has children and holds no messages.")
+    static let zeroByteMessage = refused(.cannot, "Can't save a zero byte message.")
+    static let authenticationFailed = refused(.authenticationFailed, "Authentication failed.")
+    static let authorizationFailed = refused(
+        .authorizationFailed, "Authorization as another user is not permitted.")
+    static let unsupportedMechanism = refused(nil, "Unsupported authentication mechanism.")
+    /// The password was right but the Maildir is missing or unreadable (issue 13): the
+    /// reason, which may name paths, goes to the log only.
+    static let mailboxUnavailable = refused(
+        .unavailable, "Your mailbox is not available on this server; the server log says why.")
+    static let badCharset = refused(.badCharset(SearchCharset.supported), "Unsupported charset.")
+    static let searchTooComplex = refused(.limit, "Search too complex.")
+    static let tlsNotConfigured = refused(nil, "TLS is not configured on this server.")
+
+    static let unknownSelectionOptions = syntax("Unknown select options.")
+    static let unknownReturnOptions = syntax("Unknown return options.")
+    static let recursiveMatchAlone = syntax("RECURSIVEMATCH needs another selection option.")
+    static let expectedDone = syntax("Expected DONE.")
+    static let authenticationCancelled = syntax("Authentication cancelled.")
+    static let invalidSASLPlain = syntax("Invalid SASL PLAIN response.")
+    static let invalidMessageSet = syntax("Invalid message set.")
+    static let invalidUIDSet = syntax("Invalid UID set.")
+    static let tlsAlreadyActive = syntax("TLS is already active.")
+    static let changedSinceNeedsCondstore = syntax("CHANGEDSINCE and VANISHED need CONDSTORE, which is not enabled.")
+    static let unchangedSinceNeedsCondstore = syntax("UNCHANGEDSINCE needs CONDSTORE, which is not enabled.")
+
+    /// A command the session's state does not allow (RFC 9051 §6: BAD).
+    static func notBeforeLogin(_ command: String) -> CommandError { syntax("\(command) not allowed before login.") }
+    static func noMailboxSelected(_ command: String) -> CommandError { syntax("\(command): no mailbox selected.") }
+    static func notAllowedNow(_ command: String) -> CommandError { syntax("\(command) not allowed now.") }
+
+    /// A sequence set naming messages that do not exist (Dovecot's text).
+    static func invalidMessageSet(in command: String) -> CommandError {
+        syntax("Error in IMAP command \(command): Invalid messageset.")
+    }
+
+    static func tooManyConnectionsFromAddress(_ limit: Int) -> CommandError {
+        refused(.limit, "Maximum number of connections for this user from your address exceeded (\(limit)).")
+    }
+
+    static func tooManyConnectionsForUser(_ limit: Int) -> CommandError {
+        refused(.limit, "Maximum number of connections for this user exceeded (\(limit)).")
+    }
+
+    /// RFC 9051 §6.3.12 / §6.4.7: COPY or MOVE into a mailbox that does not exist.
+    static func tryCreate(_ name: MailboxName) -> CommandError {
+        refused(.tryCreate, "Mailbox doesn't exist: \(name.rawValue.prefix(200))")
+    }
+
+    /// RFC 6154 §5.2: CREATE with a special-use attribute the server does not know.
+    static func unknownSpecialUse(_ attribute: String) -> CommandError {
+        refused(.other(ResponseCodeName.useAttr, nil), "Unknown special-use attribute: \(attribute.prefix(50))")
+    }
 
     /// Names from the client are cut to 200 characters in responses.
     static func nonexistent(_ name: MailboxName) -> CommandError {

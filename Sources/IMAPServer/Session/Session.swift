@@ -109,7 +109,7 @@ actor IMAPSession {
         guard !closed else { return .close }
         let spec = CommandSpec.of(command.command)
         guard spec.states.contains(state.kind) else {
-            writer.tagged(command.tag, .bad, nil, wrongStateText(command.command))
+            fail(command.tag, wrongState(command.command))
             await flushOutput()
             return .done
         }
@@ -135,13 +135,13 @@ actor IMAPSession {
         return outcome
     }
 
-    private func wrongStateText(_ command: Command) -> String {
+    private func wrongState(_ command: Command) -> CommandError {
         switch state.kind {
-        case .notAuthenticated: return "\(command.name) not allowed before login."
+        case .notAuthenticated: return .notBeforeLogin(command.name)
         case .authenticated:
             return CommandSpec.of(command).states.contains(.selected)
-                ? "\(command.name): no mailbox selected." : "\(command.name) not allowed now."
-        case .selected, .logout: return "\(command.name) not allowed now."
+                ? .noMailboxSelected(command.name) : .notAllowedNow(command.name)
+        case .selected, .logout: return .notAllowedNow(command.name)
         }
     }
 
@@ -220,11 +220,11 @@ actor IMAPSession {
         writer.lastTaggedStatus = nil
         if let tag = pendingAuthenticate {
             pendingAuthenticate = nil
-            writer.tagged(tag, .bad, nil, message)
+            fail(tag, .syntax(message))
             ServerMetrics.command(ServerMetrics.authAuthenticate, result: writer.lastTaggedStatus, since: started)
         } else if let tag = idleTag {
             endIdle()
-            writer.tagged(tag, .bad, nil, message)
+            fail(tag, .syntax(message))
             ServerMetrics.command(ServerMetrics.idle, result: writer.lastTaggedStatus, since: started)
         } else {
             writer.untagged(.status(.bad, code: nil, text: message))
