@@ -108,8 +108,8 @@ public enum UntaggedResponse: Sendable {
 
 /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox [SP mbox-list-extended]`
 public struct MailboxListEntry: Sendable {
-    /// `\HasChildren`, `\Noselect`, `\Subscribed`, `\Sent` … with their backslash.
-    public var attributes: [String]
+    /// `\HasChildren`, `\Noselect`, `\Subscribed`, `\Sent` …
+    public var attributes: [MailboxAttribute]
     /// nil encodes as NIL (no hierarchy).
     public var delimiter: Character?
     public var name: MailboxName
@@ -118,7 +118,7 @@ public struct MailboxListEntry: Sendable {
     /// RFC 9051 `("OLDNAME" ("old"))`.
     public var oldName: MailboxName?
     public init(
-        attributes: [String], delimiter: Character?, name: MailboxName,
+        attributes: [MailboxAttribute], delimiter: Character?, name: MailboxName,
         childInfoSubscribed: Bool = false, oldName: MailboxName? = nil
     ) {
         self.attributes = attributes

@@ -172,9 +172,7 @@ struct Settings {
         while name.hasPrefix("/") { name = name.dropFirst() }
         let given = String(text[text.index(after: equals)...])
         guard !name.isEmpty,
-            let attribute = ServerConfiguration.specialUseAttributes.first(where: {
-                $0.lowercased() == given.lowercased()
-            })
+            let attribute = MailboxAttribute(specialUse: given)?.rawValue
         else { return nil }
         return (name.lowercased(), attribute)
     }

@@ -58,21 +58,23 @@ final class EncoderUntaggedTests: XCTestCase {
 
     func testList() {
         XCTAssertEqual(
-            text(.list(MailboxListEntry(attributes: ["\\HasNoChildren"], delimiter: "/", name: .inbox))),
+            text(.list(MailboxListEntry(attributes: [.hasNoChildren], delimiter: "/", name: .inbox))),
             "* LIST (\\HasNoChildren) \"/\" INBOX\r\n")
         XCTAssertEqual(
             text(
                 .list(
                     MailboxListEntry(
-                        attributes: ["\\HasNoChildren", "\\Sent"], delimiter: ".", name: MailboxName("Sent Items")))),
+                        attributes: [.hasNoChildren, .sent], delimiter: ".", name: MailboxName("Sent Items")))),
             "* LIST (\\HasNoChildren \\Sent) \".\" \"Sent Items\"\r\n")
         XCTAssertEqual(
-            text(.list(MailboxListEntry(attributes: ["\\Noselect"], delimiter: nil, name: MailboxName("")))),
+            text(.list(MailboxListEntry(attributes: [.noselect], delimiter: nil, name: MailboxName("")))),
             "* LIST (\\Noselect) NIL \"\"\r\n")
         XCTAssertEqual(
             text(
                 .list(
-                    MailboxListEntry(attributes: ["bad attr", "\\Marked"], delimiter: "\\", name: MailboxName("a]b")))),
+                    MailboxListEntry(
+                        attributes: [MailboxAttribute(rawValue: "bad attr"), .marked], delimiter: "\\",
+                        name: MailboxName("a]b")))),
             "* LIST (\\Marked) \"\\\\\" a]b\r\n")
         XCTAssertEqual(
             text(.lsub(MailboxListEntry(attributes: [], delimiter: "/", name: MailboxName("NIL")))),
@@ -85,7 +87,7 @@ final class EncoderUntaggedTests: XCTestCase {
             text(
                 .list(
                     MailboxListEntry(
-                        attributes: ["\\Subscribed"], delimiter: "/", name: MailboxName("Foo"),
+                        attributes: [.subscribed], delimiter: "/", name: MailboxName("Foo"),
                         childInfoSubscribed: true))),
             "* LIST (\\Subscribed) \"/\" Foo (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n")
         XCTAssertEqual(
@@ -99,9 +101,17 @@ final class EncoderUntaggedTests: XCTestCase {
             text(
                 .list(
                     MailboxListEntry(
-                        attributes: ["\\NonExistent"], delimiter: "/", name: MailboxName("A"),
+                        attributes: [.nonExistent], delimiter: "/", name: MailboxName("A"),
                         childInfoSubscribed: true, oldName: MailboxName("Old Name")))),
             "* LIST (\\NonExistent) \"/\" A (\"CHILDINFO\" (\"SUBSCRIBED\") \"OLDNAME\" (\"Old Name\"))\r\n")
+    }
+
+    func testSpecialUseAttributesAreFoundInAnyCase() {
+        XCTAssertEqual(MailboxAttribute(specialUse: "\\sent"), .sent)
+        XCTAssertEqual(MailboxAttribute(specialUse: "\\JUNK"), .junk)
+        XCTAssertNil(MailboxAttribute(specialUse: "\\Spam"))
+        XCTAssertNil(MailboxAttribute(specialUse: "\\Noselect"))
+        XCTAssertEqual(MailboxAttribute.specialUse.count, 7)
     }
 
     func testMailboxNamesWithEightBit() {

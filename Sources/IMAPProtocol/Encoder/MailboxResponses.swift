@@ -14,7 +14,7 @@ extension ResponseEncoder {
         for attribute in entry.attributes {
             let mark = buffer.writerIndex
             if !first { writeSpace(into: &buffer) }
-            if writeAtomIfValid(attribute, allowBackslash: true, into: &buffer) {
+            if writeAtomIfValid(attribute.rawValue, allowBackslash: true, into: &buffer) {
                 first = false
             } else {
                 buffer.moveWriterIndex(to: mark)

@@ -21,11 +21,7 @@ extension IMAPSession {
         }
         var uses: [String] = []
         for attribute in specialUse {
-            guard
-                let known = ServerConfiguration.specialUseAttributes.first(where: {
-                    $0.lowercased() == attribute.lowercased()
-                })
-            else {
+            guard let known = MailboxAttribute(specialUse: attribute)?.rawValue else {
                 fail(tag, .unknownSpecialUse(attribute))
                 return
             }

@@ -31,7 +31,7 @@ extension IMAPSession {
         // §6.3.9: an empty pattern asks for the delimiter and the root.
         if list.patterns.allSatisfy({ $0.isEmpty }) {
             writer.untagged(
-                .list(MailboxListEntry(attributes: ["\\Noselect"], delimiter: delimiter, name: MailboxName(""))))
+                .list(MailboxListEntry(attributes: [.noselect], delimiter: delimiter, name: MailboxName(""))))
             await finish(tag, "List completed.")
             return
         }
@@ -67,7 +67,7 @@ extension IMAPSession {
             return patterns.contains { $0.matches(name) }
         }
         let subscribedSet = Set(subscribed)
-        var entries: [(components: [String], attributes: [String], childInfo: Bool, selectable: Bool)] = []
+        var entries: [(components: [String], attributes: [MailboxAttribute], childInfo: Bool, selectable: Bool)] = []
         if selectSubscribed {
             // RFC 5258 §3: subscribed names, existing or not, plus (RECURSIVEMATCH) the
             // parents that match while only a child is subscribed: CHILDINFO.
@@ -75,11 +75,11 @@ extension IMAPSession {
             var listed = Set<[String]>()
             for components in subscribed where matches(components) {
                 let folder = byName[components]
-                var attributes = ["\\Subscribed"]
-                if folder == nil { attributes.append(contentsOf: ["\\NonExistent"]) }
+                var attributes: [MailboxAttribute] = [.subscribed]
+                if folder == nil { attributes.append(.nonExistent) }
                 if let folder {
-                    if !folder.isSelectable { attributes.append("\\Noselect") }
-                    attributes.append(folder.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
+                    if !folder.isSelectable { attributes.append(.noselect) }
+                    attributes.append(.children(folder.hasChildren))
                     attributes += SpecialUse.attributes(
                         for: components, configured: context.config.specialUse, stored: stored)
                 }
@@ -93,11 +93,11 @@ extension IMAPSession {
                         guard matches(parent), !listed.contains(parent) else { continue }
                         listed.insert(parent)
                         let folder = byName[parent]
-                        var attributes = folder == nil ? ["\\NonExistent"] : []
-                        if let folder, !folder.isSelectable { attributes.append("\\Noselect") }
+                        var attributes: [MailboxAttribute] = folder == nil ? [.nonExistent] : []
+                        if let folder, !folder.isSelectable { attributes.append(.noselect) }
                         // RETURN (CHILDREN) asks for it on every entry, these included.
                         if let folder, list.returnOptions.contains(.children) {
-                            attributes.append(folder.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
+                            attributes.append(.children(folder.hasChildren))
                         }
                         entries.append((parent, attributes, true, folder?.isSelectable ?? false))
                     }
@@ -108,11 +108,11 @@ extension IMAPSession {
                 let uses = SpecialUse.attributes(
                     for: folder.components, configured: context.config.specialUse, stored: stored)
                 if selectSpecialUse && uses.isEmpty { continue }
-                var attributes: [String] = []
-                if !folder.isSelectable { attributes.append("\\Noselect") }
-                attributes.append(folder.hasChildren ? "\\HasChildren" : "\\HasNoChildren")
+                var attributes: [MailboxAttribute] = []
+                if !folder.isSelectable { attributes.append(.noselect) }
+                attributes.append(.children(folder.hasChildren))
                 if returnSubscribed && subscribedSet.contains(folder.components) {
-                    attributes.append("\\Subscribed")
+                    attributes.append(.subscribed)
                 }
                 attributes += uses
                 entries.append((folder.components, attributes, false, folder.isSelectable))
@@ -166,19 +166,23 @@ enum ListOption {
 /// else from the usual folder names (top level only).
 enum SpecialUse {
 
-    static let byName: [String: String] = [
-        "sent": "\\Sent", "sent messages": "\\Sent", "sent items": "\\Sent",
-        "drafts": "\\Drafts",
-        "trash": "\\Trash", "deleted messages": "\\Trash", "deleted items": "\\Trash",
-        "junk": "\\Junk", "spam": "\\Junk",
-        "archive": "\\Archive",
+    static let byName: [String: MailboxAttribute] = [
+        "sent": .sent, "sent messages": .sent, "sent items": .sent,
+        "drafts": .drafts,
+        "trash": .trash, "deleted messages": .trash, "deleted items": .trash,
+        "junk": .junk, "spam": .junk,
+        "archive": .archive,
     ]
 
     static func attributes(for components: [String], configured: [String: String], stored: [[String]: [String]])
-        -> [String]
+        -> [MailboxAttribute]
     {
-        if !configured.isEmpty, let use = configured[components.joined(separator: "/").lowercased()] { return [use] }
-        if let uses = stored[components] { return uses }
+        // Both hold the attributes as RFC 6154 spells them: the configuration checks them
+        // at start, CREATE before it stores them.
+        if !configured.isEmpty, let use = configured[components.joined(separator: "/").lowercased()] {
+            return [MailboxAttribute(rawValue: use)]
+        }
+        if let uses = stored[components] { return uses.map(MailboxAttribute.init(rawValue:)) }
         guard components.count == 1, let use = byName[components[0].lowercased()] else { return [] }
         return [use]
     }

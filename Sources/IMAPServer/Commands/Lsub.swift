@@ -26,7 +26,7 @@ extension IMAPSession {
         let separator = String(delimiter)
         var listed = Set<[String]>()
         for components in subscribed {
-            var attributes: [String] = []
+            var attributes: [MailboxAttribute] = []
             var name = components
             if !matcher.matches(components.joined(separator: separator)) {
                 // RFC 3501 §6.3.9: `%` stops at a level whose child is subscribed but
@@ -36,7 +36,7 @@ extension IMAPSession {
                         where: { matcher.matches($0.joined(separator: separator)) && !subscribedSet.contains($0) })
                 else { continue }
                 name = parent
-                attributes = ["\\Noselect"]
+                attributes = [.noselect]
             }
             guard listed.insert(name).inserted else { continue }
             writer.untagged(.lsub(MailboxListEntry(attributes: attributes, delimiter: delimiter, name: wireName(name))))
