@@ -101,12 +101,12 @@ final class CommandMemoryTests: XCTestCase {
         XCTAssertTrue(pollUntil { budget.inUse == 60000 })
 
         second.sendRaw("s1 SEARCH TEXT {60000}\r\n")
-        XCTAssertEqual(try second.readLine(), "s1 NO [LIMIT] \(IMAPConnectionHandler.literalBudgetText)")
+        XCTAssertEqual(try second.readLine(), "s1 NO [LIMIT] \(ConnectionResponse.literalBudgetText)")
         XCTAssertTrue(try second.command("NOOP").ok, "the refused command leaves the connection usable")
 
         third.sendRaw("t1 SEARCH TEXT {60000+}\r\n")
         XCTAssertTrue(third.closes(within: 10))
-        XCTAssertEqual(third.readUntilClosed(), "* BYE \(IMAPConnectionHandler.literalBudgetText)\r\n")
+        XCTAssertEqual(third.readUntilClosed(), "* BYE \(ConnectionResponse.literalBudgetText)\r\n")
 
         first.sendRaw(String(repeating: "y", count: 59000) + "\r\n")
         XCTAssertTrue(try first.collect(tag: "f1").ok)

@@ -56,4 +56,5 @@ enum FolderNames {
 /// Response codes the codec has no case for (RFC 6154 §6).
 enum ResponseCodeName {
     static let useAttr = "USEATTR"
+    static let tooBig = "TOOBIG"  // RFC 4469 §5
 }

@@ -40,7 +40,6 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     private var readPending = false
     /// The server is stopping: BYE as soon as no command runs.
     private var shuttingDown = false
-    static let shutdownBye = "* BYE Server shutting down.\r\n"
     private var idleTimeout: Scheduled<Void>?
     /// IDLE runs: the autologout timer has the IDLE floor (RFC 9051 §5.4).
     private var idling = false
@@ -59,11 +58,8 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     private var loginDeadline: Scheduled<Void>?
     /// This connection's share of `server.literalBudget` (what its decoder announced).
     private var literalCharge = 0
-    static let tooManyFromAddress = "* BYE Too many connections from your address.\r\n"
-    static let serverFull = "* BYE Too many connections, try again later.\r\n"
-    static let loginTimedOut = "* BYE Login timeout.\r\n"
-    static let literalBudgetText = "Too much literal data buffered on this server, try again later."
-    static let startTLSReadyText = "Begin TLS negotiation now."
+    /// Plain IMAP4rev1 encoding: what this handler writes itself is ASCII.
+    private let encoder = ResponseEncoder()
 
     init(server: ServerContext, implicitTLS: Bool = false) {
         self.server = server
@@ -91,11 +87,11 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
                     "connection limit reached, refusing new connections",
                     metadata: ["max-connections": "\(server.config.maxConnections)"])
             }
-            refuse(context: context, Self.serverFull)
+            refuse(context: context, ConnectionResponse.serverFull)
             return
         case .addressFull:
             server.logger.notice("too many connections from one address", metadata: ["peer": "\(address)"])
-            refuse(context: context, Self.tooManyFromAddress)
+            refuse(context: context, ConnectionResponse.tooManyFromAddress)
             return
         }
         guard let slot else { return }
@@ -118,7 +114,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         context.fireChannelActive()
     }
 
-    private func refuse(context: ChannelHandlerContext, _ bye: String) {
+    private func refuse(context: ChannelHandlerContext, _ bye: Response) {
         closing = true
         write(context: context, bye)
         context.close(promise: nil)
@@ -186,7 +182,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     private func byeAndClose(context: ChannelHandlerContext) {
         guard !closing else { return }
         closing = true
-        write(context: context, Self.shutdownBye)
+        write(context: context, ConnectionResponse.shutdown)
         context.close(promise: nil)
     }
 
@@ -217,18 +213,14 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
                 guard let session else { return }
                 run(context: context) { await session.badContinuationLine(message) }
             case .needsContinuation:
-                write(context: context, "+ OK\r\n")
+                write(context: context, ConnectionResponse.sendLiteral)
             case .bad(let tag, let message):
-                write(context: context, "\(tag ?? "*") BAD \(message)\r\n")
+                write(context: context, ConnectionResponse.bad(tag, message))
             case .literalTooLarge(let tag, _):
                 // RFC 7888 §4 / RFC 9051 §7.1: refuse before the continuation; the client
                 // then never sends the literal.
                 let limit = decoder.limits.maxLiteralSize
-                if let tag {
-                    write(context: context, "\(tag) NO [TOOBIG] Literal too large (limit \(limit) bytes).\r\n")
-                } else {
-                    write(context: context, "* BAD Literal too large (limit \(limit) bytes).\r\n")
-                }
+                write(context: context, ConnectionResponse.literalTooLarge(tag, limit: limit))
             case .appendBegin(let tag, let mailbox):
                 guard let session else { return }
                 run(context: context) { await session.appendBegin(tag: tag, mailbox: mailbox) }
@@ -247,7 +239,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
                 guard let session else { return }
                 run(context: context) { await session.appendAborted() }
             case .fatal(let message):
-                write(context: context, "* BYE \(message)\r\n")
+                write(context: context, ConnectionResponse.bye(message))
                 closing = true
                 context.close(promise: nil)
             }
@@ -278,11 +270,11 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         if case .needsContinuation? = event {
             let tag = decoder.refuseAnnouncedLiteral()
             _ = chargeLiteralBudget()  // the command is gone: give back its share
-            write(context: context, "\(tag ?? "*") NO [LIMIT] \(Self.literalBudgetText)\r\n")
+            write(context: context, ConnectionResponse.literalOverBudget(tag))
             return
         }
         server.logger.notice("literal budget exhausted, closing a connection", metadata: ["peer": "\(address)"])
-        write(context: context, "* BYE \(Self.literalBudgetText)\r\n")
+        write(context: context, ConnectionResponse.literalBudgetExhausted)
         closing = true
         context.close(promise: nil)
     }
@@ -359,7 +351,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return false
         }
-        write(context: context, "\(tag) OK \(Self.startTLSReadyText)\r\n")
+        write(context: context, ConnectionResponse.startTLSReady(tag))
         awaitingHandshake = true
         startHandshakeTimeout(context: context)
         do {
@@ -373,9 +365,9 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         return true
     }
 
-    private func write(context: ChannelHandlerContext, _ text: String) {
-        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
-        buffer.writeString(text)
+    private func write(context: ChannelHandlerContext, _ response: Response) {
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        encoder.encode(response, into: &buffer)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
@@ -405,7 +397,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             guard !handler.closing, handler.slot?.isLoggedIn == false else { return }
             handler.server.logger.debug("login timeout", metadata: ["peer": "\(handler.address)"])
             handler.closing = true
-            handler.write(context: context, Self.loginTimedOut)
+            handler.write(context: context, ConnectionResponse.loginTimedOut)
             context.close(promise: nil)
         }
     }
@@ -429,7 +421,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     private func timedOut(context: ChannelHandlerContext) {
         guard !closing else { return }
         closing = true
-        write(context: context, "* BYE Disconnected for inactivity.\r\n")
+        write(context: context, ConnectionResponse.inactivity)
         context.close(promise: nil)
     }
 
