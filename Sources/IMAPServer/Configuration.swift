@@ -19,7 +19,6 @@ public struct ServerConfiguration: Sendable {
     /// take precedence over the attributes derived from the usual names.
     public var specialUse: [String: String] = [:]
     /// RFC 6154 §2 attributes an administrator may assign.
-    public static let specialUseAttributes = MailboxAttribute.specialUse.map(\.rawValue)
     public var serverName: String = "localhost"
     /// Testing only: accept any password for a user whose Maildir exists.
     public var anyPassword: Bool = false

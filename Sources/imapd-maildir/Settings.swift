@@ -114,7 +114,7 @@ struct Settings {
         }
         for (text, line) in values(c.specialUse, "special-use") {
             guard let (name, attribute) = Settings.specialUse(text) else {
-                let known = ServerConfiguration.specialUseAttributes.joined(separator: " ")
+                let known = MailboxAttribute.specialUse.map(\.rawValue).joined(separator: " ")
                 throw problem(
                     "special-use", fromFile: line != nil, "expected NAME=ATTRIBUTE with one of \(known), got \(text)",
                     line: line)

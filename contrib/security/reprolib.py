@@ -1,5 +1,6 @@
 """Shared pieces of the issue-11 reproductions (repro.py): a server on a fresh spool, a
 line-reading IMAP client and the one-line report. Python 3 standard library only."""
+import functools
 import os
 import re
 import shutil
@@ -14,13 +15,19 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 PASSWORD = "repro-pass"
 
 
+@functools.lru_cache(maxsize=None)
+def usage(binary):
+    """The binary's --help text, asked once per binary (every item starts servers)."""
+    return subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+
+
 def known_options(binary, args):
     """`args` without the options (each with its value) an older binary does not have,
     so the same reproduction runs against the build before a fix."""
-    usage = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+    usage_text = usage(binary)
     kept, i = [], 0
     while i < len(args):
-        if args[i].startswith("--") and args[i] not in usage:
+        if args[i].startswith("--") and args[i] not in usage_text:
             i += 2
             continue
         kept.append(args[i])

@@ -18,22 +18,25 @@ enum ConnectionResponse {
     static func bye(_ text: String) -> Response { .untagged(.status(.bye, code: nil, text: text)) }
 
     /// A command the decoder could not read: tagged when it found the tag.
-    static func bad(_ tag: String?, _ text: String) -> Response {
-        guard let tag else { return .untagged(.status(.bad, code: nil, text: text)) }
-        return .tagged(tag: tag, status: .bad, code: nil, text: text)
-    }
+    static func bad(_ tag: String?, _ text: String) -> Response { reply(tag, .bad, nil, text) }
 
     /// RFC 7888 §4 / RFC 9051 §7.1: a literal over the limit, refused before `+`.
     static func literalTooLarge(_ tag: String?, limit: Int) -> Response {
         let text = "Literal too large (limit \(limit) bytes)."
-        guard let tag else { return .untagged(.status(.bad, code: nil, text: text)) }
-        return .tagged(tag: tag, status: .no, code: .other(ResponseCodeName.tooBig, nil), text: text)
+        // Without a tag there is no command to say NO to: BAD, as for any unreadable input.
+        guard tag != nil else { return reply(nil, .bad, nil, text) }
+        return reply(tag, .no, .other(ResponseCodeName.tooBig, nil), text)
     }
 
     /// The server-wide literal budget cannot take a synchronizing literal just announced.
-    static func literalOverBudget(_ tag: String?) -> Response {
-        guard let tag else { return .untagged(.status(.no, code: .limit, text: literalBudgetText)) }
-        return .tagged(tag: tag, status: .no, code: .limit, text: literalBudgetText)
+    static func literalOverBudget(_ tag: String?) -> Response { reply(tag, .no, .limit, literalBudgetText) }
+
+    /// Tagged when the decoder found the command's tag, untagged (`*`) otherwise.
+    private static func reply(_ tag: String?, _ status: ResponseStatus, _ code: ResponseCode?, _ text: String)
+        -> Response
+    {
+        guard let tag else { return .untagged(.status(status, code: code, text: text)) }
+        return .tagged(tag: tag, status: status, code: code, text: text)
     }
 
     /// RFC 9051 §6.2.1: the client starts its TLS handshake after this line.
