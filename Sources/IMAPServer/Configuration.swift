@@ -30,6 +30,14 @@ public struct ServerConfiguration: Sendable {
     public var tlsCertificate: TLSCertificateSource?
     /// Accept LOGIN/AUTHENTICATE over unencrypted non-loopback connections.
     public var allowPlaintextAuth: Bool = false
+    /// Addresses of proxies (nginx's `proxy_protocol on`) whose connections start with a
+    /// PROXY protocol v1/v2 header (issue 17): logs, limits and throttling then see the
+    /// client address it carries, and plaintext LOGIN is accepted from them (the proxy
+    /// ended the client's TLS). A connection from a listed address without a valid
+    /// header within `proxyHeaderTimeoutSeconds` is closed. Empty: no PROXY protocol.
+    public var proxyProtocolFrom: [String] = []
+    /// Deadline for the PROXY header of a connection from a listed proxy.
+    public var proxyHeaderTimeoutSeconds: Int = 10
     /// RFC 9051 §5.4: at least 30 minutes of inactivity before an autologout. During
     /// IDLE the floor `idleCommandMinimumTimeoutSeconds` applies whatever this says.
     public var idleTimeoutSeconds: Int = 1800

@@ -86,13 +86,17 @@ public final class IMAPServer: Sendable {
                     .childChannelInitializer { channel in
                         server.liveConnections.add(channel)
                         return channel.eventLoop.makeCompletedFuture {
-                            // Implicit TLS (RFC 8314 §3.3): TLS first, before the greeting.
-                            if implicitTLS, let tls {
-                                try channel.pipeline.syncOperations.addHandler(
-                                    NIOSSLServerHandler(context: tls.current))
+                            let pipeline = channel.pipeline.syncOperations
+                            guard let proxy = server.proxyProtocol(from: channel.remoteAddress) else {
+                                try Self.addHandlers(pipeline, server: server, tls: tls, implicitTLS: implicitTLS)
+                                return
                             }
-                            try channel.pipeline.syncOperations.addHandler(
-                                IMAPConnectionHandler(server: server, implicitTLS: implicitTLS))
+                            // A listed proxy: its PROXY header comes before TLS and IMAP.
+                            try pipeline.addHandler(
+                                ProxyProtocolHandler(deadline: proxy) { client, pipeline in
+                                    try Self.addHandlers(
+                                        pipeline, server: server, tls: tls, implicitTLS: implicitTLS, client: client)
+                                })
                         }
                     }
                     .bind(host: address.host, port: address.port).get()
@@ -182,6 +186,27 @@ public enum IMAPServerError: Error, CustomStringConvertible {
         case .tlsListenWithoutCertificate:
             return "a TLS listener needs a certificate (--tls-cert/--tls-key or --tls-pkcs12)"
         }
+    }
+}
+
+extension IMAPServer {
+    /// Implicit TLS (RFC 8314 §3.3): TLS first, before the greeting; then IMAP.
+    fileprivate static func addHandlers(
+        _ pipeline: ChannelPipeline.SynchronousOperations, server: ServerContext, tls: TLSContextHolder?,
+        implicitTLS: Bool, client: ProxiedClient? = nil
+    ) throws {
+        if implicitTLS, let tls {
+            try pipeline.addHandler(NIOSSLServerHandler(context: tls.current))
+        }
+        try pipeline.addHandler(IMAPConnectionHandler(server: server, implicitTLS: implicitTLS, proxiedClient: client))
+    }
+}
+
+extension ServerContext {
+    /// The PROXY header deadline when `peer` is a listed proxy (issue 17), else nil.
+    func proxyProtocol(from peer: SocketAddress?) -> TimeAmount? {
+        guard let address = peer?.ipAddress, config.proxyProtocolFrom.contains(address) else { return nil }
+        return .seconds(Int64(config.proxyHeaderTimeoutSeconds))
     }
 }
 

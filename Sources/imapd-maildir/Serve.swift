@@ -57,6 +57,13 @@ struct Serve: ParsableCommand {
     var createUsers = false
     @Flag(help: "Accept LOGIN and AUTHENTICATE without TLS from non-loopback clients.")
     var allowPlaintextAuth = false
+    @Option(
+        help:
+            "IP address of a proxy (nginx proxy_protocol on) whose connections start with a PROXY v1/v2 header; repeat for several."
+    )
+    var proxyProtocolFrom: [String] = []
+    @Option(help: "Seconds a listed proxy gets to send its PROXY header (default 10).")
+    var proxyHeaderTimeout: Int?
     @Flag(help: "Serve a fresh temporary copy of --root, removed at exit (demos and client testing).")
     var copyRoot = false
     @Option(

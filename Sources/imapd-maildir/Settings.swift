@@ -2,6 +2,7 @@ import ArgumentParser
 import IMAPProtocol
 import IMAPServer
 import Logging
+import NIOCore
 
 #if canImport(Glibc)
     import Glibc
@@ -93,6 +94,15 @@ struct Settings {
         config.anyPassword = anyPassword
         config.createUsers = try flag(c.createUsers, "create-users")
         config.allowPlaintextAuth = try flag(c.allowPlaintextAuth, "allow-plaintext-auth")
+        for (text, line) in values(c.proxyProtocolFrom, "proxy-protocol-from") {
+            // Compared with the peer's ipAddress: keep the spelling SocketAddress gives.
+            guard let address = try? SocketAddress(ipAddress: text, port: 0), let canonical = address.ipAddress else {
+                throw problem(
+                    "proxy-protocol-from", fromFile: line != nil, "expected an IP address, got \(text)", line: line)
+            }
+            config.proxyProtocolFrom.append(canonical)
+        }
+        if let n = try number(c.proxyHeaderTimeout, "proxy-header-timeout") { config.proxyHeaderTimeoutSeconds = n }
         if config.anyPassword, let open = config.listen.first(where: { !$0.isLoopback }) {
             throw ValidationError(
                 "--any-password accepts any password: refusing to listen on \(open), only on loopback")
@@ -202,7 +212,7 @@ struct Settings {
 /// comment at the start of a line or after whitespace (`root = mail  # the spool`), so a
 /// value may still hold a `#` inside a word. Refused, with `FILE:LINE: name: problem`:
 /// a line without `=`, an unknown name (with the nearest known one), a value-less line,
-/// and a single-valued name given twice (only `listen`, `tls-listen` and `special-use`
+/// and a single-valued name given twice (only `listen`, `tls-listen`, `special-use` and `proxy-protocol-from`
 /// may repeat).
 struct ConfigFile {
     struct Entry {
@@ -215,7 +225,7 @@ struct ConfigFile {
     let directory: String
     let entries: [Entry]
 
-    static let repeatable: Set<String> = ["listen", "tls-listen", "special-use"]
+    static let repeatable: Set<String> = ["listen", "tls-listen", "special-use", "proxy-protocol-from"]
     /// Every setting the file may hold: the long options of `Serve` but `config`.
     static let knownNames: [String] = [
         "root", "passwd", "listen", "tls-listen", "tls-cert", "tls-key", "tls-pkcs12", "tls-pkcs12-password-file",
@@ -224,7 +234,7 @@ struct ConfigFile {
         "max-connections", "max-connections-per-user", "max-connections-per-user-address", "max-line-length",
         "max-literal-size", "max-connections-per-address", "max-command-literal-bytes",
         "max-buffered-literal-bytes", "max-queued-input", "message-cache-size", "metrics-listen", "user",
-        "shutdown-timeout", "log-level",
+        "shutdown-timeout", "log-level", "proxy-protocol-from", "proxy-header-timeout",
     ]
 
     init(path: String) throws {

@@ -108,7 +108,8 @@ final class TestClient {
     /// `receiveBufferBytes`: a small socket receive buffer (set before connecting, which
     /// turns off its autotuning), so the server blocks writing a large response the
     /// test does not read.
-    init(port: Int, receiveBufferBytes: Int32? = nil) throws {
+    /// `preamble`: bytes sent before the greeting is read (a PROXY protocol header).
+    init(port: Int, receiveBufferBytes: Int32? = nil, preamble: [UInt8] = []) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBufferBytes {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -126,6 +127,7 @@ final class TestClient {
         guard ok == 0 else { throw POSIXError(.ECONNREFUSED) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if !preamble.isEmpty { sendRaw(preamble) }
         greetingLine = try readLine()
     }
     private(set) var greetingLine: String = ""

@@ -61,15 +61,19 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     /// Plain IMAP4rev1 encoding: what this handler writes itself is ASCII.
     private let encoder = ResponseEncoder()
 
-    init(server: ServerContext, implicitTLS: Bool = false) {
+    /// Set when a listed proxy sent a PROXY protocol header (issue 17): the real client.
+    private let proxiedClient: ProxiedClient?
+
+    init(server: ServerContext, implicitTLS: Bool = false, proxiedClient: ProxiedClient? = nil) {
         self.server = server
         self.implicitTLS = implicitTLS
+        self.proxiedClient = proxiedClient
         self.decoder = CommandDecoder(limits: server.config.decoderLimits.beforeLogin)
         decoder.streamsAppend = true
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let peer = context.channel.remoteAddress
+        let peer = proxiedClient.map { $0.address ?? context.channel.remoteAddress } ?? context.channel.remoteAddress
         let address = peer?.ipAddress ?? "unknown"
         // The server's cap and the per-address count of connections not logged in:
         // refused before a session exists.
@@ -99,7 +103,8 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         ServerMetrics.connections.increment()
         ServerMetrics.sessionsActive.increment()
         let info = ConnectionInfo(
-            sessionID: server.makeSessionID(), peerAddress: address, isLoopback: Self.isLoopback(address),
+            sessionID: server.makeSessionID(), peerAddress: address,
+            isLoopback: proxiedClient != nil || Self.isLoopback(address),
             isTLS: implicitTLS, slot: slot)
         let output = ChannelOutput(channel: context.channel)
         self.output = output
