@@ -1,0 +1,255 @@
+"""nginx's mail proxy in front of two imapd-maildir backends (issue 17).
+
+nginx (Debian's nginx + libnginx-mod-mail, unprivileged paths under the test's work
+directory, loopback ports only) routes each login to the backend an auth_http service
+names, and starts every backend connection with a PROXY protocol header; the backends
+list 127.0.0.1 in --proxy-protocol-from. The auth_http service here is a small stub in
+this file (a dict: user -> backend port, the passwords of Examples/passwd): it stands
+for the server's own endpoint, which is not built yet (issue 17 item 1).
+
+Checked: each user lands on their backend (the Maildir written to is that backend's),
+a wrong password waits (Auth-Wait) and fails, the backend logs the client address the
+PROXY header carries (the client binds 127.0.0.5; nginx connects from 127.0.0.1), IDLE
+through the proxy sees a delivery, and after the map changes a user is served by the
+new backend.
+"""
+
+import http.server
+import imaplib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from interop_support import (
+    HOST,
+    IO_TIMEOUT,
+    START_TIMEOUT,
+    STOP_TIMEOUT,
+    USERS,
+    Server,
+    _die_with_parent,
+    copy_fixture,
+    deliver,
+    fail_setup,
+    folder_dir,
+    free_port,
+    message_files,
+)
+
+CLIENT_ADDRESS = "127.0.0.5"
+MODULE = "/usr/lib/nginx/modules/ngx_mail_module.so"
+
+NGINX_CONF = """\
+load_module {module};
+daemon off;
+master_process off;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log info;
+events {{ worker_connections 64; }}
+mail {{
+    server_name proxy.test;
+    auth_http 127.0.0.1:{auth_port}/auth;
+    proxy_pass_error_message on;
+    imap_capabilities IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE ID IDLE;
+    imap_auth plain login;
+    proxy_protocol on;
+    proxy_timeout 31m;
+    server {{
+        listen 127.0.0.1:{port};
+        protocol imap;
+    }}
+}}
+"""
+
+
+class AuthStub(http.server.BaseHTTPRequestHandler):
+    """nginx's auth_http protocol: request headers in, Auth-Status out."""
+
+    routes = {}  # user -> backend port; set by the test
+    requests = []
+
+    def do_GET(self):
+        user = self.headers.get("Auth-User", "")
+        password = self.headers.get("Auth-Pass", "")
+        AuthStub.requests.append((user, self.headers.get("Client-IP", "")))
+        self.send_response(200)
+        if USERS.get(user) == password and user in AuthStub.routes:
+            self.send_header("Auth-Status", "OK")
+            self.send_header("Auth-Server", "127.0.0.1")
+            self.send_header("Auth-Port", str(AuthStub.routes[user]))
+        else:
+            self.send_header("Auth-Status", "Invalid login or password")
+            self.send_header("Auth-Wait", "1")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class NginxProxyTest(unittest.TestCase):
+    def setUp(self):
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.access(nginx, os.X_OK) or not os.path.exists(MODULE):
+            fail_setup("nginx proxy test needs nginx with the mail module: apt-get install nginx libnginx-mod-mail")
+        self.work = tempfile.mkdtemp(prefix="imapd-nginx-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.backends = []
+        for name in ("a", "b"):
+            work = os.path.join(self.work, name)
+            os.makedirs(work)
+            root = copy_fixture(os.path.join(work, "maildirs"))
+            server = Server(root, work, extra_args=["--proxy-protocol-from", "127.0.0.1"])
+            self.addCleanup(server.stop)
+            server.start()
+            self.backends.append(server)
+        self.a, self.b = self.backends
+        AuthStub.routes = {"alice": self.a.port, "bob": self.b.port}
+        AuthStub.requests = []
+        self.auth = http.server.ThreadingHTTPServer((HOST, 0), AuthStub)
+        threading.Thread(target=self.auth.serve_forever, daemon=True).start()
+        self.addCleanup(self.auth.server_close)
+        self.addCleanup(self.auth.shutdown)
+        self.port = free_port()
+        conf = os.path.join(self.work, "nginx.conf")
+        with open(conf, "w") as fh:
+            fh.write(NGINX_CONF.format(module=MODULE, work=self.work, auth_port=self.auth.server_address[1],
+                                       port=self.port))
+        self.nginx = subprocess.Popen(
+            [nginx, "-p", self.work, "-e", os.path.join(self.work, "nginx-error.log"), "-c", conf],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent)
+        self.addCleanup(self._stop_nginx)
+        self._wait_for_nginx()
+        self.clients = []
+        self.addCleanup(self._close_clients)
+
+    def _stop_nginx(self):
+        if self.nginx.poll() is None:
+            self.nginx.terminate()
+        try:
+            self.nginx.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.nginx.kill()
+            self.nginx.wait()
+
+    def _wait_for_nginx(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.nginx.poll() is not None:
+                fail_setup("nginx exited during start-up:\n" + self._nginx_log())
+            try:
+                with socket.create_connection((HOST, self.port), timeout=IO_TIMEOUT) as s:
+                    if s.recv(100).startswith(b"* OK"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                fail_setup("nginx did not greet in time:\n" + self._nginx_log())
+            time.sleep(0.05)  # readiness probe interval, not synchronisation with a test
+
+    def _nginx_log(self):
+        try:
+            with open(os.path.join(self.work, "nginx-error.log"), errors="replace") as fh:
+                return fh.read()[-4000:]
+        except OSError:
+            return "(no log)"
+
+    def _close_clients(self):
+        for c in self.clients:
+            try:
+                c.shutdown()
+            except Exception:
+                pass
+
+    def connect(self) -> imaplib.IMAP4:
+        """An IMAP client to nginx from CLIENT_ADDRESS (what PROXY must carry)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(IO_TIMEOUT)
+        sock.bind((CLIENT_ADDRESS, 0))
+        sock.connect((HOST, self.port))
+
+        class Proxied(imaplib.IMAP4):
+            def _create_socket(self, timeout):
+                return sock
+
+        client = Proxied(HOST, self.port, timeout=IO_TIMEOUT)
+        self.clients.append(client)
+        return client
+
+    def append_through_proxy(self, user: str, subject: str):
+        c = self.connect()
+        c.login(user, USERS[user])
+        message = f"From: t@example.org\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
+        typ, data = c.append("INBOX", None, None, message)
+        self.assertEqual(typ, "OK", data)
+        c.logout()
+        self.clients.remove(c)
+
+    def holds(self, server: Server, user: str, subject: str) -> bool:
+        for base, (sub, name) in message_files(server.root, user, "INBOX").items():
+            with open(os.path.join(folder_dir(server.root, user, "INBOX"), sub, name), "rb") as fh:
+                if f"Subject: {subject}".encode() in fh.read():
+                    return True
+        return False
+
+    def test_logins_land_on_their_backend(self):
+        self.append_through_proxy("alice", "for-alice")
+        self.append_through_proxy("bob", "for-bob")
+        self.assertTrue(self.holds(self.a, "alice", "for-alice"))
+        self.assertFalse(self.holds(self.b, "alice", "for-alice"))
+        self.assertTrue(self.holds(self.b, "bob", "for-bob"))
+        self.assertFalse(self.holds(self.a, "bob", "for-bob"))
+        self.assertIn(("alice", CLIENT_ADDRESS), AuthStub.requests)
+
+    def test_backend_logs_the_real_client_address(self):
+        self.append_through_proxy("alice", "addr")
+        with open(self.a.log_path, errors="replace") as fh:
+            logins = [line for line in fh if "logged in" in line]
+        self.assertTrue(logins, self.a.log_tail())
+        self.assertTrue(all(f"peer={CLIENT_ADDRESS}" in line for line in logins), logins)
+
+    def test_wrong_password_waits_and_fails(self):
+        c = self.connect()
+        started = time.monotonic()
+        with self.assertRaises(imaplib.IMAP4.error):
+            c.login("alice", "wrong")
+        # Auth-Wait: 1 — nginx holds the answer at least that long.
+        self.assertGreaterEqual(time.monotonic() - started, 1.0)
+        with open(self.a.log_path, errors="replace") as fh:
+            self.assertNotIn("logged in", fh.read())
+
+    def test_idle_through_proxy_sees_delivery(self):
+        c = self.connect()
+        c.login("alice", USERS["alice"])
+        typ, data = c.select("INBOX")
+        self.assertEqual(typ, "OK", data)
+        before = int(data[0])
+        tag = c._new_tag().decode()
+        c.send(f"{tag} IDLE\r\n".encode())
+        self.assertTrue(c.readline().startswith(b"+"))
+        deliver(self.a.root, "alice", "INBOX", b"Subject: idle\r\n\r\nx\r\n", 1700000000, 1)
+        line = c.readline()
+        self.assertEqual(line.strip(), f"* {before + 1} EXISTS".encode())
+        c.send(b"DONE\r\n")
+        line = c.readline()
+        while line.startswith(b"* "):  # e.g. "* 1 RECENT" after the EXISTS
+            line = c.readline()
+        self.assertTrue(line.startswith(f"{tag} OK".encode()), line)
+
+    def test_moved_user_is_served_by_the_new_backend(self):
+        self.append_through_proxy("bob", "before-move")
+        # Moving bob: his Maildir goes to backend a (the fixture copy already holds one),
+        # then the map changes.
+        AuthStub.routes["bob"] = self.a.port
+        self.append_through_proxy("bob", "after-move")
+        self.assertTrue(self.holds(self.a, "bob", "after-move"))
+        self.assertFalse(self.holds(self.b, "bob", "after-move"))
+
+
+if __name__ == "__main__":
+    unittest.main()
