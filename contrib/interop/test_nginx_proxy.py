@@ -10,7 +10,8 @@ for the server's own endpoint, which is not built yet (issue 17 item 1).
 Checked: each user lands on their backend (the Maildir written to is that backend's),
 a wrong password waits (Auth-Wait) and fails, the backend logs the client address the
 PROXY header carries (the client binds 127.0.0.5; nginx connects from 127.0.0.1), IDLE
-through the proxy sees a delivery, and after the map changes a user is served by the
+through the proxy sees a delivery, mbsync through the proxy pulls bob's INBOX, and
+after the map changes a user is served by the
 new backend.
 """
 
@@ -64,6 +65,33 @@ mail {{
         protocol imap;
     }}
 }}
+"""
+
+
+MBSYNC_RC = """\
+IMAPAccount far
+Host 127.0.0.1
+Port {port}
+User bob
+Pass bob-demo
+SSLType None
+AuthMechs LOGIN
+Timeout 60
+
+IMAPStore far
+Account far
+
+MaildirStore near
+Path {near}/
+Inbox {near}/INBOX
+SubFolders Verbatim
+
+Channel mirror
+Far :far:INBOX
+Near :near:INBOX
+Create Near
+Sync Pull
+SyncState *
 """
 
 
@@ -240,6 +268,24 @@ class NginxProxyTest(unittest.TestCase):
         while line.startswith(b"* "):  # e.g. "* 1 RECENT" after the EXISTS
             line = c.readline()
         self.assertTrue(line.startswith(f"{tag} OK".encode()), line)
+
+    def test_mbsync_through_proxy_syncs_a_user(self):
+        mbsync = shutil.which("mbsync")
+        if not mbsync:
+            fail_setup("mbsync missing: apt-get install isync")
+        near = os.path.join(self.work, "near")
+        os.makedirs(near)
+        rc = os.path.join(self.work, "mbsyncrc")
+        with open(rc, "w") as fh:
+            fh.write(MBSYNC_RC.format(port=self.port, near=near))
+        p = subprocess.run([mbsync, "-c", rc, "mirror"], stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=300)
+        self.assertEqual(p.returncode, 0, p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace"))
+        # Every message of bob's INBOX on backend b (his) arrived near.
+        far = message_files(self.b.root, "bob", "INBOX")
+        got = [f for sub in ("cur", "new") for f in os.listdir(os.path.join(near, "INBOX", sub))]
+        self.assertTrue(far)
+        self.assertEqual(len(got), len(far))
 
     def test_moved_user_is_served_by_the_new_backend(self):
         self.append_through_proxy("bob", "before-move")
