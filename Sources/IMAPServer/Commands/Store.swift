@@ -16,7 +16,9 @@ extension IMAPSession {
             fail(tag, .readOnly)
             return
         }
-        await synchronizeSelected()
+        // Sequence numbers and UIDs name what the client was told of, so the set is
+        // resolved before the synchronize, which then runs in the same pool job as
+        // the renames (one hop, not two).
         guard let numbers = mailbox.view.resolve(set, saved: mailbox.savedSearch) else {
             fail(tag, .invalidMessageSet(in: set.isUID ? "UID STORE" : "STORE"))
             return
@@ -32,7 +34,7 @@ extension IMAPSession {
         let folder = mailbox.folder
         let changed: [(StoreUID, MessageFlags)]
         do {
-            changed = try await context.blocking { try folder.store(operation, flags: flags, uids: uids) }
+            changed = try await synchronizeSelected { try folder.store(operation, flags: flags, uids: uids) }
         } catch {
             sendStoreFailure(tag, error, name: MailboxName(""))
             return
