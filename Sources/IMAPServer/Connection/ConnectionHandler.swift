@@ -203,15 +203,6 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             // A whole command (or line, or chunk of a streamed APPEND) is progress.
             resetIdleTimeout(context: context)
             switch event {
-            case .command(let command):
-                guard let session else { return }
-                run(context: context) { await session.execute(command) }
-            case .continuationLine(let line):
-                guard let session else { return }
-                run(context: context) { await session.continuation(line) }
-            case .badContinuationLine(let message):
-                guard let session else { return }
-                run(context: context) { await session.badContinuationLine(message) }
             case .needsContinuation:
                 write(context: context, ConnectionResponse.sendLiteral)
             case .bad(let tag, let message):
@@ -221,27 +212,17 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
                 // then never sends the literal.
                 let limit = decoder.limits.maxLiteralSize
                 write(context: context, ConnectionResponse.literalTooLarge(tag, limit: limit))
-            case .appendBegin(let tag, let mailbox):
-                guard let session else { return }
-                run(context: context) { await session.appendBegin(tag: tag, mailbox: mailbox) }
-            case .appendMessage(let header):
-                guard let session else { return }
-                run(context: context) { await session.appendMessage(header) }
-            case .appendData(let bytes):
-                // Back-pressure: while this chunk is written (busy), reads pause once
-                // `maxQueuedInputBytes` are buffered (see `read`).
-                guard let session else { return }
-                run(context: context) { await session.appendData(bytes) }
-            case .appendEnd:
-                guard let session else { return }
-                run(context: context) { await session.appendEnd() }
-            case .appendAborted:
-                guard let session else { return }
-                run(context: context) { await session.appendAborted() }
             case .fatal(let message):
                 write(context: context, ConnectionResponse.bye(message))
                 closing = true
                 context.close(promise: nil)
+            case .command, .continuationLine, .badContinuationLine, .appendBegin, .appendMessage, .appendData,
+                .appendEnd, .appendAborted:
+                // Everything else goes to the session's one entry point. Back-pressure:
+                // while an APPEND chunk is written (busy), reads pause once
+                // `maxQueuedInputBytes` are buffered (see `read`).
+                guard let session, let input = SessionInput(event) else { return }
+                run(context: context) { await session.handle(input) }
             }
         }
     }
