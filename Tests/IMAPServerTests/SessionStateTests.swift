@@ -67,7 +67,9 @@ final class SessionStateTests: XCTestCase {
         let reply = try await h.send("NOT DONE\r\n")
         XCTAssertEqual(reply, "i1 BAD Expected DONE.\r\n")
         let (_, tooLong) = try await h.handle(.badContinuationLine("Line too long."))
-        XCTAssertEqual(tooLong, "* BAD Line too long.\r\n", "no IDLE runs any more: an untagged BAD")
+        XCTAssertEqual(
+            tooLong, "* NO [SERVERBUG] \(CommandError.serverFaultText)\r\n",
+            "no IDLE runs any more: nothing asked for a line")
         let overlong = try await h.send(
             "i2 IDLE\r\n" + String(repeating: "A", count: h.decoder.limits.maxLineLength + 10) + "\r\n")
         XCTAssertEqual(overlong, "+ idling\r\ni2 BAD Line too long\r\n")

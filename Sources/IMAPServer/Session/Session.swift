@@ -225,7 +225,8 @@ actor IMAPSession {
             endIdle()
             fail(idling.tag, .syntax(message))
         case .notAuthenticated, .authenticated, .selected, .appending, .logout:
-            writer.untagged(.status(.bad, code: nil, text: message))
+            // The decoder refuses a raw line only when asked for one: a disagreement.
+            return serverBug(nil, "bad continuation line in state \(state.kind): \(message)")
         }
         return .done
     }
