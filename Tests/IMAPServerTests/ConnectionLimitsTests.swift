@@ -11,8 +11,7 @@ import XCTest
 final class ConnectionLimitsTests: XCTestCase {
     func testManyUsersBehindOneAddressAreNeverRefused() async throws {
         let users = Dictionary(uniqueKeysWithValues: (1...30).map { ("user\($0)", "pw\($0)") })
-        let server = try await RunningServer(users: users)
-        stopAtTeardown(server)
+        let server = try await startServer(users: users)
         let defaults = server.server.configuration
         XCTAssertEqual(defaults.maxConnectionsPerUserAddress, 10)
         XCTAssertEqual(defaults.maxConnectionsPerAddress, 50)
@@ -67,7 +66,6 @@ final class ConnectionLimitsTests: XCTestCase {
             $0.loginTimeoutSeconds = 1
             $0.idleTimeoutSeconds = 60
         }
-        stopAtTeardown(server)
         let client = try server.connect()
         XCTAssertTrue(try client.command("NOOP").ok)
         XCTAssertTrue(client.closes(within: 10), "still open 10 s after a 1 s login deadline")
@@ -78,8 +76,7 @@ final class ConnectionLimitsTests: XCTestCase {
     /// so once per burst (not once per refused connection), then how many were refused.
     func testServerWideConnectionCapIsLoggedOncePerBurst() async throws {
         let log = LogCapture()
-        let server = try await RunningServer(logger: log.logger()) { $0.maxConnections = 3 }
-        stopAtTeardown(server)
+        let server = try await startServer(logger: log.logger()) { $0.maxConnections = 3 }
         let open = try (0..<3).map { _ in try server.connect() }
         for _ in 0..<5 {
             let refused = try server.connect()

@@ -13,7 +13,7 @@ final class CoreCommandTests: XCTestCase {
         "From: Carol <carol@example.net>\nTo: alice@example.org\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\nDate: Tue, 3 Oct 2023 11:00:00 +0000\n\nMünchen body text\n"
 
     func testGreetingLoginAndWrongPassword() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         XCTAssertTrue(client.greetingLine.hasPrefix("* OK [CAPABILITY "), client.greetingLine)
         XCTAssertTrue(client.greetingLine.contains("IMAP4rev2"))
@@ -24,11 +24,10 @@ final class CoreCommandTests: XCTestCase {
         let logout = try client.command("LOGOUT")
         XCTAssertTrue(logout.untagged.contains { $0.hasPrefix("* BYE") })
         XCTAssertTrue(logout.ok)
-        await server.stop()
     }
 
     func testAuthenticatePlainContinuationInitialResponseAndCancel() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         client.sendRaw("a1 AUTHENTICATE PLAIN\r\n")
         XCTAssertEqual(try client.readLine(), "+ ")
@@ -42,11 +41,10 @@ final class CoreCommandTests: XCTestCase {
         let other = try server.connect()
         let ir = try other.command("AUTHENTICATE PLAIN " + Data("\0bob\0hunter2".utf8).base64EncodedString())
         XCTAssertTrue(ir.ok, ir.tagged)
-        await server.stop()
     }
 
     func testSelectFetchStoreSearchExpunge() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let m = server.maildir
         try m.deliver("alice", name: "1700000001.M1P1.host", into: "new", body: Self.plain)
         try m.deliver("alice", name: "1700000002.M2P1.host:2,S", into: "cur", body: Self.second)
@@ -93,14 +91,13 @@ final class CoreCommandTests: XCTestCase {
         let expunge = try client.command("EXPUNGE")
         XCTAssertEqual(expunge.untagged, ["* 2 EXPUNGE"])
         XCTAssertEqual(m.files("alice", "cur"), ["1700000001.M1P1.host:2,S"])
-        await server.stop()
     }
 
     /// A scan takes messages in without a stat (MessageRecord): INTERNALDATE and
     /// RFC822.SIZE are read when a command first needs them, and a message gone by then
     /// is reported as expunged.
     func testInternalDateAndSizeAreReadWhenFirstAsked() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let m = server.maildir
         // 2023-11-14 22:13:20 UTC and 2023-11-15 01:00:00 UTC.
         try m.deliver("alice", name: "1700000000.M1P1.host:2,", into: "cur", body: Self.plain, mtime: 1_700_000_000)
@@ -137,11 +134,10 @@ final class CoreCommandTests: XCTestCase {
         let partial = try late.command("FETCH 1:2 (RFC822.SIZE)")
         XCTAssertEqual(partial.untagged, ["* 1 FETCH (RFC822.SIZE \(plainSize))"])
         XCTAssertTrue(partial.tagged.contains("NO [EXPUNGEISSUED]"), partial.tagged)
-        await server.stop()
     }
 
     func testTwoSessionsSeeEachOthersChangesAtNoop() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let m = server.maildir
         for i in 1...3 {
             try m.deliver("alice", name: "170000000\(i).M\(i)P1.host:2,", into: "cur", body: Self.plain)
@@ -164,11 +160,10 @@ final class CoreCommandTests: XCTestCase {
         XCTAssertEqual(after.untagged, ["* 3 EXISTS", "* 1 RECENT"])
         let fetch = try b.command("FETCH 3 (UID)")
         XCTAssertEqual(fetch.untagged, ["* 3 FETCH (UID 4)"])
-        await server.stop()
     }
 
     func testFetchDoesNotReportExpungeButNoopDoes() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         for i in 1...2 {
             try server.maildir.deliver("alice", name: "170000000\(i).M\(i)P1.host:2,T", into: "cur", body: Self.plain)
         }
@@ -184,11 +179,10 @@ final class CoreCommandTests: XCTestCase {
         XCTAssertFalse(fetch.untagged.contains { $0.contains("EXPUNGE") }, "\(fetch.untagged)")
         let noop = try b.command("NOOP")
         XCTAssertEqual(noop.untagged, ["* 1 EXPUNGE", "* 1 EXPUNGE"])
-        await server.stop()
     }
 
     func testExamineChangesNothingOnDisk() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let m = server.maildir
         try m.deliver("alice", name: "1700000001.M1P1.host", into: "new", body: Self.plain)
         let writer = try server.connect()
@@ -203,11 +197,10 @@ final class CoreCommandTests: XCTestCase {
         XCTAssertEqual(try client.command("EXPUNGE").status, "NO")
         XCTAssertEqual(m.files("alice", "new") + m.files("alice", "cur"), before)
         XCTAssertEqual(before, ["1700000001.M1P1.host"])
-        await server.stop()
     }
 
     func testListStatusNamespaceAndUTF7Names() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["Sent", "Archive", "Archive.2024", "Entw&APw-rfe"])
         try server.maildir.deliver(
             "alice", folder: "Sent", name: "1700000001.M1P1.host:2,S", into: "cur", body: Self.plain)
@@ -228,7 +221,6 @@ final class CoreCommandTests: XCTestCase {
         let ns = try client.command("NAMESPACE")
         XCTAssertEqual(ns.untagged, ["* NAMESPACE ((\"\" \"/\")) NIL NIL"])
         XCTAssertEqual(try client.command("SELECT Nope").status, "NO")
-        await server.stop()
     }
 
     func testBadInputKeepsTheConnectionAndChangesNothing() async throws {
@@ -249,11 +241,10 @@ final class CoreCommandTests: XCTestCase {
         XCTAssertTrue(try client.readLine().contains("BAD"))
         XCTAssertTrue(try client.command("NOOP").ok)
         XCTAssertEqual(server.maildir.files("alice", "cur"), ["1700000001.M1P1.host:2,"])
-        await server.stop()
     }
 
     func testRestartKeepsUIDValidityAndUIDs() async throws {
-        let first = try await RunningServer()
+        let first = try await startServer()
         let m = first.maildir
         for i in 1...3 {
             try m.deliver("alice", name: "170000000\(i).M\(i)P1.host", into: "new", body: Self.plain)
@@ -266,6 +257,7 @@ final class CoreCommandTests: XCTestCase {
         var config = first.server.configuration
         config.listen = [.init(host: "127.0.0.1", port: 0)]
         let second = try IMAPServerHarness.start(config)
+        stopAtTeardown(second)
         let client2 = try TestClient(port: try await second.start().first?.port ?? 0)
         try client2.login()
         let select2 = try client2.command("SELECT INBOX")
@@ -274,7 +266,6 @@ final class CoreCommandTests: XCTestCase {
         )
         XCTAssertEqual(fetch1.untagged, try client2.command("FETCH 1:* (UID)").untagged)
         XCTAssertEqual(fetch1.untagged.count, 3)
-        await second.shutdown()
     }
 }
 

@@ -20,7 +20,6 @@ final class LimitsTests: XCTestCase {
         XCTAssertEqual(m.files("alice", "new") + m.files("alice", "cur"), [])
         // The streamed half is in tmp/ until the closed session discards it.
         XCTAssertTrue(pollUntil { m.files("alice", "tmp").isEmpty }, "\(m.files("alice", "tmp"))")
-        await server.stop()
     }
 
     func testConnectionsPerAddressAreLimited() async throws {
@@ -34,7 +33,6 @@ final class LimitsTests: XCTestCase {
         XCTAssertEqual(third.readUntilClosed(), "")
         // The first two still work.
         XCTAssertTrue(try first.command("NOOP").ok)
-        await server.stop()
     }
 
     /// The sum of literals in one command (MULTIAPPEND) is bounded; nothing is stored.
@@ -51,6 +49,5 @@ final class LimitsTests: XCTestCase {
         XCTAssertTrue(reply.hasPrefix("* BYE"), reply)
         let m = server.maildir
         XCTAssertEqual(m.files("alice", "new") + m.files("alice", "cur"), [])
-        await server.stop()
     }
 }

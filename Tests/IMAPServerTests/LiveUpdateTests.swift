@@ -68,7 +68,6 @@ final class LiveUpdateTests: XCTestCase {
         XCTAssertEqual(onDisk.count, 2, "\(onDisk)")
         XCTAssertTrue(onDisk.contains { $0.hasPrefix("1700000001.M1P1.host:2,") && $0.hasSuffix("F") }, "\(onDisk)")
         XCTAssertTrue(onDisk.contains { $0.hasPrefix("1700000003.M3P9.host") }, "\(onDisk)")
-        await server.stop()
     }
 
     func testNonIdleSessionSeesTheSameChangesAtNoop() async throws {
@@ -93,7 +92,6 @@ final class LiveUpdateTests: XCTestCase {
         let onDisk = m.files("alice", "cur") + m.files("alice", "new")
         XCTAssertEqual(onDisk.count, 2, "\(onDisk)")
         XCTAssertEqual(try watcher.command("FETCH 1:* (FLAGS)").untagged.count, 2)
-        await server.stop()
     }
 
     /// Three sessions expunge in turn, each with a view that lags the others; after NOOP
@@ -128,6 +126,5 @@ final class LiveUpdateTests: XCTestCase {
             let uids = try s.command("FETCH 1:* (UID)").untagged
             XCTAssertEqual(uids, ["* 1 FETCH (UID 3)", "* 2 FETCH (UID 6)", "* 3 FETCH (UID 8)"])
         }
-        await server.stop()
     }
 }

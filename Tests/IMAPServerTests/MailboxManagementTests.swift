@@ -11,7 +11,7 @@ final class MailboxManagementTests: XCTestCase {
     private func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
     func testCreateMakesMaildirFolderAndRefusesInboxAndDuplicates() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = server.maildir.root + "/alice"
         let client = try server.connect()
         try client.login()
@@ -35,11 +35,10 @@ final class MailboxManagementTests: XCTestCase {
         let list = try other.command("LIST \"\" \"*\"")
         XCTAssertTrue(list.untagged.contains { $0.hasSuffix("\"/\" Work/Projects") }, "\(list.untagged)")
         XCTAssertTrue(list.untagged.contains { $0.contains("\\Noselect") && $0.hasSuffix(" Work") }, "\(list.untagged)")
-        await server.stop()
     }
 
     func testCreateSpecialUse() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         let caps = try client.command("CAPABILITY")
@@ -50,13 +49,12 @@ final class MailboxManagementTests: XCTestCase {
         let wrong = try client.command("CREATE Stuff (USE (\\Bogus))")
         XCTAssertTrue(wrong.tagged.contains("NO [USEATTR]"), wrong.tagged)
         XCTAssertFalse(exists(server.maildir.root + "/alice/.Stuff"))
-        await server.stop()
     }
 
     /// CREATE-SPECIAL-USE for any name (RFC 6154 §3): kept in `imapd-special-use`,
     /// shown by LIST after a restart, moved by RENAME (with children), dropped by DELETE.
     func testCreateSpecialUseForAnyNameSurvivesRestartRenameAndDelete() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = server.maildir.root + "/alice"
         let file = home + "/imapd-special-use"
         let client = try server.connect()
@@ -83,6 +81,7 @@ final class MailboxManagementTests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let restarted = try IMAPServer(configuration: config, logger: logger)
+        stopAtTeardown(restarted)
         let port = try await restarted.start().first?.port ?? 0
         let again = try TestClient(port: port)
         try again.login()
@@ -93,11 +92,10 @@ final class MailboxManagementTests: XCTestCase {
                 "* LIST (\\HasChildren \\Drafts \\Flagged) \"/\" Job", "* LIST (\\HasNoChildren \\Junk) \"/\" Job/Sub",
                 "* LIST (\\HasNoChildren \\Archive) \"/\" Receipts",
             ].sorted())
-        await restarted.shutdown()
     }
 
     func testDeleteKeepsChildrenAndRefusesInbox() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["A", "A.B"])
         try server.maildir.deliver("alice", folder: "A", name: "1700000001.M1P1.host", body: Self.body)
         let client = try server.connect()
@@ -116,11 +114,10 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertTrue(again.tagged.contains("NO [HASCHILDREN]"), again.tagged)
         let missing = try client.command("DELETE Nope")
         XCTAssertTrue(missing.tagged.contains("NO [NONEXISTENT]"), missing.tagged)
-        await server.stop()
     }
 
     func testDeleteSelectedMailboxDeselects() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Old"])
         let client = try server.connect()
         try client.login()
@@ -131,11 +128,10 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertFalse(exists(home + "/.Old"))
         let fetch = try client.command("FETCH 1 FLAGS")
         XCTAssertEqual(fetch.status, "BAD", fetch.tagged)
-        await server.stop()
     }
 
     func testRenameMovesChildrenAndKeepsUIDValidity() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["A", "A.B", "AB"])
         try server.maildir.deliver("alice", folder: "A", name: "1700000001.M1P1.host", body: Self.body)
         let client = try server.connect()
@@ -156,11 +152,10 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertTrue(missing.tagged.contains("NO [NONEXISTENT]"), missing.tagged)
         let exists = try client.command("RENAME AB Z/Y")
         XCTAssertTrue(exists.tagged.contains("NO [ALREADYEXISTS]"), exists.tagged)
-        await server.stop()
     }
 
     func testRenameInboxMovesMessagesAndLeavesInboxEmpty() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let m = server.maildir
         try m.deliver("alice", name: "1700000001.M1P1.host", into: "new", body: Self.body)
         try m.deliver("alice", name: "1700000002.M2P1.host:2,S", into: "cur", body: Self.body)
@@ -177,11 +172,10 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertEqual(moved.filter { $0.hasSuffix(":2,S") }.count, 1, "\(moved)")
         let noop = try watcher.command("NOOP")
         XCTAssertEqual(noop.untagged.filter { $0.hasSuffix(" EXPUNGE") }.count, 2, "\(noop.untagged)")
-        await server.stop()
     }
 
     func testSubscribeUnsubscribeAndLsub() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Lists", "Lists.swift"])
         let client = try server.connect()
         try client.login()
@@ -201,12 +195,11 @@ final class MailboxManagementTests: XCTestCase {
         let bad = try client.command("SUBSCRIBE \"../x\"")
         XCTAssertEqual(bad.status, "NO", bad.tagged)
         XCTAssertFalse(try String(contentsOfFile: home + "/subscriptions", encoding: .utf8).contains(".."))
-        await server.stop()
     }
 
     /// Dovecot renames the subscriptions of the folder and of its children with it.
     func testSubscriptionsFollowRename() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Lists", "Lists.swift", "Listsx"])
         let client = try server.connect()
         try client.login()
@@ -225,13 +218,12 @@ final class MailboxManagementTests: XCTestCase {
                 "* LSUB () \"/\" Groups", "* LSUB () \"/\" Groups/swift", "* LSUB () \"/\" Listsx",
                 "* LSUB () \"/\" Groups/gone",
             ].sorted())
-        await server.stop()
     }
 
     /// A session in IDLE whose selected folder is deleted by another session, or
     /// removed by another program (`rm -rf`), gets `* BYE` at once and is closed.
     func testIdleSessionIsToldAtOnceWhenItsFolderIsDeleted() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Shared", "Other"])
         try server.maildir.deliver("alice", folder: "Shared", name: "1700000001.M1P1.host", body: Self.body)
         let other = try server.connect()
@@ -252,11 +244,10 @@ final class MailboxManagementTests: XCTestCase {
             XCTAssertFalse(rest.contains("I1 "), rest)
         }
         XCTAssertTrue(try other.command("NOOP").ok, "the deleting session goes on")
-        await server.stop()
     }
 
     func testDeletingAFolderAnotherSessionHasSelectedEndsThatSession() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["Shared"])
         try server.maildir.deliver("alice", folder: "Shared", name: "1700000001.M1P1.host", body: Self.body)
         let reader = try server.connect()
@@ -271,11 +262,10 @@ final class MailboxManagementTests: XCTestCase {
         // Then BYE, and the server closes the connection (readUntilClosed returns at EOF).
         XCTAssertTrue(reader.readUntilClosed().hasPrefix("* BYE "))
         XCTAssertTrue(try other.command("NOOP").ok, "the deleting session goes on")
-        await server.stop()
     }
 
     func testUTF8NamesOnTheWireAreModifiedUTF7OnDisk() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = server.maildir.root + "/alice"
         let modern = try server.connect()
         try modern.login()
@@ -297,6 +287,5 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertTrue(exists(home + "/.Entw&APw-rfe.Kleine/maildirfolder"))
         let raw = try legacy.command("CREATE \"Größe\"")
         XCTAssertEqual(raw.status, "NO", "8-bit names need UTF8=ACCEPT: \(raw.tagged)")
-        await server.stop()
     }
 }

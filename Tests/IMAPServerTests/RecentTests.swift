@@ -57,7 +57,6 @@ final class RecentTests: XCTestCase {
         XCTAssertEqual(after.untagged, ["* STATUS INBOX (RECENT 0)"])
         // The claim is recorded on disk: the message left new/.
         XCTAssertTrue(pollUntil { server.maildir.files("alice", "new").isEmpty })
-        await server.stop()
     }
 
     func testExamineSeesRecentButNeverTakesIt() async throws {
@@ -88,7 +87,6 @@ final class RecentTests: XCTestCase {
         XCTAssertEqual(try writer.command("STATUS INBOX (RECENT)").untagged, ["* STATUS INBOX (RECENT 0)"])
         // RFC 3501 §2.3.2: the read-only session keeps seeing them as recent.
         XCTAssertEqual(try reader.command("SEARCH RECENT").untagged, ["* SEARCH 1 2 3"])
-        await server.stop()
     }
 
     func testMessagesClaimedBeforeARestartAreNotRecentAfterIt() async throws {
@@ -115,6 +113,7 @@ final class RecentTests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let restarted = try IMAPServer(configuration: config, logger: logger)
+        stopAtTeardown(restarted)
         let port = try await restarted.start().first?.port ?? 0
         let again = try TestClient(port: port)
         try again.login()
@@ -123,7 +122,6 @@ final class RecentTests: XCTestCase {
         let selected = try again.command("SELECT INBOX")
         XCTAssertTrue(selected.untagged.contains("* 1 RECENT"), "\(selected.untagged)")
         XCTAssertEqual(try again.command("SEARCH RECENT").untagged, ["* SEARCH 3"])
-        await restarted.shutdown()
     }
 
     func testIMAP4rev2SessionsNeverSeeRecent() async throws {
@@ -143,6 +141,5 @@ final class RecentTests: XCTestCase {
         XCTAssertEqual(try client.command("SEARCH RECENT").untagged, ["* ESEARCH (TAG \"T6\")"])
         XCTAssertEqual(try client.command("SEARCH OLD").untagged, ["* ESEARCH (TAG \"T7\") ALL 1:2"])
         XCTAssertEqual(try client.command("STATUS INBOX (RECENT)").untagged, ["* STATUS INBOX (RECENT 0)"])
-        await server.stop()
     }
 }

@@ -17,11 +17,10 @@ final class SessionSlotTests: XCTestCase {
             hashes[user] = try makePasswordHash(Array(password.utf8), scheme: scheme)
         }
         let limit = 3
-        let server = try await RunningServer(users: [:], hashes: hashes) {
+        let server = try await startServer(users: [:], hashes: hashes) {
             $0.maxConnectionsPerUser = limit
             $0.maxConnectionsPerUserAddress = limit
         }
-        stopAtTeardown(server)
         let limits = server.server.context.limits
         var rng = SystemRandomNumberGenerator()
         for iteration in 0..<45 {
@@ -67,7 +66,6 @@ final class SessionSlotTests: XCTestCase {
     /// follows does not give it back a second time.
     func testLogoutReleasesOnce() async throws {
         let server = try await RunningServer { $0.maxConnectionsPerUser = 1 }
-        stopAtTeardown(server)
         let limits = server.server.context.limits
         let first = try server.connect()
         try first.login()

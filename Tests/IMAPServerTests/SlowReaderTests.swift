@@ -23,7 +23,6 @@ final class SlowReaderTests: XCTestCase {
             config.maxConnectionsPerUserAddress = 100
             config.maxConnectionsPerAddress = 200
         }
-        stopAtTeardown(server)
         for n in 1...3 { try Self.deliverSparseMessage(server.maildir, user: "alice", number: n) }
         let small = "From: carol@example.org\r\nSubject: small\r\n\r\nhello bob\r\n"
         try server.maildir.deliver("bob", name: "1700000100.M100P1.host:2,", into: "cur", body: small)
