@@ -18,7 +18,7 @@ final class AppendCopyMoveTests: XCTestCase {
     }
 
     func testAppendWritesFlagsDateAndAppendUID() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Drafts"])
         let watcher = try server.connect()
         try watcher.login()
@@ -52,7 +52,7 @@ final class AppendCopyMoveTests: XCTestCase {
     }
 
     func testMultiAppendAndTryCreate() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         let body = Self.message
@@ -69,7 +69,7 @@ final class AppendCopyMoveTests: XCTestCase {
     }
 
     func testCopyAndUIDCopyReplyCopyUIDAndKeepFlags() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Archive"])
         let m = server.maildir
         try m.deliver("alice", name: "1700000001.M1P1.host:2,S", into: "cur", body: Self.message, mtime: 1_600_000_000)
@@ -105,7 +105,7 @@ final class AppendCopyMoveTests: XCTestCase {
     }
 
     func testMoveSendsCopyUIDThenExpunge() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["Trash"])
         let m = server.maildir
         for i in 1...3 {
@@ -140,7 +140,7 @@ final class AppendCopyMoveTests: XCTestCase {
     /// was just written, like an APPEND with an old date-time waiting for its rename, or
     /// a COPY's hard link, stays.
     func testSelectKeepsTmpFilesBeingStagedWithAnOldMtime() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let tmp = server.maildir.root + "/alice/tmp/"
         let now = Date().timeIntervalSince1970
         for (name, age) in [("old-date.append", 37.0 * 3600), ("recent.append", 3600.0)] {
@@ -159,7 +159,7 @@ final class AppendCopyMoveTests: XCTestCase {
     }
 
     func testAppendLimitIsAdvertisedAndALargerMessageIsRefusedBeforeTheContinuation() async throws {
-        let server = try await RunningServer { $0.decoderLimits.maxLiteralSize = 1000 }
+        let server = try await startServer { $0.decoderLimits.maxLiteralSize = 1000 }
         let client = try server.connect()
         try client.login()
         let caps = try client.command("CAPABILITY").untagged.first ?? ""

@@ -24,7 +24,7 @@ final class AppendStreamingTests: XCTestCase {
     }
 
     func testHalfSentLiteralIsAlreadyInTmpThenLandsInCur() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         let line = Array("Subject: streamed\r\n".utf8)
@@ -56,7 +56,7 @@ final class AppendStreamingTests: XCTestCase {
     /// A client that disconnects midway leaves nothing in cur/ or new/; its half
     /// message is in tmp/ until the closed session removes it.
     func testDisconnectMidwayLeavesNothingInCur() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         var client: TestClient? = try server.connect()
         try client?.login()
         client?.sendRaw("A1 APPEND INBOX {100000}\r\n")
@@ -75,7 +75,7 @@ final class AppendStreamingTests: XCTestCase {
 
     /// ,W= counts bare LFs as CRLF, across chunk boundaries.
     func testMultiAppendWithLiteralPlusStoresEveryMessage() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         client.sendRaw("A1 APPEND INBOX {6+}\r\na\nbc\r\n (\\Flagged) {3}\r\n")
@@ -95,7 +95,7 @@ final class AppendStreamingTests: XCTestCase {
     /// RFC 3502: all or none. A zero-byte second message refuses the whole command, a
     /// syntax error after the first literal too; nothing reaches cur/ or stays in tmp/.
     func testMultiAppendIsAllOrNothing() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         client.sendRaw("A1 APPEND INBOX {5+}\r\nhello {0+}\r\n\r\n")
@@ -116,7 +116,7 @@ final class AppendStreamingTests: XCTestCase {
     /// A missing folder (TRYCREATE) and APPEND before login are refused before the
     /// continuation; a non-synchronizing literal's bytes are skipped.
     func testRefusedBeforeTheContinuation() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         client.sendRaw("A0 APPEND INBOX {10}\r\n")
         XCTAssertTrue(try client.readLine().hasPrefix("A0 BAD"))
@@ -137,7 +137,7 @@ final class AppendStreamingTests: XCTestCase {
     /// RFC 6855 §4: with UTF8=ACCEPT advertised, `UTF8 (~{n})` carries a message with
     /// raw UTF-8 headers; it is stored as sent.
     func testUTF8DataItem() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         XCTAssertTrue(try client.command("ENABLE UTF8=ACCEPT").ok)
@@ -157,7 +157,7 @@ final class AppendStreamingTests: XCTestCase {
     /// Like any command, a streamed APPEND is followed by BYE when the selected folder
     /// was deleted meanwhile; the message is stored.
     func testByeAfterAppendWhenTheSelectedFolderWasDeleted() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["Shared"])
         let client = try server.connect()
         try client.login()
@@ -175,7 +175,7 @@ final class AppendStreamingTests: XCTestCase {
 
     /// The mailbox name itself may be a literal; the message literal still streams.
     func testMailboxNameAsLiteral() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         client.sendRaw("A1 APPEND {5}\r\n")

@@ -11,8 +11,7 @@ import XCTest
 final class ConnectionLimitsTests: XCTestCase {
     func testManyUsersBehindOneAddressAreNeverRefused() async throws {
         let users = Dictionary(uniqueKeysWithValues: (1...30).map { ("user\($0)", "pw\($0)") })
-        let server = try await RunningServer(users: users)
-        stopAtTeardown(server)
+        let server = try await startServer(users: users)
         let defaults = server.server.configuration
         XCTAssertEqual(defaults.maxConnectionsPerUserAddress, 10)
         XCTAssertEqual(defaults.maxConnectionsPerAddress, 50)
@@ -62,8 +61,7 @@ final class ConnectionLimitsTests: XCTestCase {
     /// timer; only whole commands do. The old server restarted it for every byte, so a
     /// client sending one byte now and then was never logged out.
     func testTrickledBytesDoNotKeepAConnectionAlive() async throws {
-        let server = try await RunningServer { $0.idleTimeoutSeconds = 1 }
-        stopAtTeardown(server)
+        let server = try await startServer { $0.idleTimeoutSeconds = 1 }
         let client = try server.connect()
         // One byte every 200 ms, for at most 5 s (5 times the timeout).
         var closed = false
@@ -78,8 +76,7 @@ final class ConnectionLimitsTests: XCTestCase {
     /// Whole commands are progress: a client that sends NOOP now and then keeps its
     /// connection past the inactivity timeout.
     func testWholeCommandsKeepAConnectionAlive() async throws {
-        let server = try await RunningServer { $0.idleTimeoutSeconds = 1 }
-        stopAtTeardown(server)
+        let server = try await startServer { $0.idleTimeoutSeconds = 1 }
         let client = try server.connect()
         try client.login()
         for _ in 0..<5 {  // 2.5 s, with a 1 s timeout
@@ -91,11 +88,10 @@ final class ConnectionLimitsTests: XCTestCase {
     /// Issue 11 item 9: a connection that does not log in is closed at the login
     /// deadline, however busy it keeps the server.
     func testLoginDeadlineClosesAnActiveConnectionThatNeverLogsIn() async throws {
-        let server = try await RunningServer {
+        let server = try await startServer {
             $0.loginTimeoutSeconds = 1
             $0.idleTimeoutSeconds = 60
         }
-        stopAtTeardown(server)
         let client = try server.connect()
         var closed = false
         for n in 0..<25 where !closed {  // a NOOP every 200 ms, at most 5 s
@@ -115,8 +111,7 @@ final class ConnectionLimitsTests: XCTestCase {
     /// so once per burst (not once per refused connection), then how many were refused.
     func testServerWideConnectionCapIsLoggedOncePerBurst() async throws {
         let log = LogCapture()
-        let server = try await RunningServer(logger: log.logger()) { $0.maxConnections = 3 }
-        stopAtTeardown(server)
+        let server = try await startServer(logger: log.logger()) { $0.maxConnections = 3 }
         let open = try (0..<3).map { _ in try server.connect() }
         for _ in 0..<5 {
             let refused = try server.connect()

@@ -44,7 +44,7 @@ final class FetchBinaryTests: XCTestCase {
         """
 
     func testBinarySectionsSizesAndLiteral8() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,", into: "cur", body: Self.mixed)
         let client = try server.connect()
         try client.login()
@@ -77,7 +77,7 @@ final class FetchBinaryTests: XCTestCase {
     }
 
     func testUnknownTransferEncodingIsNoUnknownCTE() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,", into: "cur", body: Self.unknown)
         let client = try server.connect()
         try client.login()
@@ -100,7 +100,7 @@ final class FetchBinaryTests: XCTestCase {
     /// and BINARY.SIZE is the length of exactly what BINARY returns, for the part and
     /// for the whole message around it.
     func testBinaryTransferEncodingIsSentByteForByteWithItsOwnSize() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         let header = """

@@ -6,7 +6,7 @@ import XCTest
 /// LIST-STATUS (RFC 5819), against folders and a `subscriptions` file on disk.
 final class ListExtendedTests: XCTestCase {
     func testSubscribedSelectionNonExistentAndRecursiveMatch() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Sent", "Lists", "Lists.swift", "Work"])
         try "V\t2\n\nSent\nLists\tswift\nGone\n".write(
             toFile: home + "/subscriptions", atomically: true, encoding: .utf8)
@@ -40,7 +40,7 @@ final class ListExtendedTests: XCTestCase {
     }
 
     func testSpecialUseSelectionAndListStatus() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["Trash", "Drafts", "Notes"])
         try server.maildir.deliver("alice", folder: "Trash", name: "1700000001.M1P1.host:2,S", into: "cur", body: "a\n")
         try server.maildir.deliver("alice", folder: "Trash", name: "1700000002.M2P1.host", body: "b\n")
@@ -58,7 +58,7 @@ final class ListExtendedTests: XCTestCase {
     }
 
     func testConfiguredSpecialUseNames() async throws {
-        let server = try await RunningServer { $0.specialUse = ["outbox/done": "\\Sent", "sent": "\\Archive"] }
+        let server = try await startServer { $0.specialUse = ["outbox/done": "\\Sent", "sent": "\\Archive"] }
         try server.maildir.makeUser("alice", folders: ["Outbox", "Outbox.Done", "Sent", "Trash"])
         let client = try server.connect()
         try client.login()
@@ -79,7 +79,7 @@ final class ListExtendedTests: XCTestCase {
     /// does not know are a BAD, and RETURN (CHILDREN) reaches the parents that
     /// RECURSIVEMATCH lists for a subscribed child.
     func testUnknownOptionsAreBadAndRecursiveMatchParentsGetChildren() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["x", "x.test2", "x.test2.test1", "x.test3"])
         try "V\t2\n\nx\ttest2\ttest1\n".write(
             toFile: server.maildir.root + "/alice/subscriptions", atomically: true, encoding: .utf8)

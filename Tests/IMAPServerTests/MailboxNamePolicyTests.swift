@@ -12,7 +12,7 @@ final class MailboxNamePolicyTests: XCTestCase {
     /// answer every command NONEXISTENT, silently), and nothing is created.
     func testLoginWithoutAMaildirIsUnavailableAndLogged() async throws {
         let log = LogCapture()
-        let server = try await RunningServer(logger: log.logger())
+        let server = try await startServer(logger: log.logger())
         let home = server.maildir.root + "/alice"
         try FileManager.default.removeItem(atPath: home)
         let client = try server.connect()
@@ -33,7 +33,7 @@ final class MailboxNamePolicyTests: XCTestCase {
     /// NO [SERVERBUG] (the lock file could not be made). There is no mailbox at all, so
     /// the answer is NONEXISTENT, as for CREATE, and nothing is created.
     func testSubscribeWithoutAMaildir() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = server.maildir.root + "/alice"
         let client = try server.connect()
         try client.login()
@@ -51,7 +51,7 @@ final class MailboxNamePolicyTests: XCTestCase {
     /// `%` and `*` are LIST wildcards: CREATE and RENAME refuse new names holding them.
     /// A folder that already has one (made by another program) stays usable.
     func testListWildcardsAreRefusedInNewNames() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Plain", "Old%Name"])
         let client = try server.connect()
         try client.login()
@@ -76,7 +76,7 @@ final class MailboxNamePolicyTests: XCTestCase {
     /// answers (not \Noselect, which imapc reads as "not subscribed"); LIST (SUBSCRIBED)
     /// still says \Subscribed \NonExistent; the unsubscribed parent `%` stops at is \Noselect.
     func testLsubOfASubscribedFolderThatNoLongerExists() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         XCTAssertTrue(try client.command("CREATE Gone/Folder").ok)

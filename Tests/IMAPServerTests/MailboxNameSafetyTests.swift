@@ -41,7 +41,7 @@ final class MailboxNameSafetyTests: XCTestCase {
     }
 
     func testHostileNamesAreRefusedAndNothingOutsideChanges() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let root = server.maildir.root
         let home = root + "/alice"
         try server.maildir.makeUser("alice", folders: ["Src"])

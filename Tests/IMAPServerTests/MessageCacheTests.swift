@@ -41,7 +41,7 @@ final class MessageCacheTests: XCTestCase {
     func start(
         _ count: Int, configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> (RunningServer, TestClient, ParsedMessageCache) {
-        let server = try await RunningServer(configure: configure)
+        let server = try await startServer(configure: configure)
         try Self.deliver(count, to: server)
         let client = try server.connect()
         try client.login()

@@ -65,7 +65,7 @@ final class SearchCharsetTests: XCTestCase {
     }
 
     func testBodiesAndSubjectsInEveryCharsetAndEncoding() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         var serial = 0
         for (index, (charset, _, bytes)) in Self.samples.enumerated() {
             for encoding in Self.encodings {
@@ -101,7 +101,7 @@ final class SearchCharsetTests: XCTestCase {
     }
 
     func testUTF8AcceptRawStringAndBadCharset() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try Self.write(Self.message(0, "koi8-r", Self.samples[9].2, "base64"), server, name: "1700000001.M1P1.h")
         try Self.write(Self.message(1, "utf-8", Self.samples[10].2, "8bit"), server, name: "1700000002.M2P1.h")
         let client = try server.connect()
@@ -124,7 +124,7 @@ final class SearchCharsetTests: XCTestCase {
     /// matched as written there (Dovecot does not decode them; recorded by hand with
     /// Debian's dovecot-imapd 2.3), and boundaries and non-text bodies are not searched.
     func testTextSearchesPartHeadersWithRFC2231AsWritten() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let mixed = """
             From: a@example.org
             Subject: report

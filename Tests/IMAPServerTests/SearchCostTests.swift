@@ -31,7 +31,7 @@ final class SearchCostTests: XCTestCase {
     }
 
     func start(messages: Int = messageCount) async throws -> (RunningServer, TestClient) {
-        let server = try await RunningServer()
+        let server = try await startServer()
         for i in 1...messages {
             try server.maildir.deliver(
                 "alice", name: "17000\(10_000 + i).M\(i)P1.host:2,S", into: "cur", body: Self.message(i))
@@ -124,7 +124,7 @@ final class SearchCostTests: XCTestCase {
 
     /// Issue 18: imaptest search-addresses' message 3.
     func testFromMatchesAnAddressWithCommentsInside() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.deliver(
             "alice", name: "1700000001.M1P1.host:2,", into: "cur",
             body: "From: <user-from (comment)@ (comment) domain.org>\nTo: <user-to@domain.org>\n\nbody3\n")
@@ -146,7 +146,7 @@ final class SearchCostTests: XCTestCase {
     /// levels, yet FETCH returns it (as the body of the deepest part it opened), so
     /// SEARCH finds it too.
     func testTextNested150LevelsDeepIsFound() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         var message = "From: a@example.org\nSubject: deep\n"
         for level in 0..<150 {
             message += "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"l\(level)x\"\n\n--l\(level)x\n"

@@ -25,7 +25,7 @@ final class SearchTests: XCTestCase {
     }
 
     func start() async throws -> (RunningServer, TestClient) {
-        let server = try await RunningServer()
+        let server = try await startServer()
         for (index, body) in Self.messages.enumerated() {
             try server.maildir.deliver(
                 "alice", name: "17000000\(index + 10).M\(index)P1.host:2,", into: "cur", body: body)

@@ -50,7 +50,7 @@ final class TruncationTests: XCTestCase {
     /// A server with the big message (UID 1) and a small one (UID 2), and a session that
     /// watches: it must still be served after the truncation.
     func start() async throws -> (RunningServer, TestClient) {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.deliver("alice", name: Self.big, into: "cur", body: Self.message)
         try server.maildir.deliver("alice", name: Self.small, into: "cur", body: "Subject: small\n\nsmall body\n")
         let watcher = try server.connect()

@@ -79,7 +79,7 @@ final class UserPathTests: XCTestCase {
         for template in Self.templates {
             servers.append(
                 (
-                    try await RunningServer(users: [:]) { config in
+                    try await startServer(users: [:]) { config in
                         config.root += "/spool"
                         config.userPathTemplate = template
                         config.anyPassword = true
@@ -136,7 +136,7 @@ final class UserPathTests: XCTestCase {
         let capture = LogCapture()
         let fileSystemRoot = try Set(FileManager.default.contentsOfDirectory(atPath: "/"))
         defer { Self.removeEscapes(since: fileSystemRoot, token: token) }
-        let server = try await RunningServer(users: [:], logger: capture.logger()) { config in
+        let server = try await startServer(users: [:], logger: capture.logger()) { config in
             config.root += "/spool"
             config.userPathTemplate = "%d/%n"
             let sandbox = String(config.root.dropLast("/spool".count))
