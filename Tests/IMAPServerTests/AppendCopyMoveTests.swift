@@ -154,7 +154,7 @@ final class AppendCopyMoveTests: XCTestCase {
     }
 
     func testAppendLimitIsAdvertisedAndALargerMessageIsRefusedBeforeTheContinuation() async throws {
-        let server = try await RunningServer { $0.decoderLimits.maxLiteralSize = 1000 }
+        let server = try await startServer { $0.decoderLimits.maxLiteralSize = 1000 }
         let client = try server.connect()
         try client.login()
         let caps = try client.command("CAPABILITY").untagged.first ?? ""

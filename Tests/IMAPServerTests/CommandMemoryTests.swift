@@ -83,7 +83,7 @@ final class CommandMemoryTests: XCTestCase {
     /// that does not fit is refused (`NO [LIMIT]` before `+`, `BYE` for `{n+}`), and
     /// what a command held is given back when it ends or its connection closes.
     func testBufferedLiteralsShareOneServerWideBudget() async throws {
-        let server = try await RunningServer { $0.maxBufferedLiteralBytes = 100_000 }
+        let server = try await startServer { $0.maxBufferedLiteralBytes = 100_000 }
         let budget = server.server.context.literalBudget
         let first = try server.connect()
         let second = try server.connect()

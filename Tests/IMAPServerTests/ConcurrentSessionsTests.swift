@@ -94,7 +94,7 @@ final class ConcurrentSessionsTests: XCTestCase {
     /// IDLE session listens: no session is ever sent an EXPUNGE or FETCH for a sequence
     /// number it was not told exists, nor a UID that contradicts what it was told.
     func testUntaggedResponsesUnderConcurrentDeliveryMatchWhatEachClientWasTold() async throws {
-        let server = try await RunningServer { $0.idlePollSeconds = 1 }
+        let server = try await startServer { $0.idlePollSeconds = 1 }
         try server.maildir.makeUser("alice", folders: ["Other"])
         let port = server.port
         let home = server.maildir.root + "/alice"

@@ -24,6 +24,7 @@ final class CoreCommandTests: XCTestCase {
         let logout = try client.command("LOGOUT")
         XCTAssertTrue(logout.untagged.contains { $0.hasPrefix("* BYE") })
         XCTAssertTrue(logout.ok)
+        await server.stop()
     }
 
     func testAuthenticatePlainContinuationInitialResponseAndCancel() async throws {
@@ -41,6 +42,7 @@ final class CoreCommandTests: XCTestCase {
         let other = try server.connect()
         let ir = try other.command("AUTHENTICATE PLAIN " + Data("\0bob\0hunter2".utf8).base64EncodedString())
         XCTAssertTrue(ir.ok, ir.tagged)
+        await server.stop()
     }
 
     func testSelectFetchStoreSearchExpunge() async throws {
@@ -91,6 +93,7 @@ final class CoreCommandTests: XCTestCase {
         let expunge = try client.command("EXPUNGE")
         XCTAssertEqual(expunge.untagged, ["* 2 EXPUNGE"])
         XCTAssertEqual(m.files("alice", "cur"), ["1700000001.M1P1.host:2,S"])
+        await server.stop()
     }
 
     /// A scan takes messages in without a stat (MessageRecord): INTERNALDATE and
@@ -134,6 +137,7 @@ final class CoreCommandTests: XCTestCase {
         let partial = try late.command("FETCH 1:2 (RFC822.SIZE)")
         XCTAssertEqual(partial.untagged, ["* 1 FETCH (RFC822.SIZE \(plainSize))"])
         XCTAssertTrue(partial.tagged.contains("NO [EXPUNGEISSUED]"), partial.tagged)
+        await server.stop()
     }
 
     func testTwoSessionsSeeEachOthersChangesAtNoop() async throws {
@@ -160,6 +164,7 @@ final class CoreCommandTests: XCTestCase {
         XCTAssertEqual(after.untagged, ["* 3 EXISTS", "* 1 RECENT"])
         let fetch = try b.command("FETCH 3 (UID)")
         XCTAssertEqual(fetch.untagged, ["* 3 FETCH (UID 4)"])
+        await server.stop()
     }
 
     func testFetchDoesNotReportExpungeButNoopDoes() async throws {
@@ -179,6 +184,7 @@ final class CoreCommandTests: XCTestCase {
         XCTAssertFalse(fetch.untagged.contains { $0.contains("EXPUNGE") }, "\(fetch.untagged)")
         let noop = try b.command("NOOP")
         XCTAssertEqual(noop.untagged, ["* 1 EXPUNGE", "* 1 EXPUNGE"])
+        await server.stop()
     }
 
     func testExamineChangesNothingOnDisk() async throws {
@@ -197,6 +203,7 @@ final class CoreCommandTests: XCTestCase {
         XCTAssertEqual(try client.command("EXPUNGE").status, "NO")
         XCTAssertEqual(m.files("alice", "new") + m.files("alice", "cur"), before)
         XCTAssertEqual(before, ["1700000001.M1P1.host"])
+        await server.stop()
     }
 
     func testListStatusNamespaceAndUTF7Names() async throws {
@@ -221,10 +228,11 @@ final class CoreCommandTests: XCTestCase {
         let ns = try client.command("NAMESPACE")
         XCTAssertEqual(ns.untagged, ["* NAMESPACE ((\"\" \"/\")) NIL NIL"])
         XCTAssertEqual(try client.command("SELECT Nope").status, "NO")
+        await server.stop()
     }
 
     func testBadInputKeepsTheConnectionAndChangesNothing() async throws {
-        let server = try await RunningServer { $0.decoderLimits.maxLiteralSize = 1 << 20 }
+        let server = try await startServer { $0.decoderLimits.maxLiteralSize = 1 << 20 }
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,", into: "cur", body: Self.plain)
         let client = try server.connect()
         client.sendRaw("x1 FROBNICATE\r\n")
@@ -241,6 +249,7 @@ final class CoreCommandTests: XCTestCase {
         XCTAssertTrue(try client.readLine().contains("BAD"))
         XCTAssertTrue(try client.command("NOOP").ok)
         XCTAssertEqual(server.maildir.files("alice", "cur"), ["1700000001.M1P1.host:2,"])
+        await server.stop()
     }
 
     func testRestartKeepsUIDValidityAndUIDs() async throws {
@@ -257,7 +266,7 @@ final class CoreCommandTests: XCTestCase {
         var config = first.server.configuration
         config.listen = [.init(host: "127.0.0.1", port: 0)]
         let second = try IMAPServerHarness.start(config)
-        stopAtTeardown(second)
+        addTeardownBlock { await second.shutdown() }
         let client2 = try TestClient(port: try await second.start().first?.port ?? 0)
         try client2.login()
         let select2 = try client2.command("SELECT INBOX")
@@ -266,6 +275,7 @@ final class CoreCommandTests: XCTestCase {
         )
         XCTAssertEqual(fetch1.untagged, try client2.command("FETCH 1:* (UID)").untagged)
         XCTAssertEqual(fetch1.untagged.count, 3)
+        await second.shutdown()
     }
 }
 

@@ -56,7 +56,7 @@ final class ListExtendedTests: XCTestCase {
     }
 
     func testConfiguredSpecialUseNames() async throws {
-        let server = try await RunningServer { $0.specialUse = ["outbox/done": "\\Sent", "sent": "\\Archive"] }
+        let server = try await startServer { $0.specialUse = ["outbox/done": "\\Sent", "sent": "\\Archive"] }
         try server.maildir.makeUser("alice", folders: ["Outbox", "Outbox.Done", "Sent", "Trash"])
         let client = try server.connect()
         try client.login()

@@ -12,8 +12,8 @@ final class LiveUpdateTests: XCTestCase {
 
     /// Poll far beyond TestClient's 10 s read timeout: an update arriving in time came
     /// from inotify.
-    static func start() async throws -> RunningServer {
-        try await RunningServer { $0.idlePollSeconds = 3600 }
+    func start() async throws -> RunningServer {
+        try await startServer { $0.idlePollSeconds = 3600 }
     }
 
     /// Delivers like an MDA in a separate process: write into tmp/, rename into new/.
@@ -30,7 +30,7 @@ final class LiveUpdateTests: XCTestCase {
     }
 
     func testIdleSeesSeparateProcessDeliveryAndOtherSessionsStoreAndExpunge() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         let m = server.maildir
         for i in 1...2 {
             try m.deliver("alice", name: "170000000\(i).M\(i)P1.host:2,", into: "cur", body: Self.message("m\(i)"))
@@ -71,7 +71,7 @@ final class LiveUpdateTests: XCTestCase {
     }
 
     func testNonIdleSessionSeesTheSameChangesAtNoop() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         let m = server.maildir
         for i in 1...2 {
             try m.deliver("alice", name: "170000000\(i).M\(i)P1.host:2,", into: "cur", body: Self.message("m\(i)"))
@@ -97,7 +97,7 @@ final class LiveUpdateTests: XCTestCase {
     /// Three sessions expunge in turn, each with a view that lags the others; after NOOP
     /// every view holds exactly the messages left in the directory, in UID order.
     func testThreeSessionsWithInterleavedExpungesMatchTheDirectory() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         let m = server.maildir
         for i in 1...9 {
             try m.deliver("alice", name: "170000000\(i).M\(i)P1.host:2,", into: "cur", body: Self.message("m\(i)"))

@@ -6,7 +6,7 @@ import XCTest
 /// without --create-users, and a passwd file edited while the server runs.
 final class LoginPolicyTests: XCTestCase {
     func testPerUserConnectionLimitRefusesTheExtraLoginAndFreesTheSlotOnLogout() async throws {
-        let server = try await RunningServer { $0.maxConnectionsPerUser = 2 }
+        let server = try await startServer { $0.maxConnectionsPerUser = 2 }
         let first = try server.connect()
         let second = try server.connect()
         try first.login()
@@ -24,7 +24,7 @@ final class LoginPolicyTests: XCTestCase {
     }
 
     func testAnyPasswordAcceptsExistingMaildirsOnly() async throws {
-        let server = try await RunningServer {
+        let server = try await startServer {
             $0.anyPassword = true; $0.passwdFile = nil
         }
         let client = try server.connect()
@@ -38,7 +38,7 @@ final class LoginPolicyTests: XCTestCase {
     }
 
     func testCreateUsersMakesTheMaildir() async throws {
-        let server = try await RunningServer {
+        let server = try await startServer {
             $0.anyPassword = true
             $0.createUsers = true
             $0.passwdFile = nil

@@ -35,6 +35,7 @@ final class MailboxManagementTests: XCTestCase {
         let list = try other.command("LIST \"\" \"*\"")
         XCTAssertTrue(list.untagged.contains { $0.hasSuffix("\"/\" Work/Projects") }, "\(list.untagged)")
         XCTAssertTrue(list.untagged.contains { $0.contains("\\Noselect") && $0.hasSuffix(" Work") }, "\(list.untagged)")
+        await server.stop()
     }
 
     func testCreateSpecialUse() async throws {
@@ -49,6 +50,7 @@ final class MailboxManagementTests: XCTestCase {
         let wrong = try client.command("CREATE Stuff (USE (\\Bogus))")
         XCTAssertTrue(wrong.tagged.contains("NO [USEATTR]"), wrong.tagged)
         XCTAssertFalse(exists(server.maildir.root + "/alice/.Stuff"))
+        await server.stop()
     }
 
     /// CREATE-SPECIAL-USE for any name (RFC 6154 §3): kept in `imapd-special-use`,
@@ -81,7 +83,7 @@ final class MailboxManagementTests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let restarted = try IMAPServer(configuration: config, logger: logger)
-        stopAtTeardown(restarted)
+        addTeardownBlock { await restarted.shutdown() }
         let port = try await restarted.start().first?.port ?? 0
         let again = try TestClient(port: port)
         try again.login()
@@ -92,6 +94,7 @@ final class MailboxManagementTests: XCTestCase {
                 "* LIST (\\HasChildren \\Drafts \\Flagged) \"/\" Job", "* LIST (\\HasNoChildren \\Junk) \"/\" Job/Sub",
                 "* LIST (\\HasNoChildren \\Archive) \"/\" Receipts",
             ].sorted())
+        await restarted.shutdown()
     }
 
     func testDeleteKeepsChildrenAndRefusesInbox() async throws {
@@ -114,6 +117,7 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertTrue(again.tagged.contains("NO [HASCHILDREN]"), again.tagged)
         let missing = try client.command("DELETE Nope")
         XCTAssertTrue(missing.tagged.contains("NO [NONEXISTENT]"), missing.tagged)
+        await server.stop()
     }
 
     func testDeleteSelectedMailboxDeselects() async throws {
@@ -128,6 +132,7 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertFalse(exists(home + "/.Old"))
         let fetch = try client.command("FETCH 1 FLAGS")
         XCTAssertEqual(fetch.status, "BAD", fetch.tagged)
+        await server.stop()
     }
 
     func testRenameMovesChildrenAndKeepsUIDValidity() async throws {
@@ -152,6 +157,7 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertTrue(missing.tagged.contains("NO [NONEXISTENT]"), missing.tagged)
         let exists = try client.command("RENAME AB Z/Y")
         XCTAssertTrue(exists.tagged.contains("NO [ALREADYEXISTS]"), exists.tagged)
+        await server.stop()
     }
 
     func testRenameInboxMovesMessagesAndLeavesInboxEmpty() async throws {
@@ -172,6 +178,7 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertEqual(moved.filter { $0.hasSuffix(":2,S") }.count, 1, "\(moved)")
         let noop = try watcher.command("NOOP")
         XCTAssertEqual(noop.untagged.filter { $0.hasSuffix(" EXPUNGE") }.count, 2, "\(noop.untagged)")
+        await server.stop()
     }
 
     func testSubscribeUnsubscribeAndLsub() async throws {
@@ -195,6 +202,7 @@ final class MailboxManagementTests: XCTestCase {
         let bad = try client.command("SUBSCRIBE \"../x\"")
         XCTAssertEqual(bad.status, "NO", bad.tagged)
         XCTAssertFalse(try String(contentsOfFile: home + "/subscriptions", encoding: .utf8).contains(".."))
+        await server.stop()
     }
 
     /// Dovecot renames the subscriptions of the folder and of its children with it.
@@ -218,6 +226,7 @@ final class MailboxManagementTests: XCTestCase {
                 "* LSUB () \"/\" Groups", "* LSUB () \"/\" Groups/swift", "* LSUB () \"/\" Listsx",
                 "* LSUB () \"/\" Groups/gone",
             ].sorted())
+        await server.stop()
     }
 
     /// A session in IDLE whose selected folder is deleted by another session, or
@@ -244,6 +253,7 @@ final class MailboxManagementTests: XCTestCase {
             XCTAssertFalse(rest.contains("I1 "), rest)
         }
         XCTAssertTrue(try other.command("NOOP").ok, "the deleting session goes on")
+        await server.stop()
     }
 
     func testDeletingAFolderAnotherSessionHasSelectedEndsThatSession() async throws {
@@ -262,6 +272,7 @@ final class MailboxManagementTests: XCTestCase {
         // Then BYE, and the server closes the connection (readUntilClosed returns at EOF).
         XCTAssertTrue(reader.readUntilClosed().hasPrefix("* BYE "))
         XCTAssertTrue(try other.command("NOOP").ok, "the deleting session goes on")
+        await server.stop()
     }
 
     func testUTF8NamesOnTheWireAreModifiedUTF7OnDisk() async throws {
@@ -287,5 +298,6 @@ final class MailboxManagementTests: XCTestCase {
         XCTAssertTrue(exists(home + "/.Entw&APw-rfe.Kleine/maildirfolder"))
         let raw = try legacy.command("CREATE \"Größe\"")
         XCTAssertEqual(raw.status, "NO", "8-bit names need UTF8=ACCEPT: \(raw.tagged)")
+        await server.stop()
     }
 }

@@ -13,12 +13,12 @@ final class RecentTests: XCTestCase {
     }
 
     /// The watcher pushes deliveries; the idle poll is set far beyond the read timeout.
-    static func start() async throws -> RunningServer {
-        try await RunningServer { $0.idlePollSeconds = 3600 }
+    func start() async throws -> RunningServer {
+        try await startServer { $0.idlePollSeconds = 3600 }
     }
 
     func testTheFirstSessionToldOfADeliveryGetsItAsRecentTheOtherDoesNot() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         let first = try server.connect()
         let second = try server.connect()
         let observer = try server.connect()
@@ -60,7 +60,7 @@ final class RecentTests: XCTestCase {
     }
 
     func testExamineSeesRecentButNeverTakesIt() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         for i in 1...2 {
             try server.maildir.deliver("alice", name: "170000000\(i).M\(i)P1.host", body: Self.message("m\(i)"))
         }
@@ -90,7 +90,7 @@ final class RecentTests: XCTestCase {
     }
 
     func testMessagesClaimedBeforeARestartAreNotRecentAfterIt() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host", body: Self.message("m1"))
         let client = try server.connect()
         try client.login()
@@ -125,7 +125,7 @@ final class RecentTests: XCTestCase {
     }
 
     func testIMAP4rev2SessionsNeverSeeRecent() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host", body: Self.message("m1"))
         let client = try server.connect()
         try client.login()

@@ -65,7 +65,7 @@ final class SessionSlotTests: XCTestCase {
     /// A LOGOUT gives the slot back at once (before its OK), and the close that
     /// follows does not give it back a second time.
     func testLogoutReleasesOnce() async throws {
-        let server = try await RunningServer { $0.maxConnectionsPerUser = 1 }
+        let server = try await startServer { $0.maxConnectionsPerUser = 1 }
         let limits = server.server.context.limits
         let first = try server.connect()
         try first.login()

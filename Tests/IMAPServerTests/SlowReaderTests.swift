@@ -18,7 +18,7 @@ final class SlowReaderTests: XCTestCase {
     static let victimDeadline: TimeInterval = 5
 
     func testVictimIsServedWhileEightThenSixtyFourClientsStallLargeFetches() async throws {
-        let server = try await RunningServer { config in
+        let server = try await startServer { config in
             config.maxConnectionsPerUser = 100
             config.maxConnectionsPerUserAddress = 100
             config.maxConnectionsPerAddress = 200

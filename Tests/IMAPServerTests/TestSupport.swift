@@ -60,7 +60,9 @@ final class TemporaryMaildir: Sendable {
     }
 }
 
-/// The real server on 127.0.0.1 with an ephemeral port.
+/// The real server on 127.0.0.1 with an ephemeral port. Tests start it with
+/// `startServer` (ConnectionTestSupport.swift), which stops it at teardown whatever the
+/// outcome; `stop()` stops it earlier (a second stop does nothing).
 final class RunningServer: Sendable {
     let server: IMAPServer
     let port: Int
