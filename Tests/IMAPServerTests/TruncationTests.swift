@@ -98,6 +98,7 @@ final class TruncationTests: XCTestCase {
             XCTAssertFalse(rest.contains("F OK"), item)
             XCTAssertFalse(rest.utf8.contains(0), item)
             try assertStillServing(server, watcher, item)
+            await server.stop()  // one server per item: not all of them until teardown
         }
     }
 
