@@ -55,7 +55,8 @@ extension IMAPSession {
         if !rev2Enabled {
             if let firstUnseen = mailbox.view.records.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
                 writer.untagged(
-                    .status(.ok, code: .unseen(SequenceNumber(UInt32(firstUnseen + 1))), text: "First unseen."))
+                    .status(
+                        .ok, code: .unseen(MailboxView.sequenceNumber(atIndex: firstUnseen)), text: "First unseen."))
             }
         }
         writer.untagged(.status(.ok, code: .uidValidity(snapshot.uidValidity.wire), text: "UIDs valid."))

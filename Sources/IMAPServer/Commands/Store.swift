@@ -51,7 +51,7 @@ extension IMAPSession {
                 let record = mailbox.view.record(at: n)
                 var items: [FetchResponseItem] = [.flags(wireFlags(record, mailbox))]
                 if set.isUID { items.insert(.uid(uid.wire), at: 0) }
-                writer.untagged(.fetch(SequenceNumber(UInt32(n)), items))
+                writer.untagged(.fetch(n, items))
             }
         }
         await finish(tag, "Store completed.", reportExpunge: spec.mayReportExpunge)

@@ -9,7 +9,7 @@ extension IMAPSession {
     func reportUpdates(allowExpunge: Bool) {
         guard let mailbox = state.selected, let update = mailbox.takeUpdate(allowExpunge: allowExpunge) else { return }
         if update.folderGone { mailbox.gone = true }
-        for n in update.expunged { writer.untagged(.expunge(SequenceNumber(UInt32(n)))) }
+        for n in update.expunged { writer.untagged(.expunge(n)) }
         if let exists = update.exists {
             writer.untagged(.exists(exists))
             reportRecent(mailbox, always: false)
@@ -18,7 +18,7 @@ extension IMAPSession {
         for change in update.flagChanges {
             writer.untagged(
                 .fetch(
-                    SequenceNumber(UInt32(change.sequenceNumber)),
+                    change.sequenceNumber,
                     [.uid(change.record.uid.wire), .flags(wireFlags(change.record, mailbox))]))
         }
     }
