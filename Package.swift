@@ -106,8 +106,8 @@ let package = Package(
                 "IMAPServer", "IMAPProtocol", "MaildirStore", "Auth", "LogCapture",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             exclude: ["Golden"], swiftSettings: strict),
     ]

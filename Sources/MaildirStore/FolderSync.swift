@@ -69,6 +69,26 @@ extension FolderContext {
         }
     }
 
+    /// The cheap half of `synchronize`, for a caller that must not block (a session on
+    /// the cooperative pool): true when a synchronize would find nothing to do, so it
+    /// can be skipped. Three stats (dovecot-keywords, cur/, new/), no readdir, no write;
+    /// any doubt (a directory changed, a rescan or a uidlist rewrite pending, files in
+    /// new/ to move) answers false and the caller runs the full synchronize on a pool.
+    func isSynchronized(_ state: FolderState, moveNewToCur: Bool) -> Bool {
+        guard !state.forceRescan, !state.uidListNeedsRewrite, !state.wantsCompaction(exact: false),
+            !(moveNewToCur && state.locations.inNewCount > 0),
+            keywordsFileUnchanged(state),
+            let cur = try? POSIX.status(curPath), cur.isDirectory,
+            let new = try? POSIX.status(newPath)
+        else { return false }
+        return isUnchanged(state, cur: cur, new: new)
+    }
+
+    /// dovecot-keywords is the file last read (or still missing); an error says "changed".
+    private func keywordsFileUnchanged(_ state: FolderState) -> Bool {
+        do { return try keywordsFile.status() == state.keywordsFile } catch { return false }
+    }
+
     /// Neither directory changed since a scan that started well after their mtimes.
     private func isUnchanged(_ state: FolderState, cur: FileStatus, new: FileStatus?) -> Bool {
         guard state.curMtime == cur.mtime, state.newMtime == new?.mtime, let last = state.lastScanStart else {
@@ -268,6 +288,7 @@ extension FolderContext {
     /// A file that is no longer there was moved by someone else: the next synchronize
     /// finds it.
     func moveNewToCurrent(_ state: inout FolderState) {
+        guard state.locations.inNewCount > 0 else { return }
         moveToCurrent(state.locations.filter { $0.value.inNew }, &state)
     }
 

@@ -77,6 +77,10 @@ struct NameDigest: Equatable, Sendable {
 struct LocationTable: Sendable, ExpressibleByDictionaryLiteral {
     private(set) var byBaseName: [String: MessageLocation] = [:]
     private(set) var digest = NameDigest()
+    /// How many of the files are in new/: a synchronize that moves new/ to cur/ skips
+    /// the walk over every location when this is 0 (issue 12: a NOOP on a 100,000-
+    /// message folder does no per-message work).
+    private(set) var inNewCount = 0
 
     init(dictionaryLiteral elements: (String, MessageLocation)...) {
         for (base, location) in elements { self[base] = location }
@@ -85,8 +89,14 @@ struct LocationTable: Sendable, ExpressibleByDictionaryLiteral {
     subscript(base: String) -> MessageLocation? {
         get { byBaseName[base] }
         set {
-            if let old = byBaseName[base] { digest.remove(NameDigest.hasher(old)) }
-            if let newValue { digest.insert(NameDigest.hasher(newValue)) }
+            if let old = byBaseName[base] {
+                digest.remove(NameDigest.hasher(old))
+                if old.inNew { inNewCount -= 1 }
+            }
+            if let newValue {
+                digest.insert(NameDigest.hasher(newValue))
+                if newValue.inNew { inNewCount += 1 }
+            }
             byBaseName[base] = newValue
         }
     }

@@ -62,6 +62,22 @@ public final class SharedFolder: Sendable {
         }
     }
 
+    /// True when `synchronize` would change nothing, found without waiting: the lock
+    /// is only tried (another session's long rescan holds it: false), and a batch
+    /// queued or being delivered by another thread answers false too, since this
+    /// caller must not return before it reached every observer (`deliverPending`).
+    /// Lets a session skip the pool round trip of a synchronize on the common path
+    /// where nothing changed (issue 12: cheap commands stay cheap).
+    public func isSynchronized(moveNewToCur: Bool) -> Bool {
+        let answer: Bool? = state.withLockIfAvailable { state in
+            guard state.pendingBatches.isEmpty, state.deliveringThread == nil else { return false }
+            let current = state
+            return (try? context.owner.perform { context.isSynchronized(current, moveNewToCur: moveNewToCur) })
+                ?? false
+        }
+        return answer ?? false
+    }
+
     /// The state after the last synchronize, without touching the disk.
     public var snapshot: FolderSnapshot { state.withLock { $0.snapshot } }
 

@@ -25,6 +25,14 @@ struct MixedLoad: AsyncParsableCommand {
     @Option(help: "Messages per FETCH ENVELOPE window.") var envelopeWindow = 20
     @Option(help: "EXPUNGE only while the mailbox holds more messages than this.") var minMessages = 20
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(
+        help: """
+            Offered load in commands/s over all clients (open loop): each client starts its \
+            commands on a fixed schedule and latency counts from the scheduled start. \
+            Without it, every client sends its next command as soon as the last one answered \
+            (closed loop: the server's throughput).
+            """)
+    var rate: Double?
 
     func run() async throws {
         let parsed = try Profile(parsing: profile)
@@ -32,9 +40,11 @@ struct MixedLoad: AsyncParsableCommand {
         let start = now()
         let shared = LoadShared(
             deadline: operations == nil ? start + UInt64(duration * 1e9) : nil, operationLimit: operations)
+        if let rate, !(rate > 0) { throw ValidationError("--rate must be positive") }
         let plan = ClientPlan(
             address: options.address, password: options.password, profile: parsed, flagsWindow: flagsWindow,
-            envelopeWindow: envelopeWindow, minMessages: minMessages)
+            envelopeWindow: envelopeWindow, minMessages: minMessages,
+            slotNanoseconds: rate.map { UInt64(Double(clients) / $0 * 1e9) })
         let progress = Task { await Progress.run(shared: shared, start: start) }
         var recorder = LatencyRecorder()
         var errorSamples: [String] = []
@@ -43,7 +53,10 @@ struct MixedLoad: AsyncParsableCommand {
                 let user = Generate.userName(prefix: userPrefix, index: index % max(users, 1) + 1)
                 let seed = seed &+ UInt64(index) &* 0x9E37_79B9
                 tasks.addTask {
-                    var client = LoadClient(plan: plan, user: user, shared: shared, group: group, seed: seed)
+                    // Paced clients start spread over one interval, not all at once.
+                    let phase = plan.slotNanoseconds.map { $0 * UInt64(index) / UInt64(max(clients, 1)) } ?? 0
+                    var client = LoadClient(
+                        plan: plan, user: user, shared: shared, group: group, seed: seed, firstSlot: start + phase)
                     return await client.run()
                 }
             }
@@ -70,8 +83,9 @@ struct MixedLoad: AsyncParsableCommand {
         ]
         result.errors = shared.errors.load(ordering: .relaxed)
         result.errorSamples = errorSamples
+        let load = rate.map { "offered \(Table.format($0))/s (open loop)" } ?? "closed loop"
         result.notes = [
-            "\(clients) clients, \(users) users, profile \(parsed.specification), \(Table.format(seconds)) s",
+            "\(clients) clients, \(users) users, \(load), profile \(parsed.specification), \(Table.format(seconds)) s",
             "NO [EXPUNGEISSUED] answers (not errors): \(shared.expungeIssued.load(ordering: .relaxed))",
         ]
         try options.finish(result)
@@ -128,6 +142,8 @@ struct ClientPlan: Sendable {
     var flagsWindow: Int
     var envelopeWindow: Int
     var minMessages: Int
+    /// Open loop: the time between one client's command starts (clients / rate).
+    var slotNanoseconds: UInt64?
     static let mailbox = "INBOX"
 }
 
@@ -146,11 +162,14 @@ struct LoadClient {
     var rng: SplitMix64
     var recorder = LatencyRecorder()
     var errors: [String] = []
+    /// Open loop: when this client's next command is due.
+    var nextSlot: UInt64
     /// Consecutive failed sessions after which a client gives up (server gone).
     static let maxConsecutiveFailures = 5
 
-    init(plan: ClientPlan, user: String, shared: LoadShared, group: EventLoopGroup, seed: UInt64) {
+    init(plan: ClientPlan, user: String, shared: LoadShared, group: EventLoopGroup, seed: UInt64, firstSlot: UInt64) {
         self.plan = plan
+        self.nextSlot = firstSlot
         self.user = user
         self.shared = shared
         self.group = group
@@ -176,6 +195,19 @@ struct LoadClient {
         if errors.count < 10 { errors.append(message) }
     }
 
+    /// The moment the next step's latency counts from. Closed loop: now. Open loop: the
+    /// step's slot in the schedule, after waiting for it; when the server is behind,
+    /// the slot has passed and the lag counts too, so a slow answer cannot hide the
+    /// commands it delayed (no coordinated omission).
+    private mutating func begin() async -> UInt64 {
+        guard let slot = plan.slotNanoseconds else { return now() }
+        let due = nextSlot
+        nextSlot += slot
+        let current = now()
+        if due > current { try? await Task.sleep(nanoseconds: due - current) }
+        return due
+    }
+
     private mutating func record(_ command: String, since start: UInt64) {
         let end = now()
         guard shared.counts(end) else { return }
@@ -186,11 +218,16 @@ struct LoadClient {
     private mutating func session() async throws {
         var me = self
         defer { self = me }
+        // Connection set-up (TCP connect and the greeting) is latency the user waits
+        // through too; a server that forks per connection spends it here, outside
+        // every command, so it is recorded as its own row.
+        let connectStarted = await me.begin()
         try await Connector.withClient(plan.address, group: group) { client in
-            var t = now()
+            me.record("CONNECT", since: connectStarted)
+            var t = await me.begin()
             _ = try await client.command("LOGIN \(quoted(me.user)) \(quoted(me.plan.password))")
             me.record("LOGIN", since: t)
-            t = now()
+            t = await me.begin()
             _ = try await client.command("SELECT \(ClientPlan.mailbox)")
             me.record("SELECT", since: t)
             while me.shared.mayStart() {
@@ -199,7 +236,7 @@ struct LoadClient {
                 for error in client.takeProtocolErrors() { me.fail("\(me.user): untagged BAD: \(error)") }
                 if !goOn { return }
             }
-            t = now()
+            t = await me.begin()
             try await client.logout()
             me.record("LOGOUT", since: t)
         }
@@ -229,7 +266,7 @@ struct LoadClient {
     /// Runs one operation; false when the session ended (LOGOUT).
     private mutating func perform(_ operation: Operation, client: inout IMAPClient) async throws -> Bool {
         let exists = client.exists
-        let t = now()
+        let t = await begin()
         switch operation {
         case .select:
             _ = try await client.command("SELECT \(ClientPlan.mailbox)")
@@ -263,7 +300,7 @@ struct LoadClient {
             guard exists > plan.minMessages else { return true }
             try await tolerant("STORE \(exists) +FLAGS.SILENT (\\Deleted)", &client)
             record("STORE", since: t)
-            let t2 = now()
+            let t2 = await begin()
             _ = try await client.command("EXPUNGE")
             record("EXPUNGE", since: t2)
         case .idle:

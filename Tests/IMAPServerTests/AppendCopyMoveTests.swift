@@ -18,7 +18,7 @@ final class AppendCopyMoveTests: XCTestCase {
     }
 
     func testAppendWritesFlagsDateAndAppendUID() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Drafts"])
         let watcher = try server.connect()
         try watcher.login()
@@ -48,11 +48,10 @@ final class AppendCopyMoveTests: XCTestCase {
         let noop = try watcher.command("NOOP")
         XCTAssertTrue(noop.untagged.contains("* 1 EXISTS"), "\(noop.untagged)")
         XCTAssertTrue(noop.untagged.contains { $0.hasPrefix("* FLAGS") && $0.contains("$Todo") }, "\(noop.untagged)")
-        await server.stop()
     }
 
     func testMultiAppendAndTryCreate() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         let body = Self.message
@@ -65,11 +64,10 @@ final class AppendCopyMoveTests: XCTestCase {
         let missing = try append(client, "Nowhere", body)
         XCTAssertTrue(missing.tagged.contains("NO [TRYCREATE]"), missing.tagged)
         XCTAssertFalse(FileManager.default.fileExists(atPath: server.maildir.root + "/alice/.Nowhere"))
-        await server.stop()
     }
 
     func testCopyAndUIDCopyReplyCopyUIDAndKeepFlags() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Archive"])
         let m = server.maildir
         try m.deliver("alice", name: "1700000001.M1P1.host:2,S", into: "cur", body: Self.message, mtime: 1_600_000_000)
@@ -101,11 +99,10 @@ final class AppendCopyMoveTests: XCTestCase {
         XCTAssertFalse(none.tagged.contains("COPYUID"), none.tagged)
         let missing = try client.command("COPY 1 Nowhere")
         XCTAssertTrue(missing.tagged.contains("NO [TRYCREATE]"), missing.tagged)
-        await server.stop()
     }
 
     func testMoveSendsCopyUIDThenExpunge() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["Trash"])
         let m = server.maildir
         for i in 1...3 {
@@ -132,7 +129,6 @@ final class AppendCopyMoveTests: XCTestCase {
         let readOnly = try client.command("MOVE 1 Trash")
         XCTAssertTrue(readOnly.tagged.contains("NO [READ-ONLY]"), readOnly.tagged)
         XCTAssertEqual(m.files("alice", "cur").count, 1)
-        await server.stop()
     }
 
     /// SELECT cleans tmp/ of files abandoned for 36 hours, judged by ctime (the store's
@@ -140,7 +136,7 @@ final class AppendCopyMoveTests: XCTestCase {
     /// was just written, like an APPEND with an old date-time waiting for its rename, or
     /// a COPY's hard link, stays.
     func testSelectKeepsTmpFilesBeingStagedWithAnOldMtime() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let tmp = server.maildir.root + "/alice/tmp/"
         let now = Date().timeIntervalSince1970
         for (name, age) in [("old-date.append", 37.0 * 3600), ("recent.append", 3600.0)] {
@@ -155,11 +151,10 @@ final class AppendCopyMoveTests: XCTestCase {
         try client.login()
         XCTAssertTrue(try client.command("SELECT INBOX").ok)
         XCTAssertEqual(server.maildir.files("alice", "tmp"), ["old-date.append", "old-dir", "recent.append"])
-        await server.stop()
     }
 
     func testAppendLimitIsAdvertisedAndALargerMessageIsRefusedBeforeTheContinuation() async throws {
-        let server = try await RunningServer { $0.decoderLimits.maxLiteralSize = 1000 }
+        let server = try await startServer { $0.decoderLimits.maxLiteralSize = 1000 }
         let client = try server.connect()
         try client.login()
         let caps = try client.command("CAPABILITY").untagged.first ?? ""
@@ -179,6 +174,5 @@ final class AppendCopyMoveTests: XCTestCase {
         XCTAssertTrue(accepted.tagged.contains("OK [APPENDUID "), accepted.tagged)
         XCTAssertEqual(server.maildir.files("alice", "cur").count, 1)
         XCTAssertEqual(server.maildir.files("alice", "tmp"), [])
-        await server.stop()
     }
 }

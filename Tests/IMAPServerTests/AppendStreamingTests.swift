@@ -24,7 +24,7 @@ final class AppendStreamingTests: XCTestCase {
     }
 
     func testHalfSentLiteralIsAlreadyInTmpThenLandsInCur() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         let line = Array("Subject: streamed\r\n".utf8)
@@ -50,13 +50,12 @@ final class AppendStreamingTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(message))
         let mtime = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
         XCTAssertEqual(mtime?.timeIntervalSince1970, 1_577_872_800)
-        await server.stop()
     }
 
     /// A client that disconnects midway leaves nothing in cur/ or new/; its half
     /// message is in tmp/ until the closed session removes it.
     func testDisconnectMidwayLeavesNothingInCur() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         var client: TestClient? = try server.connect()
         try client?.login()
         client?.sendRaw("A1 APPEND INBOX {100000}\r\n")
@@ -70,12 +69,11 @@ final class AppendStreamingTests: XCTestCase {
         let other = try server.connect()
         try other.login()
         XCTAssertTrue(try other.command("SELECT INBOX").untagged.contains("* 0 EXISTS"))
-        await server.stop()
     }
 
     /// ,W= counts bare LFs as CRLF, across chunk boundaries.
     func testMultiAppendWithLiteralPlusStoresEveryMessage() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         client.sendRaw("A1 APPEND INBOX {6+}\r\na\nbc\r\n (\\Flagged) {3}\r\n")
@@ -89,13 +87,12 @@ final class AppendStreamingTests: XCTestCase {
         XCTAssertEqual(cur.filter { $0.contains(",S=6,W=7") }.count, 1, "\(cur)")
         XCTAssertEqual(cur.filter { $0.contains(",S=3,W=3") && $0.hasSuffix(":2,F") }.count, 1, "\(cur)")
         XCTAssertTrue(try client.command("NOOP").ok)
-        await server.stop()
     }
 
     /// RFC 3502: all or none. A zero-byte second message refuses the whole command, a
     /// syntax error after the first literal too; nothing reaches cur/ or stays in tmp/.
     func testMultiAppendIsAllOrNothing() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         client.sendRaw("A1 APPEND INBOX {5+}\r\nhello {0+}\r\n\r\n")
@@ -110,13 +107,12 @@ final class AppendStreamingTests: XCTestCase {
         XCTAssertTrue(try client.command("NOOP").ok)
         let m = server.maildir
         XCTAssertEqual(m.files("alice", "cur") + m.files("alice", "new") + m.files("alice", "tmp"), [])
-        await server.stop()
     }
 
     /// A missing folder (TRYCREATE) and APPEND before login are refused before the
     /// continuation; a non-synchronizing literal's bytes are skipped.
     func testRefusedBeforeTheContinuation() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         client.sendRaw("A0 APPEND INBOX {10}\r\n")
         XCTAssertTrue(try client.readLine().hasPrefix("A0 BAD"))
@@ -131,13 +127,12 @@ final class AppendStreamingTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: server.maildir.root + "/alice/.Nope"))
         let m = server.maildir
         XCTAssertEqual(m.files("alice", "cur") + m.files("alice", "new") + m.files("alice", "tmp"), [])
-        await server.stop()
     }
 
     /// RFC 6855 §4: with UTF8=ACCEPT advertised, `UTF8 (~{n})` carries a message with
     /// raw UTF-8 headers; it is stored as sent.
     func testUTF8DataItem() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         XCTAssertTrue(try client.command("ENABLE UTF8=ACCEPT").ok)
@@ -151,13 +146,12 @@ final class AppendStreamingTests: XCTestCase {
         XCTAssertEqual(cur.count, 1)
         let path = server.maildir.root + "/alice/cur/" + (cur.first ?? "")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(message))
-        await server.stop()
     }
 
     /// Like any command, a streamed APPEND is followed by BYE when the selected folder
     /// was deleted meanwhile; the message is stored.
     func testByeAfterAppendWhenTheSelectedFolderWasDeleted() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["Shared"])
         let client = try server.connect()
         try client.login()
@@ -170,12 +164,11 @@ final class AppendStreamingTests: XCTestCase {
         XCTAssertTrue(reply.ok, reply.tagged)
         XCTAssertTrue(client.readUntilClosed().hasPrefix("* BYE "))
         XCTAssertEqual(server.maildir.files("alice", "cur").count, 1)
-        await server.stop()
     }
 
     /// The mailbox name itself may be a literal; the message literal still streams.
     func testMailboxNameAsLiteral() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         client.sendRaw("A1 APPEND {5}\r\n")
@@ -186,6 +179,5 @@ final class AppendStreamingTests: XCTestCase {
         let reply = try client.collect(tag: "A1")
         XCTAssertTrue(reply.ok, reply.tagged)
         XCTAssertEqual(server.maildir.files("alice", "cur").count, 1)
-        await server.stop()
     }
 }

@@ -14,8 +14,7 @@ final class CommandMemoryTests: XCTestCase {
     /// connections took it from 24 to 939 MiB). The server runs in this process, so its
     /// peak resident memory (VmHWM, reset first) is this process's.
     func testUnfinishedPreLoginCommandsWithHugeLiteralsCostAlmostNothing() async throws {
-        let server = try await RunningServer()
-        stopAtTeardown(server)
+        let server = try await startServer()
         let connections = 20
         let literal = [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 20)
         let marker = Array("{\(literal.count)+}\r\n".utf8)
@@ -49,8 +48,7 @@ final class CommandMemoryTests: XCTestCase {
     /// connection stays usable; a non-synchronizing one ends it with BYE at once. After
     /// login the configured limits apply.
     func testPreLoginLiteralLimitAndItsEndAtLogin() async throws {
-        let server = try await RunningServer()
-        stopAtTeardown(server)
+        let server = try await startServer()
         let client = try server.connect()
         client.sendRaw("a LOGIN {8193}\r\n")
         XCTAssertEqual(try client.readLine(), "a NO [TOOBIG] Literal too large (limit 8192 bytes).")
@@ -73,8 +71,7 @@ final class CommandMemoryTests: XCTestCase {
     /// fields of up to 1 KiB each (30 KiB, imaptest's `id` group) is answered before
     /// login, as Dovecot answers it.
     func testALongIDLineIsAnsweredBeforeLogin() async throws {
-        let server = try await RunningServer()
-        stopAtTeardown(server)
+        let server = try await startServer()
         let client = try server.connect()
         let value = String(repeating: "1234567890", count: 100)
         let fields = (0..<30).map { "\"k\($0)\" \"\(value)\"" }.joined(separator: " ")
@@ -86,8 +83,7 @@ final class CommandMemoryTests: XCTestCase {
     /// that does not fit is refused (`NO [LIMIT]` before `+`, `BYE` for `{n+}`), and
     /// what a command held is given back when it ends or its connection closes.
     func testBufferedLiteralsShareOneServerWideBudget() async throws {
-        let server = try await RunningServer { $0.maxBufferedLiteralBytes = 100_000 }
-        stopAtTeardown(server)
+        let server = try await startServer { $0.maxBufferedLiteralBytes = 100_000 }
         let budget = server.server.context.literalBudget
         let first = try server.connect()
         let second = try server.connect()

@@ -20,7 +20,7 @@ final class ConcurrentSessionsTests: XCTestCase {
     /// and a SELECT loop cleans tmp/: every APPEND is OK with an APPENDUID, and every
     /// acknowledged message that was not expunged is on disk under that UID.
     func testAppendsRacingWithStoreExpungeAndSelectAllSucceed() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let port = server.port
         let acknowledged = Shared<[(uid: UInt32, id: String)]>([])
         let failures = Shared<[String]>([])
@@ -88,14 +88,13 @@ final class ConcurrentSessionsTests: XCTestCase {
         }
         XCTAssertEqual(Set(onDisk.values).count, onDisk.count, "a message stored twice")
         XCTAssertEqual(server.maildir.files("alice", "tmp"), [])
-        await server.stop()
     }
 
     /// Sessions STORE, EXPUNGE, COPY and MOVE while an MDA delivers into new/ and an
     /// IDLE session listens: no session is ever sent an EXPUNGE or FETCH for a sequence
     /// number it was not told exists, nor a UID that contradicts what it was told.
     func testUntaggedResponsesUnderConcurrentDeliveryMatchWhatEachClientWasTold() async throws {
-        let server = try await RunningServer { $0.idlePollSeconds = 1 }
+        let server = try await startServer { $0.idlePollSeconds = 1 }
         try server.maildir.makeUser("alice", folders: ["Other"])
         let port = server.port
         let home = server.maildir.root + "/alice"
@@ -175,7 +174,6 @@ final class ConcurrentSessionsTests: XCTestCase {
         }
         runThreads(workers)
         XCTAssertEqual(failures.value, [])
-        await server.stop()
     }
 
     // MARK: - Helpers

@@ -8,8 +8,7 @@ import XCTest
 /// client's later `DONE` got `DONE BAD Missing command`).
 final class ContinuationLineTests: XCTestCase {
     func testTooLongLineEndsIdleWithATaggedBad() async throws {
-        let server = try await RunningServer { $0.decoderLimits.maxLineLength = 1024 }
-        stopAtTeardown(server)
+        let server = try await startServer { $0.decoderLimits.maxLineLength = 1024 }
         let client = try server.connect()
         try client.login()
         XCTAssertTrue(try client.command("SELECT INBOX").ok)
@@ -32,8 +31,7 @@ final class ContinuationLineTests: XCTestCase {
     }
 
     func testTooLongLineEndsAuthenticateWithATaggedBad() async throws {
-        let server = try await RunningServer { $0.decoderLimits.maxLineLength = 1024 }
-        stopAtTeardown(server)
+        let server = try await startServer { $0.decoderLimits.maxLineLength = 1024 }
         let client = try server.connect()
         client.sendRaw("A1 AUTHENTICATE PLAIN\r\n")
         XCTAssertTrue(try client.readLine().hasPrefix("+"))

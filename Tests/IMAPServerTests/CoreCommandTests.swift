@@ -13,7 +13,7 @@ final class CoreCommandTests: XCTestCase {
         "From: Carol <carol@example.net>\nTo: alice@example.org\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\nDate: Tue, 3 Oct 2023 11:00:00 +0000\n\nMünchen body text\n"
 
     func testGreetingLoginAndWrongPassword() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         XCTAssertTrue(client.greetingLine.hasPrefix("* OK [CAPABILITY "), client.greetingLine)
         XCTAssertTrue(client.greetingLine.contains("IMAP4rev2"))
@@ -28,7 +28,7 @@ final class CoreCommandTests: XCTestCase {
     }
 
     func testAuthenticatePlainContinuationInitialResponseAndCancel() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         client.sendRaw("a1 AUTHENTICATE PLAIN\r\n")
         XCTAssertEqual(try client.readLine(), "+ ")
@@ -46,7 +46,7 @@ final class CoreCommandTests: XCTestCase {
     }
 
     func testSelectFetchStoreSearchExpunge() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let m = server.maildir
         try m.deliver("alice", name: "1700000001.M1P1.host", into: "new", body: Self.plain)
         try m.deliver("alice", name: "1700000002.M2P1.host:2,S", into: "cur", body: Self.second)
@@ -100,7 +100,7 @@ final class CoreCommandTests: XCTestCase {
     /// RFC822.SIZE are read when a command first needs them, and a message gone by then
     /// is reported as expunged.
     func testInternalDateAndSizeAreReadWhenFirstAsked() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let m = server.maildir
         // 2023-11-14 22:13:20 UTC and 2023-11-15 01:00:00 UTC.
         try m.deliver("alice", name: "1700000000.M1P1.host:2,", into: "cur", body: Self.plain, mtime: 1_700_000_000)
@@ -141,7 +141,7 @@ final class CoreCommandTests: XCTestCase {
     }
 
     func testTwoSessionsSeeEachOthersChangesAtNoop() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let m = server.maildir
         for i in 1...3 {
             try m.deliver("alice", name: "170000000\(i).M\(i)P1.host:2,", into: "cur", body: Self.plain)
@@ -168,7 +168,7 @@ final class CoreCommandTests: XCTestCase {
     }
 
     func testFetchDoesNotReportExpungeButNoopDoes() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         for i in 1...2 {
             try server.maildir.deliver("alice", name: "170000000\(i).M\(i)P1.host:2,T", into: "cur", body: Self.plain)
         }
@@ -188,7 +188,7 @@ final class CoreCommandTests: XCTestCase {
     }
 
     func testExamineChangesNothingOnDisk() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let m = server.maildir
         try m.deliver("alice", name: "1700000001.M1P1.host", into: "new", body: Self.plain)
         let writer = try server.connect()
@@ -207,7 +207,7 @@ final class CoreCommandTests: XCTestCase {
     }
 
     func testListStatusNamespaceAndUTF7Names() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["Sent", "Archive", "Archive.2024", "Entw&APw-rfe"])
         try server.maildir.deliver(
             "alice", folder: "Sent", name: "1700000001.M1P1.host:2,S", into: "cur", body: Self.plain)
@@ -232,7 +232,7 @@ final class CoreCommandTests: XCTestCase {
     }
 
     func testBadInputKeepsTheConnectionAndChangesNothing() async throws {
-        let server = try await RunningServer { $0.decoderLimits.maxLiteralSize = 1 << 20 }
+        let server = try await startServer { $0.decoderLimits.maxLiteralSize = 1 << 20 }
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,", into: "cur", body: Self.plain)
         let client = try server.connect()
         client.sendRaw("x1 FROBNICATE\r\n")
@@ -253,7 +253,7 @@ final class CoreCommandTests: XCTestCase {
     }
 
     func testRestartKeepsUIDValidityAndUIDs() async throws {
-        let first = try await RunningServer()
+        let first = try await startServer()
         let m = first.maildir
         for i in 1...3 {
             try m.deliver("alice", name: "170000000\(i).M\(i)P1.host", into: "new", body: Self.plain)
@@ -266,6 +266,7 @@ final class CoreCommandTests: XCTestCase {
         var config = first.server.configuration
         config.listen = [.init(host: "127.0.0.1", port: 0)]
         let second = try IMAPServerHarness.start(config)
+        addTeardownBlock { await second.shutdown() }
         let client2 = try TestClient(port: try await second.start().first?.port ?? 0)
         try client2.login()
         let select2 = try client2.command("SELECT INBOX")

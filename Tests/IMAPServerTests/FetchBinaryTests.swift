@@ -44,7 +44,7 @@ final class FetchBinaryTests: XCTestCase {
         """
 
     func testBinarySectionsSizesAndLiteral8() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,", into: "cur", body: Self.mixed)
         let client = try server.connect()
         try client.login()
@@ -73,11 +73,10 @@ final class FetchBinaryTests: XCTestCase {
         XCTAssertEqual(fetch.untagged.first, "* 1 FETCH (BINARY[1]<0> {5}{literal} FLAGS (\\Seen \\Recent))")
         XCTAssertEqual(fetch.literals, [Array("plain".utf8)])
         XCTAssertEqual(server.maildir.files("alice", "cur"), ["1700000001.M1P1.host:2,S"])
-        await server.stop()
     }
 
     func testUnknownTransferEncodingIsNoUnknownCTE() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,", into: "cur", body: Self.unknown)
         let client = try server.connect()
         try client.login()
@@ -92,7 +91,6 @@ final class FetchBinaryTests: XCTestCase {
         XCTAssertTrue(body.ok, body.tagged)
         XCTAssertEqual(body.literals, [Array("begin 644 x\r\n".utf8)])
         XCTAssertEqual(server.maildir.files("alice", "cur"), ["1700000001.M1P1.host:2,"])
-        await server.stop()
     }
 
     /// Issue 18 (imaptest append-binary): a `Content-Transfer-Encoding: binary` part is
@@ -100,7 +98,7 @@ final class FetchBinaryTests: XCTestCase {
     /// and BINARY.SIZE is the length of exactly what BINARY returns, for the part and
     /// for the whole message around it.
     func testBinaryTransferEncodingIsSentByteForByteWithItsOwnSize() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         let header = """
@@ -130,6 +128,5 @@ final class FetchBinaryTests: XCTestCase {
         XCTAssertEqual(
             whole.untagged.first, "* 1 FETCH (BINARY.SIZE[] \(literal.count) BINARY[] ~{\(literal.count)}{literal})")
         XCTAssertEqual(Array(literal.suffix(content.count)), content)
-        await server.stop()
     }
 }

@@ -124,7 +124,7 @@ final class GoldenTests: XCTestCase {
             .sorted()
         XCTAssertGreaterThanOrEqual(names.count, Self.minimumMessages)
 
-        let server = try await RunningServer()
+        let server = try await startServer()
         let folders = names.indices.map { String(format: "g%02d", $0 + 1) }
         try server.maildir.makeUser("alice", folders: folders)
         for (index, name) in names.enumerated() {
@@ -163,6 +163,5 @@ final class GoldenTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(compared, names.count * 30)
-        await server.stop()
     }
 }

@@ -27,7 +27,7 @@ final class HugeMessageTests: XCTestCase {
     }
 
     func testHundredThousandHeaderLinesAndTenThousandNestedMultiparts() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let headers = Self.manyHeaderLines()
         XCTAssertGreaterThan(headers.utf8.count, 10_000_000)
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,", into: "cur", body: headers)
@@ -63,6 +63,5 @@ final class HugeMessageTests: XCTestCase {
         XCTAssertTrue(try client.command("NOOP").ok)
         XCTAssertEqual(
             server.maildir.files("alice", "cur"), ["1700000001.M1P1.host:2,S", "1700000002.M2P1.host:2,S"])
-        await server.stop()
     }
 }

@@ -6,7 +6,7 @@ import XCTest
 /// shows in the next FLAGS / PERMANENTFLAGS of every session; past 26 the server says NO.
 final class KeywordTests: XCTestCase {
     func testNewKeywordReachesEverySessionAndTheLimitIsANo() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = server.maildir.root + "/alice"
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,", into: "cur", body: "a\n")
         let a = try server.connect()
@@ -57,6 +57,5 @@ final class KeywordTests: XCTestCase {
         let permanent = try XCTUnwrap(reselect.untagged.first { $0.contains("[PERMANENTFLAGS") })
         XCTAssertFalse(permanent.contains("\\*"), permanent)
         XCTAssertTrue(permanent.contains("kw25"), permanent)
-        await server.stop()
     }
 }

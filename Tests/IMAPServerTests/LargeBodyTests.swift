@@ -19,7 +19,7 @@ final class LargeBodyTests: XCTestCase {
     }
 
     func testLargeBodyIsExactTwiceInOneFetchAndInParts() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let message = Self.largeMessage()
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,S", into: "cur", body: message)
         let wire = Array(message.replacingOccurrences(of: "\n", with: "\r\n").utf8)
@@ -40,6 +40,5 @@ final class LargeBodyTests: XCTestCase {
         // The file on disk is untouched (read-only mapping).
         let files = server.maildir.files("alice", "cur")
         XCTAssertEqual(files, ["1700000001.M1P1.host:2,S"])
-        await server.stop()
     }
 }

@@ -7,7 +7,7 @@ final class LimitsTests: XCTestCase {
     /// RFC 9051 §5.4 autologout: a client that stops in the middle of a literal is cut
     /// off when the idle timeout expires, and the half-sent message is not stored.
     func testHalfSentLiteralIsCutOffAtTheIdleTimeout() async throws {
-        let server = try await RunningServer { $0.idleTimeoutSeconds = 1 }
+        let server = try await startServer { $0.idleTimeoutSeconds = 1 }
         let client = try server.connect()
         try client.login()
         client.sendRaw("A1 APPEND INBOX {100}\r\n")
@@ -20,11 +20,10 @@ final class LimitsTests: XCTestCase {
         XCTAssertEqual(m.files("alice", "new") + m.files("alice", "cur"), [])
         // The streamed half is in tmp/ until the closed session discards it.
         XCTAssertTrue(pollUntil { m.files("alice", "tmp").isEmpty }, "\(m.files("alice", "tmp"))")
-        await server.stop()
     }
 
     func testConnectionsPerAddressAreLimited() async throws {
-        let server = try await RunningServer { $0.maxConnectionsPerAddress = 2 }
+        let server = try await startServer { $0.maxConnectionsPerAddress = 2 }
         let first = try server.connect()
         let second = try server.connect()
         XCTAssertTrue(first.greetingLine.hasPrefix("* OK"), first.greetingLine)
@@ -34,12 +33,11 @@ final class LimitsTests: XCTestCase {
         XCTAssertEqual(third.readUntilClosed(), "")
         // The first two still work.
         XCTAssertTrue(try first.command("NOOP").ok)
-        await server.stop()
     }
 
     /// The sum of literals in one command (MULTIAPPEND) is bounded; nothing is stored.
     func testTotalLiteralBytesPerCommandAreLimited() async throws {
-        let server = try await RunningServer { $0.decoderLimits.maxCommandLiteralBytes = 100 }
+        let server = try await startServer { $0.decoderLimits.maxCommandLiteralBytes = 100 }
         let client = try server.connect()
         try client.login()
         let message = "From: a@example.org\r\nSubject: x\r\n\r\n" + String(repeating: "y", count: 30) + "\r\n"
@@ -51,6 +49,5 @@ final class LimitsTests: XCTestCase {
         XCTAssertTrue(reply.hasPrefix("* BYE"), reply)
         let m = server.maildir
         XCTAssertEqual(m.files("alice", "new") + m.files("alice", "cur"), [])
-        await server.stop()
     }
 }

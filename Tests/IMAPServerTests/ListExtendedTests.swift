@@ -6,7 +6,7 @@ import XCTest
 /// LIST-STATUS (RFC 5819), against folders and a `subscriptions` file on disk.
 final class ListExtendedTests: XCTestCase {
     func testSubscribedSelectionNonExistentAndRecursiveMatch() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Sent", "Lists", "Lists.swift", "Work"])
         try "V\t2\n\nSent\nLists\tswift\nGone\n".write(
             toFile: home + "/subscriptions", atomically: true, encoding: .utf8)
@@ -36,11 +36,10 @@ final class ListExtendedTests: XCTestCase {
             "\(returned.untagged)")
         XCTAssertTrue(returned.untagged.contains("* LIST (\\HasNoChildren) \"/\" Work"), "\(returned.untagged)")
         XCTAssertTrue(returned.untagged.contains("* LIST (\\HasChildren) \"/\" Lists"), "\(returned.untagged)")
-        await server.stop()
     }
 
     func testSpecialUseSelectionAndListStatus() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["Trash", "Drafts", "Notes"])
         try server.maildir.deliver("alice", folder: "Trash", name: "1700000001.M1P1.host:2,S", into: "cur", body: "a\n")
         try server.maildir.deliver("alice", folder: "Trash", name: "1700000002.M2P1.host", body: "b\n")
@@ -54,11 +53,10 @@ final class ListExtendedTests: XCTestCase {
         XCTAssertEqual(
             status.untagged,
             ["* LIST (\\HasNoChildren \\Trash) \"/\" Trash", "* STATUS Trash (MESSAGES 2 UNSEEN 1)"])
-        await server.stop()
     }
 
     func testConfiguredSpecialUseNames() async throws {
-        let server = try await RunningServer { $0.specialUse = ["outbox/done": "\\Sent", "sent": "\\Archive"] }
+        let server = try await startServer { $0.specialUse = ["outbox/done": "\\Sent", "sent": "\\Archive"] }
         try server.maildir.makeUser("alice", folders: ["Outbox", "Outbox.Done", "Sent", "Trash"])
         let client = try server.connect()
         try client.login()
@@ -72,14 +70,13 @@ final class ListExtendedTests: XCTestCase {
         let create = try client.command("CREATE Outbox/done2 (USE (\\Outgoing))")
         XCTAssertTrue(create.tagged.contains("NO [USEATTR]"), create.tagged)
         XCTAssertFalse(FileManager.default.fileExists(atPath: server.maildir.root + "/alice/.Outbox.done2"))
-        await server.stop()
     }
 
     /// Issue 18 (imaptest listext), answered as Dovecot 2.3 does: options the server
     /// does not know are a BAD, and RETURN (CHILDREN) reaches the parents that
     /// RECURSIVEMATCH lists for a subscribed child.
     func testUnknownOptionsAreBadAndRecursiveMatchParentsGetChildren() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["x", "x.test2", "x.test2.test1", "x.test3"])
         try "V\t2\n\nx\ttest2\ttest1\n".write(
             toFile: server.maildir.root + "/alice/subscriptions", atomically: true, encoding: .utf8)
@@ -98,6 +95,5 @@ final class ListExtendedTests: XCTestCase {
         XCTAssertEqual(children.untagged, ["* LIST (\\HasChildren) \"/\" x/test2 (\"CHILDINFO\" (\"SUBSCRIBED\"))"])
         let plain = try client.command("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" x/test2%")
         XCTAssertEqual(plain.untagged, ["* LIST () \"/\" x/test2 (\"CHILDINFO\" (\"SUBSCRIBED\"))"])
-        await server.stop()
     }
 }

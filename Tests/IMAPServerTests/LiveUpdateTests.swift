@@ -12,8 +12,8 @@ final class LiveUpdateTests: XCTestCase {
 
     /// Poll far beyond TestClient's 10 s read timeout: an update arriving in time came
     /// from inotify.
-    static func start() async throws -> RunningServer {
-        try await RunningServer { $0.idlePollSeconds = 3600 }
+    func start() async throws -> RunningServer {
+        try await startServer { $0.idlePollSeconds = 3600 }
     }
 
     /// Delivers like an MDA in a separate process: write into tmp/, rename into new/.
@@ -30,7 +30,7 @@ final class LiveUpdateTests: XCTestCase {
     }
 
     func testIdleSeesSeparateProcessDeliveryAndOtherSessionsStoreAndExpunge() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         let m = server.maildir
         for i in 1...2 {
             try m.deliver("alice", name: "170000000\(i).M\(i)P1.host:2,", into: "cur", body: Self.message("m\(i)"))
@@ -68,11 +68,10 @@ final class LiveUpdateTests: XCTestCase {
         XCTAssertEqual(onDisk.count, 2, "\(onDisk)")
         XCTAssertTrue(onDisk.contains { $0.hasPrefix("1700000001.M1P1.host:2,") && $0.hasSuffix("F") }, "\(onDisk)")
         XCTAssertTrue(onDisk.contains { $0.hasPrefix("1700000003.M3P9.host") }, "\(onDisk)")
-        await server.stop()
     }
 
     func testNonIdleSessionSeesTheSameChangesAtNoop() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         let m = server.maildir
         for i in 1...2 {
             try m.deliver("alice", name: "170000000\(i).M\(i)P1.host:2,", into: "cur", body: Self.message("m\(i)"))
@@ -93,13 +92,12 @@ final class LiveUpdateTests: XCTestCase {
         let onDisk = m.files("alice", "cur") + m.files("alice", "new")
         XCTAssertEqual(onDisk.count, 2, "\(onDisk)")
         XCTAssertEqual(try watcher.command("FETCH 1:* (FLAGS)").untagged.count, 2)
-        await server.stop()
     }
 
     /// Three sessions expunge in turn, each with a view that lags the others; after NOOP
     /// every view holds exactly the messages left in the directory, in UID order.
     func testThreeSessionsWithInterleavedExpungesMatchTheDirectory() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         let m = server.maildir
         for i in 1...9 {
             try m.deliver("alice", name: "170000000\(i).M\(i)P1.host:2,", into: "cur", body: Self.message("m\(i)"))
@@ -128,6 +126,5 @@ final class LiveUpdateTests: XCTestCase {
             let uids = try s.command("FETCH 1:* (UID)").untagged
             XCTAssertEqual(uids, ["* 1 FETCH (UID 3)", "* 2 FETCH (UID 6)", "* 3 FETCH (UID 8)"])
         }
-        await server.stop()
     }
 }

@@ -20,7 +20,7 @@ final class LogInjectionTests: XCTestCase {
 
     func testLiteralUserNameWithCRLFIsLoggedOnOneLine() async throws {
         let capture = LogCapture()
-        let server = try await RunningServer(logger: capture.logger())
+        let server = try await startServer(logger: capture.logger())
         let forged = "mallory\r\nimapd: notice authentication failed peer=203.0.113.9 user=root"
         let client = try server.connect()
         let bytes = Array(forged.utf8)

@@ -6,7 +6,7 @@ import XCTest
 /// without --create-users, and a passwd file edited while the server runs.
 final class LoginPolicyTests: XCTestCase {
     func testPerUserConnectionLimitRefusesTheExtraLoginAndFreesTheSlotOnLogout() async throws {
-        let server = try await RunningServer { $0.maxConnectionsPerUser = 2 }
+        let server = try await startServer { $0.maxConnectionsPerUser = 2 }
         let first = try server.connect()
         let second = try server.connect()
         try first.login()
@@ -21,11 +21,10 @@ final class LoginPolicyTests: XCTestCase {
         // The slot comes back once the server has seen the logout; the LOGOUT reply is
         // written after the slot is released, so this login cannot race it.
         XCTAssertTrue(try fourth.command("LOGIN alice secret").ok)
-        await server.stop()
     }
 
     func testAnyPasswordAcceptsExistingMaildirsOnly() async throws {
-        let server = try await RunningServer {
+        let server = try await startServer {
             $0.anyPassword = true; $0.passwdFile = nil
         }
         let client = try server.connect()
@@ -36,11 +35,10 @@ final class LoginPolicyTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: server.maildir.root + "/carol"))
         let traversal = try other.command("LOGIN ../alice whatever")
         XCTAssertEqual(traversal.status, "NO")
-        await server.stop()
     }
 
     func testCreateUsersMakesTheMaildir() async throws {
-        let server = try await RunningServer {
+        let server = try await startServer {
             $0.anyPassword = true
             $0.createUsers = true
             $0.passwdFile = nil
@@ -55,11 +53,10 @@ final class LoginPolicyTests: XCTestCase {
             XCTAssertTrue(isDirectory.boolValue)
         }
         XCTAssertTrue(try client.command("SELECT INBOX").ok)
-        await server.stop()
     }
 
     func testPasswdFileChangesApplyWithoutRestart() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         XCTAssertTrue(try client.command("LOGIN alice secret").ok)
         // Replace the file the way editors do (write aside, rename over).
@@ -78,6 +75,5 @@ final class LoginPolicyTests: XCTestCase {
         XCTAssertTrue(accepted)
         let old = try server.connect()
         XCTAssertTrue(try old.command("LOGIN alice secret").tagged.contains("NO [AUTHENTICATIONFAILED]"))
-        await server.stop()
     }
 }

@@ -39,8 +39,7 @@ final class LoginThrottleServerTests: XCTestCase {
     func testParallelWrongLoginsFromOneAddressAreCheckedOneAtATime() async throws {
         let sleeper = GatedSleeper()
         let throttle = LoginThrottle(sleep: sleeper.sleep)
-        let server = try await RunningServer(throttle: throttle)
-        stopAtTeardown(server)
+        let server = try await startServer(throttle: throttle)
         let attempts = 40
         let answered = Counter()
         let refused = Counter()

@@ -11,7 +11,7 @@ final class MailboxManagementTests: XCTestCase {
     private func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
     func testCreateMakesMaildirFolderAndRefusesInboxAndDuplicates() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = server.maildir.root + "/alice"
         let client = try server.connect()
         try client.login()
@@ -39,7 +39,7 @@ final class MailboxManagementTests: XCTestCase {
     }
 
     func testCreateSpecialUse() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         let caps = try client.command("CAPABILITY")
@@ -56,7 +56,7 @@ final class MailboxManagementTests: XCTestCase {
     /// CREATE-SPECIAL-USE for any name (RFC 6154 §3): kept in `imapd-special-use`,
     /// shown by LIST after a restart, moved by RENAME (with children), dropped by DELETE.
     func testCreateSpecialUseForAnyNameSurvivesRestartRenameAndDelete() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = server.maildir.root + "/alice"
         let file = home + "/imapd-special-use"
         let client = try server.connect()
@@ -83,6 +83,7 @@ final class MailboxManagementTests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let restarted = try IMAPServer(configuration: config, logger: logger)
+        addTeardownBlock { await restarted.shutdown() }
         let port = try await restarted.start().first?.port ?? 0
         let again = try TestClient(port: port)
         try again.login()
@@ -97,7 +98,7 @@ final class MailboxManagementTests: XCTestCase {
     }
 
     func testDeleteKeepsChildrenAndRefusesInbox() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["A", "A.B"])
         try server.maildir.deliver("alice", folder: "A", name: "1700000001.M1P1.host", body: Self.body)
         let client = try server.connect()
@@ -120,7 +121,7 @@ final class MailboxManagementTests: XCTestCase {
     }
 
     func testDeleteSelectedMailboxDeselects() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Old"])
         let client = try server.connect()
         try client.login()
@@ -135,7 +136,7 @@ final class MailboxManagementTests: XCTestCase {
     }
 
     func testRenameMovesChildrenAndKeepsUIDValidity() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["A", "A.B", "AB"])
         try server.maildir.deliver("alice", folder: "A", name: "1700000001.M1P1.host", body: Self.body)
         let client = try server.connect()
@@ -160,7 +161,7 @@ final class MailboxManagementTests: XCTestCase {
     }
 
     func testRenameInboxMovesMessagesAndLeavesInboxEmpty() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let m = server.maildir
         try m.deliver("alice", name: "1700000001.M1P1.host", into: "new", body: Self.body)
         try m.deliver("alice", name: "1700000002.M2P1.host:2,S", into: "cur", body: Self.body)
@@ -181,7 +182,7 @@ final class MailboxManagementTests: XCTestCase {
     }
 
     func testSubscribeUnsubscribeAndLsub() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Lists", "Lists.swift"])
         let client = try server.connect()
         try client.login()
@@ -206,7 +207,7 @@ final class MailboxManagementTests: XCTestCase {
 
     /// Dovecot renames the subscriptions of the folder and of its children with it.
     func testSubscriptionsFollowRename() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Lists", "Lists.swift", "Listsx"])
         let client = try server.connect()
         try client.login()
@@ -231,7 +232,7 @@ final class MailboxManagementTests: XCTestCase {
     /// A session in IDLE whose selected folder is deleted by another session, or
     /// removed by another program (`rm -rf`), gets `* BYE` at once and is closed.
     func testIdleSessionIsToldAtOnceWhenItsFolderIsDeleted() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Shared", "Other"])
         try server.maildir.deliver("alice", folder: "Shared", name: "1700000001.M1P1.host", body: Self.body)
         let other = try server.connect()
@@ -256,7 +257,7 @@ final class MailboxManagementTests: XCTestCase {
     }
 
     func testDeletingAFolderAnotherSessionHasSelectedEndsThatSession() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.makeUser("alice", folders: ["Shared"])
         try server.maildir.deliver("alice", folder: "Shared", name: "1700000001.M1P1.host", body: Self.body)
         let reader = try server.connect()
@@ -275,7 +276,7 @@ final class MailboxManagementTests: XCTestCase {
     }
 
     func testUTF8NamesOnTheWireAreModifiedUTF7OnDisk() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = server.maildir.root + "/alice"
         let modern = try server.connect()
         try modern.login()

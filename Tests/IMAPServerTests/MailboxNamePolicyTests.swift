@@ -12,7 +12,7 @@ final class MailboxNamePolicyTests: XCTestCase {
     /// answer every command NONEXISTENT, silently), and nothing is created.
     func testLoginWithoutAMaildirIsUnavailableAndLogged() async throws {
         let log = LogCapture()
-        let server = try await RunningServer(logger: log.logger())
+        let server = try await startServer(logger: log.logger())
         let home = server.maildir.root + "/alice"
         try FileManager.default.removeItem(atPath: home)
         let client = try server.connect()
@@ -26,14 +26,13 @@ final class MailboxNamePolicyTests: XCTestCase {
         XCTAssertTrue(
             log.all.contains { $0.contains("Maildir \(home): No such file or directory") }, "\(log.all)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: home))
-        await server.stop()
     }
 
     /// A Maildir removed while its user is logged in: SUBSCRIBE used to answer
     /// NO [SERVERBUG] (the lock file could not be made). There is no mailbox at all, so
     /// the answer is NONEXISTENT, as for CREATE, and nothing is created.
     func testSubscribeWithoutAMaildir() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = server.maildir.root + "/alice"
         let client = try server.connect()
         try client.login()
@@ -45,13 +44,12 @@ final class MailboxNamePolicyTests: XCTestCase {
         }
         XCTAssertTrue(try client.command("LSUB \"\" *").ok)
         XCTAssertFalse(FileManager.default.fileExists(atPath: home))
-        await server.stop()
     }
 
     /// `%` and `*` are LIST wildcards: CREATE and RENAME refuse new names holding them.
     /// A folder that already has one (made by another program) stays usable.
     func testListWildcardsAreRefusedInNewNames() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let home = try server.maildir.makeUser("alice", folders: ["Plain", "Old%Name"])
         let client = try server.connect()
         try client.login()
@@ -69,14 +67,13 @@ final class MailboxNamePolicyTests: XCTestCase {
         XCTAssertTrue(try client.command("SELECT \"Old%Name\"").ok)
         XCTAssertTrue(try client.command("RENAME \"Old%Name\" Renamed").ok)
         XCTAssertTrue(try client.command("CREATE \"100 percent\"").ok)
-        await server.stop()
     }
 
     /// A subscribed folder that was deleted: `* LSUB () "/" Gone/Folder` as Dovecot
     /// answers (not \Noselect, which imapc reads as "not subscribed"); LIST (SUBSCRIBED)
     /// still says \Subscribed \NonExistent; the unsubscribed parent `%` stops at is \Noselect.
     func testLsubOfASubscribedFolderThatNoLongerExists() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let client = try server.connect()
         try client.login()
         XCTAssertTrue(try client.command("CREATE Gone/Folder").ok)
@@ -87,6 +84,5 @@ final class MailboxNamePolicyTests: XCTestCase {
         XCTAssertEqual(try client.command("LSUB \"\" %").untagged, ["* LSUB (\\Noselect) \"/\" Gone"])
         let list = try client.command("LIST (SUBSCRIBED) \"\" *")
         XCTAssertEqual(list.untagged, ["* LIST (\\Subscribed \\NonExistent) \"/\" Gone/Folder"])
-        await server.stop()
     }
 }

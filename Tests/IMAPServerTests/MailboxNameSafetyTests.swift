@@ -41,7 +41,7 @@ final class MailboxNameSafetyTests: XCTestCase {
     }
 
     func testHostileNamesAreRefusedAndNothingOutsideChanges() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let root = server.maildir.root
         let home = root + "/alice"
         try server.maildir.makeUser("alice", folders: ["Src"])
@@ -102,6 +102,5 @@ final class MailboxNameSafetyTests: XCTestCase {
             topBefore.subtracting([".evil"]), "nothing was created in the Maildir")
         XCTAssertEqual(server.maildir.files("alice", "cur").count, 1, "the message stayed in INBOX")
         XCTAssertEqual(server.maildir.files("alice", "cur", folder: "Src").count, 0)
-        await server.stop()
     }
 }

@@ -1,3 +1,4 @@
+import IMAPProtocol
 import Logging
 import MaildirStore
 import XCTest
@@ -50,24 +51,24 @@ final class MailboxViewTests: XCTestCase {
                     let update = view.apply([.flagsChanged([(victim.uid, flags)])], allowExpunge: false)
                     let i = model.firstIndex { $0.uid == victim.uid }!
                     model[i].flags = flags
-                    XCTAssertEqual(update.flagChanges.map(\.sequenceNumber), [i + 1], context)
+                    XCTAssertEqual(update.flagChanges.map(\.sequenceNumber), [seq(i + 1)], context)
                 case 3:
                     guard let victim = model.randomElement(using: &generator) else { continue }
                     let n = view.sequenceNumber(of: victim.uid)!
                     var flags = victim.flags
                     flags.keywords = flags.keywords.isEmpty ? ["k"] : []
                     view.setFlags(flags, forSequenceNumber: n)
-                    model[n - 1].flags = flags
+                    model[Int(n.rawValue) - 1].flags = flags
                 default:
                     let victims = Array(model.shuffled(using: &generator).prefix(2)).map(\.uid).sorted()
                     let allow = Bool.random(using: &generator)
                     let update = view.apply([.expunged(victims)], allowExpunge: allow)
                     heldBack.formUnion(victims)
                     if allow {
-                        var expected: [Int] = []
+                        var expected: [SequenceNumber] = []
                         var kept: [MessageRecord] = []
                         for r in model {
-                            if heldBack.contains(r.uid) { expected.append(kept.count + 1) } else { kept.append(r) }
+                            if heldBack.contains(r.uid) { expected.append(seq(kept.count + 1)) } else { kept.append(r) }
                         }
                         XCTAssertEqual(update.expunged, expected, context)
                         model = kept
@@ -78,8 +79,8 @@ final class MailboxViewTests: XCTestCase {
                 XCTAssertEqual(view.count, model.count, context)
                 XCTAssertEqual(view.lastUID, model.last?.uid, context)
                 for (i, r) in model.enumerated() {
-                    XCTAssertEqual(view.record(at: i + 1), r, context)
-                    XCTAssertEqual(view.sequenceNumber(of: r.uid), i + 1, context)
+                    XCTAssertEqual(view.record(at: seq(i + 1)), r, context)
+                    XCTAssertEqual(view.sequenceNumber(of: r.uid), seq(i + 1), context)
                 }
                 XCTAssertNil(view.sequenceNumber(of: StoreUID(nextUID)), context)
             }
@@ -97,7 +98,7 @@ final class MailboxViewTests: XCTestCase {
         _ = view.apply([.added([Self.record(1001)])], allowExpunge: true)
         _ = view.apply([.flagsChanged([(StoreUID(5), MessageFlags(system: [.seen]))])], allowExpunge: true)
         XCTAssertEqual(view.count, 1001)
-        XCTAssertEqual(view.record(at: 5).flags.system, [.seen])
+        XCTAssertEqual(view.record(at: seq(5)).flags.system, [.seen])
         XCTAssertEqual(messages[4].flags.system, [], "the shared snapshot is never written")
         XCTAssertTrue(view.sharesStorage(with: messages))
     }
@@ -145,7 +146,7 @@ final class MailboxViewBatchTests: XCTestCase {
         XCTAssertEqual(Self.wire(update), ["* 1 EXPUNGE", "* 3 EXISTS", "* 3 FETCH (UID 5 FLAGS ())"])
         XCTAssertEqual(client.violations, [])
         XCTAssertEqual(view.records.map(\.uid.rawValue), [2, 3, 5])
-        XCTAssertEqual(view.record(at: 3).flags.system, [.seen])
+        XCTAssertEqual(view.record(at: seq(3)).flags.system, [.seen])
     }
 
     /// During FETCH, STORE and SEARCH no EXPUNGE may be sent (§7.5.1): a message the
@@ -241,13 +242,13 @@ final class MailboxViewCompactionTests: XCTestCase {
             canCreateKeywords: true)
         XCTAssertFalse(view.rebase(onto: snapshot), "flags the client was not told of")
         let seen = [FolderChange.flagsChanged([(StoreUID(2), MessageFlags(system: [.seen]))])]
-        XCTAssertEqual(view.apply(seen, allowExpunge: true).flagChanges.map(\.sequenceNumber), [2])
+        XCTAssertEqual(view.apply(seen, allowExpunge: true).flagChanges.map(\.sequenceNumber), [seq(2)])
         var longer = snapshot
         longer.messages.append(MailboxViewTests.record(5))
         XCTAssertFalse(view.rebase(onto: longer), "a delivery the client was not told of")
         _ = view.apply([.expunged([StoreUID(1)])], allowExpunge: false)
         XCTAssertFalse(view.rebase(onto: snapshot), "an EXPUNGE not reported yet")
-        XCTAssertEqual(view.apply([], allowExpunge: true).expunged, [1])
+        XCTAssertEqual(view.apply([], allowExpunge: true).expunged, [seq(1)])
         current.removeFirst()
         let after = FolderSnapshot(
             uidValidity: StoreUIDValidity(1), uidNext: StoreUID(5), messages: current, keywords: [],
@@ -261,3 +262,6 @@ final class MailboxViewCompactionTests: XCTestCase {
         XCTAssertEqual(view.records, current)
     }
 }
+
+/// A message sequence number from a count or position the test computes.
+private func seq(_ n: Int) -> SequenceNumber { SequenceNumber(UInt32(n)) }

@@ -41,7 +41,7 @@ final class MessageCacheTests: XCTestCase {
     func start(
         _ count: Int, configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> (RunningServer, TestClient, ParsedMessageCache) {
-        let server = try await RunningServer(configure: configure)
+        let server = try await startServer(configure: configure)
         try Self.deliver(count, to: server)
         let client = try server.connect()
         try client.login()
@@ -82,7 +82,6 @@ final class MessageCacheTests: XCTestCase {
         XCTAssertEqual(cache.statistics.parses, 3)
         // 3 + BODY + section + 3 in the second session.
         XCTAssertEqual(cache.statistics.hits, 8)
-        await server.stop()
     }
 
     func testExpungeDropsEntries() async throws {
@@ -99,13 +98,12 @@ final class MessageCacheTests: XCTestCase {
         // The others are still served from the cache.
         XCTAssertEqual(try client.command(Self.listFetch).untagged.count, 2)
         XCTAssertEqual(cache.statistics.parses, 3)
-        await server.stop()
     }
 
     func testEvictionKeepsTheBudget() async throws {
         // Room for about three of these entries (each is well above 1 KiB estimated).
         let budget = 6 * 1024
-        let (server, client, cache) = try await start(10) { $0.messageCacheBytes = budget }
+        let (_, client, cache) = try await start(10) { $0.messageCacheBytes = budget }
         let first = try client.command(Self.listFetch)
         XCTAssertEqual(first.untagged.count, 10)
         let afterFirst = cache.statistics
@@ -120,11 +118,10 @@ final class MessageCacheTests: XCTestCase {
         XCTAssertEqual(second.untagged, first.untagged)
         XCTAssertGreaterThan(cache.statistics.parses, 10)
         XCTAssertLessThanOrEqual(cache.statistics.bytes, budget)
-        await server.stop()
     }
 
     func testSearchAndFetchShareTheParse() async throws {
-        let (server, client, cache) = try await start(3)
+        let (_, client, cache) = try await start(3)
         XCTAssertEqual(try client.command("SEARCH BODY \"body 2\"").untagged, ["* SEARCH 2"])
         XCTAssertEqual(cache.statistics.parses, 3)
         XCTAssertEqual(try client.command("SEARCH TEXT \"message 3\"").untagged, ["* SEARCH 3"])
@@ -133,15 +130,13 @@ final class MessageCacheTests: XCTestCase {
         XCTAssertEqual(fetch.untagged.count, 3)
         XCTAssertTrue(fetch.untagged[2].contains("\"message 3\""), fetch.untagged[2])
         XCTAssertEqual(cache.statistics.parses, 3)
-        await server.stop()
     }
 
     func testDisabledCacheStillAnswers() async throws {
-        let (server, client, cache) = try await start(2) { $0.messageCacheBytes = 0 }
+        let (_, client, cache) = try await start(2) { $0.messageCacheBytes = 0 }
         let reply = try client.command(Self.listFetch)
         XCTAssertEqual(reply.untagged.count, 2)
         XCTAssertTrue(reply.untagged[1].contains("\"message 2\""), reply.untagged[1])
         XCTAssertEqual(cache.statistics.entries, 0)
-        await server.stop()
     }
 }

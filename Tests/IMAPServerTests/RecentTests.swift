@@ -13,12 +13,12 @@ final class RecentTests: XCTestCase {
     }
 
     /// The watcher pushes deliveries; the idle poll is set far beyond the read timeout.
-    static func start() async throws -> RunningServer {
-        try await RunningServer { $0.idlePollSeconds = 3600 }
+    func start() async throws -> RunningServer {
+        try await startServer { $0.idlePollSeconds = 3600 }
     }
 
     func testTheFirstSessionToldOfADeliveryGetsItAsRecentTheOtherDoesNot() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         let first = try server.connect()
         let second = try server.connect()
         let observer = try server.connect()
@@ -57,11 +57,10 @@ final class RecentTests: XCTestCase {
         XCTAssertEqual(after.untagged, ["* STATUS INBOX (RECENT 0)"])
         // The claim is recorded on disk: the message left new/.
         XCTAssertTrue(pollUntil { server.maildir.files("alice", "new").isEmpty })
-        await server.stop()
     }
 
     func testExamineSeesRecentButNeverTakesIt() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         for i in 1...2 {
             try server.maildir.deliver("alice", name: "170000000\(i).M\(i)P1.host", body: Self.message("m\(i)"))
         }
@@ -88,11 +87,10 @@ final class RecentTests: XCTestCase {
         XCTAssertEqual(try writer.command("STATUS INBOX (RECENT)").untagged, ["* STATUS INBOX (RECENT 0)"])
         // RFC 3501 §2.3.2: the read-only session keeps seeing them as recent.
         XCTAssertEqual(try reader.command("SEARCH RECENT").untagged, ["* SEARCH 1 2 3"])
-        await server.stop()
     }
 
     func testMessagesClaimedBeforeARestartAreNotRecentAfterIt() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host", body: Self.message("m1"))
         let client = try server.connect()
         try client.login()
@@ -115,6 +113,7 @@ final class RecentTests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let restarted = try IMAPServer(configuration: config, logger: logger)
+        stopAtTeardown(restarted)
         let port = try await restarted.start().first?.port ?? 0
         let again = try TestClient(port: port)
         try again.login()
@@ -123,11 +122,10 @@ final class RecentTests: XCTestCase {
         let selected = try again.command("SELECT INBOX")
         XCTAssertTrue(selected.untagged.contains("* 1 RECENT"), "\(selected.untagged)")
         XCTAssertEqual(try again.command("SEARCH RECENT").untagged, ["* SEARCH 3"])
-        await restarted.shutdown()
     }
 
     func testIMAP4rev2SessionsNeverSeeRecent() async throws {
-        let server = try await Self.start()
+        let server = try await start()
         try server.maildir.deliver("alice", name: "1700000001.M1P1.host", body: Self.message("m1"))
         let client = try server.connect()
         try client.login()
@@ -143,6 +141,5 @@ final class RecentTests: XCTestCase {
         XCTAssertEqual(try client.command("SEARCH RECENT").untagged, ["* ESEARCH (TAG \"T6\")"])
         XCTAssertEqual(try client.command("SEARCH OLD").untagged, ["* ESEARCH (TAG \"T7\") ALL 1:2"])
         XCTAssertEqual(try client.command("STATUS INBOX (RECENT)").untagged, ["* STATUS INBOX (RECENT 0)"])
-        await server.stop()
     }
 }

@@ -65,7 +65,7 @@ final class SearchCharsetTests: XCTestCase {
     }
 
     func testBodiesAndSubjectsInEveryCharsetAndEncoding() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         var serial = 0
         for (index, (charset, _, bytes)) in Self.samples.enumerated() {
             for encoding in Self.encodings {
@@ -97,11 +97,10 @@ final class SearchCharsetTests: XCTestCase {
         // The same Cyrillic word in three charsets: found in all nine messages.
         let cyrillic = uids(try client.command("UID SEARCH CHARSET UTF-8 BODY \"привет\""))
         XCTAssertEqual(cyrillic.count, 3 * Self.encodings.count)
-        await server.stop()
     }
 
     func testUTF8AcceptRawStringAndBadCharset() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try Self.write(Self.message(0, "koi8-r", Self.samples[9].2, "base64"), server, name: "1700000001.M1P1.h")
         try Self.write(Self.message(1, "utf-8", Self.samples[10].2, "8bit"), server, name: "1700000002.M2P1.h")
         let client = try server.connect()
@@ -117,14 +116,13 @@ final class SearchCharsetTests: XCTestCase {
             XCTAssertTrue(bad.tagged.contains("NO [BADCHARSET (UTF-8 US-ASCII ISO-8859-1 "), bad.tagged)
             XCTAssertTrue(bad.tagged.contains(" KOI8-R)]"), bad.tagged)
         }
-        await server.stop()
     }
 
     /// Dovecot's TEXT also searches the headers of MIME parts; RFC 2231 parameters are
     /// matched as written there (Dovecot does not decode them; recorded by hand with
     /// Debian's dovecot-imapd 2.3), and boundaries and non-text bodies are not searched.
     func testTextSearchesPartHeadersWithRFC2231AsWritten() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         let mixed = """
             From: a@example.org
             Subject: report
@@ -166,6 +164,5 @@ final class SearchCharsetTests: XCTestCase {
         for (command, answer) in expected {
             XCTAssertEqual(try client.command(command).untagged, answer, command)
         }
-        await server.stop()
     }
 }

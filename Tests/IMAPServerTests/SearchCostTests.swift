@@ -31,7 +31,7 @@ final class SearchCostTests: XCTestCase {
     }
 
     func start(messages: Int = messageCount) async throws -> (RunningServer, TestClient) {
-        let server = try await RunningServer()
+        let server = try await startServer()
         for i in 1...messages {
             try server.maildir.deliver(
                 "alice", name: "17000\(10_000 + i).M\(i)P1.host:2,S", into: "cur", body: Self.message(i))
@@ -79,7 +79,6 @@ final class SearchCostTests: XCTestCase {
                 + "NOT SUBJECT yyy",
             expecting: "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12")
         XCTAssertEqual(mixed.decodes, 3 * Self.messageCount)
-        await server.stop()
     }
 
     func testASearchBeyondItsLimitsIsRefusedBeforeAnyWork() async throws {
@@ -93,7 +92,6 @@ final class SearchCostTests: XCTestCase {
         XCTAssertEqual(try client.collect(tag: "S1").tagged, "S1 NO [LIMIT] Search too complex.")
         XCTAssertEqual(statistics.messagesRead.load(ordering: .relaxed), 0)
         XCTAssertTrue(try client.command("SEARCH TEXT word1").ok)
-        await server.stop()
     }
 
     /// A client that gives up (closes its connection) stops its SEARCH: it is held
@@ -119,12 +117,11 @@ final class SearchCostTests: XCTestCase {
         release.signal()
         XCTAssertTrue(pollUntil { statistics.cancelled.load(ordering: .relaxed) == 1 })
         XCTAssertEqual(statistics.messagesRead.load(ordering: .relaxed), 2)
-        await server.stop()
     }
 
     /// Issue 18: imaptest search-addresses' message 3.
     func testFromMatchesAnAddressWithCommentsInside() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.deliver(
             "alice", name: "1700000001.M1P1.host:2,", into: "cur",
             body: "From: <user-from (comment)@ (comment) domain.org>\nTo: <user-to@domain.org>\n\nbody3\n")
@@ -139,14 +136,13 @@ final class SearchCostTests: XCTestCase {
         XCTAssertEqual(try client.command("SEARCH TO user-to@domain.org").untagged, ["* SEARCH 1"])
         XCTAssertEqual(try client.command("SEARCH FROM \"\"").untagged, ["* SEARCH 1 2"])
         XCTAssertEqual(try client.command("SEARCH CC \"\"").untagged, ["* SEARCH"])
-        await server.stop()
     }
 
     /// Issue 11 item 10: text nested 150 MIME levels deep is beyond the parser's 100
     /// levels, yet FETCH returns it (as the body of the deepest part it opened), so
     /// SEARCH finds it too.
     func testTextNested150LevelsDeepIsFound() async throws {
-        let server = try await RunningServer()
+        let server = try await startServer()
         var message = "From: a@example.org\nSubject: deep\n"
         for level in 0..<150 {
             message += "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"l\(level)x\"\n\n--l\(level)x\n"
@@ -162,7 +158,6 @@ final class SearchCostTests: XCTestCase {
         XCTAssertEqual(try client.command("SEARCH BODY treasure").untagged, ["* SEARCH 1"])
         XCTAssertEqual(try client.command("SEARCH TEXT treasure").untagged, ["* SEARCH 1"])
         XCTAssertEqual(try client.command("SEARCH BODY absent").untagged, ["* SEARCH"])
-        await server.stop()
     }
 }
 

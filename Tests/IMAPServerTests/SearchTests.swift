@@ -25,7 +25,7 @@ final class SearchTests: XCTestCase {
     }
 
     func start() async throws -> (RunningServer, TestClient) {
-        let server = try await RunningServer()
+        let server = try await startServer()
         for (index, body) in Self.messages.enumerated() {
             try server.maildir.deliver(
                 "alice", name: "17000000\(index + 10).M\(index)P1.host:2,", into: "cur", body: body)
@@ -37,7 +37,7 @@ final class SearchTests: XCTestCase {
     }
 
     func testRev1AndESearchAnswerForms() async throws {
-        let (server, client) = try await start()
+        let (_, client) = try await start()
         let caps = try client.command("CAPABILITY")
         XCTAssertTrue(caps.untagged.first?.contains(" ESEARCH SEARCHRES BINARY ") ?? false, "\(caps.untagged)")
 
@@ -54,7 +54,6 @@ final class SearchTests: XCTestCase {
         XCTAssertTrue(try client.command("ENABLE IMAP4rev2").ok)
         let rev2 = try client.command("SEARCH FROM bob")
         XCTAssertEqual(untag(rev2.untagged), ["* ESEARCH (TAG) ALL 3"])
-        await server.stop()
     }
 
     func testSearchResSaveAndDollar() async throws {
@@ -75,11 +74,10 @@ final class SearchTests: XCTestCase {
         let min = try client.command("SEARCH RETURN (SAVE MIN) ALL")
         XCTAssertEqual(untag(min.untagged), ["* ESEARCH (TAG) MIN 1"])
         XCTAssertEqual(try client.command("SEARCH $").untagged, ["* SEARCH 1"])
-        await server.stop()
     }
 
     func testCharsetsLiteralsAndDecodedContent() async throws {
-        let (server, client) = try await start()
+        let (_, client) = try await start()
         let bad = try client.command("SEARCH CHARSET X-MAC-KLINGON SUBJECT x")
         XCTAssertTrue(bad.tagged.contains("NO [BADCHARSET (UTF-8 US-ASCII "), bad.tagged)
         // A UTF-8 literal (LITERAL+) against an RFC 2047 subject and a base64 body.
@@ -93,6 +91,5 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try client.command("SEARCH CHARSET UTF-8 TEXT \"DÉJÀ\"").untagged, ["* SEARCH 3"])
         XCTAssertEqual(try client.command("SEARCH SUBJECT \"café\"").untagged, ["* SEARCH 3"])
         XCTAssertEqual(try client.command("SEARCH FROM \"jörg\"").untagged, ["* SEARCH 1"])
-        await server.stop()
     }
 }

@@ -17,11 +17,10 @@ final class SessionSlotTests: XCTestCase {
             hashes[user] = try makePasswordHash(Array(password.utf8), scheme: scheme)
         }
         let limit = 3
-        let server = try await RunningServer(users: [:], hashes: hashes) {
+        let server = try await startServer(users: [:], hashes: hashes) {
             $0.maxConnectionsPerUser = limit
             $0.maxConnectionsPerUserAddress = limit
         }
-        stopAtTeardown(server)
         let limits = server.server.context.limits
         var rng = SystemRandomNumberGenerator()
         for iteration in 0..<45 {
@@ -66,8 +65,7 @@ final class SessionSlotTests: XCTestCase {
     /// A LOGOUT gives the slot back at once (before its OK), and the close that
     /// follows does not give it back a second time.
     func testLogoutReleasesOnce() async throws {
-        let server = try await RunningServer { $0.maxConnectionsPerUser = 1 }
-        stopAtTeardown(server)
+        let server = try await startServer { $0.maxConnectionsPerUser = 1 }
         let limits = server.server.context.limits
         let first = try server.connect()
         try first.login()

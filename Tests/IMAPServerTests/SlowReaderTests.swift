@@ -18,12 +18,11 @@ final class SlowReaderTests: XCTestCase {
     static let victimDeadline: TimeInterval = 5
 
     func testVictimIsServedWhileEightThenSixtyFourClientsStallLargeFetches() async throws {
-        let server = try await RunningServer { config in
+        let server = try await startServer { config in
             config.maxConnectionsPerUser = 100
             config.maxConnectionsPerUserAddress = 100
             config.maxConnectionsPerAddress = 200
         }
-        stopAtTeardown(server)
         for n in 1...3 { try Self.deliverSparseMessage(server.maildir, user: "alice", number: n) }
         let small = "From: carol@example.org\r\nSubject: small\r\n\r\nhello bob\r\n"
         try server.maildir.deliver("bob", name: "1700000100.M100P1.host:2,", into: "cur", body: small)

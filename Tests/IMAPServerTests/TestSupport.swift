@@ -10,7 +10,7 @@ import XCTest
 #endif
 
 /// A temporary Maildir++ tree for one test, removed afterwards.
-final class TemporaryMaildir {
+final class TemporaryMaildir: Sendable {
     let root: String  // the spool; users live below it
     init() throws {
         root = NSTemporaryDirectory() + "imapd-test-" + UUID().uuidString
@@ -60,8 +60,10 @@ final class TemporaryMaildir {
     }
 }
 
-/// The real server on 127.0.0.1 with an ephemeral port.
-final class RunningServer {
+/// The real server on 127.0.0.1 with an ephemeral port. Tests start it with
+/// `startServer` (ConnectionTestSupport.swift), which stops it at teardown whatever the
+/// outcome; `stop()` stops it earlier (a second stop does nothing).
+final class RunningServer: Sendable {
     let server: IMAPServer
     let port: Int
     let maildir: TemporaryMaildir

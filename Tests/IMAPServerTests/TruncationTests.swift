@@ -50,7 +50,7 @@ final class TruncationTests: XCTestCase {
     /// A server with the big message (UID 1) and a small one (UID 2), and a session that
     /// watches: it must still be served after the truncation.
     func start() async throws -> (RunningServer, TestClient) {
-        let server = try await RunningServer()
+        let server = try await startServer()
         try server.maildir.deliver("alice", name: Self.big, into: "cur", body: Self.message)
         try server.maildir.deliver("alice", name: Self.small, into: "cur", body: "Subject: small\n\nsmall body\n")
         let watcher = try server.connect()
@@ -98,7 +98,7 @@ final class TruncationTests: XCTestCase {
             XCTAssertFalse(rest.contains("F OK"), item)
             XCTAssertFalse(rest.utf8.contains(0), item)
             try assertStillServing(server, watcher, item)
-            await server.stop()
+            await server.stop()  // one server per item: not all of them until teardown
         }
     }
 
@@ -135,6 +135,5 @@ final class TruncationTests: XCTestCase {
                 reply == "(closed)" || reply.hasPrefix("F OK") || reply.hasPrefix("F NO"), "\(round): \(reply)")
             try assertStillServing(server, watcher, "round \(round)")
         }
-        await server.stop()
     }
 }

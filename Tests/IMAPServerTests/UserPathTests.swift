@@ -79,7 +79,7 @@ final class UserPathTests: XCTestCase {
         for template in Self.templates {
             servers.append(
                 (
-                    try await RunningServer(users: [:]) { config in
+                    try await startServer(users: [:]) { config in
                         config.root += "/spool"
                         config.userPathTemplate = template
                         config.anyPassword = true
@@ -125,7 +125,6 @@ final class UserPathTests: XCTestCase {
         }
         let after = try Set(FileManager.default.contentsOfDirectory(atPath: "/"))
         XCTAssertEqual(after.subtracting(fileSystemRoot), [], "created at the file system root")
-        for (server, _) in servers { await server.stop() }
     }
 
     /// A passwd user: without a home the template applies (and a user without a domain
@@ -136,7 +135,7 @@ final class UserPathTests: XCTestCase {
         let capture = LogCapture()
         let fileSystemRoot = try Set(FileManager.default.contentsOfDirectory(atPath: "/"))
         defer { Self.removeEscapes(since: fileSystemRoot, token: token) }
-        let server = try await RunningServer(users: [:], logger: capture.logger()) { config in
+        let server = try await startServer(users: [:], logger: capture.logger()) { config in
             config.root += "/spool"
             config.userPathTemplate = "%d/%n"
             let sandbox = String(config.root.dropLast("/spool".count))
@@ -190,7 +189,6 @@ final class UserPathTests: XCTestCase {
         }
         let after = try Set(FileManager.default.contentsOfDirectory(atPath: "/"))
         XCTAssertEqual(after.subtracting(fileSystemRoot), [], "created at the file system root")
-        await server.stop()
     }
 
     /// The test's own oracle for `template` and a login name: the Maildir path relative

@@ -43,4 +43,29 @@ final class NameDigestTests: XCTestCase {
         XCTAssertEqual(folder.snapshot.messages.count, 19)
         XCTAssertEqual(folder.invariantViolations(), [])
     }
+
+    /// The count of files in new/ follows every change of the table: moving the
+    /// messages to cur/ leaves none, so a synchronize skips the walk over all files.
+    func testInNewCountFollowsTheTable() throws {
+        var table: LocationTable = [:]
+        let name = MaildirFileName(parsing: "1700000001.M1P1.host")
+        table["a"] = MessageLocation(inNew: true, name: name)
+        table["b"] = MessageLocation(inNew: true, name: name)
+        table["c"] = MessageLocation(inNew: false, name: name)
+        XCTAssertEqual(table.inNewCount, 2)
+        table["a"] = MessageLocation(inNew: false, name: name)
+        table["b"] = nil
+        XCTAssertEqual(table.inNewCount, 0)
+        table["c"] = MessageLocation(inNew: true, name: name)
+        XCTAssertEqual(table.inNewCount, 1)
+
+        let maildir = try TempMaildir()
+        for i in 1...3 { try maildir.deliver("new/17000000\(10 + i).M\(i)P1.host") }
+        let folder = try maildir.openFolder()
+        _ = try folder.synchronize(moveNewToCur: false)
+        XCTAssertEqual(try folder.perform { _, state, _ in state.locations.inNewCount }, 3)
+        _ = try folder.synchronize(moveNewToCur: true)
+        XCTAssertEqual(try folder.perform { _, state, _ in state.locations.inNewCount }, 0)
+        XCTAssertEqual(try maildir.list("new"), [])
+    }
 }

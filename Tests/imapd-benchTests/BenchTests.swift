@@ -137,7 +137,9 @@ import Testing
     {
         var r = ScenarioResult(scenario: scenario, server: server, round: round)
         r.metrics = [
-            Metric(name: scenario.hasPrefix("a") ? "commands/s" : "warm total", value: value, unit: "", better: better)
+            Metric(
+                name: scenario.contains("@") ? "p50" : scenario.hasPrefix("a") ? "commands/s" : "warm total",
+                value: value, unit: "", better: better)
         ]
         return r
     }
@@ -163,6 +165,23 @@ import Testing
         #expect(lower[0].met == false)  // target 3×
         #expect(Ratio.of(ours: 0, theirs: 5, better: .lower) == nil)
         #expect(Ratio.of(ours: 5, theirs: 0, better: .higher) == nil)
+    }
+
+    /// (a)'s open-loop runs ("a-10@800") judge latency, ours at or below Dovecot's; the
+    /// closed-loop runs judge throughput. The offered rate itself has no target.
+    @Test func openLoopRunsJudgeLatencyClosedLoopRunsThroughput() {
+        #expect(Target.of(scenario: "a-10@800", metric: "p50") == .ratioAtLeast(1))
+        #expect(Target.of(scenario: "a-50@800", metric: "p99") == .ratioAtLeast(1))
+        #expect(Target.of(scenario: "a-50@800", metric: "commands/s") == nil)
+        #expect(Target.of(scenario: "a-50@800", metric: "errors") == .oursAtMost(0))
+        #expect(Target.of(scenario: "a-10", metric: "commands/s") == .ratioAtLeast(1.5))
+        #expect(Target.of(scenario: "a-10", metric: "p50") == nil)
+        let slower = Ratio.rows(
+            [
+                result("imapd-maildir", 1, 1.2, scenario: "a-10@800", better: .lower),
+                result("dovecot", 1, 1.0, scenario: "a-10@800", better: .lower),
+            ], ours: "imapd-maildir", theirs: "dovecot")
+        #expect(slower[0].met == false)
     }
 
     @Test func resultsRoundTripThroughJSON() throws {

@@ -8,8 +8,11 @@
 # generates the spool, starts a private Dovecot (`dovecot -F -c <private conf>`, loopback,
 # its own run directory; no system service is touched) and imapd-maildir, and runs the
 # scenarios, alternating the servers A B A B over the rounds:
-#   (a) mixed profile at 10 and 50 clients        (b) SELECT + UID FETCH 1:* (FLAGS) on a
-#   (c) idle sessions: memory per session              100,000-message folder, cold and warm
+#   (a) mixed profile at 10 and 50 clients: closed loop (each client sends its next command
+#       when the last answered: throughput), then open loop at BENCH_RATE commands/s (each
+#       client on a fixed schedule, latency from the scheduled start: latency at equal load)
+#   (b) SELECT + UID FETCH 1:* (FLAGS) on a 100,000-message folder, cold and warm
+#   (c) idle sessions: memory per session
 #   (d) delivery -> EXISTS latency under IDLE     (e) FETCH BODY[] and APPEND of 50 MB
 #   (f) slow readers: another user's LOGIN+SELECT+FETCH time while 0, 8 and 64 connections
 #       stall a FETCH of the large message(s) and read nothing (issue 12)
@@ -19,6 +22,8 @@
 #   BENCH_ROUNDS=2            rounds of every scenario (A B A B …)
 #   BENCH_DURATION=15         seconds of each mixed-profile run
 #   BENCH_CLIENTS="10 50"     client counts of (a)
+#   BENCH_RATE=800            offered load of (a)'s open-loop runs, commands/s (below both
+#                             servers' closed-loop throughput, so latency compares like with like)
 #   BENCH_USERS=50            users (each client and idle session logs in as one of them)
 #   BENCH_MESSAGES=500        messages in each user's INBOX
 #   BENCH_FOLDER_MESSAGES=100000   messages in the large folder of (b)
@@ -41,6 +46,7 @@ REPO=$PWD
 ROUNDS=${BENCH_ROUNDS:-2}
 DURATION=${BENCH_DURATION:-15}
 CLIENTS=${BENCH_CLIENTS:-10 50}
+RATE=${BENCH_RATE:-800}
 USERS=${BENCH_USERS:-50}
 MESSAGES=${BENCH_MESSAGES:-500}
 FOLDER_MESSAGES=${BENCH_FOLDER_MESSAGES:-100000}
@@ -238,8 +244,11 @@ alternate() {
 
 if want a; then
     for clients in $CLIENTS; do
-        log "(a) mixed profile, $clients clients, ${DURATION}s per run"
+        log "(a) mixed profile, $clients clients, ${DURATION}s per run: closed loop (throughput)"
         alternate run "a-$clients" --clients "$clients" --users "$USERS" --duration "$DURATION" --seed @ROUND@
+        log "(a) mixed profile, $clients clients, ${DURATION}s per run: open loop at $RATE commands/s (latency)"
+        alternate run "a-$clients@$RATE" --clients "$clients" --users "$USERS" --duration "$DURATION" \
+            --seed @ROUND@ --rate "$RATE"
     done
 fi
 

@@ -36,7 +36,7 @@ final class FetchJob: @unchecked Sendable {
     /// What FETCH needs of a message record: not its base name, whose reference count a
     /// copy would touch (one cache miss per message, 100,000s on a `FETCH 1:*`).
     struct Message: Sendable {
-        var sequenceNumber: Int
+        var sequenceNumber: SequenceNumber
         var uid: StoreUID
         var flags: MessageFlags
         var internalDate: Int64?
@@ -238,7 +238,7 @@ final class FetchJob: @unchecked Sendable {
 
     /// One message read from its file's contents.
     private func emit(
-        _ number: Int, _ record: Message, _ items: [FetchAttribute], cached: ParsedMessage?,
+        _ number: SequenceNumber, _ record: Message, _ items: [FetchAttribute], cached: ParsedMessage?,
         raw: UnsafeRawBufferPointer, probe: ShrinkProbe, into output: inout MessageOutput
     ) throws -> MessageOutcome {
         guard plan.needsTree else {

@@ -40,12 +40,12 @@ struct FileWindow {
 /// Encoding one message's FETCH response (RFC 9051 §7.5.2).
 extension FetchJob {
     func write(
-        _ number: Int, _ record: Message, _ items: [FetchAttribute], parsed: ParsedMessage?,
+        _ number: SequenceNumber, _ record: Message, _ items: [FetchAttribute], parsed: ParsedMessage?,
         raw: UnsafeRawBufferPointer?, probe: ShrinkProbe? = nil, binaries: [Int: BinaryContent],
         into output: inout MessageOutput
     ) throws {
         let tree = parsed?.tree
-        encoder.writeFetchStart(SequenceNumber(UInt32(number)), into: &output.buffer)
+        encoder.writeFetchStart(number, into: &output.buffer)
         for (index, item) in items.enumerated() {
             let first = index == 0
             switch item {

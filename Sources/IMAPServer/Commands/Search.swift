@@ -5,8 +5,9 @@ import MaildirStore
 extension IMAPSession {
     /// RFC 9051 §6.4.4 SEARCH and UID SEARCH, answered as ESEARCH (RFC 4731) when the
     /// client asked with RETURN or enabled IMAP4rev2, else as the rev1 `* SEARCH`.
-    func handleSearch(tag: String, kind: MessageSetKind, _ search: SearchCommand, spec: CommandSpec) async {
-        guard let mailbox = state.selected else { return }
+    func handleSearch(
+        tag: String, mailbox: SelectedMailbox, kind: MessageSetKind, _ search: SearchCommand, spec: CommandSpec
+    ) async {
         var key = search.key
         if let charset = search.charset, !SearchCommand.isUTF8Compatible(charset) {
             // RFC 9051 §6.4.4: strings in another charset are converted to UTF-8 before
@@ -33,13 +34,15 @@ extension IMAPSession {
             fail(tag, .searchTooComplex)
             return
         }
-        let candidates = view.records.enumerated().map { (sequenceNumber: $0.offset + 1, record: $0.element) }
+        let candidates = view.records.enumerated().map {
+            (sequenceNumber: MailboxView.sequenceNumber(atIndex: $0.offset), record: $0.element)
+        }
         let channel = writer.channel
         let job = SearchJob(
             evaluator: evaluator, messages: candidates, folder: mailbox.folder, uidValidity: view.uidValidity,
             cache: context.messageCache, statistics: context.searchStatistics,
             connectionIsGone: { !channel.isActive })
-        var matched: [Int] = []
+        var matched: [SequenceNumber] = []
         do {
             // In slices on the content pool: a SEARCH of a huge folder takes turns with
             // other users' FETCH steps instead of holding a thread for its whole run.
@@ -58,7 +61,7 @@ extension IMAPSession {
             return
         }
         let uids = matched.map { view.record(at: $0).uid }
-        let values = kind == .uid ? uids.map(\.rawValue) : matched.map { UInt32($0) }
+        let values = kind == .uid ? uids.map(\.rawValue) : matched.map(\.rawValue)
         let options = Set(search.returnOptions)
         if options.contains(.save) {
             // RFC 5182 §2.4: with MIN and/or MAX but neither ALL nor COUNT, only those
@@ -115,7 +118,7 @@ struct SearchJob: Sendable {
     struct ConnectionGone: Error {}
 
     let evaluator: SearchEvaluator
-    let messages: [(sequenceNumber: Int, record: MessageRecord)]
+    let messages: [(sequenceNumber: SequenceNumber, record: MessageRecord)]
     let folder: SharedFolder
     /// The folder's UIDVALIDITY as the session knows it (part of the cache key).
     let uidValidity: StoreUIDValidity
@@ -126,8 +129,8 @@ struct SearchJob: Sendable {
     static let contentSlice = 64
 
     /// The matching sequence numbers among `messages[range]`.
-    func run(_ range: Range<Int>) throws -> [Int] {
-        var matched: [Int] = []
+    func run(_ range: Range<Int>) throws -> [SequenceNumber] {
+        var matched: [SequenceNumber] = []
         let needsContent = evaluator.needsContent
         var messages = Array(messages[range])
         if evaluator.needsDetails {

@@ -56,11 +56,13 @@ struct SearchEvaluator: Sendable {
         }
     }
 
-    func matches(sequenceNumber: Int, record: MessageRecord, content: SearchableMessage?) -> Bool {
+    func matches(sequenceNumber: SequenceNumber, record: MessageRecord, content: SearchableMessage?) -> Bool {
         evaluate(plan.key, sequenceNumber, record, content)
     }
 
-    private func evaluate(_ key: CompiledSearchKey, _ n: Int, _ r: MessageRecord, _ c: SearchableMessage?) -> Bool {
+    private func evaluate(
+        _ key: CompiledSearchKey, _ n: SequenceNumber, _ r: MessageRecord, _ c: SearchableMessage?
+    ) -> Bool {
         switch key {
         case .plain(let k): return evaluate(k, n, r, c)
         case .contains(let scope, let needle): return c?.contains(scope: scope, needle: needle) ?? false
@@ -71,7 +73,7 @@ struct SearchEvaluator: Sendable {
     }
 
     /// A key without text (`CompiledSearchKey.plain`).
-    private func evaluate(_ key: SearchKey, _ n: Int, _ r: MessageRecord, _ c: SearchableMessage?) -> Bool {
+    private func evaluate(_ key: SearchKey, _ n: SequenceNumber, _ r: MessageRecord, _ c: SearchableMessage?) -> Bool {
         let system = r.flags.system
         switch key {
         case .all: return true
@@ -102,7 +104,7 @@ struct SearchEvaluator: Sendable {
             return ranges.contains { $0.contains(r.uid.rawValue) }
         case .sequenceNumbers(let set):
             guard let ranges = set.resolvedRanges(largest: lastSequenceNumber) else { return saved.contains(r.uid) }
-            return ranges.contains { $0.contains(UInt32(n)) }
+            return ranges.contains { $0.contains(n.rawValue) }
         case .modSeq: return false
         // Compiled into CompiledSearchKey.contains / .not / .or / .and.
         case .from, .to, .cc, .bcc, .subject, .header, .body, .text, .not, .or, .and: return false

@@ -3,8 +3,9 @@ import MaildirStore
 
 extension IMAPSession {
     /// RFC 9051 §6.3.2 SELECT and §6.3.3 EXAMINE.
-    func handleSelect(tag: String, name: MailboxName, parameters: SelectParameters, readOnly: Bool) async {
-        guard let user = state.user else { return }
+    func handleSelect(tag: String, user: UserSession, name: MailboxName, parameters: SelectParameters, readOnly: Bool)
+        async
+    {
         // §6.3.2: selecting (even failing to) first deselects; rev2 clients are told.
         if state.selected != nil {
             deselect()
@@ -45,7 +46,7 @@ extension IMAPSession {
         let mailbox = SelectedMailbox(
             folder: folder, components: components, readOnly: readOnly, view: MailboxView(snapshot: snapshot),
             inbox: inbox, observer: token)
-        state = .selected(user, mailbox)
+        enterSelected(user, mailbox)
 
         sendFlagsAndPermanentFlags(mailbox)
         writer.untagged(.exists(mailbox.view.count))
@@ -54,7 +55,8 @@ extension IMAPSession {
         if !rev2Enabled {
             if let firstUnseen = mailbox.view.records.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
                 writer.untagged(
-                    .status(.ok, code: .unseen(SequenceNumber(UInt32(firstUnseen + 1))), text: "First unseen."))
+                    .status(
+                        .ok, code: .unseen(MailboxView.sequenceNumber(atIndex: firstUnseen)), text: "First unseen."))
             }
         }
         writer.untagged(.status(.ok, code: .uidValidity(snapshot.uidValidity.wire), text: "UIDs valid."))

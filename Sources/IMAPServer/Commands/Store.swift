@@ -5,9 +5,9 @@ extension IMAPSession {
     /// RFC 9051 §6.4.6 STORE and UID STORE. Every flag change is renamed into place on
     /// disk before the FETCH responses and the tagged OK.
     func handleStore(
-        tag: String, set: MessageSet, modifiers: StoreModifiers, action: StoreAction, spec: CommandSpec
+        tag: String, mailbox: SelectedMailbox, set: MessageSet, modifiers: StoreModifiers, action: StoreAction,
+        spec: CommandSpec
     ) async {
-        guard let mailbox = state.selected else { return }
         if modifiers.unchangedSince != nil {
             fail(tag, .unchangedSinceNeedsCondstore)
             return
@@ -16,7 +16,9 @@ extension IMAPSession {
             fail(tag, .readOnly)
             return
         }
-        await synchronizeSelected()
+        // Sequence numbers and UIDs name what the client was told of, so the set is
+        // resolved before the synchronize, which then runs in the same pool job as
+        // the renames (one hop, not two).
         guard let numbers = mailbox.view.resolve(set, saved: mailbox.savedSearch) else {
             fail(tag, .invalidMessageSet(in: set.isUID ? "UID STORE" : "STORE"))
             return
@@ -32,7 +34,7 @@ extension IMAPSession {
         let folder = mailbox.folder
         let changed: [(StoreUID, MessageFlags)]
         do {
-            changed = try await context.blocking { try folder.store(operation, flags: flags, uids: uids) }
+            changed = try await synchronizeSelected { try folder.store(operation, flags: flags, uids: uids) }
         } catch {
             sendStoreFailure(tag, error, name: MailboxName(""))
             return
@@ -49,7 +51,7 @@ extension IMAPSession {
                 let record = mailbox.view.record(at: n)
                 var items: [FetchResponseItem] = [.flags(wireFlags(record, mailbox))]
                 if set.isUID { items.insert(.uid(uid.wire), at: 0) }
-                writer.untagged(.fetch(SequenceNumber(UInt32(n)), items))
+                writer.untagged(.fetch(n, items))
             }
         }
         await finish(tag, "Store completed.", reportExpunge: spec.mayReportExpunge)

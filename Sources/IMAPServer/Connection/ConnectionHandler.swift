@@ -4,58 +4,31 @@ import NIOCore
 import NIOSSL
 import NIOTLS
 
-/// The event-loop side of one connection. It owns the command decoder, hands complete
-/// commands to the session one at a time, and answers the decoder's own events
-/// (literal continuations, syntax errors, oversize input).
-///
-/// Ordering invariant: while a command runs (`busy`), this handler writes nothing and
-/// decodes nothing further; the session alone writes. When the session finishes, it
-/// has already flushed, so responses leave in command order. Reads are paused while
-/// busy once the decoder holds more than `maxQueuedInputBytes` bytes, so a client that
-/// pipelines without end cannot make the server buffer without end.
-///
-/// STARTTLS invariant (CVE-2011-0411): framing happens here, not in a decoder in front
-/// of this handler, so when the session answers STARTTLS nothing after the command has
-/// been parsed yet. `startTLS` drops everything buffered and, until the handshake
-/// completes, every byte that still arrives; only bytes decrypted by TLS are commands.
-///
-/// Before login the connection is held to little (issue 11 items 3 and 9): the
-/// decoder's `beforeLogin` limits (8 KiB per command), a small input queue, and a
-/// deadline from connect (`loginTimeoutSeconds`) that no activity extends. Progress is
-/// measured in whole commands: the autologout timer restarts when the decoder produces
-/// an event (a command, a continuation line, a chunk of a streamed APPEND) and when a
-/// command ends, never for a byte of a half-sent line.
+/// The event-loop side of one connection: a thin shell around `ConnectionMachine`,
+/// which holds the rules (ordering, STARTTLS, timers, pre-login limits; see its doc
+/// comment). This handler owns what the machine must not: the command decoder, the
+/// session, the NIO timers, the connection's slot and literal budget share. It feeds
+/// the machine every event with the event loop's clock (`EventLoop.now`, which test
+/// event loops control) and carries out the actions it returns, in order, in the same
+/// event-loop turn.
 final class IMAPConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
+    typealias Machine = ConnectionMachine
 
     private let server: ServerContext
+    private var machine: ConnectionMachine
     private var decoder: CommandDecoder
     private var session: IMAPSession?
     /// The session's writes wait here for writability (back-pressure).
     private var output: ChannelOutput?
-    private var busy = false
-    private var closing = false
-    private var readPending = false
-    /// The server is stopping: BYE as soon as no command runs.
-    private var shuttingDown = false
-    private var idleTimeout: Scheduled<Void>?
-    /// IDLE runs: the autologout timer has the IDLE floor (RFC 9051 §5.4).
-    private var idling = false
-    /// Until the TLS handshake completes (implicit TLS or after STARTTLS).
-    private var handshakeTimeout: Scheduled<Void>?
-    /// Accepted on an implicit-TLS listener (NIOSSLServerHandler is already first).
-    private let implicitTLS: Bool
-    /// Between STARTTLS's OK and the end of its handshake: input is discarded.
-    private var awaitingHandshake = false
+    /// The NIO side of the machine's armed timers.
+    private var timers: [Machine.Timer: Scheduled<Void>] = [:]
     /// Admitted: this connection's place in `server.limits` (given back on close).
     private var slot: ConnectionSlot?
     /// The client address, once admitted.
     private var address = ""
-    /// Not logged in yet (as far as this handler learnt): pre-login limits apply.
-    private var unauthenticated = true
-    private var loginDeadline: Scheduled<Void>?
     /// This connection's share of `server.literalBudget` (what its decoder announced).
     private var literalCharge = 0
     /// Plain IMAP4rev1 encoding: what this handler writes itself is ASCII.
@@ -66,9 +39,9 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
 
     init(server: ServerContext, implicitTLS: Bool = false, proxiedClient: ProxiedClient? = nil) {
         self.server = server
-        self.implicitTLS = implicitTLS
         self.proxiedClient = proxiedClient
-        self.decoder = CommandDecoder(limits: server.config.decoderLimits.beforeLogin)
+        machine = ConnectionMachine(configuration: .init(server.config), implicitTLS: implicitTLS)
+        decoder = CommandDecoder(limits: machine.decoderLimits)
         decoder.streamsAppend = true
     }
 
@@ -91,11 +64,11 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
                     "connection limit reached, refusing new connections",
                     metadata: ["max-connections": "\(server.config.maxConnections)"])
             }
-            refuse(context: context, ConnectionResponse.serverFull)
+            handle(.refused(bye: ConnectionResponse.serverFull), context: context)
             return
         case .addressFull:
             server.logger.notice("too many connections from one address", metadata: ["peer": "\(address)"])
-            refuse(context: context, ConnectionResponse.tooManyFromAddress)
+            handle(.refused(bye: ConnectionResponse.tooManyFromAddress), context: context)
             return
         }
         guard let slot else { return }
@@ -105,24 +78,12 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         let info = ConnectionInfo(
             sessionID: server.makeSessionID(), peerAddress: address,
             isLoopback: proxiedClient != nil || Self.isLoopback(address),
-            isTLS: implicitTLS, slot: slot)
+            isTLS: machine.implicitTLS, slot: slot)
         let output = ChannelOutput(channel: context.channel)
         self.output = output
-        let session = IMAPSession(context: server, output: output, connection: info)
-        self.session = session
-        resetIdleTimeout(context: context)
-        startLoginDeadline(context: context)
-        if implicitTLS { startHandshakeTimeout(context: context) }
-        run(context: context) {
-            await session.greeting(); return .done
-        }
+        session = IMAPSession(context: server, output: output, connection: info)
+        handle(.connected, context: context)
         context.fireChannelActive()
-    }
-
-    private func refuse(context: ChannelHandlerContext, _ bye: Response) {
-        closing = true
-        write(context: context, bye)
-        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -135,10 +96,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         slot = nil
         server.literalBudget.release(literalCharge)
         literalCharge = 0
-        idleTimeout?.cancel()
-        handshakeTimeout?.cancel()
-        loginDeadline?.cancel()
-        closing = true
+        handle(.channelInactive, context: context)
         output?.closed()
         if let session { Task { await session.connectionClosed() } }
         context.fireChannelInactive()
@@ -151,44 +109,23 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing, !awaitingHandshake else { return }
-        decoder.append(unwrapInboundIn(data))
-        pump(context: context)
+        handle(.received(unwrapInboundIn(data)), context: context)
     }
 
     func read(context: ChannelHandlerContext) {
-        let queueLimit =
-            unauthenticated
-            ? min(server.config.maxQueuedInputBytes, DecoderLimits.beforeLoginBytes) : server.config.maxQueuedInputBytes
-        if busy && decoder.bufferedByteCount > queueLimit {
-            readPending = true
-        } else {
-            context.read()
-        }
+        handle(.readRequested(bufferedBytes: decoder.bufferedByteCount), context: context)
     }
 
-    /// TLS handshake done; graceful shutdown: a session waiting for a command (or in
-    /// IDLE) gets BYE at once, a running command finishes first (see `finished`).
+    /// Graceful shutdown (the machine decides when to say BYE); TLS handshake done.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ServerShutdownEvent {
-            shuttingDown = true
-            if !busy { byeAndClose(context: context) }
+            handle(.shutdownRequested, context: context)
             return
         }
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
-            awaitingHandshake = false
-            handshakeTimeout?.cancel()
-            handshakeTimeout = nil
-            resetIdleTimeout(context: context)
+            handle(.handshakeCompleted, context: context)
         }
         context.fireUserInboundEventTriggered(event)
-    }
-
-    private func byeAndClose(context: ChannelHandlerContext) {
-        guard !closing else { return }
-        closing = true
-        write(context: context, ConnectionResponse.shutdown)
-        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -196,58 +133,44 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Decodes and handles events until a command starts running or input runs out.
-    private func pump(context: ChannelHandlerContext) {
-        while !busy && !closing {
+    // MARK: Carrying out the machine's actions
+
+    private func handle(_ event: Machine.Event, context: ChannelHandlerContext) {
+        let actions = machine.handle(event, now: context.eventLoop.now)
+        for action in actions { perform(action, context: context) }
+    }
+
+    private func perform(_ action: Machine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .runSession(let input): run(input, context: context)
+        case .write(let response): write(response, context: context)
+        case .close(let reason):
+            log(closing: reason)
+            context.close(promise: nil)
+        case .buffer(let bytes): decoder.append(bytes)
+        case .decode: decodeWhileWaiting(context: context)
+        case .read: context.read()
+        case .arm(let timer, let deadline): arm(timer, at: deadline, context: context)
+        case .cancel(let timer): timers.removeValue(forKey: timer)?.cancel()
+        case .expectContinuationLine: decoder.expectContinuationLine()
+        case .abandonAppend: decoder.abandonAppend()
+        case .discardBufferedInput: decoder.discardBufferedInput()
+        case .startTLS: startTLS(context: context)
+        case .useDecoderLimits(let limits): decoder.limits = limits
+        }
+    }
+
+    /// Decodes and hands events to the machine until session work starts, the
+    /// connection closes or input runs out.
+    private func decodeWhileWaiting(context: ChannelHandlerContext) {
+        while machine.isWaitingForCommand {
             let next = decoder.next()
             guard chargeLiteralBudget() else {
-                refuseLiteralOverBudget(after: next, context: context)
+                handle(refusingLiteral(after: next), context: context)
                 continue
             }
             guard let event = next else { return }
-            // A whole command (or line, or chunk of a streamed APPEND) is progress.
-            resetIdleTimeout(context: context)
-            switch event {
-            case .command(let command):
-                guard let session else { return }
-                run(context: context) { await session.execute(command) }
-            case .continuationLine(let line):
-                guard let session else { return }
-                run(context: context) { await session.continuation(line) }
-            case .badContinuationLine(let message):
-                guard let session else { return }
-                run(context: context) { await session.badContinuationLine(message) }
-            case .needsContinuation:
-                write(context: context, ConnectionResponse.sendLiteral)
-            case .bad(let tag, let message):
-                write(context: context, ConnectionResponse.bad(tag, message))
-            case .literalTooLarge(let tag, _):
-                // RFC 7888 §4 / RFC 9051 §7.1: refuse before the continuation; the client
-                // then never sends the literal.
-                let limit = decoder.limits.maxLiteralSize
-                write(context: context, ConnectionResponse.literalTooLarge(tag, limit: limit))
-            case .appendBegin(let tag, let mailbox):
-                guard let session else { return }
-                run(context: context) { await session.appendBegin(tag: tag, mailbox: mailbox) }
-            case .appendMessage(let header):
-                guard let session else { return }
-                run(context: context) { await session.appendMessage(header) }
-            case .appendData(let bytes):
-                // Back-pressure: while this chunk is written (busy), reads pause once
-                // `maxQueuedInputBytes` are buffered (see `read`).
-                guard let session else { return }
-                run(context: context) { await session.appendData(bytes) }
-            case .appendEnd:
-                guard let session else { return }
-                run(context: context) { await session.appendEnd() }
-            case .appendAborted:
-                guard let session else { return }
-                run(context: context) { await session.appendAborted() }
-            case .fatal(let message):
-                write(context: context, ConnectionResponse.bye(message))
-                closing = true
-                context.close(promise: nil)
-            }
+            handle(.decoded(event), context: context)
         }
     }
 
@@ -271,166 +194,94 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
     /// refused before its `+` (the client sends nothing more of that command); the
     /// bytes of a non-synchronizing one are already on their way, so the connection
     /// ends, as for a literal over the per-command limits.
-    private func refuseLiteralOverBudget(after event: DecoderEvent?, context: ChannelHandlerContext) {
-        if case .needsContinuation? = event {
-            let tag = decoder.refuseAnnouncedLiteral()
-            _ = chargeLiteralBudget()  // the command is gone: give back its share
-            write(context: context, ConnectionResponse.literalOverBudget(tag))
-            return
-        }
-        server.logger.notice("literal budget exhausted, closing a connection", metadata: ["peer": "\(address)"])
-        write(context: context, ConnectionResponse.literalBudgetExhausted)
-        closing = true
-        context.close(promise: nil)
+    private func refusingLiteral(after event: DecoderEvent?) -> Machine.Event {
+        guard case .needsContinuation? = event else { return .literalBudgetExhausted }
+        let tag = decoder.refuseAnnouncedLiteral()
+        _ = chargeLiteralBudget()  // the command is gone: give back its share
+        return .literalRefused(tag: tag)
     }
 
     /// Runs session work (started at once, not first queued on the cooperative pool),
-    /// then resumes decoding on the event loop once it is done.
-    private func run(context: ChannelHandlerContext, _ work: @escaping @Sendable () async -> CommandOutcome) {
-        busy = true
+    /// then tells the machine on the event loop once it is done.
+    private func run(_ input: Machine.SessionInput, context: ChannelHandlerContext) {
+        guard let session else { return }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         Task.immediate {
-            let outcome = await work()
+            let outcome = await input.run(on: session)
             eventLoop.execute {
                 let (handler, context) = bound.value
-                handler.finished(outcome, context: context)
+                handler.handle(.finished(outcome), context: context)
             }
         }
     }
 
-    private func finished(_ outcome: CommandOutcome, context: ChannelHandlerContext) {
-        busy = false
-        idling = false
-        switch outcome {
-        case .done: break
-        case .awaitContinuationLine: decoder.expectContinuationLine()
-        case .idling:
-            idling = true
-            decoder.expectContinuationLine()
-        case .skipAppend: decoder.abandonAppend()
-        case .close:
-            closing = true
-            context.close(promise: nil)
-            return
-        case .startTLS(let tag):
-            guard startTLS(tag: tag, context: context) else { return }
-        case .loggedIn:
-            loggedIn()
-        }
-        if shuttingDown {
-            byeAndClose(context: context)
-            return
-        }
-        // The server waits for the client again: the autologout timer starts now.
-        resetIdleTimeout(context: context)
-        if readPending {
-            readPending = false
-            context.read()
-        }
-        pump(context: context)
-    }
-
-    /// The session logged in (and moved the slot out of its address's count of
-    /// connections not logged in): the connection leaves the login deadline and the
-    /// pre-login limits (the next command is not framed yet, so it gets the
-    /// configured ones).
-    private func loggedIn() {
-        guard unauthenticated else { return }
-        unauthenticated = false
-        loginDeadline?.cancel()
-        loginDeadline = nil
-        decoder.limits = server.config.decoderLimits
-    }
-
-    /// RFC 9051 §6.2.1. Drops the plaintext the client pipelined after STARTTLS, writes
-    /// the tagged OK in clear, and puts TLS in front of everything. One event-loop
-    /// turn: no read can slip in between, so bytes sent before the client saw the OK
-    /// are discarded and bytes sent after it (the ClientHello) go to NIOSSL. The OK has
-    /// left the pipeline before the TLS handler is added, so it is not encrypted.
-    /// Returns false when the connection is being closed.
-    private func startTLS(tag: String, context: ChannelHandlerContext) -> Bool {
-        decoder.discardBufferedInput()
+    /// STARTTLS's OK has been written (it has left the pipeline, so it is not
+    /// encrypted): TLS goes in front of everything, in the same event-loop turn.
+    private func startTLS(context: ChannelHandlerContext) {
         guard let tls = server.tls else {  // the session checked; never reached
-            closing = true
-            context.close(promise: nil)
-            return false
+            handle(.tlsSetupFailed, context: context)
+            return
         }
-        write(context: context, ConnectionResponse.startTLSReady(tag))
-        awaitingHandshake = true
-        startHandshakeTimeout(context: context)
         do {
             try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current), position: .first)
         } catch {
             server.logger.debug("STARTTLS failed", metadata: ["error": "\(error)"])
-            closing = true
-            context.close(promise: nil)
-            return false
+            handle(.tlsSetupFailed, context: context)
         }
-        return true
     }
 
-    private func write(context: ChannelHandlerContext, _ response: Response) {
+    private func write(_ response: Response, context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 128)
         encoder.encode(response, into: &buffer)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
-    /// RFC 9051 §5.4: the autologout timer, restarted by every whole command (or
-    /// continuation line) the client sends and when a command ends; never under 29
-    /// minutes during IDLE.
-    private func resetIdleTimeout(context: ChannelHandlerContext) {
-        idleTimeout?.cancel()
+    private func arm(_ timer: Machine.Timer, at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timers.removeValue(forKey: timer)?.cancel()
         // After close nothing may be scheduled: the timer would keep the handler alive.
-        guard !closing else { return }
-        let seconds = Int64(server.config.inactivityTimeoutSeconds(idling: idling))
+        guard !machine.isClosed else { return }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        idleTimeout = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
+        timers[timer] = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = bound.value
-            handler.timedOut(context: context)
-        }
-    }
-
-    /// A connection that has not logged in `loginTimeoutSeconds` after it connected is
-    /// closed, however busy it keeps the server (Dovecot: 3 minutes).
-    private func startLoginDeadline(context: ChannelHandlerContext) {
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let seconds = Int64(server.config.loginTimeoutSeconds)
-        loginDeadline = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
-            let (handler, context) = bound.value
+            handler.timers[timer] = nil
             // The slot knows of a login the session has done but not yet reported.
-            guard !handler.closing, handler.slot?.isLoggedIn == false else { return }
-            handler.server.logger.debug("login timeout", metadata: ["peer": "\(handler.address)"])
-            handler.closing = true
-            handler.write(context: context, ConnectionResponse.loginTimedOut)
-            context.close(promise: nil)
+            if timer == .loginDeadline, handler.slot?.isLoggedIn != false { return }
+            handler.handle(.timerFired(timer), context: context)
         }
     }
 
-    /// A client that never completes the TLS handshake (a stalled ClientHello, or
-    /// nothing after STARTTLS) is cut off after `tlsHandshakeTimeoutSeconds`, however
-    /// long the autologout timer is. Nothing is written: there is no TLS to write in.
-    private func startHandshakeTimeout(context: ChannelHandlerContext) {
-        handshakeTimeout?.cancel()
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let seconds = Int64(server.config.tlsHandshakeTimeoutSeconds)
-        handshakeTimeout = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
-            let (handler, context) = bound.value
-            guard !handler.closing else { return }
-            handler.server.logger.debug("TLS handshake timed out")
-            handler.closing = true
-            context.close(promise: nil)
+    private func log(closing reason: Machine.CloseReason) {
+        switch reason {
+        case .loginTimeout: server.logger.debug("login timeout", metadata: ["peer": "\(address)"])
+        case .handshakeTimeout: server.logger.debug("TLS handshake timed out")
+        case .literalBudget:
+            server.logger.notice("literal budget exhausted, closing a connection", metadata: ["peer": "\(address)"])
+        case .refused, .sessionEnded, .shutdown, .inactivity, .decoderFatal, .tlsSetupFailed: break
         }
-    }
-
-    private func timedOut(context: ChannelHandlerContext) {
-        guard !closing else { return }
-        closing = true
-        write(context: context, ConnectionResponse.inactivity)
-        context.close(promise: nil)
     }
 
     static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
+    }
+}
+
+extension ConnectionMachine.SessionInput {
+    /// The session call for this input: everything but the greeting goes through the
+    /// session's one entry point, `IMAPSession.handle(_:)`.
+    func run(on session: IMAPSession) async -> CommandOutcome {
+        switch self {
+        case .greeting:
+            await session.greeting()
+            return .done
+        case .command(let command): return await session.handle(.command(command))
+        case .continuationLine(let line): return await session.handle(.continuationLine(line))
+        case .badContinuationLine(let message): return await session.handle(.badContinuationLine(message))
+        case .appendBegin(let tag, let mailbox): return await session.handle(.appendBegin(tag: tag, mailbox: mailbox))
+        case .appendMessage(let header): return await session.handle(.appendMessage(header))
+        case .appendData(let bytes): return await session.handle(.appendData(bytes))
+        case .appendEnd: return await session.handle(.appendEnd)
+        case .appendAborted: return await session.handle(.appendAborted)
+        }
     }
 }

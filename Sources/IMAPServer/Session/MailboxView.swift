@@ -52,12 +52,17 @@ struct MailboxView {
     var lastUID: StoreUID? { appended.last?.uid ?? base.last?.uid }
 
     /// Binary search: the sequence number (1-based) of `uid`, if in the view.
-    func sequenceNumber(of uid: StoreUID) -> Int? {
+    func sequenceNumber(of uid: StoreUID) -> SequenceNumber? {
         if let first = appended.first, uid >= first.uid {
-            return Self.index(of: uid, in: appended).map { base.count + $0 + 1 }
+            return Self.index(of: uid, in: appended).map { Self.sequenceNumber(atIndex: base.count + $0) }
         }
-        return Self.index(of: uid, in: base).map { $0 + 1 }
+        return Self.index(of: uid, in: base).map { Self.sequenceNumber(atIndex: $0) }
     }
+
+    /// Sequence numbers are positions + 1 (RFC 9051 §2.3.1.2); these two functions are
+    /// the only places that convert, so an index is never sent as a number or back.
+    static func sequenceNumber(atIndex index: Int) -> SequenceNumber { SequenceNumber(UInt32(index + 1)) }
+    static func index(of sequenceNumber: SequenceNumber) -> Int { Int(sequenceNumber.rawValue) - 1 }
 
     private static func index(of uid: StoreUID, in list: [MessageRecord]) -> Int? {
         var lo = 0
@@ -69,8 +74,8 @@ struct MailboxView {
         return lo < list.count && list[lo].uid == uid ? lo : nil
     }
 
-    func record(at sequenceNumber: Int) -> MessageRecord {
-        let index = sequenceNumber - 1
+    func record(at sequenceNumber: SequenceNumber) -> MessageRecord {
+        let index = Self.index(of: sequenceNumber)
         guard index < base.count else { return appended[index - base.count] }
         var record = base[index]
         if let flags = flagOverrides[index] { record.flags = flags }
@@ -79,8 +84,8 @@ struct MailboxView {
 
     /// What FETCH needs of message `sequenceNumber`, read field by field in place: a
     /// copy of the whole record would touch its base name's reference count.
-    func fetchMessage(at sequenceNumber: Int) -> FetchJob.Message {
-        let index = sequenceNumber - 1
+    func fetchMessage(at sequenceNumber: SequenceNumber) -> FetchJob.Message {
+        let index = Self.index(of: sequenceNumber)
         guard index < base.count else {
             let i = index - base.count
             return FetchJob.Message(
@@ -93,8 +98,8 @@ struct MailboxView {
             internalDate: base[index].internalDate, virtualSize: base[index].virtualSize)
     }
 
-    mutating func setFlags(_ flags: MessageFlags, forSequenceNumber n: Int) {
-        let index = n - 1
+    mutating func setFlags(_ flags: MessageFlags, forSequenceNumber n: SequenceNumber) {
+        let index = Self.index(of: n)
         guard index < base.count else {
             appended[index - base.count].flags = flags
             return
@@ -120,9 +125,9 @@ struct MailboxView {
 
     /// What applying a batch of storage changes produced for the client.
     struct Update {
-        var expunged: [Int] = []  // sequence numbers, each valid at the time it is sent
+        var expunged: [SequenceNumber] = []  // each valid at the time it is sent
         var exists: Int? = nil
-        var flagChanges: [(sequenceNumber: Int, record: MessageRecord)] = []
+        var flagChanges: [(sequenceNumber: SequenceNumber, record: MessageRecord)] = []
         var keywordsChanged = false
         /// The folder's directory vanished (`FolderChange.folderGone`).
         var folderGone = false
@@ -152,8 +157,8 @@ struct MailboxView {
             case .expunged(let uids):
                 for uid in uids {
                     guard let n = sequenceNumber(of: uid) else { continue }
-                    if n > told {
-                        appended.remove(at: n - 1 - base.count)
+                    if Self.index(of: n) >= told {
+                        appended.remove(at: Self.index(of: n) - base.count)
                     } else {
                         expungedUnreported.insert(uid)
                     }
@@ -191,15 +196,15 @@ struct MailboxView {
 
     /// Removes every expunged-but-unreported message; returns the sequence numbers to
     /// send, in order, each one valid after the previous EXPUNGE (RFC 9051 §7.5.1).
-    mutating func reportExpunges() -> [Int] {
+    mutating func reportExpunges() -> [SequenceNumber] {
         guard !expungedUnreported.isEmpty else { return [] }
-        var numbers: [Int] = []
+        var numbers: [SequenceNumber] = []
         var kept: [MessageRecord] = []
         kept.reserveCapacity(count)
         for record in records {
             if expungedUnreported.contains(record.uid) {
                 // Sequence number in the list as it stands after earlier EXPUNGEs.
-                numbers.append(kept.count + 1)
+                numbers.append(Self.sequenceNumber(atIndex: kept.count))
             } else {
                 kept.append(record)
             }

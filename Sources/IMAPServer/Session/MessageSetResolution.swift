@@ -7,28 +7,28 @@ extension MailboxView {
     /// number set names a message that does not exist (a BAD, as in Dovecot: the client
     /// has sequence numbers the server never gave it). UID sets simply match what is
     /// there: `n:*` always includes the last message (RFC 9051 §6.4.8).
-    func resolve(_ set: MessageSet, saved: [StoreUID]) -> [Int]? {
+    func resolve(_ set: MessageSet, saved: [StoreUID]) -> [SequenceNumber]? {
         switch set {
         case .sequenceNumbers(let numbers):
             guard let ranges = numbers.resolvedRanges(largest: UInt32(count)) else {
                 // `$` with sequence numbers: the saved UIDs still in the view.
                 return saved.compactMap { sequenceNumber(of: $0) }.sorted()
             }
-            var result: [Int] = []
+            var result: [SequenceNumber] = []
             for range in ranges {
                 guard range.lowerBound >= 1, range.upperBound <= UInt32(count) else { return nil }
-                result.append(contentsOf: Int(range.lowerBound)...Int(range.upperBound))
+                result.append(contentsOf: (range.lowerBound...range.upperBound).map(SequenceNumber.init))
             }
             return result
         case .uids(let uids):
             guard let ranges = uids.resolvedRanges(largest: lastUID?.rawValue ?? 0) else {
                 return saved.compactMap { sequenceNumber(of: $0) }.sorted()
             }
-            var result: [Int] = []
+            var result: [SequenceNumber] = []
             for range in ranges {
                 var index = firstIndex(atLeast: StoreUID(range.lowerBound))
                 while index < records.count, records[index].uid.rawValue <= range.upperBound {
-                    result.append(index + 1)
+                    result.append(Self.sequenceNumber(atIndex: index))
                     index += 1
                 }
             }

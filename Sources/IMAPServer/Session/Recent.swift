@@ -50,22 +50,26 @@ struct RecentUIDs: Sendable {
         var total = 0
         ranges.removeAll { range in
             let inView =
-                Self.firstSequenceNumber(in: view) { $0 > range.upperBound }
-                - Self.firstSequenceNumber(in: view) { $0 >= range.lowerBound }
+                Self.firstIndex(in: view) { $0 > range.upperBound }
+                - Self.firstIndex(in: view) { $0 >= range.lowerBound }
             total += inView
             return inView == 0
         }
         return total
     }
 
-    /// The sequence number of the first message whose UID satisfies `isPast` (count + 1
-    /// when none): binary search over the view, which ascends by UID.
-    private static func firstSequenceNumber(in view: MailboxView, where isPast: (StoreUID) -> Bool) -> Int {
-        var low = 1
-        var high = view.count + 1
+    /// The position (0-based) of the first message whose UID satisfies `isPast` (the
+    /// count when none): binary search over the view, which ascends by UID.
+    private static func firstIndex(in view: MailboxView, where isPast: (StoreUID) -> Bool) -> Int {
+        var low = 0
+        var high = view.count
         while low < high {
             let mid = (low + high) / 2
-            if isPast(view.record(at: mid).uid) { high = mid } else { low = mid + 1 }
+            if isPast(view.record(at: MailboxView.sequenceNumber(atIndex: mid)).uid) {
+                high = mid
+            } else {
+                low = mid + 1
+            }
         }
         return low
     }

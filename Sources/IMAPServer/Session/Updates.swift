@@ -8,8 +8,8 @@ extension IMAPSession {
     /// commands and from every other session and program through the folder's observer.
     func reportUpdates(allowExpunge: Bool) {
         guard let mailbox = state.selected, let update = mailbox.takeUpdate(allowExpunge: allowExpunge) else { return }
-        if update.folderGone { selectedMailboxGone = true }
-        for n in update.expunged { writer.untagged(.expunge(SequenceNumber(UInt32(n)))) }
+        if update.folderGone { mailbox.gone = true }
+        for n in update.expunged { writer.untagged(.expunge(n)) }
         if let exists = update.exists {
             writer.untagged(.exists(exists))
             reportRecent(mailbox, always: false)
@@ -18,7 +18,7 @@ extension IMAPSession {
         for change in update.flagChanges {
             writer.untagged(
                 .fetch(
-                    SequenceNumber(UInt32(change.sequenceNumber)),
+                    change.sequenceNumber,
                     [.uid(change.record.uid.wire), .flags(wireFlags(change.record, mailbox))]))
         }
     }
@@ -42,14 +42,41 @@ extension IMAPSession {
         guard let mailbox = state.selected else { return }
         let folder = mailbox.folder
         let move = !mailbox.readOnly
+        // Nothing changed on disk (a few stats, the folder lock only tried): no hop to
+        // the pool and back.
+        if folder.isSynchronized(moveNewToCur: move) { return }
         do {
             _ = try await context.blocking { try folder.synchronize(moveNewToCur: move) }
-        } catch StoreError.nonexistent {
+        } catch {
+            noteSynchronize(.failure(error))
+        }
+    }
+
+    /// `synchronizeSelected`, then `work`, in one pool job: a command that changes the
+    /// folder (STORE) pays one hop to the pool and back, not two. `work` sees the state
+    /// after the synchronize; what the synchronize found reaches the inbox as usual.
+    func synchronizeSelected<T: Sendable>(then work: @escaping @Sendable () throws -> T) async throws -> T {
+        guard let mailbox = state.selected, !mailbox.folder.isSynchronized(moveNewToCur: !mailbox.readOnly) else {
+            return try await context.blocking(work)
+        }
+        let folder = mailbox.folder
+        let move = !mailbox.readOnly
+        let (synchronized, result) = try await context.blocking {
+            (Result { _ = try folder.synchronize(moveNewToCur: move) }, Result { try work() })
+        }
+        noteSynchronize(synchronized)
+        return try result.get()
+    }
+
+    private func noteSynchronize(_ result: Result<Void, any Error>) {
+        switch result {
+        case .success: break
+        case .failure(StoreError.nonexistent):
             // Another session or program deleted or renamed the folder: the command
             // finishes, then the session says BYE (as Dovecot does), since no sequence
             // number the client holds means anything any more.
-            selectedMailboxGone = true
-        } catch {
+            noteSelectedMailboxGone()
+        case .failure(let error):
             logger.error("synchronize failed", metadata: ["error": .client("\(error)")])
         }
     }
@@ -61,10 +88,7 @@ extension IMAPSession {
     /// anything any more, and Dovecot's clients already handle this BYE.
     func byeIfSelectedMailboxGone() async -> Bool {
         guard selectedMailboxGone else { return false }
-        idleTag = nil
-        idleTimer?.cancel()
-        idleTimer = nil
-        state.selected?.inbox.setWaker(nil)
+        endIdle()
         writer.untagged(.status(.bye, code: nil, text: SessionText.selectedMailboxGone))
         await flushOutput()
         try? await writer.channel.close()
