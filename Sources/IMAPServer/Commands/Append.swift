@@ -21,78 +21,22 @@ extension IMAPSession {
 
     /// `.append` parsed whole (a decoder that does not stream): the same steps.
     func handleAppend(tag: String, name: MailboxName, messages: [AppendMessage]) async {
-        guard case .done = await startAppend(tag: tag, name: name) else { return }
+        guard case .done = await appendBegin(tag: tag, mailbox: name) else { return }
         for message in messages {
             let header = AppendMessageHeader(
                 flags: message.flags, internalDate: message.internalDate, size: UInt64(message.data.count),
                 isBinary: message.isBinary)
-            guard case .done = await addAppendMessage(header) else { return }
-            guard case .done = await writeAppendData(ByteBuffer(bytes: message.data)) else { return }
+            guard case .done = await appendMessage(header) else { return }
+            guard case .done = await appendData(ByteBuffer(bytes: message.data)) else { return }
         }
-        await commitAppendStream()
+        _ = await appendEnd()
     }
 
-    // MARK: - Decoder events (each flushes its responses)
+    // MARK: - Decoder events (through `IMAPSession.handle`, which logs, counts and flushes)
 
-    func appendBegin(tag: String, mailbox: MailboxName) async -> CommandOutcome {
-        writer.lastTaggedStatus = nil
-        let outcome = await startAppend(tag: tag, name: mailbox)
-        if case .skipAppend = outcome { recordAppendMetric(started: ContinuousClock.now) }
-        await flushOutput()
-        return outcome
-    }
-
-    func appendMessage(_ header: AppendMessageHeader) async -> CommandOutcome {
-        let started = appendStream?.started ?? .now
-        let outcome = await addAppendMessage(header)
-        if case .skipAppend = outcome { recordAppendMetric(started: started) }
-        await flushOutput()
-        return outcome
-    }
-
-    func appendData(_ bytes: ByteBuffer) async -> CommandOutcome {
-        let started = appendStream?.started ?? .now
-        let outcome = await writeAppendData(bytes)
-        if case .skipAppend = outcome {
-            recordAppendMetric(started: started)
-            await flushOutput()
-        }
-        return outcome
-    }
-
-    func appendEnd() async -> CommandOutcome {
-        let started = appendStream?.started ?? .now
-        await commitAppendStream()
-        recordAppendMetric(started: started)
-        // As after any command (Session.execute): the selected folder vanished.
-        if selectedMailboxGone {
-            writer.untagged(.status(.bye, code: nil, text: SessionText.selectedMailboxGone))
-            await flushOutput()
-            return .close
-        }
-        await flushOutput()
-        return .done
-    }
-
-    /// The command turned out malformed: drop its messages; the decoder's BAD follows.
-    func appendAborted() async -> CommandOutcome {
+    func appendBegin(tag: String, mailbox name: MailboxName) async -> CommandOutcome {
         discardAppendStream()
-        return .done
-    }
-
-    /// Drops a streamed APPEND in progress (also when the connection closes).
-    func discardAppendStream() {
-        guard let stream = appendStream else { return }
-        appendStream = nil
-        for message in stream.messages { message.transaction.abort() }
-        context.registry.release(stream.folder)
-    }
-
-    // MARK: - Steps
-
-    private func startAppend(tag: String, name: MailboxName) async -> CommandOutcome {
-        discardAppendStream()
-        guard state.user != nil, CommandSpec.authenticated.states.contains(state.kind) else {
+        guard CommandSpec.authenticated.states.contains(state.kind) else {
             fail(tag, .notBeforeLogin(Self.appendCommandName))
             return .skipAppend
         }
@@ -102,12 +46,16 @@ extension IMAPSession {
             return .skipAppend
         }
         guard let folder = await openDestination(tag: tag, components, name: name) else { return .skipAppend }
-        appendStream = AppendStream(tag: tag, name: name, folder: folder)
+        guard beginAppend(tag: tag, name: name, folder: folder) else {
+            context.registry.release(folder)
+            _ = serverBug(tag, "APPEND outside the logged-in states")
+            return .skipAppend
+        }
         return .done
     }
 
-    private func addAppendMessage(_ header: AppendMessageHeader) async -> CommandOutcome {
-        guard let stream = appendStream else { return .skipAppend }
+    func appendMessage(_ header: AppendMessageHeader) async -> CommandOutcome {
+        guard case .appending(let stream) = state else { return .skipAppend }
         guard header.size > 0 else {
             discardAppendStream()
             fail(stream.tag, .zeroByteMessage)
@@ -116,18 +64,21 @@ extension IMAPSession {
         let folder = stream.folder
         do {
             let transaction = try await context.blocking { try folder.beginAppend() }
-            appendStream?.messages.append(
-                PendingAppend(
-                    transaction: transaction, flags: MessageFlags(wire: header.flags),
-                    internalDate: header.internalDate?.secondsSinceEpoch))
+            let message = PendingAppend(
+                transaction: transaction, flags: MessageFlags(wire: header.flags),
+                internalDate: header.internalDate?.secondsSinceEpoch)
+            guard appendPending(message) else {
+                transaction.abort()  // the connection closed meanwhile
+                return .skipAppend
+            }
             return .done
         } catch {
             return failAppend(stream, error)
         }
     }
 
-    private func writeAppendData(_ bytes: ByteBuffer) async -> CommandOutcome {
-        guard let stream = appendStream, let current = stream.messages.last else { return .skipAppend }
+    func appendData(_ bytes: ByteBuffer) async -> CommandOutcome {
+        guard case .appending(let stream) = state, let current = stream.messages.last else { return .skipAppend }
         do {
             try await context.blocking {
                 try bytes.withUnsafeReadableBytes { try current.transaction.write($0) }
@@ -138,19 +89,19 @@ extension IMAPSession {
         }
     }
 
-    private func commitAppendStream() async {
-        guard let stream = appendStream else { return }
-        appendStream = nil
+    func appendEnd() async -> CommandOutcome {
+        guard let stream = endAppend() else { return .done }
         let registry = context.registry
+        let (folder, messages) = (stream.folder, stream.messages)
         let result: (StoreUIDValidity, [StoreUID])
         do {
             result = try await context.blocking {
-                defer { registry.release(stream.folder) }
-                return try Self.commitAll(stream.messages, to: stream.folder)
+                defer { registry.release(folder) }
+                return try Self.commitAll(messages, to: folder)
             }
         } catch {
             sendStoreFailure(stream.tag, error, name: stream.name)
-            return
+            return .done
         }
         let (validity, uids) = result
         // The selected folder's changes (also its disappearance) are reported with the
@@ -158,6 +109,20 @@ extension IMAPSession {
         await synchronizeSelected()
         await finish(
             stream.tag, .ok, .appendUID(validity.wire, mergedRanges(uids.map(\.rawValue))), "Append completed.")
+        return .done
+    }
+
+    /// The command turned out malformed: drop its messages; the decoder's BAD follows.
+    func appendAborted() -> CommandOutcome {
+        discardAppendStream()
+        return .done
+    }
+
+    /// Drops a streamed APPEND in progress (also when the connection closes).
+    func discardAppendStream() {
+        guard let stream = endAppend() else { return }
+        for message in stream.messages { message.transaction.abort() }
+        context.registry.release(stream.folder)
     }
 
     /// Answers NO for the APPEND in progress and drops its messages.
@@ -165,13 +130,6 @@ extension IMAPSession {
         discardAppendStream()
         sendStoreFailure(stream.tag, error, name: stream.name)
         return .skipAppend
-    }
-
-    private func recordAppendMetric(started: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - started
-        ServerMetrics.command(
-            Self.appendCommandName, result: writer.lastTaggedStatus,
-            nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
     /// Commits every message written to tmp/, in order (blocking work); all or none.
@@ -197,13 +155,14 @@ extension IMAPSession {
 }
 
 /// A streamed APPEND between decoder events: the folder stays open (registry
-/// reference) until the command ends.
-struct AppendStream: Sendable {
+/// reference) until the command ends; `within` is the state it returns to.
+struct AppendStream {
     let tag: String
     let name: MailboxName
     let folder: SharedFolder
+    let within: LoggedIn
+    let started: ContinuousClock.Instant
     var messages: [PendingAppend] = []
-    let started = ContinuousClock.now
 }
 
 /// One message of an APPEND, being written to tmp/.

@@ -16,7 +16,7 @@ extension IMAPSession {
         if let initialResponse {
             return await finishAuthenticate(tag: tag, response: initialResponse)
         }
-        pendingAuthenticate = tag
+        beginAuthenticate(tag: tag)
         writer.send(.continuation(""))
         return .awaitContinuationLine
     }

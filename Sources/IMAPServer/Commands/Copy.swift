@@ -6,8 +6,10 @@ extension IMAPSession {
     /// hard-linked into the destination's tmp/ and renamed into cur/ with their flags
     /// (keywords re-mapped to the destination's letters); INTERNALDATE is the shared
     /// mtime. A missing destination gets NO [TRYCREATE] (Transfer.swift).
-    func handleCopy(tag: String, set: MessageSet, destination name: MailboxName) async {
-        guard let (pairs, validity) = await transferMessages(tag: tag, set: set, destination: name, move: false)
+    func handleCopy(tag: String, mailbox: SelectedMailbox, set: MessageSet, destination name: MailboxName) async {
+        guard
+            let (pairs, validity) = await transferMessages(
+                tag: tag, mailbox: mailbox, set: set, destination: name, move: false)
         else { return }
         await finish(tag, .ok, Self.copyUID(pairs, validity), "Copy completed.")
     }

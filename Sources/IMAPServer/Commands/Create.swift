@@ -9,8 +9,7 @@ extension IMAPSession {
     /// it, also after a restart); an attribute RFC 6154 §2 does not define gets
     /// NO [USEATTR] and nothing is created (§3: the mailbox is created with its special
     /// use or not at all).
-    func handleCreate(tag: String, name: MailboxName, specialUse: [String]) async {
-        guard let user = state.user else { return }
+    func handleCreate(tag: String, user: UserSession, name: MailboxName, specialUse: [String]) async {
         guard let components = components(of: name) else {
             fail(tag, .invalidMailboxName)
             return

@@ -7,8 +7,7 @@ extension IMAPSession {
     /// exists as the parent of others (\Noselect) is refused with [HASCHILDREN]. When this
     /// session has the folder selected it is deselected first (`* OK [CLOSED]`), so it
     /// never works on a directory that no longer exists.
-    func handleDelete(tag: String, name: MailboxName) async {
-        guard let user = state.user else { return }
+    func handleDelete(tag: String, user: UserSession, name: MailboxName) async {
         guard let components = components(of: name) else {
             fail(tag, .invalidMailboxName)
             return

@@ -6,8 +6,7 @@ extension IMAPSession {
     /// \Deleted (within the UID set for UID EXPUNGE). The EXPUNGE responses come from the
     /// folder's own change report, the same path that reports other sessions' expunges,
     /// so this session's numbering can never diverge from what it was told.
-    func handleExpunge(tag: String, uids set: SequenceSet<UID>?) async {
-        guard let mailbox = state.selected else { return }
+    func handleExpunge(tag: String, mailbox: SelectedMailbox, uids set: SequenceSet<UID>?) async {
         guard !mailbox.readOnly else {
             fail(tag, .readOnly)
             return

@@ -4,9 +4,9 @@ import MaildirStore
 extension IMAPSession {
     /// RFC 9051 §6.4.5 FETCH and §6.4.8 UID FETCH.
     func handleFetch(
-        tag: String, set: MessageSet, attributes: [FetchAttribute], modifiers: FetchModifiers, spec: CommandSpec
+        tag: String, mailbox: SelectedMailbox, set: MessageSet, attributes: [FetchAttribute], modifiers: FetchModifiers,
+        spec: CommandSpec
     ) async {
-        guard let mailbox = state.selected else { return }
         if modifiers.changedSince != nil || modifiers.vanished {
             fail(tag, .changedSinceNeedsCondstore)
             return

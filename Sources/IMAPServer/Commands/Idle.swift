@@ -7,17 +7,9 @@ extension IMAPSession {
     /// keep-alive `* OK Still here` goes out about every two minutes so NAT boxes keep
     /// the connection.
     func handleIdle(tag: String) async -> CommandOutcome {
-        idleTag = tag
-        writer.send(.continuation("idling"))
-        reportUpdates(allowExpunge: true)
-        if let mailbox = state.selected {
-            mailbox.inbox.setWaker { [weak self] in
-                Task { await self?.idleWake() }
-            }
-        }
         let poll = max(1, context.config.idlePollSeconds)
         let keepaliveEvery = max(1, 120 / poll)
-        idleTimer = Task { [weak self] in
+        let timer = Task { [weak self] in
             var rounds = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(poll))
@@ -26,24 +18,33 @@ extension IMAPSession {
                 await self.idlePoll(keepalive: rounds % keepaliveEvery == 0)
             }
         }
+        guard beginIdle(tag: tag, timer: timer) else {
+            timer.cancel()
+            return serverBug(tag, "IDLE outside the logged-in states")
+        }
+        writer.send(.continuation("idling"))
+        reportUpdates(allowExpunge: true)
+        state.selected?.inbox.setWaker { [weak self] in
+            Task { await self?.idleWake() }
+        }
         return .idling
     }
 
     /// The folder reported changes while idling: push them now.
     func idleWake() async {
-        guard idleTag != nil else { return }
+        guard case .idling = state else { return }
         reportUpdates(allowExpunge: true)
         if await byeIfSelectedMailboxGone() { return }
         flushOutputWithoutWaiting()
     }
 
     private func idlePoll(keepalive: Bool) async {
-        guard let tag = idleTag else { return }
+        guard case .idling(let idling) = state else { return }
         await synchronizeSelected()
         // The actor ran other work during the rescan: the IDLE may have ended and the
         // next command begun (a FETCH whose responses carry sequence numbers taken
         // before). Pushing EXPUNGE now would renumber under it (RFC 9051 §7.5.1).
-        guard idleTag == tag else { return }
+        guard case .idling(let now) = state, now.tag == idling.tag, now.started == idling.started else { return }
         reportUpdates(allowExpunge: true)
         if await byeIfSelectedMailboxGone() { return }
         if keepalive { writer.untagged(.status(.ok, code: nil, text: "Still here")) }
@@ -51,21 +52,13 @@ extension IMAPSession {
     }
 
     /// The line ending IDLE: `DONE` (case-insensitive), anything else is a BAD.
-    func finishIdle(tag: String, line: Secret) async -> CommandOutcome {
+    func finishIdle(_ idling: Idling, line: Secret) async -> CommandOutcome {
         endIdle()
         if String(decoding: line.bytes, as: UTF8.self).uppercased() == "DONE" {
-            await finish(tag, "Idle completed.")
+            await finish(idling.tag, "Idle completed.")
         } else {
-            fail(tag, .expectedDone)
+            fail(idling.tag, .expectedDone)
         }
         return .done
-    }
-
-    /// Stops pushing: the session is back in the selected (or authenticated) state.
-    func endIdle() {
-        idleTag = nil
-        idleTimer?.cancel()
-        idleTimer = nil
-        state.selected?.inbox.setWaker(nil)
     }
 }

@@ -8,8 +8,7 @@ extension IMAPSession {
     /// CHILDREN (always sent, except on the parents RECURSIVEMATCH adds, which get it
     /// when asked for, as Dovecot answers), SPECIAL-USE (always sent) and STATUS
     /// (LIST-STATUS, RFC 5819). Any other option is a BAD.
-    func handleList(tag: String, _ list: ListCommand) async {
-        guard let user = state.user else { return }
+    func handleList(tag: String, user: UserSession, _ list: ListCommand) async {
         let selection = Set(list.selectionOptions.map { $0.uppercased() })
         // RFC 5258 §3: an option the server does not know is a BAD, as Dovecot answers;
         // silently ignoring it would give a result the client did not ask for.

@@ -58,7 +58,7 @@ extension IMAPSession {
             fail(tag, .tooManyConnectionsForUser(limit))
             return .done
         }
-        state = .authenticated(UserSession(username: username, mailstore: mailstore))
+        enterAuthenticated(UserSession(username: username, mailstore: mailstore))
         logger[metadataKey: "user"] = .client(username)
         logger.info("logged in")
         writer.tagged(tag, .ok, .capability(capabilities), "Logged in.")

@@ -7,8 +7,7 @@ extension IMAPSession {
     /// attribute whether or not its folder exists, as Dovecot answers: clients (Dovecot's
     /// own imapc among them) read \Noselect in LSUB as "not subscribed" and would drop
     /// the subscription. LIST (SUBSCRIBED) is where \NonExistent shows.
-    func handleLsub(tag: String, reference: MailboxName, pattern: String) async {
-        guard let user = state.user else { return }
+    func handleLsub(tag: String, user: UserSession, reference: MailboxName, pattern: String) async {
         let store = user.mailstore
         let subscribed: [[String]]
         do {

@@ -7,12 +7,14 @@ extension IMAPSession {
     /// EXPUNGEs come from the folder's change report like any other expunge.
     /// Interrupted, every message is in the source, the destination or both, never
     /// in neither (the store links before it unlinks).
-    func handleMove(tag: String, set: MessageSet, destination name: MailboxName) async {
-        if let mailbox = state.selected, mailbox.readOnly {
+    func handleMove(tag: String, mailbox: SelectedMailbox, set: MessageSet, destination name: MailboxName) async {
+        if mailbox.readOnly {
             fail(tag, .readOnly)
             return
         }
-        guard let (pairs, validity) = await transferMessages(tag: tag, set: set, destination: name, move: true)
+        guard
+            let (pairs, validity) = await transferMessages(
+                tag: tag, mailbox: mailbox, set: set, destination: name, move: true)
         else { return }
         if let code = Self.copyUID(pairs, validity) {
             writer.untagged(.status(.ok, code: code, text: "Moved UIDs."))

@@ -7,8 +7,7 @@ extension IMAPSession {
     /// its messages into a new folder of that name and leaves INBOX empty (§6.3.6).
     /// A session that has the renamed folder (or a child) selected is deselected first
     /// (`* OK [CLOSED]`): its directory is about to change name.
-    func handleRename(tag: String, from: MailboxName, to: MailboxName) async {
-        guard let user = state.user else { return }
+    func handleRename(tag: String, user: UserSession, from: MailboxName, to: MailboxName) async {
         guard let source = components(of: from), let target = components(of: to) else {
             fail(tag, .invalidMailboxName)
             return

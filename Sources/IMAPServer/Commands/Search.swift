@@ -5,8 +5,9 @@ import MaildirStore
 extension IMAPSession {
     /// RFC 9051 §6.4.4 SEARCH and UID SEARCH, answered as ESEARCH (RFC 4731) when the
     /// client asked with RETURN or enabled IMAP4rev2, else as the rev1 `* SEARCH`.
-    func handleSearch(tag: String, kind: MessageSetKind, _ search: SearchCommand, spec: CommandSpec) async {
-        guard let mailbox = state.selected else { return }
+    func handleSearch(
+        tag: String, mailbox: SelectedMailbox, kind: MessageSetKind, _ search: SearchCommand, spec: CommandSpec
+    ) async {
         var key = search.key
         if let charset = search.charset, !SearchCommand.isUTF8Compatible(charset) {
             // RFC 9051 §6.4.4: strings in another charset are converted to UTF-8 before

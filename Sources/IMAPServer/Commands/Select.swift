@@ -3,8 +3,9 @@ import MaildirStore
 
 extension IMAPSession {
     /// RFC 9051 §6.3.2 SELECT and §6.3.3 EXAMINE.
-    func handleSelect(tag: String, name: MailboxName, parameters: SelectParameters, readOnly: Bool) async {
-        guard let user = state.user else { return }
+    func handleSelect(tag: String, user: UserSession, name: MailboxName, parameters: SelectParameters, readOnly: Bool)
+        async
+    {
         // §6.3.2: selecting (even failing to) first deselects; rev2 clients are told.
         if state.selected != nil {
             deselect()
@@ -45,7 +46,7 @@ extension IMAPSession {
         let mailbox = SelectedMailbox(
             folder: folder, components: components, readOnly: readOnly, view: MailboxView(snapshot: snapshot),
             inbox: inbox, observer: token)
-        state = .selected(user, mailbox)
+        enterSelected(user, mailbox)
 
         sendFlagsAndPermanentFlags(mailbox)
         writer.untagged(.exists(mailbox.view.count))

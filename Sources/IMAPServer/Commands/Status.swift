@@ -3,8 +3,7 @@ import MaildirStore
 
 extension IMAPSession {
     /// RFC 9051 §6.3.11 STATUS.
-    func handleStatus(tag: String, name: MailboxName, attributes: [StatusAttribute]) async {
-        guard let user = state.user else { return }
+    func handleStatus(tag: String, user: UserSession, name: MailboxName, attributes: [StatusAttribute]) async {
         guard let components = components(of: name) else {
             fail(tag, .invalidMailboxName)
             return

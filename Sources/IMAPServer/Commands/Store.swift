@@ -5,9 +5,9 @@ extension IMAPSession {
     /// RFC 9051 §6.4.6 STORE and UID STORE. Every flag change is renamed into place on
     /// disk before the FETCH responses and the tagged OK.
     func handleStore(
-        tag: String, set: MessageSet, modifiers: StoreModifiers, action: StoreAction, spec: CommandSpec
+        tag: String, mailbox: SelectedMailbox, set: MessageSet, modifiers: StoreModifiers, action: StoreAction,
+        spec: CommandSpec
     ) async {
-        guard let mailbox = state.selected else { return }
         if modifiers.unchangedSince != nil {
             fail(tag, .unchangedSinceNeedsCondstore)
             return

@@ -4,12 +4,11 @@ import MaildirStore
 extension IMAPSession {
     /// RFC 9051 §6.3.7 SUBSCRIBE: adds the name to Dovecot's `subscriptions` file. The
     /// folder need not exist.
-    func handleSubscribe(tag: String, name: MailboxName) async {
-        await setSubscription(tag: tag, name: name, subscribed: true)
+    func handleSubscribe(tag: String, user: UserSession, name: MailboxName) async {
+        await setSubscription(tag: tag, user: user, name: name, subscribed: true)
     }
 
-    func setSubscription(tag: String, name: MailboxName, subscribed: Bool) async {
-        guard let user = state.user else { return }
+    func setSubscription(tag: String, user: UserSession, name: MailboxName, subscribed: Bool) async {
         guard let components = components(of: name) else {
             fail(tag, .invalidMailboxName)
             return

@@ -8,10 +8,13 @@ extension IMAPSession {
     /// Copies (or moves) the messages `set` names into `name`. Returns the (source,
     /// destination) UID pairs and the destination's UIDVALIDITY; nil when the reply
     /// (a NO or BAD) was sent.
-    func transferMessages(tag: String, set: MessageSet, destination name: MailboxName, move: Bool) async
+    func transferMessages(
+        tag: String, mailbox: SelectedMailbox, set: MessageSet, destination name: MailboxName, move: Bool
+    ) async
         -> ([(StoreUID, StoreUID)], StoreUIDValidity)?
     {
-        guard let (mailbox, uids, destination) = await prepareTransfer(tag: tag, set: set, destination: name) else {
+        guard let (uids, destination) = await prepareTransfer(tag: tag, mailbox: mailbox, set: set, destination: name)
+        else {
             return nil
         }
         let source = mailbox.folder
@@ -31,9 +34,8 @@ extension IMAPSession {
     /// The selected mailbox, the UIDs `set` names (in this session's view) and the
     /// opened destination folder (the caller releases it); nil when the reply was sent.
     private func prepareTransfer(
-        tag: String, set: MessageSet, destination name: MailboxName
-    ) async -> (SelectedMailbox, [StoreUID], SharedFolder)? {
-        guard let mailbox = state.selected else { return nil }
+        tag: String, mailbox: SelectedMailbox, set: MessageSet, destination name: MailboxName
+    ) async -> ([StoreUID], SharedFolder)? {
         guard let components = components(of: name) else {
             fail(tag, .invalidMailboxName)
             return nil
@@ -45,14 +47,17 @@ extension IMAPSession {
         }
         let uids = numbers.map { mailbox.view.record(at: $0).uid }.filter { !mailbox.view.isExpunged($0) }
         guard let folder = await openDestination(tag: tag, components, name: name) else { return nil }
-        return (mailbox, uids, folder)
+        return (uids, folder)
     }
 
     /// Opens (and synchronizes) an existing folder as the target of APPEND, COPY or
     /// MOVE; the caller releases it to the registry. nil when the reply was sent:
     /// NO [TRYCREATE] for a missing folder (§6.3.12, §6.4.7), else the store's error.
     func openDestination(tag: String, _ components: [String], name: MailboxName) async -> SharedFolder? {
-        guard let user = state.user else { return nil }
+        guard let user = state.user else {
+            _ = serverBug(tag, "a destination folder opened without a user")
+            return nil
+        }
         let store = user.mailstore
         let registry = context.registry
         do {

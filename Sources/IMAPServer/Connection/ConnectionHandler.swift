@@ -262,20 +262,21 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
 }
 
 extension ConnectionMachine.SessionInput {
-    /// The session call for this input.
+    /// The session call for this input: everything but the greeting goes through the
+    /// session's one entry point, `IMAPSession.handle(_:)`.
     func run(on session: IMAPSession) async -> CommandOutcome {
         switch self {
         case .greeting:
             await session.greeting()
             return .done
-        case .command(let command): return await session.execute(command)
-        case .continuationLine(let line): return await session.continuation(line)
-        case .badContinuationLine(let message): return await session.badContinuationLine(message)
-        case .appendBegin(let tag, let mailbox): return await session.appendBegin(tag: tag, mailbox: mailbox)
-        case .appendMessage(let header): return await session.appendMessage(header)
-        case .appendData(let bytes): return await session.appendData(bytes)
-        case .appendEnd: return await session.appendEnd()
-        case .appendAborted: return await session.appendAborted()
+        case .command(let command): return await session.handle(.command(command))
+        case .continuationLine(let line): return await session.handle(.continuationLine(line))
+        case .badContinuationLine(let message): return await session.handle(.badContinuationLine(message))
+        case .appendBegin(let tag, let mailbox): return await session.handle(.appendBegin(tag: tag, mailbox: mailbox))
+        case .appendMessage(let header): return await session.handle(.appendMessage(header))
+        case .appendData(let bytes): return await session.handle(.appendData(bytes))
+        case .appendEnd: return await session.handle(.appendEnd)
+        case .appendAborted: return await session.handle(.appendAborted)
         }
     }
 }

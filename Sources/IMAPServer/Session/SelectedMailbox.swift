@@ -15,6 +15,9 @@ final class SelectedMailbox {
     var savedSearch: [StoreUID] = []
     /// The messages \Recent in this session (IMAP4rev1, Session/Recent.swift).
     var recent = RecentUIDs()
+    /// The folder's directory vanished (deleted or renamed elsewhere): the session says
+    /// BYE once the command ends (Session/Transitions.swift).
+    var gone = false
 
     init(
         folder: SharedFolder, components: [String], readOnly: Bool, view: MailboxView, inbox: ChangeInbox,

@@ -15,7 +15,52 @@ struct ConnectionInfo: Sendable {
     let slot: ConnectionSlot
 }
 
-/// What the connection does after a command finished.
+/// One input from the connection: a decoder event the session acts on. The session
+/// takes them one at a time through `IMAPSession.handle`, its one entry point.
+enum SessionInput: Sendable {
+    case command(TaggedCommand)
+    /// The line AUTHENTICATE or IDLE asked for.
+    case continuationLine(Secret)
+    /// That line was refused by the decoder (too long).
+    case badContinuationLine(String)
+    /// A streamed APPEND (CommandDecoder's events of the same names).
+    case appendBegin(tag: String, mailbox: MailboxName)
+    case appendMessage(AppendMessageHeader)
+    case appendData(ByteBuffer)
+    case appendEnd
+    case appendAborted
+}
+
+extension SessionInput {
+    /// The command this input starts, if it starts one.
+    var commandName: String? {
+        switch self {
+        case .command(let command): return command.command.name
+        case .appendBegin: return IMAPSession.appendCommandName
+        case .continuationLine, .badContinuationLine, .appendMessage, .appendData, .appendEnd, .appendAborted:
+            return nil
+        }
+    }
+
+    /// The session's part of a decoder event (nil for those the connection answers
+    /// itself: literal continuations, BAD, TOOBIG, fatal).
+    init?(_ event: DecoderEvent) {
+        switch event {
+        case .command(let command): self = .command(command)
+        case .continuationLine(let line): self = .continuationLine(line)
+        case .badContinuationLine(let message): self = .badContinuationLine(message)
+        case .appendBegin(let tag, let mailbox): self = .appendBegin(tag: tag, mailbox: mailbox)
+        case .appendMessage(let header): self = .appendMessage(header)
+        case .appendData(let bytes): self = .appendData(bytes)
+        case .appendEnd: self = .appendEnd
+        case .appendAborted: self = .appendAborted
+        case .needsContinuation, .bad, .literalTooLarge, .fatal: return nil
+        }
+    }
+}
+
+/// What the connection does once the session handled one input (the actions the
+/// session asks for; the responses are already written).
 enum CommandOutcome: Sendable {
     /// Read the next command.
     case done
@@ -55,18 +100,8 @@ actor IMAPSession {
     var logger: Logger
     /// Capabilities the client enabled (RFC 5161), uppercased.
     var enabled: Set<String> = []
-    /// An AUTHENTICATE waiting for the client's response line.
-    var pendingAuthenticate: String?
-    /// The tag of a running IDLE.
-    var idleTag: String?
-    /// When the command now waiting for a continuation line (AUTHENTICATE, IDLE)
-    /// started: its latency is recorded once that line finished it.
-    var continuationStarted: ContinuousClock.Instant?
-    var idleTimer: Task<Void, Never>?
-    /// The selected folder's directory vanished (deleted or renamed elsewhere).
-    var selectedMailboxGone = false
-    /// A streamed APPEND between decoder events (Commands/Append.swift).
-    var appendStream: AppendStream?
+    /// When the input being handled arrived: a command's latency runs from here.
+    var inputStarted = ContinuousClock.now
     /// `connectionClosed` ran. Commands still suspended at that moment (a LOGIN
     /// waiting for crypt) must not take anything the clean-up would have given back.
     var closed = false
@@ -104,35 +139,54 @@ actor IMAPSession {
         await flushOutput()
     }
 
-    /// Runs one command to completion, writing every response.
-    func execute(_ command: TaggedCommand) async -> CommandOutcome {
+    /// The session's one entry point: every decoder event of the connection goes
+    /// through here, so the common steps happen once for all of them: nothing after
+    /// close, the command's metrics once it finished (whether it took one input or,
+    /// like AUTHENTICATE, IDLE and a streamed APPEND, several), the BYE when the
+    /// selected folder vanished, and the flush of what the step wrote.
+    func handle(_ input: SessionInput) async -> CommandOutcome {
         guard !closed else { return .close }
-        let spec = CommandSpec.of(command.command)
-        guard spec.states.contains(state.kind) else {
-            fail(command.tag, wrongState(command.command))
-            await flushOutput()
-            return .done
-        }
-        logger.debug("command", metadata: ["command": "\(command.command.name)", "tag": .client(command.tag)])
+        inputStarted = .now
         writer.lastTaggedStatus = nil
-        let started = ContinuousClock.now
-        // A span per command (swift-distributed-tracing): free until a tracer is bootstrapped.
-        var outcome = await withSpan(ServerMetrics.spanPrefix + command.command.name.lowercased()) { _ in
-            await dispatch(command, spec: spec)
-        }
-        switch outcome {
-        case .awaitContinuationLine, .idling:
-            // Counted when the continuation line finishes it (see `continuation`).
-            continuationStarted = started
-        case .done, .close, .startTLS, .skipAppend, .loggedIn:
-            ServerMetrics.command(command.command.name, result: writer.lastTaggedStatus, since: started)
+        let running = input.commandName.map { (name: $0, started: inputStarted) } ?? state.running
+        var outcome = await step(input)
+        if let running, state.running == nil {
+            ServerMetrics.command(running.name, result: writer.lastTaggedStatus, since: running.started)
         }
         if selectedMailboxGone {
+            // RFC 9051 §7.1 allows staying selected; we say BYE as Dovecot does (see
+            // `byeIfSelectedMailboxGone`).
             writer.untagged(.status(.bye, code: nil, text: SessionText.selectedMailboxGone))
             outcome = .close
         }
         await flushOutput()
         return outcome
+    }
+
+    private func step(_ input: SessionInput) async -> CommandOutcome {
+        switch input {
+        case .command(let command): return await execute(command)
+        case .continuationLine(let line): return await continuation(line)
+        case .badContinuationLine(let message): return badContinuationLine(message)
+        case .appendBegin(let tag, let mailbox): return await appendBegin(tag: tag, mailbox: mailbox)
+        case .appendMessage(let header): return await appendMessage(header)
+        case .appendData(let bytes): return await appendData(bytes)
+        case .appendEnd: return await appendEnd()
+        case .appendAborted: return appendAborted()
+        }
+    }
+
+    private func execute(_ command: TaggedCommand) async -> CommandOutcome {
+        let spec = CommandSpec.of(command.command)
+        guard spec.states.contains(state.kind) else {
+            fail(command.tag, wrongState(command.command))
+            return .done
+        }
+        logger.debug("command", metadata: ["command": "\(command.command.name)", "tag": .client(command.tag)])
+        // A span per command (swift-distributed-tracing): free until a tracer is bootstrapped.
+        return await withSpan(ServerMetrics.spanPrefix + command.command.name.lowercased()) { _ in
+            await dispatch(command, spec: spec)
+        }
     }
 
     private func wrongState(_ command: Command) -> CommandError {
@@ -141,95 +195,54 @@ actor IMAPSession {
         case .authenticated:
             return CommandSpec.of(command).states.contains(.selected)
                 ? .noMailboxSelected(command.name) : .notAllowedNow(command.name)
-        case .selected, .logout: return .notAllowedNow(command.name)
+        case .selected, .inCommand, .logout: return .notAllowedNow(command.name)
         }
-    }
-
-    private func dispatch(_ tagged: TaggedCommand, spec: CommandSpec) async -> CommandOutcome {
-        let tag = tagged.tag
-        switch tagged.command {
-        case .capability: await handleCapability(tag: tag)
-        case .noop: await handleNoop(tag: tag)
-        case .logout: return await handleLogout(tag: tag)
-        case .id(let fields): await handleID(tag: tag, fields: fields)
-        case .enable(let names): await handleEnable(tag: tag, names: names)
-        case .starttls: return await handleStartTLS(tag: tag)
-        case .login(let user, let password): return await handleLogin(tag: tag, username: user, password: password)
-        case .authenticate(let mechanism, let initial):
-            return await handleAuthenticate(tag: tag, mechanism: mechanism, initialResponse: initial)
-        case .select(let name, let params):
-            await handleSelect(tag: tag, name: name, parameters: params, readOnly: false)
-        case .examine(let name, let params):
-            await handleSelect(tag: tag, name: name, parameters: params, readOnly: true)
-        case .list(let list): await handleList(tag: tag, list)
-        case .lsub(let reference, let pattern): await handleLsub(tag: tag, reference: reference, pattern: pattern)
-        case .namespace: await handleNamespace(tag: tag)
-        case .status(let name, let attributes): await handleStatus(tag: tag, name: name, attributes: attributes)
-        case .check: await handleCheck(tag: tag)
-        case .close: await handleClose(tag: tag, expunge: true)
-        case .unselect: await handleClose(tag: tag, expunge: false)
-        case .expunge: await handleExpunge(tag: tag, uids: nil)
-        case .uidExpunge(let set): await handleExpunge(tag: tag, uids: set)
-        case .fetch(let set, let attributes, let modifiers):
-            await handleFetch(tag: tag, set: set, attributes: attributes, modifiers: modifiers, spec: spec)
-        case .store(let set, let modifiers, let action):
-            await handleStore(tag: tag, set: set, modifiers: modifiers, action: action, spec: spec)
-        case .search(let kind, let search): await handleSearch(tag: tag, kind: kind, search, spec: spec)
-        case .idle: return await handleIdle(tag: tag)
-        case .create(let name, let use): await handleCreate(tag: tag, name: name, specialUse: use)
-        case .delete(let name): await handleDelete(tag: tag, name: name)
-        case .rename(let from, let to): await handleRename(tag: tag, from: from, to: to)
-        case .subscribe(let name): await handleSubscribe(tag: tag, name: name)
-        case .unsubscribe(let name): await handleUnsubscribe(tag: tag, name: name)
-        case .append(let name, let messages): await handleAppend(tag: tag, name: name, messages: messages)
-        case .copy(let set, let name): await handleCopy(tag: tag, set: set, destination: name)
-        case .move(let set, let name): await handleMove(tag: tag, set: set, destination: name)
-        }
-        return .done
     }
 
     /// A line the client sent in answer to a continuation request.
-    func continuation(_ line: Secret) async -> CommandOutcome {
-        guard !closed else { return .close }
-        let outcome: CommandOutcome
-        let started = continuationStarted ?? ContinuousClock.now
-        continuationStarted = nil
-        writer.lastTaggedStatus = nil
-        if let tag = pendingAuthenticate {
-            pendingAuthenticate = nil
-            outcome = await finishAuthenticate(tag: tag, response: line)
-            ServerMetrics.command(ServerMetrics.authAuthenticate, result: writer.lastTaggedStatus, since: started)
-        } else if let tag = idleTag {
-            outcome = await finishIdle(tag: tag, line: line)
-            ServerMetrics.command(ServerMetrics.idle, result: writer.lastTaggedStatus, since: started)
-        } else {
-            writer.untagged(.status(.bad, code: nil, text: "Unexpected continuation."))
-            outcome = .done
+    private func continuation(_ line: Secret) async -> CommandOutcome {
+        switch state {
+        case .authenticating(let authenticating):
+            endAuthenticate()
+            return await finishAuthenticate(tag: authenticating.tag, response: line)
+        case .idling(let idling):
+            return await finishIdle(idling, line: line)
+        case .notAuthenticated, .authenticated, .selected, .appending, .logout:
+            // The decoder hands a raw line only when asked to: a disagreement.
+            return serverBug(nil, "continuation line in state \(state.kind)")
         }
-        await flushOutput()
-        return outcome
     }
 
     /// The continuation line the running AUTHENTICATE or IDLE waited for was
     /// refused by the decoder (too long): that command ends with a tagged BAD and the
     /// session is back where it was before it.
-    func badContinuationLine(_ message: String) async -> CommandOutcome {
-        guard !closed else { return .close }
-        let started = continuationStarted ?? ContinuousClock.now
-        continuationStarted = nil
-        writer.lastTaggedStatus = nil
-        if let tag = pendingAuthenticate {
-            pendingAuthenticate = nil
-            fail(tag, .syntax(message))
-            ServerMetrics.command(ServerMetrics.authAuthenticate, result: writer.lastTaggedStatus, since: started)
-        } else if let tag = idleTag {
+    private func badContinuationLine(_ message: String) -> CommandOutcome {
+        switch state {
+        case .authenticating(let authenticating):
+            endAuthenticate()
+            fail(authenticating.tag, .syntax(message))
+        case .idling(let idling):
             endIdle()
-            fail(tag, .syntax(message))
-            ServerMetrics.command(ServerMetrics.idle, result: writer.lastTaggedStatus, since: started)
-        } else {
-            writer.untagged(.status(.bad, code: nil, text: message))
+            fail(idling.tag, .syntax(message))
+        case .notAuthenticated, .authenticated, .selected, .appending, .logout:
+            // The decoder refuses a raw line only when asked for one: a disagreement.
+            return serverBug(nil, "bad continuation line in state \(state.kind): \(message)")
         }
-        await flushOutput()
+        return .done
+    }
+
+    /// The session and the connection disagree on what comes next (a structural bug):
+    /// the client still gets an answer, `NO [SERVERBUG]` (tagged when the tag is
+    /// known), and the log says why.
+    func serverBug(_ tag: String?, _ reason: String) -> CommandOutcome {
+        let error = CommandError.serverFault(reason)
+        if let tag {
+            fail(tag, error)
+        } else {
+            logger.error("session inconsistency", metadata: ["reason": .client(reason)])
+            ServerMetrics.commandError(error.kind)
+            writer.untagged(.status(error.status, code: error.code, text: error.text))
+        }
         return .done
     }
 
@@ -240,7 +253,7 @@ actor IMAPSession {
     func connectionClosed() {
         guard !closed else { return }
         closed = true
-        idleTimer?.cancel()
+        endIdle()
         discardAppendStream()
         deselect()
         context.limits.close(connection.slot)
@@ -284,14 +297,6 @@ actor IMAPSession {
     ) async {
         reportUpdates(allowExpunge: reportExpunge)
         writer.tagged(tag, status, code, text)
-    }
-
-    /// Leaves the selected state without expunging.
-    func deselect() {
-        guard case .selected(let user, let mailbox) = state else { return }
-        mailbox.folder.removeObserver(mailbox.observer)
-        context.registry.release(mailbox.folder)
-        state = .authenticated(user)
     }
 }
 

@@ -8,7 +8,7 @@ extension IMAPSession {
     /// commands and from every other session and program through the folder's observer.
     func reportUpdates(allowExpunge: Bool) {
         guard let mailbox = state.selected, let update = mailbox.takeUpdate(allowExpunge: allowExpunge) else { return }
-        if update.folderGone { selectedMailboxGone = true }
+        if update.folderGone { mailbox.gone = true }
         for n in update.expunged { writer.untagged(.expunge(n)) }
         if let exists = update.exists {
             writer.untagged(.exists(exists))
@@ -75,7 +75,7 @@ extension IMAPSession {
             // Another session or program deleted or renamed the folder: the command
             // finishes, then the session says BYE (as Dovecot does), since no sequence
             // number the client holds means anything any more.
-            selectedMailboxGone = true
+            noteSelectedMailboxGone()
         case .failure(let error):
             logger.error("synchronize failed", metadata: ["error": .client("\(error)")])
         }
@@ -88,10 +88,7 @@ extension IMAPSession {
     /// anything any more, and Dovecot's clients already handle this BYE.
     func byeIfSelectedMailboxGone() async -> Bool {
         guard selectedMailboxGone else { return false }
-        idleTag = nil
-        idleTimer?.cancel()
-        idleTimer = nil
-        state.selected?.inbox.setWaker(nil)
+        endIdle()
         writer.untagged(.status(.bye, code: nil, text: SessionText.selectedMailboxGone))
         await flushOutput()
         try? await writer.channel.close()
