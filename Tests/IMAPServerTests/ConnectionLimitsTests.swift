@@ -62,7 +62,7 @@ final class ConnectionLimitsTests: XCTestCase {
     /// lines do not restart the autologout, whole commands do) are ConnectionMachine
     /// tests with a fake clock; this checks the real timer and the BYE on the wire.
     func testLoginDeadlineClosesAConnectionThatNeverLogsIn() async throws {
-        let server = try await RunningServer {
+        let server = try await startServer {
             $0.loginTimeoutSeconds = 1
             $0.idleTimeoutSeconds = 60
         }

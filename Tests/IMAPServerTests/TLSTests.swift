@@ -40,12 +40,15 @@ final class TLSTests: XCTestCase {
     }
 
     /// Starts the server with one plain and one implicit-TLS listener on `host`.
-    func startServer(host: String = "127.0.0.1") async throws {
+    func startServer(
+        host: String = "127.0.0.1", configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws {
         var config = ServerConfiguration(root: maildir.root, passwdFile: maildir.root + "/passwd")
         config.listen = [ListenAddress(host: host, port: 0)]
         config.tlsListen = [ListenAddress(host: host, port: 0)]
         config.tlsCertificate = certificate.source
         config.serverName = "test"
+        configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .error
         server = try IMAPServer(configuration: config, logger: logger)
@@ -74,6 +77,30 @@ final class TLSTests: XCTestCase {
         XCTAssertEqual(files.count, 1)
         XCTAssertTrue(files.first?.hasSuffix(":2,F") ?? false, "\(files)")
         await client.close()
+    }
+
+    /// A client that opens the implicit-TLS port and never sends a ClientHello is
+    /// closed at the handshake deadline, however long the autologout and the login
+    /// deadline are. The rules are ConnectionMachine tests with a fake clock; this
+    /// checks that the handler arms the real timer. Nothing is written: there is no
+    /// TLS to write in.
+    func testImplicitTLSHandshakeTimesOut() async throws {
+        try await startServer {
+            $0.tlsHandshakeTimeoutSeconds = 1
+            $0.loginTimeoutSeconds = 60
+            $0.idleTimeoutSeconds = 60
+        }
+        // A plain TCP client: it sends no ClientHello.
+        let channel = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: tlsPort).get()
+        let closed = channel.eventLoop.makePromise(of: Bool.self)
+        let giveUp = channel.eventLoop.scheduleTask(in: .seconds(10)) { closed.succeed(false) }
+        channel.closeFuture.whenComplete { _ in
+            giveUp.cancel()
+            closed.succeed(true)
+        }
+        let closedByServer = try await closed.futureResult.get()
+        XCTAssertTrue(closedByServer, "still open 10 s after a 1 s handshake deadline")
+        try? await channel.close()
     }
 
     func testStartTLSThenLogin() async throws {

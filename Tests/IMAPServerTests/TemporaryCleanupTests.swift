@@ -23,7 +23,7 @@ final class TemporaryCleanupTests: XCTestCase {
         let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0, log)
-        XCTAssertTrue(log.contains("Executed 6 tests, with 0 failures"), log)
+        XCTAssertTrue(log.contains("Executed 7 tests, with 0 failures"), log)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch), [])
     }
 }
