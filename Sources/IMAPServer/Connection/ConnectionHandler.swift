@@ -77,6 +77,9 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         ServerMetrics.sessionsActive.increment()
         let info = ConnectionInfo(
             sessionID: server.makeSessionID(), peerAddress: address,
+            // A listed proxy's hop counts as loopback for RFC 9051 §6.2.3: the proxy
+            // (nginx) terminated TLS with the client and sends LOGIN in clear on its
+            // own, trusted link; `isLoopback` only decides plaintext LOGIN.
             isLoopback: proxiedClient != nil || Self.isLoopback(address),
             isTLS: machine.implicitTLS, slot: slot)
         let output = ChannelOutput(channel: context.channel)
