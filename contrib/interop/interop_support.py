@@ -297,6 +297,25 @@ def dovecot_own_tree(run_dir: str, root: str) -> None:
             os.chown(os.path.join(dirpath, f), nobody.pw_uid, nobody.pw_gid)
 
 
+def wait_for_greeting(proc: subprocess.Popen, port: int, fail) -> None:
+    """Waits until a server that prints nothing when ready (Dovecot, nginx) greets
+    with `* OK` on `port`. Calls `fail(reason)` (which must raise) when `proc` exits
+    first or START_TIMEOUT passes."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            fail("exited during start-up")
+        try:
+            with socket.create_connection((HOST, port), timeout=IO_TIMEOUT) as s:
+                if s.recv(100).startswith(b"* OK"):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            fail("did not greet in time")
+        time.sleep(0.05)  # readiness probe interval, not synchronisation with a test
+
+
 def _die_with_parent() -> None:
     """preexec_fn: SIGTERM the server if the test process dies (no orphaned servers)."""
     try:
@@ -393,19 +412,7 @@ class Server:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                                      env=self._env(), preexec_fn=_die_with_parent)
         # Dovecot prints nothing when ready: the greeting on the port is the signal.
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
-                self._abort("dovecot exited during start-up")
-            try:
-                with socket.create_connection((HOST, self.port), timeout=IO_TIMEOUT) as s:
-                    if s.recv(100).startswith(b"* OK"):
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self._abort("dovecot did not greet in time")
-            time.sleep(0.05)  # readiness probe interval, not synchronisation with a test
+        wait_for_greeting(self.proc, self.port, lambda reason: self._abort("dovecot " + reason))
 
     def stop(self) -> int:
         """SIGTERM, wait, return the exit status (also kept in exit_codes)."""

@@ -29,7 +29,6 @@ import unittest
 from interop_support import (
     HOST,
     IO_TIMEOUT,
-    START_TIMEOUT,
     STOP_TIMEOUT,
     USERS,
     Server,
@@ -40,6 +39,7 @@ from interop_support import (
     folder_dir,
     free_port,
     message_files,
+    wait_for_greeting,
 )
 
 CLIENT_ADDRESS = "127.0.0.5"
@@ -166,19 +166,8 @@ class NginxProxyTest(unittest.TestCase):
             self.nginx.wait()
 
     def _wait_for_nginx(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.nginx.poll() is not None:
-                fail_setup("nginx exited during start-up:\n" + self._nginx_log())
-            try:
-                with socket.create_connection((HOST, self.port), timeout=IO_TIMEOUT) as s:
-                    if s.recv(100).startswith(b"* OK"):
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                fail_setup("nginx did not greet in time:\n" + self._nginx_log())
-            time.sleep(0.05)  # readiness probe interval, not synchronisation with a test
+        wait_for_greeting(
+            self.nginx, self.port, lambda reason: fail_setup("nginx " + reason + ":\n" + self._nginx_log()))
 
     def _nginx_log(self):
         try:
