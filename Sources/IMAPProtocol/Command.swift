@@ -75,6 +75,10 @@ public enum Command: Sendable {
     /// `UID EXPUNGE uid-set` (UIDPLUS, RFC 4315).
     case uidExpunge(SequenceSet<UID>)
     case search(MessageSetKind, SearchCommand)
+    /// `[UID] SORT` (RFC 5256, RFC 5957, RFC 5267).
+    case sort(MessageSetKind, SortCommand)
+    /// `[UID] THREAD` (RFC 5256).
+    case thread(MessageSetKind, ThreadCommand)
     case fetch(MessageSet, [FetchAttribute], FetchModifiers)
     case store(MessageSet, StoreModifiers, StoreAction)
     case copy(MessageSet, MailboxName)
@@ -111,6 +115,8 @@ public enum Command: Sendable {
         case .expunge: return "EXPUNGE"
         case .uidExpunge: return "UID EXPUNGE"
         case .search(let kind, _): return kind == .uid ? "UID SEARCH" : "SEARCH"
+        case .sort(let kind, _): return kind == .uid ? "UID SORT" : "SORT"
+        case .thread(let kind, _): return kind == .uid ? "UID THREAD" : "THREAD"
         case .fetch(let set, _, _): return set.isUID ? "UID FETCH" : "FETCH"
         case .store(let set, _, _): return set.isUID ? "UID STORE" : "STORE"
         case .copy(let set, _): return set.isUID ? "UID COPY" : "COPY"

@@ -96,6 +96,10 @@ public enum UntaggedResponse: Sendable {
     case search([UInt32], modSeq: UInt64?)
     /// `* ESEARCH (TAG "t") [UID] MIN n MAX n ALL set COUNT n`
     case esearch(ESearchResponse)
+    /// RFC 5256 `"SORT" *(SP nz-number)`, in sort order.
+    case sort([UInt32])
+    /// RFC 5256 `"THREAD" [SP 1*thread-list]`.
+    case thread([ThreadNode])
     /// `* n FETCH (…)` with every item in memory. Large bodies are streamed by the
     /// server with `ResponseEncoder.writeFetchStart` etc. instead.
     case fetch(SequenceNumber, [FetchResponseItem])

@@ -26,6 +26,12 @@ enum Capability {
     static let listExtended = "LIST-EXTENDED"  // RFC 5258
     static let listStatus = "LIST-STATUS"  // RFC 5819
     static let startTLS = "STARTTLS"  // RFC 9051 §6.2.1
+    static let sort = "SORT"  // RFC 5256
+    static let sortDisplay = "SORT=DISPLAY"  // RFC 5957
+    static let threadOrderedSubject = "THREAD=ORDEREDSUBJECT"  // RFC 5256
+    static let threadReferences = "THREAD=REFERENCES"  // RFC 5256
+    static let threadRefs = "THREAD=REFS"  // Dovecot's REFERENCES variant
+    static let esort = "ESORT"  // RFC 5267
 
     /// Names a client may ENABLE (RFC 5161), uppercased.
     static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT"]
@@ -42,6 +48,7 @@ enum Capability {
             caps += [namespace, unselect, children, esearch, searchRes, binary, utf8Accept]
             caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]
             caps += [listExtended, listStatus]
+            caps += [sort, sortDisplay, esort, threadOrderedSubject, threadReferences, threadRefs]
         } else if plaintextAuthAllowed {
             caps.append(authPlain)
         } else {

@@ -60,6 +60,10 @@ extension ResponseEncoder {
             writeSearch(numbers, modSeq: modSeq, into: &buffer)
         case .esearch(let result):
             writeESearch(result, into: &buffer)
+        case .sort(let numbers):
+            writeSort(numbers, into: &buffer)
+        case .thread(let threads):
+            writeThread(threads, into: &buffer)
         case .fetch(let number, let items):
             writeFetchStart(number, into: &buffer)
             var first = true

@@ -74,6 +74,8 @@ extension GrammarParser {
         case "UNSELECT": return .unselect
         case "EXPUNGE": return .expunge
         case "SEARCH": return try search(kind: .sequenceNumber)
+        case "SORT": return try sort(kind: .sequenceNumber)
+        case "THREAD": return try thread(kind: .sequenceNumber)
         case "FETCH": return try fetch(uid: false)
         case "STORE": return try store(uid: false)
         case "COPY": return try copyOrMove(uid: false, move: false)
@@ -84,7 +86,8 @@ extension GrammarParser {
         }
     }
 
-    /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`
+    /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`, and
+    /// RFC 5256's `sort` and `thread`
     mutating func uidCommand() throws(ParseError) -> Command {
         try space()
         let name = try keyword()
@@ -93,6 +96,8 @@ extension GrammarParser {
         case "MOVE": return try copyOrMove(uid: true, move: true)
         case "FETCH": return try fetch(uid: true)
         case "SEARCH": return try search(kind: .uid)
+        case "SORT": return try sort(kind: .uid)
+        case "THREAD": return try thread(kind: .uid)
         case "STORE": return try store(uid: true)
         case "EXPUNGE":
             // `uid-expunge = "EXPUNGE" SP sequence-set` (RFC 4315)

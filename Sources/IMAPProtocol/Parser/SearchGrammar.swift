@@ -37,7 +37,7 @@ extension GrammarParser {
 
     /// `search-key`, one of RFC 9051 §9's alternatives, `"(" search-key *(SP search-key) ")"`,
     /// a bare `sequence-set`, or `search-modsequence` (RFC 7162).
-    private mutating func searchKey(charset: String?, depth: Int) throws(ParseError) -> SearchKey {
+    mutating func searchKey(charset: String?, depth: Int) throws(ParseError) -> SearchKey {
         guard depth <= GrammarParser.maxSearchDepth else { throw .tooDeeplyNested }
         guard let first = peek() else { throw .missingArgument }
         if first == ASCII.openParen {

@@ -21,7 +21,8 @@ struct CommandSpec {
             .status, .append, .idle:
             return .authenticated
         case .check, .close, .unselect, .expunge, .uidExpunge, .copy, .move: return .selected
-        case .search(let kind, _): return kind == .uid ? .selected : .selectedNoExpunge
+        case .search(let kind, _), .sort(let kind, _), .thread(let kind, _):
+            return kind == .uid ? .selected : .selectedNoExpunge
         case .fetch(let set, _, _), .store(let set, _, _): return set.isUID ? .selected : .selectedNoExpunge
         }
     }

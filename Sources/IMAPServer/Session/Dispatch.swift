@@ -81,6 +81,9 @@ extension IMAPSession {
             await handleStore(tag: tag, mailbox: mailbox, set: set, modifiers: modifiers, action: action, spec: spec)
         case .search(let kind, let search):
             await handleSearch(tag: tag, mailbox: mailbox, kind: kind, search, spec: spec)
+        case .sort(let kind, let sort): await handleSort(tag: tag, mailbox: mailbox, kind: kind, sort, spec: spec)
+        case .thread(let kind, let thread):
+            await handleThread(tag: tag, mailbox: mailbox, kind: kind, thread, spec: spec)
         case .copy(let set, let name): await handleCopy(tag: tag, mailbox: mailbox, set: set, destination: name)
         case .move(let set, let name): await handleMove(tag: tag, mailbox: mailbox, set: set, destination: name)
         default: return serverBug(tag, "\(tagged.command.name) has no handler for the selected state")

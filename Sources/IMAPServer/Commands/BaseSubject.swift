@@ -1,0 +1,163 @@
+/// RFC 5256 §2.1: the base subject that SORT SUBJECT compares and THREAD groups by,
+/// computed as Dovecot computes it (lib-imap imap-base-subject.c) so that both servers
+/// sort the same spool the same way. Pure, for unit tests.
+///
+/// The ABNF of §5 that the steps strip:
+/// - `subj-trailer = "(fwd)" / WSP`
+/// - `subj-leader = (*subj-blob subj-refwd) / WSP`
+/// - `subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"`
+/// - `subj-blob = "[" *BLOBCHAR "]" *WSP`
+/// - `subj-fwd = subj-fwd-hdr subject subj-fwd-trl`, `subj-fwd-hdr = "[fwd:"`, `subj-fwd-trl = "]"`
+enum BaseSubject {
+    /// The base subject of `subject` (already RFC 2047 decoded), case-mapped
+    /// (`SortText.casemapped`), as UTF-8; and whether a `Re:`, `Fwd:`, `(fwd)` or
+    /// `[fwd: …]` was removed (§2.2 REFERENCES step 5 prefers the message that is not a
+    /// reply or forward).
+    static func extract(_ subject: String) -> (base: [UInt8], isReplyOrForward: Bool) {
+        // (1) RFC 2047 words are decoded by the caller; tabs and line breaks become
+        // spaces and runs of spaces one space. Case-mapped first, so that the
+        // prefixes below are matched in upper case only.
+        var text = packWhitespace(SortText.casemapped(subject))
+        var start = 0
+        var isReplyOrForward = false
+        repeat {
+            // (2) Trailers: "(fwd)" and spaces, repeatedly.
+            removeTrailers(&text, from: start, &isReplyOrForward)
+            var found: Bool
+            repeat {
+                // (3) A leader: one space, or blobs followed by Re:/Fw:/Fwd:.
+                found = removeLeader(text, &start, &isReplyOrForward)
+                // (4) A blob, when something is left after it.
+                found = removeBlobWhenNonEmpty(text, &start) || found
+                // (5) Until neither matches.
+            } while found
+            // (6) "[fwd: … ]" around the whole rest: strip both ends, again from (2).
+        } while removeForwardWrapper(&text, &start, &isReplyOrForward)
+        // (7)
+        return (Array(text[start...]), isReplyOrForward)
+    }
+
+    private static let space = UInt8(ascii: " ")
+
+    static func packWhitespace(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var lastWasSpace = false
+        for b in bytes {
+            if b == space || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") || b == UInt8(ascii: "\n") {
+                if !lastWasSpace { out.append(space) }
+                lastWasSpace = true
+            } else {
+                out.append(b)
+                lastWasSpace = false
+            }
+        }
+        return out
+    }
+
+    private static func removeTrailers(_ text: inout [UInt8], from start: Int, _ isReplyOrForward: inout Bool) {
+        let fwd = Array("(FWD)".utf8)
+        var end = text.count
+        while end > start {
+            if text[end - 1] == space {
+                end -= 1
+            } else if end - start >= 5 && Array(text[(end - 5)..<end]) == fwd {
+                isReplyOrForward = true
+                end -= 5
+            } else {
+                break
+            }
+        }
+        text.removeSubrange(end...)
+    }
+
+    /// `subj-blob` at `index`: the index after it (and one space after it: white
+    /// space is packed), or nil.
+    private static func blobEnd(_ text: [UInt8], _ index: Int) -> Int? {
+        guard index < text.count, text[index] == UInt8(ascii: "[") else { return nil }
+        var i = index + 1
+        while i < text.count && text[i] != UInt8(ascii: "[") && text[i] != UInt8(ascii: "]") { i += 1 }
+        guard i < text.count, text[i] == UInt8(ascii: "]") else { return nil }
+        i += 1
+        if i < text.count && text[i] == space { i += 1 }
+        return i
+    }
+
+    private static func hasPrefix(_ text: [UInt8], _ index: Int, _ prefix: String) -> Bool {
+        let p = Array(prefix.utf8)
+        return text.count - index >= p.count && Array(text[index..<(index + p.count)]) == p
+    }
+
+    private static func removeLeader(_ text: [UInt8], _ start: inout Int, _ isReplyOrForward: inout Bool) -> Bool {
+        var removed = false
+        if start < text.count && text[start] == space {
+            // Always removed, whether or not a refwd follows.
+            start += 1
+            removed = true
+        }
+        var i = start
+        while i < text.count && text[i] == UInt8(ascii: "[") {
+            guard let end = blobEnd(text, i) else { return removed }
+            i = end
+        }
+        if hasPrefix(text, i, "RE") {
+            i += 2
+        } else if hasPrefix(text, i, "FWD") {
+            i += 3
+        } else if hasPrefix(text, i, "FW") {
+            i += 2
+        } else {
+            return removed
+        }
+        if i < text.count && text[i] == space { i += 1 }
+        if i < text.count && text[i] == UInt8(ascii: "[") {
+            guard let end = blobEnd(text, i) else { return removed }
+            i = end
+        }
+        guard i < text.count, text[i] == UInt8(ascii: ":") else { return removed }
+        start = i + 1
+        isReplyOrForward = true
+        return true
+    }
+
+    private static func removeBlobWhenNonEmpty(_ text: [UInt8], _ start: inout Int) -> Bool {
+        guard let end = blobEnd(text, start), end < text.count else { return false }
+        start = end
+        return true
+    }
+
+    private static func removeForwardWrapper(_ text: inout [UInt8], _ start: inout Int, _ isReplyOrForward: inout Bool)
+        -> Bool
+    {
+        // The "]" cannot be the ":" of the header, so at least "[FWD:]" is there.
+        guard hasPrefix(text, start, "[FWD:"), text.last == UInt8(ascii: "]") else { return false }
+        isReplyOrForward = true
+        text.removeLast()
+        start += 5
+        return true
+    }
+}
+
+/// Text comparison for SORT (RFC 5256 §3 says i;unicode-casemap, RFC 5051): each
+/// character mapped to its titlecase form, as Dovecot's
+/// `uni_utf8_to_decomposed_titlecase` maps it, then compared as UTF-8 bytes. (Dovecot
+/// also decomposes; Swift's standard library has no decomposition, so precomposed and
+/// decomposed spellings of an accented letter compare as different here.)
+enum SortText {
+    static func casemapped(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                let b = UInt8(scalar.value)
+                out.append(b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z") ? b - 32 : b)
+            } else {
+                out += Array(scalar.properties.titlecaseMapping.utf8)
+            }
+        }
+        return out
+    }
+
+    /// Byte-wise order of two case-mapped texts (a prefix sorts first).
+    static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
+}

@@ -1,0 +1,133 @@
+import IMAPProtocol
+import MailMessage
+import MaildirStore
+
+extension IMAPSession {
+    /// RFC 5256 §3 SORT and UID SORT (keys of RFC 5957 SORT=DISPLAY too), answered as
+    /// `* SORT`, or as ESEARCH (RFC 5267 ESORT) when the client asked with RETURN.
+    func handleSort(
+        tag: String, mailbox: SelectedMailbox, kind: MessageSetKind, _ sort: SortCommand, spec: CommandSpec
+    ) async {
+        let keys = Set(sort.criteria.map(\.key))
+        guard
+            let found = await collectSortMessages(
+                tag: tag, mailbox: mailbox, charset: sort.charset, key: sort.key,
+                needsHeaders: !keys.isDisjoint(with: SortOrder.headerKeys),
+                needsDetails: !keys.isDisjoint(with: [.arrival, .size, .date]))
+        else { return }
+        let criteria = sort.criteria
+        let sorted: [SortMessage]
+        do {
+            // Sorting a large folder is work too: on the content pool, not the event loop.
+            sorted = try await context.content { SortOrder.sorted(found, by: criteria) }
+        } catch {
+            sendStoreFailure(tag, error, name: MailboxName(""))
+            return
+        }
+        let values = sorted.map { kind == .uid ? $0.uid.rawValue : $0.sequenceNumber.rawValue }
+        let options = Set(sort.returnOptions)
+        if options.contains(.save) {
+            // RFC 5182 with RFC 5267: the first and last in sort order stand for MIN
+            // and MAX when only they are asked for.
+            let onlyExtremes = !options.isDisjoint(with: [.min, .max]) && options.isDisjoint(with: [.all, .count])
+            var saved = sorted.map(\.uid)
+            if onlyExtremes, let first = sorted.first, let last = sorted.last {
+                saved = []
+                if options.contains(.min) { saved.append(first.uid) }
+                if options.contains(.max) && (saved.isEmpty || last.uid != first.uid) { saved.append(last.uid) }
+            }
+            mailbox.savedSearch = saved.sorted { $0.rawValue < $1.rawValue }
+        }
+        if sort.hasReturn {
+            let wanted = options.subtracting([.save])
+            if !(options.contains(.save) && wanted.isEmpty) {
+                writer.untagged(.esearch(SortOrder.esortResponse(values, wanted: wanted, tag: tag, uid: kind == .uid)))
+            }
+        } else {
+            writer.untagged(.sort(values))
+        }
+        await finish(tag, "Sort completed.", reportExpunge: spec.mayReportExpunge)
+    }
+}
+
+/// RFC 5256 §3 sort order, pure. Each criterion's value is computed once per message;
+/// messages equal under every criterion keep mailbox order (RFC 5256 §3: "sorted
+/// according to the order in which they appear in the mailbox"); REVERSE reverses only
+/// its own criterion, as in Dovecot.
+enum SortOrder {
+    /// Keys that need the message's header.
+    static let headerKeys: Set<SortKey> = [.cc, .date, .from, .subject, .to, .displayFrom, .displayTo]
+
+    enum Value: Comparable {
+        case number(Int64)
+        case text([UInt8])
+
+        static func < (a: Value, b: Value) -> Bool {
+            switch (a, b) {
+            case (.number(let x), .number(let y)): return x < y
+            case (.text(let x), .text(let y)): return SortText.less(x, y)
+            case (.number, .text): return true
+            case (.text, .number): return false
+            }
+        }
+    }
+
+    /// RFC 5256 §3 for each key; text values case-mapped (`SortText`), a missing
+    /// field the empty string.
+    static func value(_ key: SortKey, _ message: SortMessage) -> Value {
+        let h = message.headers
+        switch key {
+        case .arrival: return .number(message.internalDate)
+        case .date: return .number(message.sentDate)
+        case .size: return .number(Int64(message.size))
+        case .subject: return .text(BaseSubject.extract(h.subject ?? "").base)
+        case .from: return .text(SortText.casemapped(h.from?.mailbox ?? ""))
+        case .to: return .text(SortText.casemapped(h.to?.mailbox ?? ""))
+        case .cc: return .text(SortText.casemapped(h.cc?.mailbox ?? ""))
+        case .displayFrom: return .text(SortText.casemapped(h.from?.displayName ?? ""))
+        case .displayTo: return .text(SortText.casemapped(h.to?.displayName ?? ""))
+        }
+    }
+
+    static func sorted(_ messages: [SortMessage], by criteria: [SortCriterion]) -> [SortMessage] {
+        let values = messages.map { message in criteria.map { value($0.key, message) } }
+        let order = messages.indices.sorted { a, b in
+            for (index, criterion) in criteria.enumerated() {
+                let (x, y) = (values[a][index], values[b][index])
+                if x == y { continue }
+                return criterion.reverse ? y < x : x < y
+            }
+            return messages[a].sequenceNumber.rawValue < messages[b].sequenceNumber.rawValue
+        }
+        return order.map { messages[$0] }
+    }
+
+    /// RFC 5267 §3.1 ESORT: MIN and MAX are the first and last message in sort order,
+    /// ALL the numbers in sort order as a sequence set (ascending runs as ranges);
+    /// `RETURN ()` means ALL.
+    static func esortResponse(_ values: [UInt32], wanted: Set<SearchReturnOption>, tag: String, uid: Bool)
+        -> ESearchResponse
+    {
+        var response = ESearchResponse(tag: tag, uid: uid)
+        if !values.isEmpty {
+            if wanted.contains(.min) { response.min = values.first }
+            if wanted.contains(.max) { response.max = values.last }
+            if wanted.isEmpty || wanted.contains(.all) { response.all = runs(values) }
+        }
+        if wanted.contains(.count) { response.count = values.count }
+        return response
+    }
+
+    /// Consecutive ascending numbers as ranges, order kept: 3,4,5,1,9 → 3:5,1,9.
+    static func runs(_ values: [UInt32]) -> [ClosedRange<UInt32>] {
+        var ranges: [ClosedRange<UInt32>] = []
+        for v in values {
+            if let last = ranges.last, last.upperBound < .max, v == last.upperBound + 1 {
+                ranges[ranges.count - 1] = last.lowerBound...v
+            } else {
+                ranges.append(v...v)
+            }
+        }
+        return ranges
+    }
+}
