@@ -28,7 +28,7 @@ public struct SortAddress: Sendable, Hashable {
     /// written; "" when missing.
     public var mailbox: String
     /// RFC 5957 §3 DISPLAYFROM/DISPLAYTO: the display name, RFC 2047 decoded; when it is
-    /// empty or missing, `mailbox@host` (Dovecot's `get_display_name`); "" for a group.
+    /// empty or missing, `mailbox@host` (Dovecot's `get_display_name`); a group's name for a group.
     public var displayName: String
 
     public init(mailbox: String, displayName: String) {
@@ -77,6 +77,10 @@ extension MessageTree {
             display = RFC2047.decode(EnvelopeText.forHumans(name))
         } else if let mailbox = first.mailbox, let domain = first.domain {
             display = Charset.decodeUnknown(mailbox) + "@" + Charset.decodeUnknown(domain)
+        } else if let group = first.mailbox {
+            // A group's start (`name:`): its name, as Dovecot sorts it (imaptest's
+            // sort-display-to group).
+            display = RFC2047.decode(group)
         }
         return SortAddress(mailbox: mailbox.map(Charset.decodeUnknown) ?? "", displayName: display)
     }

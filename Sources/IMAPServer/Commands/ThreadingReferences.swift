@@ -102,14 +102,13 @@ extension Threading {
                     }
                     previous = current
                 }
-                // (1B) The last reference is the message's parent, replacing any parent
-                // an earlier message's references gave it, unless that makes a loop;
-                // no references: no parent.
-                if let last = previous, !isAncestor(own, of: last) {
-                    parent[own] = last
-                } else if previous == nil {
-                    parent[own] = -1
-                }
+                // (1B) The last reference is the message's parent. Any parent an
+                // earlier message's references gave it is dropped first, even when the
+                // new link is not made because it would make a loop (imaptest's
+                // `thread` group: <c> referenced by <b> whose References name <a> <c>
+                // ends up a root, not under <a>).
+                parent[own] = -1
+                if let last = previous, !isAncestor(own, of: last) { parent[own] = last }
             }
         }
 
