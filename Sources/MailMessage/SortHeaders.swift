@@ -53,7 +53,9 @@ extension MessageTree {
             } else if ASCII.equalsIgnoringCase(name, "Cc") {
                 if headers.cc == nil { headers.cc = Self.firstAddress(view.foldedValue(of: field)) }
             } else if ASCII.equalsIgnoringCase(name, "Date") {
-                if headers.sentDate == nil { headers.sentDate = RFC5322Date.parse(view.unfoldedValue(of: field))?.seconds }
+                if headers.sentDate == nil {
+                    headers.sentDate = RFC5322Date.parse(view.unfoldedValue(of: field))?.seconds
+                }
             } else if ASCII.equalsIgnoringCase(name, "Message-ID") {
                 if headers.messageID == nil { headers.messageID = view.unfoldedValue(of: field) }
             } else if ASCII.equalsIgnoringCase(name, "In-Reply-To") {

@@ -182,3 +182,41 @@ final class EncoderUntaggedTests: XCTestCase {
             "* ESEARCH (TAG \"t\") UID ALL 5 MODSEQ 1234\r\n")
     }
 }
+
+/// RFC 5256 `* SORT` and `* THREAD`.
+final class EncoderSortThreadTests: XCTestCase {
+    private func text(_ response: UntaggedResponse) -> String { EncoderFixture.text(.untagged(response)) }
+
+    func testSort() {
+        XCTAssertEqual(text(.sort([2, 84, 882])), "* SORT 2 84 882\r\n")
+        XCTAssertEqual(text(.sort([])), "* SORT\r\n")
+    }
+
+    /// RFC 5256 §4's example: `(2)(3 6 (4 23)(44 7 96))`, from the flat preorder.
+    func testThreadFromTheRFC() {
+        let nodes = [
+            ThreadNode(2), ThreadNode(3, childCount: 1), ThreadNode(6, childCount: 2), ThreadNode(4, childCount: 1),
+            ThreadNode(23), ThreadNode(44, childCount: 1), ThreadNode(7, childCount: 1), ThreadNode(96),
+        ]
+        XCTAssertEqual(text(.thread(nodes)), "* THREAD (2)(3 6 (4 23)(44 7 96))\r\n")
+        XCTAssertEqual(text(.thread([])), "* THREAD\r\n")
+    }
+
+    /// A dummy root shows only its children; one without children, nothing.
+    func testDummies() {
+        let nodes = [
+            ThreadNode(0, childCount: 2), ThreadNode(3), ThreadNode(5, childCount: 1), ThreadNode(6),
+            ThreadNode(0), ThreadNode(7),
+        ]
+        XCTAssertEqual(ThreadNode.format(nodes), "((3)(5 6))(7)")
+    }
+
+    /// A reply chain 200,000 deep is written without recursion.
+    func testADeepChain() {
+        let depth = 200_000
+        let nodes = (1...depth).map { ThreadNode(UInt32($0), childCount: $0 == depth ? 0 : 1) }
+        let written = ThreadNode.format(nodes)
+        XCTAssertTrue(written.hasPrefix("(1 2 3 "))
+        XCTAssertTrue(written.hasSuffix(" 199999 200000)"))
+    }
+}

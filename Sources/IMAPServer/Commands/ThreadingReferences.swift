@@ -46,6 +46,10 @@ extension Threading {
         var message: [Int] = []
         /// Per container: its parent by the reference links (step 1), -1 for none.
         var parent: [Int] = []
+        /// Per container: whether it was ever given a child. One that never was is no
+        /// one's ancestor, which spares the loop check its walk up the tree in the
+        /// common case (a reply to the newest message of a long chain).
+        private var hadChild: [Bool] = []
         /// Per container, after step 3: its children in the pruned tree.
         var children: [[Int]] = []
         private var byID: [[UInt8]: Int] = [:]
@@ -55,6 +59,7 @@ extension Threading {
         private mutating func newContainer(message: Int = -1) -> Int {
             self.message.append(message)
             parent.append(-1)
+            hadChild.append(false)
             return self.message.count - 1
         }
 
@@ -67,6 +72,8 @@ extension Threading {
 
         /// Whether `ancestor` is `node` or above it.
         private func isAncestor(_ ancestor: Int, of node: Int) -> Bool {
+            if ancestor == node { return true }
+            if !hadChild[ancestor] { return false }
             var current = node
             while current >= 0 {
                 if current == ancestor { return true }
@@ -99,6 +106,7 @@ extension Threading {
                     let current = container(for: id)
                     if let previous, parent[current] < 0, !isAncestor(current, of: previous) {
                         parent[current] = previous
+                        hadChild[previous] = true
                     }
                     previous = current
                 }
@@ -108,7 +116,10 @@ extension Threading {
                 // `thread` group: <c> referenced by <b> whose References name <a> <c>
                 // ends up a root, not under <a>).
                 parent[own] = -1
-                if let last = previous, !isAncestor(own, of: last) { parent[own] = last }
+                if let last = previous, !isAncestor(own, of: last) {
+                    parent[own] = last
+                    hadChild[last] = true
+                }
             }
         }
 
