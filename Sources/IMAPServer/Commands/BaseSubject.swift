@@ -139,10 +139,9 @@ enum BaseSubject {
 }
 
 /// Text comparison for SORT (RFC 5256 §3 says i;unicode-casemap, RFC 5051): each
-/// character mapped to its titlecase form, as Dovecot's
-/// `uni_utf8_to_decomposed_titlecase` maps it, then compared as UTF-8 bytes. (Dovecot
-/// also decomposes; Swift's standard library has no decomposition, so precomposed and
-/// decomposed spellings of an accented letter compare as different here.)
+/// character mapped to its titlecase form and canonically decomposed, as Dovecot's
+/// `uni_utf8_to_decomposed_titlecase` maps it ("é" becomes "E" + U+0301, so it sorts
+/// between "D" and "F"), then compared as UTF-8 bytes.
 enum SortText {
     static func casemapped(_ text: String) -> [UInt8] {
         var out: [UInt8] = []
@@ -151,12 +150,39 @@ enum SortText {
             if scalar.isASCII {
                 let b = UInt8(scalar.value)
                 out.append(b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z") ? b - 32 : b)
-            } else {
-                out += Array(scalar.properties.titlecaseMapping.utf8)
+                continue
+            }
+            for mapped in scalar.properties.titlecaseMapping.unicodeScalars {
+                for part in decomposed(mapped) { out += Array(String(Character(part)).utf8) }
             }
         }
         return out
     }
+
+    /// The canonical decomposition of one scalar (itself when it has none).
+    static func decomposed(_ scalar: Unicode.Scalar) -> [Unicode.Scalar] {
+        let value = scalar.value
+        // Hangul syllables by the formula of Unicode §3.12.
+        if (0xAC00...0xD7A3).contains(value) {
+            let index = value - 0xAC00
+            var parts = [0x1100 + index / 588, 0x1161 + (index % 588) / 28]
+            if index % 28 != 0 { parts.append(0x11A7 + index % 28) }
+            return parts.compactMap(Unicode.Scalar.init)
+        }
+        return decompositions[value] ?? [scalar]
+    }
+
+    /// SortDecomposition's table, parsed once.
+    private static let decompositions: [UInt32: [Unicode.Scalar]] = {
+        var table: [UInt32: [Unicode.Scalar]] = [:]
+        for entry in SortDecomposition.table.split(whereSeparator: { $0 == ";" || $0.isWhitespace }) {
+            let halves = entry.split(separator: "=")
+            guard halves.count == 2, let code = UInt32(halves[0], radix: 16) else { continue }
+            table[code] = halves[1].split(separator: ".").compactMap { UInt32($0, radix: 16) }.compactMap(
+                Unicode.Scalar.init)
+        }
+        return table
+    }()
 
     /// Byte-wise order of two case-mapped texts (a prefix sorts first).
     static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
