@@ -85,6 +85,9 @@ public indirect enum SearchKey: Hashable, Sendable {
     /// Date: header.
     case sentBefore(IMAPDate), sentOn(IMAPDate), sentSince(IMAPDate)
     case larger(UInt32), smaller(UInt32)
+    /// RFC 5032 WITHIN: INTERNALDATE at least / less than this many seconds before the
+    /// search runs.
+    case older(UInt32), younger(UInt32)
     case uid(SequenceSet<UID>)
     case sequenceNumbers(SequenceSet<SequenceNumber>)
     case not(SearchKey)

@@ -32,6 +32,7 @@ enum Capability {
     static let threadReferences = "THREAD=REFERENCES"  // RFC 5256
     static let threadRefs = "THREAD=REFS"  // Dovecot's REFERENCES variant
     static let esort = "ESORT"  // RFC 5267
+    static let within = "WITHIN"  // RFC 5032
 
     /// Names a client may ENABLE (RFC 5161), uppercased.
     static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT"]
@@ -48,7 +49,7 @@ enum Capability {
             caps += [namespace, unselect, children, esearch, searchRes, binary, utf8Accept]
             caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]
             caps += [listExtended, listStatus]
-            caps += [sort, sortDisplay, esort, threadOrderedSubject, threadReferences, threadRefs]
+            caps += [sort, sortDisplay, esort, threadOrderedSubject, threadReferences, threadRefs, within]
         } else if plaintextAuthAllowed {
             caps.append(authPlain)
         } else {

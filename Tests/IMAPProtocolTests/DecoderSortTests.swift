@@ -108,4 +108,18 @@ final class DecoderSortTests: XCTestCase {
         // Nesting stays bounded as in SEARCH.
         assertBad("a THREAD REFS UTF-8 " + String(repeating: "NOT ", count: 200) + "ALL")
     }
+
+    /// RFC 5032 WITHIN keys, in SEARCH and in SORT's criteria.
+    func testWithinKeys() {
+        guard case .search(_, let search)? = parsedCommand("a SEARCH OLDER 3600 NOT YOUNGER 60") else {
+            return XCTFail("not a SEARCH")
+        }
+        XCTAssertEqual(search.key, .and([.older(3600), .not(.younger(60))]))
+        XCTAssertEqual(sort("a SORT (DATE) UTF-8 YOUNGER 1")?.1.key, .and([.younger(1)]))
+        assertBad("a SEARCH OLDER 0")
+        assertBad("a SEARCH YOUNGER")
+        assertBad("a SEARCH YOUNGER -5")
+        assertBad("a SEARCH OLDER 1h")
+        assertBad("a SEARCH OLDER 99999999999")
+    }
 }

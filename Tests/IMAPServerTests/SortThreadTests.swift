@@ -179,4 +179,30 @@ final class SortThreadTests: XCTestCase {
         XCTAssertTrue(pollUntil { statistics.cancelled.load(ordering: .relaxed) == 1 })
         XCTAssertEqual(statistics.messagesRead.load(ordering: .relaxed) - readBefore, 2)
     }
+
+    /// RFC 5032 WITHIN: INTERNALDATEs an hour and a day old against OLDER and
+    /// YOUNGER of a few minutes and of twelve hours (margins far beyond the test's
+    /// run time).
+    func testWithin() async throws {
+        let server = try await startServer()
+        let now = Date().timeIntervalSince1970
+        for (index, age) in [86_400.0, 60, 3_600].enumerated() {
+            try server.maildir.deliver(
+                "alice", name: "17000000\(index + 10).M\(index)P1.host:2,", into: "cur",
+                body: "Subject: \(index)\n\nx\n",
+                mtime: now - age)
+        }
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        let caps = try answer(client, "CAPABILITY").first ?? ""
+        XCTAssertTrue(caps.contains(" WITHIN"), caps)
+        XCTAssertEqual(try answer(client, "SEARCH OLDER 600"), ["* SEARCH 1 3"])
+        XCTAssertEqual(try answer(client, "SEARCH YOUNGER 600"), ["* SEARCH 2"])
+        XCTAssertEqual(try answer(client, "SEARCH OLDER 43200"), ["* SEARCH 1"])
+        XCTAssertEqual(try answer(client, "SEARCH YOUNGER 43200 NOT YOUNGER 600"), ["* SEARCH 3"])
+        XCTAssertEqual(try answer(client, "SORT (REVERSE ARRIVAL) UTF-8 YOUNGER 43200"), ["* SORT 2 3"])
+        let bad = try client.command("SEARCH OLDER 0")
+        XCTAssertTrue(bad.tagged.contains(" BAD "), bad.tagged)
+    }
 }

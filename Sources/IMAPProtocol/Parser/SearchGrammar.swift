@@ -91,6 +91,13 @@ extension GrammarParser {
         case "SENTON": return .sentOn(try spaceDate())
         case "SENTSINCE": return .sentSince(try spaceDate())
         case "LARGER": return .larger(try spaceSize())
+        // RFC 5032: `"OLDER" SP nz-number` / `"YOUNGER" SP nz-number`.
+        case "OLDER":
+            try space()
+            return .older(try nzNumber())
+        case "YOUNGER":
+            try space()
+            return .younger(try nzNumber())
         case "SMALLER": return .smaller(try spaceSize())
         case "UID":
             try space()

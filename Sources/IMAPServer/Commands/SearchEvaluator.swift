@@ -2,6 +2,12 @@ import IMAPProtocol
 import MailMessage
 import MaildirStore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Evaluates RFC 9051 §6.4.4 search keys against one message. Pure: everything it
 /// needs is passed in, the message's text only when a key asks for it. Text keys are
 /// resolved once per SEARCH (SearchTextPlan) and matched against each message's text
@@ -20,11 +26,14 @@ struct SearchEvaluator: Sendable {
     /// Whether any key needs INTERNALDATE or RFC822.SIZE, which a scan leaves unread
     /// (MessageRecord).
     let needsDetails: Bool
+    /// RFC 5032 OLDER/YOUNGER count from this instant (seconds since the epoch), taken
+    /// once per search so that every message is measured from the same moment.
+    let now: Int64
 
     /// nil when the key is beyond what one SEARCH may ask (SearchTextPlan's limits).
     init?(
         key: SearchKey, lastSequenceNumber: UInt32, lastUID: UInt32, saved: Set<StoreUID>,
-        recent: RecentUIDs = RecentUIDs()
+        recent: RecentUIDs = RecentUIDs(), now: Int64 = Int64(time(nil))
     ) {
         guard let plan = SearchTextPlan(key) else { return nil }
         self.plan = plan
@@ -32,6 +41,7 @@ struct SearchEvaluator: Sendable {
         self.lastUID = lastUID
         self.saved = saved
         self.recent = recent
+        self.now = now
         needsContent = Self.needsContent(key)
         needsDetails = Self.needsDetails(key)
     }
@@ -48,7 +58,7 @@ struct SearchEvaluator: Sendable {
 
     static func needsDetails(_ key: SearchKey) -> Bool {
         switch key {
-        case .larger, .smaller, .before, .on, .since: return true
+        case .larger, .smaller, .before, .on, .since, .older, .younger: return true
         case .not(let k): return needsDetails(k)
         case .or(let a, let b): return needsDetails(a) || needsDetails(b)
         case .and(let keys): return keys.contains(where: needsDetails)
@@ -99,6 +109,9 @@ struct SearchEvaluator: Sendable {
         case .before(let date): return internalDate(r).map { $0 < date } ?? false
         case .on(let date): return internalDate(r).map { $0 == date } ?? false
         case .since(let date): return internalDate(r).map { $0 >= date } ?? false
+        // As Dovecot: OLDER n is INTERNALDATE <= now - n, YOUNGER n is >= now - n.
+        case .older(let seconds): return r.internalDate.map { $0 <= now - Int64(seconds) } ?? false
+        case .younger(let seconds): return r.internalDate.map { $0 >= now - Int64(seconds) } ?? false
         case .uid(let set):
             guard let ranges = set.resolvedRanges(largest: lastUID) else { return saved.contains(r.uid) }
             return ranges.contains { $0.contains(r.uid.rawValue) }
