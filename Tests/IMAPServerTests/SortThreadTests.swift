@@ -205,4 +205,38 @@ final class SortThreadTests: XCTestCase {
         let bad = try client.command("SEARCH OLDER 0")
         XCTAssertTrue(bad.tagged.contains(" BAD "), bad.tagged)
     }
+
+    /// What one message may make SORT and THREAD keep is capped: a subject of 100 KB
+    /// is compared on its first `SortFields.maxTextBytes`, and of a 200 KB References
+    /// only the tail is kept, which still names the parent.
+    func testHostileHeadersAreBounded() async throws {
+        let server = try await startServer()
+        let longRefs = (0..<8_000).map { "<r\($0)@flood.example>" }.joined(separator: " ")
+        let bodies = [
+            "Subject: b\nMessage-ID: <p@x>\n\nparent\n",
+            "Subject: " + String(repeating: "a", count: 100_000) + "z\nMessage-ID: <c@x>\nReferences: "
+                + longRefs + " <p@x>\n\nchild\n",
+            "Subject: " + String(repeating: "a", count: 100_000) + "y\n\nother\n",
+        ]
+        for (index, body) in bodies.enumerated() {
+            try server.maildir.deliver(
+                "alice", name: "17000000\(index + 10).M\(index)P1.host:2,", into: "cur", body: body)
+        }
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        XCTAssertGreaterThan(longRefs.utf8.count, 8 * SortFields.maxReferencesBytes)
+        XCTAssertEqual(try answer(client, "THREAD REFERENCES UTF-8 ALL"), ["* THREAD (1 2)(3)"])
+        // 2 and 3 differ only after the first 2,048 bytes: equal keys, mailbox order.
+        XCTAssertEqual(try answer(client, "SORT (REVERSE SUBJECT) UTF-8 ALL"), ["* SORT 1 2 3"])
+    }
+
+    func testTrimmingKeepsWholeCharactersAndTheLastReferences() {
+        let text = String(repeating: "é", count: SortFields.maxTextBytes)
+        let kept = SortFields.prefix(text)
+        XCTAssertEqual(kept.utf8.count, SortFields.maxTextBytes)
+        XCTAssertTrue(kept.allSatisfy { $0 == "é" })
+        let refs = Array(("<a@b> " + String(repeating: "x", count: SortFields.maxReferencesBytes) + " <last@b>").utf8)
+        XCTAssertEqual(String(decoding: SortFields.lastReferences(refs), as: UTF8.self), "<last@b>")
+    }
 }

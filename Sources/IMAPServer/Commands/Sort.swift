@@ -12,7 +12,7 @@ extension IMAPSession {
         guard
             let found = await collectSortMessages(
                 tag: tag, mailbox: mailbox, charset: sort.charset, key: sort.key,
-                needsHeaders: !keys.isDisjoint(with: SortOrder.headerKeys),
+                fields: SortFields(sort.criteria.map(\.key)),
                 needsDetails: !keys.isDisjoint(with: [.arrival, .size, .date]))
         else { return }
         let criteria = sort.criteria
@@ -55,9 +55,6 @@ extension IMAPSession {
 /// according to the order in which they appear in the mailbox"); REVERSE reverses only
 /// its own criterion, as in Dovecot.
 enum SortOrder {
-    /// Keys that need the message's header.
-    static let headerKeys: Set<SortKey> = [.cc, .date, .from, .subject, .to, .displayFrom, .displayTo]
-
     enum Value: Comparable {
         case number(Int64)
         case text([UInt8])

@@ -16,6 +16,95 @@ struct SortMessage: Sendable {
 
     /// RFC 5256 §2.2 "sent date": the Date: field, else INTERNALDATE.
     var sentDate: Int64 { headers.sentDate ?? internalDate }
+
+    /// Roughly what this takes in memory.
+    var estimatedBytes: Int {
+        let h = headers
+        let texts = [h.subject, h.from?.mailbox, h.from?.displayName, h.to?.mailbox, h.to?.displayName, h.cc?.mailbox]
+        return 128 + texts.reduce(0) { $0 + ($1?.utf8.count ?? 0) } + (h.messageID?.count ?? 0)
+            + (h.inReplyTo?.count ?? 0) + (h.references?.count ?? 0)
+    }
+}
+
+/// The header fields a SORT or THREAD keeps of each message, and their caps: a
+/// mailbox of hostile messages (1 MiB References, 1 MiB subjects) must not make one
+/// command hold gigabytes. Text sort keys are compared on their first
+/// `maxTextBytes` (texts equal that far keep mailbox order); of References the last
+/// `maxReferencesBytes` are kept (the parent is the last reference).
+struct SortFields: OptionSet, Sendable {
+    let rawValue: Int
+    static let subject = SortFields(rawValue: 1)
+    static let from = SortFields(rawValue: 2)
+    static let to = SortFields(rawValue: 4)
+    static let cc = SortFields(rawValue: 8)
+    static let date = SortFields(rawValue: 16)
+    static let threading = SortFields(rawValue: 32)
+
+    static let maxTextBytes = 2048
+    static let maxIDBytes = 1024
+    static let maxReferencesBytes = 16 * 1024
+    /// Everything one SORT or THREAD keeps, over all messages (NO [LIMIT] beyond).
+    static let maxBytesPerCommand = 256 * 1024 * 1024
+
+    init(rawValue: Int) { self.rawValue = rawValue }
+
+    init(_ keys: [SortKey]) {
+        var fields: SortFields = []
+        for key in keys {
+            switch key {
+            case .arrival, .size: break
+            case .date: fields.insert(.date)
+            case .subject: fields.insert(.subject)
+            case .from, .displayFrom: fields.insert(.from)
+            case .to, .displayTo: fields.insert(.to)
+            case .cc: fields.insert(.cc)
+            }
+        }
+        self = fields
+    }
+
+    static let thread: SortFields = [.subject, .date, .threading]
+
+    func trim(_ headers: SortHeaders) -> SortHeaders {
+        var kept = SortHeaders()
+        if contains(.subject) { kept.subject = headers.subject.map(Self.prefix) }
+        if contains(.from) { kept.from = headers.from.map(Self.trim) }
+        if contains(.to) { kept.to = headers.to.map(Self.trim) }
+        if contains(.cc) { kept.cc = headers.cc.map(Self.trim) }
+        if contains(.date) { kept.sentDate = headers.sentDate }
+        if contains(.threading) {
+            kept.messageID = headers.messageID.map { Array($0.prefix(Self.maxIDBytes)) }
+            kept.inReplyTo = headers.inReplyTo.map { Array($0.prefix(Self.maxIDBytes)) }
+            kept.references = headers.references.map(Self.lastReferences)
+        }
+        return kept
+    }
+
+    private static func trim(_ address: SortAddress) -> SortAddress {
+        SortAddress(mailbox: prefix(address.mailbox), displayName: prefix(address.displayName))
+    }
+
+    /// The first `maxTextBytes` of `text`, cut on a character boundary.
+    static func prefix(_ text: String) -> String {
+        guard text.utf8.count > maxTextBytes else { return text }
+        var kept = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            bytes += UTF8.width(scalar)
+            if bytes > maxTextBytes { break }
+            kept.append(scalar)
+        }
+        return String(kept)
+    }
+
+    /// The tail of a References value from the first "<" within its last
+    /// `maxReferencesBytes`.
+    static func lastReferences(_ value: [UInt8]) -> [UInt8] {
+        guard value.count > maxReferencesBytes else { return value }
+        let tail = value.suffix(maxReferencesBytes)
+        guard let start = tail.firstIndex(of: UInt8(ascii: "<")) else { return [] }
+        return Array(value[start...])
+    }
 }
 
 extension IMAPSession {
@@ -25,7 +114,7 @@ extension IMAPSession {
     /// huge folder takes turns with other users' work and stops when its client goes.
     /// nil when the command was already answered (a refusal or an error).
     func collectSortMessages(
-        tag: String, mailbox: SelectedMailbox, charset: String, key: SearchKey, needsHeaders: Bool,
+        tag: String, mailbox: SelectedMailbox, charset: String, key: SearchKey, fields: SortFields,
         needsDetails: Bool
     ) async -> [SortMessage]? {
         var key = key
@@ -60,16 +149,25 @@ extension IMAPSession {
         let channel = writer.channel
         let job = SortDataJob(
             evaluator: evaluator, messages: candidates, folder: mailbox.folder, uidValidity: view.uidValidity,
-            cache: context.messageCache, statistics: context.searchStatistics, needsHeaders: needsHeaders,
+            cache: context.messageCache, statistics: context.searchStatistics, fields: fields,
             needsDetails: needsDetails || evaluator.needsDetails, connectionIsGone: { !channel.isActive })
         var found: [SortMessage] = []
+        var bytes = 0
         do {
-            let reads = needsHeaders || evaluator.needsContent
+            let reads = !fields.isEmpty || evaluator.needsContent
             let slice = reads ? SearchJob.contentSlice : max(1, candidates.count)
             var start = 0
             while start < candidates.count {
                 let range = start..<min(start + slice, candidates.count)
-                found += try await context.content { try job.run(range) }
+                let part = try await context.content { try job.run(range) }
+                // Limits before memory: what is kept per message is capped
+                // (SortFields.trim), and all of it together too.
+                bytes += part.reduce(0) { $0 + $1.estimatedBytes }
+                guard bytes <= SortFields.maxBytesPerCommand else {
+                    fail(tag, .sortTooLarge)
+                    return nil
+                }
+                found += part
                 start = range.upperBound
             }
         } catch is SearchJob.ConnectionGone {
@@ -92,7 +190,7 @@ struct SortDataJob: Sendable {
     let uidValidity: StoreUIDValidity
     let cache: ParsedMessageCache
     let statistics: SearchStatistics
-    let needsHeaders: Bool
+    let fields: SortFields
     let needsDetails: Bool
     let connectionIsGone: @Sendable () -> Bool
 
@@ -109,7 +207,7 @@ struct SortDataJob: Sendable {
                 size: record.virtualSize ?? 0, headers: SortHeaders())
             let needsContent = evaluator.needsContent
             if !needsContent && !evaluator.matches(sequenceNumber: n, record: record, content: nil) { continue }
-            if !needsContent && !needsHeaders {
+            if !needsContent && fields.isEmpty {
                 found.append(message)
                 continue
             }
@@ -143,7 +241,7 @@ struct SortDataJob: Sendable {
                 evaluator.needsContent
                 ? SearchableMessage(tree: parsed.tree, raw: raw, plan: evaluator.plan, statistics: statistics) : nil
             let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
-            let headers = needsHeaders ? parsed.tree.sortHeaders(raw) : SortHeaders()
+            let headers = fields.isEmpty ? SortHeaders() : fields.trim(parsed.tree.sortHeaders(raw))
             guard probe.fileShrank else { return matches ? headers : nil }
             return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? SortHeaders() : nil
         }

@@ -11,7 +11,7 @@ extension IMAPSession {
     ) async {
         guard
             let found = await collectSortMessages(
-                tag: tag, mailbox: mailbox, charset: thread.charset, key: thread.key, needsHeaders: true,
+                tag: tag, mailbox: mailbox, charset: thread.charset, key: thread.key, fields: .thread,
                 needsDetails: true)
         else { return }
         let messages = found.map { message in

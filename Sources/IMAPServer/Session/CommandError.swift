@@ -74,6 +74,7 @@ enum CommandError: Error {
         .unavailable, "Your mailbox is not available on this server; the server log says why.")
     static let badCharset = refused(.badCharset(SearchCharset.supported), "Unsupported charset.")
     static let searchTooComplex = refused(.limit, "Search too complex.")
+    static let sortTooLarge = refused(.limit, "Too much to sort or thread in this mailbox.")
     static let tlsNotConfigured = refused(nil, "TLS is not configured on this server.")
 
     static let unknownSelectionOptions = syntax("Unknown select options.")
