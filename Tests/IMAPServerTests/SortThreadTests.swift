@@ -148,9 +148,11 @@ final class SortThreadTests: XCTestCase {
         XCTAssertEqual(try answer(client, "THREAD REFERENCES UTF-8 SUBJECT nothing"), ["* THREAD"])
     }
 
-    /// As SEARCH: each message file is read once however many keys need it, and a
-    /// client that goes away stops its SORT (held before its third read until the
-    /// server saw the close, it reads no more).
+    /// As SEARCH: each message file is read once however many keys need it; once
+    /// read, a message's sort fields come from the parsed-message cache (a second SORT
+    /// or THREAD opens no file, unless a content key needs the text); and a client
+    /// that goes away stops its THREAD (held before its third read until the server
+    /// saw the close, it reads no more).
     func testCostAndCancellation() async throws {
         let (server, client) = try await start()
         let statistics = server.server.context.searchStatistics
@@ -158,6 +160,11 @@ final class SortThreadTests: XCTestCase {
         XCTAssertEqual(
             try answer(client, "SORT (SUBJECT FROM DATE) UTF-8 OR TEXT lunch BODY numbers"), ["* SORT 3 1 5 2"])
         XCTAssertEqual(statistics.messagesRead.load(ordering: .relaxed) - before, 5)
+        XCTAssertEqual(try answer(client, "SORT (DISPLAYTO) UTF-8 ALL"), ["* SORT 4 5 3 2 1"])
+        XCTAssertEqual(try answer(client, "THREAD REFERENCES UTF-8 ALL"), ["* THREAD (3 4)(2 1 5)"])
+        XCTAssertEqual(statistics.messagesRead.load(ordering: .relaxed) - before, 5)
+        XCTAssertEqual(try answer(client, "SORT (DATE) UTF-8 BODY numbers"), ["* SORT 3"])
+        XCTAssertEqual(statistics.messagesRead.load(ordering: .relaxed) - before, 10)
 
         let reached = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
@@ -171,7 +178,7 @@ final class SortThreadTests: XCTestCase {
         }
         defer { statistics.beforeRead.withLock { $0 = nil } }
         let readBefore = statistics.messagesRead.load(ordering: .relaxed)
-        client.sendRaw("S1 THREAD REFERENCES UTF-8 ALL\r\n")
+        client.sendRaw("S1 THREAD REFERENCES UTF-8 NOT BODY zzz\r\n")
         XCTAssertEqual(reached.wait(timeout: .now() + 10), .success)
         client.disconnect()
         XCTAssertTrue(pollUntil { server.server.openConnections == 0 })

@@ -64,6 +64,7 @@ struct SortFields: OptionSet, Sendable {
     }
 
     static let thread: SortFields = [.subject, .date, .threading]
+    static let all: SortFields = [.subject, .from, .to, .cc, .date, .threading]
 
     func trim(_ headers: SortHeaders) -> SortHeaders {
         var kept = SortHeaders()
@@ -211,6 +212,17 @@ struct SortDataJob: Sendable {
                 found.append(message)
                 continue
             }
+            // Headers read by an earlier SORT or THREAD: no file to open.
+            if !needsContent, let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)?.sortHeaders
+            {
+                if connectionIsGone() {
+                    statistics.cancelled.add(1, ordering: .relaxed)
+                    throw SearchJob.ConnectionGone()
+                }
+                message.headers = fields.trim(cached)
+                found.append(message)
+                continue
+            }
             guard let headers = try read(n, record) else { continue }
             message.headers = headers
             found.append(message)
@@ -235,13 +247,13 @@ struct SortDataJob: Sendable {
         let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
         return try file.withContents { raw, probe in
             let parsed = cache.parse(
-                raw, probe: probe, cached: cached, envelope: false, structure: false, folder: folder,
-                uidValidity: uidValidity, uid: record.uid)
+                raw, probe: probe, cached: cached, envelope: false, structure: false, sortHeaders: !fields.isEmpty,
+                folder: folder, uidValidity: uidValidity, uid: record.uid)
             let content =
                 evaluator.needsContent
                 ? SearchableMessage(tree: parsed.tree, raw: raw, plan: evaluator.plan, statistics: statistics) : nil
             let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
-            let headers = fields.isEmpty ? SortHeaders() : fields.trim(parsed.tree.sortHeaders(raw))
+            let headers = parsed.sortHeaders.map(fields.trim) ?? SortHeaders()
             guard probe.fileShrank else { return matches ? headers : nil }
             return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? SortHeaders() : nil
         }

@@ -13,7 +13,16 @@ enum CacheCost {
 
     static func of(_ message: ParsedMessage) -> Int {
         entryOverhead + message.tree.estimatedMemory + (message.envelope.map(of) ?? 0)
-            + (message.bodyStructure.map { of($0, depth: 0) } ?? 0)
+            + (message.bodyStructure.map { of($0, depth: 0) } ?? 0) + (message.sortHeaders.map(of) ?? 0)
+    }
+
+    static func of(_ headers: SortHeaders) -> Int {
+        let addresses = [headers.from, headers.to, headers.cc].reduce(0) {
+            $0 + ($1.map { $0.mailbox.utf8.count + $0.displayName.utf8.count + 2 * arrayOverhead } ?? 0)
+        }
+        return MemoryLayout<SortHeaders>.stride + addresses + (headers.subject?.utf8.count ?? 0)
+            + bytes(headers.messageID)
+            + bytes(headers.inReplyTo) + bytes(headers.references)
     }
 
     static func of(_ envelope: Envelope) -> Int {

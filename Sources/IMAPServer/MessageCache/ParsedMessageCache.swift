@@ -46,6 +46,9 @@ struct ParsedMessage: Sendable {
     /// The BODYSTRUCTURE form (with extension data); BODY is the same value encoded
     /// without it (ResponseEncoder ignores extension data when not extensible).
     var bodyStructure: BodyStructure?
+    /// What SORT and THREAD read of the header (SortFields.all, capped): a second SORT
+    /// of a folder opens no file.
+    var sortHeaders: SortHeaders?
 }
 
 final class ParsedMessageCache: Sendable {
@@ -170,7 +173,7 @@ final class ParsedMessageCache: Sendable {
     /// (a parse of zeros must never be served to anyone).
     func parse(
         _ raw: UnsafeRawBufferPointer, probe: ShrinkProbe, cached: ParsedMessage?, envelope: Bool, structure: Bool,
-        folder: SharedFolder, uidValidity: StoreUIDValidity, uid: StoreUID
+        sortHeaders: Bool = false, folder: SharedFolder, uidValidity: StoreUIDValidity, uid: StoreUID
     ) -> ParsedMessage {
         var parsed: ParsedMessage
         var changed = false
@@ -187,6 +190,10 @@ final class ParsedMessageCache: Sendable {
         }
         if structure && parsed.bodyStructure == nil {
             parsed.bodyStructure = parsed.tree.bodyStructure(raw, extensible: true)
+            changed = true
+        }
+        if sortHeaders && parsed.sortHeaders == nil {
+            parsed.sortHeaders = SortFields.all.trim(parsed.tree.sortHeaders(raw))
             changed = true
         }
         if changed && !probe.fileShrank { store(parsed, folder: folder, uidValidity: uidValidity, uid: uid) }
