@@ -129,4 +129,15 @@ final class ThreadingTests: XCTestCase {
         XCTAssertEqual(nodes.map(\.number), (1...depth).map { UInt32($0) })
         XCTAssertEqual(nodes.last?.childCount, 0)
     }
+
+    /// REFS as Dovecot 2.3 answers it (recorded): a reply to a missing message stays
+    /// under its dummy root, which sorts before messages of the same date.
+    func testRefsDummyRootsSortFirstAmongEqualDates() {
+        let messages = [
+            m(1, 5, "a", id: "<a@x>"), m(2, 5, "b"), m(3, 5, "c", id: "<c@x>"),
+            m(4, 5, "d", id: "<d@x>", refs: "<zz@x>"), m(5, 5, "e", id: "<e@x>", refs: "<e@x>"),
+        ]
+        XCTAssertEqual(threads(messages, .refs), "(4)(1)(2)(3)(5)")
+        XCTAssertEqual(threads(messages, .references), "(1)(2)(3)(4)(5)")
+    }
 }

@@ -4,9 +4,10 @@
 # it (Golden/sort-thread/corpus, made by `sort_thread.py corpus`). SortThreadGoldenTests
 # compares ours with them.
 #
-# Usage: contrib/golden/record-sort-thread.sh [dovecot|imapd] [OUT]
+# Usage: [CORPUS=DIR] contrib/golden/record-sort-thread.sh [dovecot|imapd] [OUT]
 #   dovecot (default) writes the golden file; imapd writes our answers to OUT (default
-#   stdout's /dev/stdout) for a quick `diff` while working.
+#   /dev/stdout) for a quick `diff` while working. CORPUS: another corpus (e.g. one made
+#   by `sort_thread.py corpus DIR 5000 99`) to compare the two servers on more cases.
 # Needs: dovecot-imapd (contrib/install-test-deps --dovecot), python3.
 set -euo pipefail
 
@@ -27,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 "$here/sort_thread.py" layout "$golden/corpus" "$work/maildirs" alice
+python3 "$here/sort_thread.py" layout "${CORPUS:-$golden/corpus}" "$work/maildirs" alice
 port="$(python3 "$interop/interop_support.py" free-port)"
 if [ "$target" = dovecot ]; then
     dovecot="$(command -v dovecot || echo /usr/sbin/dovecot)"

@@ -9,8 +9,8 @@ extension Threading {
         forest.link()
         var roots = forest.shadowRoots()
         // (4) Sort the roots and (5) merge threads by base subject (REFERENCES only).
-        forest.sortRoots(&roots)
         if mergeSubjects {
+            forest.sortRoots(&roots)
             forest.gatherSubjects(&roots)
             if forest.mergeSubjectThreads(&roots) { forest.sortRoots(&roots) }
         } else {
@@ -175,11 +175,18 @@ extension Threading {
             roots.sort { $0.key < $1.key }
         }
 
-        /// REFS: roots ordered by the newest sent date in their thread.
+        /// REFS: roots ordered by the newest sent date in their thread. As in Dovecot
+        /// (`sort_root_nodes_ref2`), a dummy root is kept even with one child, and
+        /// sorts before the messages of the same date (its UID counts as 0).
         func sortRootsByNewest(_ roots: inout [Root]) {
-            for index in roots.indices where !roots[index].ignore {
-                var newest = roots[index].key
-                var stack = [roots[index].container]
+            for index in roots.indices {
+                let container = roots[index].container
+                if roots[index].dummy && children[container].isEmpty {
+                    roots[index].ignore = true
+                    continue
+                }
+                var newest = SortKey(date: Int64.min, order: roots[index].dummy ? -1 : message[container])
+                var stack = [container]
                 while let container = stack.popLast() {
                     if message[container] >= 0, key(container).date > newest.date { newest.date = key(container).date }
                     stack += children[container]
