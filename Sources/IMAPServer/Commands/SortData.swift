@@ -156,11 +156,17 @@ extension IMAPSession {
         var bytes = 0
         do {
             let reads = !fields.isEmpty || evaluator.needsContent
-            let slice = reads ? SearchJob.contentSlice : max(1, candidates.count)
+            var slice = reads ? SearchJob.contentSlice : max(1, candidates.count)
             var start = 0
             while start < candidates.count {
                 let range = start..<min(start + slice, candidates.count)
-                let part = try await context.content { try job.run(range) }
+                let (part, filesRead) = try await context.content { try job.run(range) }
+                // A slice served from the cache opened no file: the next one may be
+                // larger (fewer pool round trips); one that read files goes back to
+                // SEARCH's slice, so reading stays in short turns.
+                if reads {
+                    slice = filesRead == 0 ? min(slice * 4, SortDataJob.cachedSlice) : SearchJob.contentSlice
+                }
                 // Limits before memory: what is kept per message is capped
                 // (SortFields.trim), and all of it together too.
                 bytes += part.reduce(0) { $0 + $1.estimatedBytes }
@@ -195,7 +201,12 @@ struct SortDataJob: Sendable {
     let needsDetails: Bool
     let connectionIsGone: @Sendable () -> Bool
 
-    func run(_ range: Range<Int>) throws -> [SortMessage] {
+    /// Messages one step handles when their fields come from the cache.
+    static let cachedSlice = 4096
+
+    /// The matches among `messages[range]`, and how many files were opened for them.
+    func run(_ range: Range<Int>) throws -> (found: [SortMessage], filesRead: Int) {
+        var opened = 0
         var messages = Array(messages[range])
         if needsDetails {
             let records = try folder.completeDetails(messages.map(\.record))
@@ -223,11 +234,12 @@ struct SortDataJob: Sendable {
                 found.append(message)
                 continue
             }
+            opened += 1
             guard let headers = try read(n, record) else { continue }
             message.headers = headers
             found.append(message)
         }
-        return found
+        return (found, opened)
     }
 
     /// The message's header fields when it matches (empty when not needed or when the
