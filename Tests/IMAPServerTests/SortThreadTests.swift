@@ -246,4 +246,39 @@ final class SortThreadTests: XCTestCase {
         let refs = Array(("<a@b> " + String(repeating: "x", count: SortFields.maxReferencesBytes) + " <last@b>").utf8)
         XCTAssertEqual(String(decoding: SortFields.lastReferences(refs), as: UTF8.self), "<last@b>")
     }
+
+    /// A SORT held in the middle of its reads (as a huge folder would keep it busy)
+    /// leaves other users served: bob logs in, selects, fetches and searches meanwhile;
+    /// then the SORT finishes with the right answer. A SORT beyond SEARCH's limits is
+    /// refused before any read.
+    func testASortInProgressDoesNotStallOthers() async throws {
+        let (server, client) = try await start()
+        try server.maildir.deliver("bob", name: "1700000100.M1P1.host:2,", into: "cur", body: "Subject: hi\n\nx\n")
+        let statistics = server.server.context.searchStatistics
+        let keys = Array(repeating: "NOT SEEN", count: SearchTextPlan.maxKeys / 2 + 1).joined(separator: " ")
+        let refused = try client.command("SORT (DATE) UTF-8 TEXT a \(keys)")
+        XCTAssertTrue(refused.tagged.contains("NO [LIMIT]"), refused.tagged)
+        XCTAssertEqual(statistics.messagesRead.load(ordering: .relaxed), 0)
+
+        let reached = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let calls = Counter()
+        statistics.beforeRead.withLock {
+            $0 = SearchStatistics.Hook {
+                guard calls.increment() == 3 else { return }
+                reached.signal()
+                _ = release.wait(timeout: .now() + 30)
+            }
+        }
+        defer { statistics.beforeRead.withLock { $0 = nil } }
+        client.sendRaw("S1 SORT (SUBJECT) UTF-8 ALL\r\n")
+        XCTAssertEqual(reached.wait(timeout: .now() + 10), .success)
+        let bob = try server.connect()
+        try bob.login("bob", "hunter2")
+        XCTAssertTrue(try bob.command("SELECT INBOX").ok)
+        XCTAssertTrue(try bob.command("FETCH 1 (ENVELOPE)").ok)
+        XCTAssertEqual(try answer(bob, "SEARCH SUBJECT hi"), ["* SEARCH 1"])
+        release.signal()
+        XCTAssertEqual(try client.collect(tag: "S1").untagged, ["* SORT 3 4 1 2 5"])
+    }
 }
