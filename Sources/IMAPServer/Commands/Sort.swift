@@ -16,15 +16,17 @@ extension IMAPSession {
                 needsDetails: !keys.isDisjoint(with: [.arrival, .size, .date]))
         else { return }
         let criteria = sort.criteria
-        let sorted: [SortMessage]
+        let sorted: [(sequenceNumber: UInt32, uid: StoreUID)]
         do {
             // Sorting a large folder is work too: on the content pool, not the event loop.
-            sorted = try await context.content { SortOrder.sorted(found, by: criteria) }
+            sorted = try await context.content {
+                SortOrder.order(found, by: criteria).map { (found[$0].sequenceNumber.rawValue, found[$0].uid) }
+            }
         } catch {
             sendStoreFailure(tag, error, name: MailboxName(""))
             return
         }
-        let values = sorted.map { kind == .uid ? $0.uid.rawValue : $0.sequenceNumber.rawValue }
+        let values = sorted.map { kind == .uid ? $0.uid.rawValue : $0.sequenceNumber }
         let options = Set(sort.returnOptions)
         if options.contains(.save) {
             // RFC 5182 with RFC 5267: the first and last in sort order stand for MIN
@@ -86,7 +88,8 @@ enum SortOrder {
         }
     }
 
-    static func sorted(_ messages: [SortMessage], by criteria: [SortCriterion]) -> [SortMessage] {
+    /// The indices of `messages` in sort order.
+    static func order(_ messages: [SortMessage], by criteria: [SortCriterion]) -> [Int] {
         let values = messages.map { message in criteria.map { value($0.key, message) } }
         let order = messages.indices.sorted { a, b in
             for (index, criterion) in criteria.enumerated() {
@@ -96,7 +99,7 @@ enum SortOrder {
             }
             return messages[a].sequenceNumber.rawValue < messages[b].sequenceNumber.rawValue
         }
-        return order.map { messages[$0] }
+        return order
     }
 
     /// RFC 5267 §3.1 ESORT: MIN and MAX are the first and last message in sort order,
