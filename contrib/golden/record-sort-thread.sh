@@ -7,7 +7,8 @@
 # Usage: [CORPUS=DIR] contrib/golden/record-sort-thread.sh [dovecot|imapd] [OUT]
 #   dovecot (default) writes the golden file; imapd writes our answers to OUT (default
 #   /dev/stdout) for a quick `diff` while working. CORPUS: another corpus (e.g. one made
-#   by `sort_thread.py corpus DIR 5000 99`) to compare the two servers on more cases.
+#   by `sort_thread.py corpus DIR 5000 99`) to compare the two servers on more cases;
+#   SPOOL: a spool root holding alice's Maildir, served in place (Dovecot first).
 # Needs: dovecot-imapd (contrib/install-test-deps --dovecot), python3.
 set -euo pipefail
 
@@ -28,17 +29,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 "$here/sort_thread.py" layout "${CORPUS:-$golden/corpus}" "$work/maildirs" alice
+if [ -n "${SPOOL:-}" ]; then
+    # An existing spool (e.g. `imapd-bench generate --users 0 --huge-user alice …`),
+    # served in place so that the UIDs Dovecot writes to its dovecot-uidlist are ours
+    # too: record Dovecot first, then imapd.
+    maildirs="$SPOOL"
+else
+    maildirs="$work/maildirs"
+    python3 "$here/sort_thread.py" layout "${CORPUS:-$golden/corpus}" "$maildirs" alice
+fi
 port="$(python3 "$interop/interop_support.py" free-port)"
 if [ "$target" = dovecot ]; then
     dovecot="$(command -v dovecot || echo /usr/sbin/dovecot)"
     [ -x "$dovecot" ] || { echo "dovecot not found: contrib/install-test-deps --dovecot" >&2; exit 1; }
-    conf="$(python3 "$interop/interop_support.py" dovecot-prepare "$work/run" "$work/maildirs" "$port")"
+    conf="$(python3 "$interop/interop_support.py" dovecot-prepare "$work/run" "$maildirs" "$port")"
     "$dovecot" -F -c "$conf" &
     pid=$!
 else
     imapd="${IMAPD_BIN:-$repo/.build/debug/imapd-maildir}"
-    "$imapd" --root "$work/maildirs" --passwd "$repo/Examples/passwd" --listen "127.0.0.1:$port" \
+    "$imapd" --root "$maildirs" --passwd "$repo/Examples/passwd" --listen "127.0.0.1:$port" \
         --log-level warning &
     pid=$!
 fi
