@@ -80,4 +80,18 @@ final class BaseSubjectTests: XCTestCase {
         XCTAssertEqual(subject, "Re: café crème (fwd)")
         check(subject ?? "", "CAFE\u{301} CRE\u{300}ME", reply: true)
     }
+
+    /// SortText orders these subjects as Dovecot 2.3.19 answered `SORT (SUBJECT)` for
+    /// them (recorded with contrib/golden/record-sort-thread.sh): simple titlecase (ß
+    /// stays, ǆ becomes ǅ and stays), one level of decomposition (Å → A + ring,
+    /// fullwidth Ｆ → F, ℌ → H, ﬁ → lowercase "fi"), then bytes.
+    func testUnicodeOrderAsDovecot() {
+        let subjects = [
+            "Straße b", "Strasse a", "Strasze", "Strat", "ﬁsh", "Fish", "ǅemal", "Dzemal", "ǆx", "İstanbul",
+            "istanbul", "Ωmega", "ωmega", "Ｆull", "ℌilbert", "Ångström", "Angstrom",
+        ]
+        let keys = subjects.map { BaseSubject.extract($0).base }
+        let order = subjects.indices.sorted { keys[$0] != keys[$1] ? SortText.less(keys[$0], keys[$1]) : $0 < $1 }
+        XCTAssertEqual(order.map { $0 + 1 }, [17, 16, 8, 6, 14, 15, 11, 10, 2, 3, 4, 1, 5, 7, 9, 12, 13])
+    }
 }

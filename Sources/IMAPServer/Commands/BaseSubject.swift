@@ -138,10 +138,11 @@ enum BaseSubject {
     }
 }
 
-/// Text comparison for SORT (RFC 5256 §3 says i;unicode-casemap, RFC 5051): each
-/// character mapped to its titlecase form and canonically decomposed, as Dovecot's
-/// `uni_utf8_to_decomposed_titlecase` maps it ("é" becomes "E" + U+0301, so it sorts
-/// between "D" and "F"), then compared as UTF-8 bytes.
+/// Text comparison for SORT (RFC 5256 §3 says i;unicode-casemap, RFC 5051), as Dovecot
+/// 2.3 compares (`uni_utf8_to_decomposed_titlecase`, checked against its answers): each
+/// character mapped to its titlecase form when that is one character, then decomposed
+/// one level (SortDecomposition: "é" becomes "E" + U+0301 and sorts between "D" and
+/// "F"; "ß" stays), then compared as UTF-8 bytes.
 enum SortText {
     static func casemapped(_ text: String) -> [UInt8] {
         var out: [UInt8] = []
@@ -152,14 +153,14 @@ enum SortText {
                 out.append(b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z") ? b - 32 : b)
                 continue
             }
-            for mapped in scalar.properties.titlecaseMapping.unicodeScalars {
-                for part in decomposed(mapped) { out += Array(String(Character(part)).utf8) }
-            }
+            let title = scalar.properties.titlecaseMapping.unicodeScalars
+            let mapped = title.count == 1 ? title.first! : scalar
+            for part in decomposed(mapped) { out += Array(String(Character(part)).utf8) }
         }
         return out
     }
 
-    /// The canonical decomposition of one scalar (itself when it has none).
+    /// The decomposition of one scalar (itself when it has none).
     static func decomposed(_ scalar: Unicode.Scalar) -> [Unicode.Scalar] {
         let value = scalar.value
         // Hangul syllables by the formula of Unicode §3.12.
