@@ -124,6 +124,14 @@ final class SortThreadTests: XCTestCase {
         XCTAssertEqual(
             untag(try answer(client, "SORT RETURN (COUNT) (DATE) UTF-8 SUBJECT nothing")),
             ["* ESEARCH (TAG) COUNT 0"])
+        // SEARCHRES (RFC 5182) with ESORT: SAVE alone answers nothing and saves every
+        // match; with MIN only, the first in sort order.
+        XCTAssertEqual(try answer(client, "UID SORT RETURN (SAVE) (DATE) UTF-8 SUBJECT lunch"), [])
+        XCTAssertEqual(try answer(client, "SEARCH $"), ["* SEARCH 1 2 5"])
+        XCTAssertEqual(
+            untag(try answer(client, "UID SORT RETURN (SAVE MIN) (DATE) UTF-8 SUBJECT lunch")),
+            ["* ESEARCH (TAG) UID MIN 3"])
+        XCTAssertEqual(try answer(client, "UID SEARCH $"), ["* SEARCH 3"])
         // ISO-8859-1 strings are converted as SEARCH converts them; an unknown
         // charset is NO [BADCHARSET].
         client.sendRaw("L1 SORT (DATE) ISO-8859-1 SUBJECT {5+}\r\nlunch\r\n")
