@@ -35,6 +35,13 @@ COMMANDS += [
     "SORT (SUBJECT) UTF-8 NOT FROM alice",
     "UID SORT (REVERSE DATE) UTF-8 ALL",
     "UID SORT (SUBJECT) US-ASCII FROM bob",
+    # Not ALL with COUNT: Dovecot writes ALL before COUNT for ESORT, we write COUNT first
+    # (both legal, RFC 4731 leaves the order free; the ESEARCH writer is shared).
+    "SORT RETURN (MIN MAX ALL) (REVERSE DATE) UTF-8 ALL",
+    "SORT RETURN (MIN COUNT) (FROM) UTF-8 ALL",
+    "UID SORT RETURN (ALL) (SUBJECT) UTF-8 ALL",
+    "SORT RETURN () (ARRIVAL) UTF-8 NOT FROM alice",
+    "SORT RETURN (COUNT) (DATE) UTF-8 SUBJECT nothing-matches",
 ]
 for alg in ("ORDEREDSUBJECT", "REFERENCES", "REFS"):
     COMMANDS.append("THREAD %s UTF-8 ALL" % alg)
