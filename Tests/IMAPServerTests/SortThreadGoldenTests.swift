@@ -60,6 +60,15 @@ final class SortThreadGoldenTests: XCTestCase {
         try uidlist.write(toFile: home + "/dovecot-uidlist", atomically: true, encoding: .utf8)
     }
 
+    /// `* ESEARCH (TAG "c27") …` → `* ESEARCH (TAG) …`.
+    func untag(_ lines: [String]) -> [String] {
+        lines.map { line in
+            guard let open = line.range(of: "(TAG \""), let close = line[open.upperBound...].firstIndex(of: ")")
+            else { return line }
+            return line.replacingCharacters(in: open.lowerBound...close, with: "(TAG)")
+        }
+    }
+
     func testAnswersMatchDovecot() async throws {
         let exchanges = try Self.recorded()
         XCTAssertGreaterThanOrEqual(exchanges.count, 30)
@@ -71,7 +80,8 @@ final class SortThreadGoldenTests: XCTestCase {
         XCTAssertTrue(examine.untagged.contains("* 300 EXISTS"), "\(examine.untagged)")
         for exchange in exchanges {
             let reply = try client.command(exchange.command)
-            XCTAssertEqual(reply.untagged, exchange.untagged, exchange.command)
+            // ESEARCH names the command's tag, which differs between the recording and here.
+            XCTAssertEqual(untag(reply.untagged), untag(exchange.untagged), exchange.command)
             XCTAssertEqual(reply.tagged.split(separator: " ").dropFirst().first.map(String.init), exchange.status)
         }
     }
