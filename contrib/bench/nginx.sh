@@ -23,6 +23,8 @@
 #   BENCH_CLIENTS=50  BENCH_USERS=50  BENCH_MESSAGES=300  BENCH_DURATION=15
 #   BENCH_ROUNDS=2    BENCH_PORT=24243 (ports BENCH_PORT … BENCH_PORT+4)
 #   BENCH_OUT=.build/bench-nginx (the JSON results)   BENCH_KEEP=1 (keep the work directory)
+#   BENCH_NGINX=path (another nginx binary or a wrapper)
+#   BENCH_NGINX_MAIL="proxy_buffer 64k;" (more directives for nginx's mail block)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$PWD
@@ -121,6 +123,7 @@ mail {
     imap_auth plain login;
     proxy_protocol on;
     proxy_timeout 31m;
+    ${BENCH_NGINX_MAIL:-}
     server {
         listen 127.0.0.1:$PROXY_PORT;
         protocol imap;
