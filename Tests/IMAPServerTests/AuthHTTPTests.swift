@@ -1,6 +1,7 @@
 import Auth
 import Foundation
 import LogCapture
+import NIOPosix
 import XCTest
 
 @testable import IMAPServer
@@ -184,5 +185,38 @@ final class AuthHTTPTests: XCTestCase {
         XCTAssertThrowsError(try IMAPServer(configuration: config, logger: .init(label: "test"))) { error in
             guard case IMAPServerError.shardMapWithoutAuthHTTP = error else { return XCTFail("\(error)") }
         }
+    }
+
+    /// `--auth-http-tls`: the endpoint speaks TLS with the server certificate (what a
+    /// non-loopback address requires), and plaintext HTTP gets no answer there.
+    func testTLSEndpoint() async throws {
+        let directory = try TemporaryMaildir()
+        let certificate = try TestCertificate.make(in: directory.root)
+        let server = try await startEndpoint { config in
+            config.tlsCertificate = certificate.source
+            config.authHTTPTLS = true
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        addTeardownBlock { try? await group.shutdownGracefully() }
+        let client = try await TLSTestClient(
+            group: group, port: server.authHTTPPort, implicitTLSTrusting: certificate.certFile)
+        try await client.send(
+            "GET /auth HTTP/1.0\r\nAuth-Method: login\r\nAuth-User: alice\r\nAuth-Pass: secret\r\n"
+                + "Auth-Protocol: imap\r\nClient-IP: 192.0.2.1\r\n\r\n")
+        var lines: [String] = []
+        while let line = try? await client.readLine() { lines.append(line) }
+        XCTAssertEqual(lines.first, "HTTP/1.0 200 OK")
+        XCTAssertTrue(lines.contains("Auth-Status: OK"), "\(lines)")
+        XCTAssertTrue(lines.contains("Auth-Server: 10.0.0.11"), "\(lines)")
+        await client.close()
+        let plain = try RawHTTPConnection(port: server.authHTTPPort)
+        plain.send("GET /auth HTTP/1.0\r\nAuth-Method: plain\r\n\r\n")
+        XCTAssertFalse(try plain.readUntilClosed().hasPrefix("HTTP/"))
+        // Off loopback it may start, with TLS.
+        var config = server.server.configuration
+        config.listen = [ListenAddress(host: "127.0.0.1", port: 0)]
+        config.authHTTPListen = ListenAddress(host: "0.0.0.0", port: 0)
+        let offLoopback = try IMAPServer(configuration: config, logger: .init(label: "test"))
+        await offLoopback.shutdown()
     }
 }
