@@ -48,6 +48,8 @@ public struct ServerConfiguration: Sendable {
     public var shardMapFile: String?
     /// Auth connections served at once; more get 503 (nginx opens one per attempt).
     public var maxAuthHTTPConnections: Int = 64
+    /// Time an auth connection gets to send its whole request (not to get its answer).
+    public var authHTTPRequestTimeout: Duration = .seconds(10)
     /// RFC 9051 §5.4: at least 30 minutes of inactivity before an autologout. During
     /// IDLE the floor `idleCommandMinimumTimeoutSeconds` applies whatever this says.
     public var idleTimeoutSeconds: Int = 1800

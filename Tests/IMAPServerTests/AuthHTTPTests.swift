@@ -2,6 +2,7 @@ import Auth
 import Foundation
 import LogCapture
 import NIOPosix
+import Synchronization
 import XCTest
 
 @testable import IMAPServer
@@ -32,10 +33,10 @@ final class AuthHTTPTests: XCTestCase {
         """
 
     private func startEndpoint(
-        shards: String? = AuthHTTPTests.shards, logger: LogCapture? = nil,
+        shards: String? = AuthHTTPTests.shards, logger: LogCapture? = nil, throttle: LoginThrottle? = nil,
         configure: @escaping (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> RunningServer {
-        try await startServer(throttle: instantThrottle(), logger: logger?.logger()) { config in
+        try await startServer(throttle: throttle ?? instantThrottle(), logger: logger?.logger()) { config in
             let passwd = config.root + "/auth-passwd"
             _ = FileManager.default.createFile(atPath: passwd, contents: Data(Self.passwd.utf8))
             config.passwdFile = passwd
@@ -218,5 +219,57 @@ final class AuthHTTPTests: XCTestCase {
         config.authHTTPListen = ListenAddress(host: "0.0.0.0", port: 0)
         let offLoopback = try IMAPServer(configuration: config, logger: .init(label: "test"))
         await offLoopback.shutdown()
+    }
+
+    /// The request deadline is for sending the request: an answer the login throttle
+    /// holds longer (a guessed user's penalty) must still reach nginx.
+    func testAnswerHeldByTheThrottleOutlivesTheRequestDeadline() async throws {
+        let gate = SleepGate()
+        let throttle = LoginThrottle(base: .seconds(60), maximum: .seconds(60), sleep: gate.sleep)
+        let server = try await startEndpoint(throttle: throttle) { $0.authHTTPRequestTimeout = .milliseconds(200) }
+        addTeardownBlock { gate.open() }
+        // A wrong guess for alice: her next attempt waits for her penalty (gated).
+        XCTAssertEqual(try server.authRequest(user: "alice", password: "wrong", clientIP: "192.0.2.1").wait, 60)
+        let held = try RawHTTPConnection(port: server.authHTTPPort)
+        held.send(
+            "GET /auth HTTP/1.0\r\nAuth-Method: plain\r\nAuth-User: alice\r\nAuth-Pass: secret\r\n"
+                + "Auth-Protocol: imap\r\nClient-IP: 198.51.100.7\r\n\r\n")
+        XCTAssertTrue(waitUntil { gate.waiting >= 2 }, "the answer waits for alice's penalty")
+        // A connection opened later that sends nothing is closed by its deadline: by
+        // then the held connection's deadline has passed too.
+        let silent = try RawHTTPConnection(port: server.authHTTPPort)
+        XCTAssertEqual(try silent.readUntilClosed(), "")
+        gate.open()
+        let reply = AuthHTTPReply(try held.readUntilClosed())
+        XCTAssertEqual(reply.status, "OK")
+        XCTAssertEqual(reply.headers["Auth-Server"], "10.0.0.11")
+    }
+}
+
+/// Sleeping the test releases: every sleep waits until `open()`, after which none does.
+final class SleepGate: Sendable {
+    private let state = Mutex<(isOpen: Bool, sleepers: [CheckedContinuation<Void, Never>])>((false, []))
+
+    var sleep: @Sendable (Duration) async -> Void {
+        { [self] _ in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let open = state.withLock { state -> Bool in
+                    if !state.isOpen { state.sleepers.append(continuation) }
+                    return state.isOpen
+                }
+                if open { continuation.resume() }
+            }
+        }
+    }
+
+    var waiting: Int { state.withLock { $0.sleepers.count } }
+
+    func open() {
+        let sleepers = state.withLock { state in
+            state.isOpen = true
+            defer { state.sleepers = [] }
+            return state.sleepers
+        }
+        for sleeper in sleepers { sleeper.resume() }
     }
 }

@@ -12,20 +12,23 @@ import Synchronization
 ///
 /// Bounds: a request head of at most `maximumHeaderBytes` (NIOHTTP1's decoder answers
 /// 400 and closes past it), `maximumConnections` auth connections at once (more get 503
-/// and are closed), and `requestDeadline` for a connection to send its request. nginx
+/// and are closed), and `requestDeadline` (`authHTTPRequestTimeout`) for a connection to send its request (not
+/// for the answer, which the login throttle may hold longer). nginx
 /// opens one connection per attempt and closes it after the answer.
 final class AuthHTTPEndpoint: Sendable {
     static let maximumHeaderBytes = 8 * 1024
     static let maximumHeaderFields = 64
-    static let requestDeadline = TimeAmount.seconds(10)
 
     let service: AuthHTTPService
     let maximumConnections: Int
+    let requestDeadline: TimeAmount
     private let open = Atomic<Int>(0)
 
-    init(service: AuthHTTPService, maximumConnections: Int) {
+    init(service: AuthHTTPService, maximumConnections: Int, requestTimeout: Duration) {
         self.service = service
         self.maximumConnections = maximumConnections
+        let (seconds, attoseconds) = requestTimeout.components
+        requestDeadline = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     /// Open auth connections now, for tests.
@@ -60,7 +63,7 @@ final class AuthHTTPEndpoint: Sendable {
         try pipeline.configureHTTPServerPipeline(
             withPipeliningAssistance: false, withErrorHandling: true, withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: limits)
-        try pipeline.addHandler(AuthHTTPHandler(service: admitted ? service : nil))
+        try pipeline.addHandler(AuthHTTPHandler(service: admitted ? service : nil, deadline: requestDeadline))
     }
 }
 
@@ -75,13 +78,17 @@ final class AuthHTTPHandler: ChannelInboundHandler {
     private let service: AuthHTTPService?
     private var head: HTTPRequestHead?
     private var answered = false
+    private let requestDeadline: TimeAmount
     private var deadline: Scheduled<Void>?
 
-    init(service: AuthHTTPService?) { self.service = service }
+    init(service: AuthHTTPService?, deadline: TimeAmount) {
+        self.service = service
+        self.requestDeadline = deadline
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: AuthHTTPEndpoint.requestDeadline) {
+        deadline = context.eventLoop.scheduleTask(in: requestDeadline) {
             channel.close(promise: nil)
         }
     }
@@ -97,6 +104,9 @@ final class AuthHTTPHandler: ChannelInboundHandler {
         case .end:
             guard !answered, let head else { return }
             answered = true
+            // The deadline is for sending the request; the answer may rightly wait
+            // longer (a guessed user's login penalty, up to 15 s).
+            deadline?.cancel()
             respond(to: head, channel: context.channel)
         }
     }

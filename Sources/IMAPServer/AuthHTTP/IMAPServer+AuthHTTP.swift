@@ -23,7 +23,9 @@ extension IMAPServer {
         }
         let shardMap = try configuration.shardMapFile.map { try ShardMapFile(path: $0, logger: logger) }
         let service = AuthHTTPService(context: context, shardMap: shardMap, logger: logger)
-        return AuthHTTPEndpoint(service: service, maximumConnections: configuration.maxAuthHTTPConnections)
+        return AuthHTTPEndpoint(
+            service: service, maximumConnections: configuration.maxAuthHTTPConnections,
+            requestTimeout: configuration.authHTTPRequestTimeout)
     }
 
     /// Where the auth_http endpoint listens (port 0 resolved), once bound.
