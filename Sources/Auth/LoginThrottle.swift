@@ -128,6 +128,38 @@ public final class LoginThrottle: Sendable {
         return value
     }
 
+    /// As `attempt`, for a caller whose client does the final waiting itself (nginx's
+    /// auth_http `Auth-Wait`, issue 17): the user's penalty and the address's turn are
+    /// waited for as in `attempt`, but the delay before a failure's answer is returned
+    /// rather than slept (zero after a success). The address keeps its turn for its
+    /// penalty all the same (released in the background), so an address still gets one
+    /// guess per penalty however many proxied connections it opens.
+    public func attemptDeferringAnswer<T>(
+        address: String, user: String, isolation: isolated (any Actor)? = #isolation,
+        _ check: () async -> (Outcome, T)
+    ) async -> (value: T, answerDelay: Duration) {
+        let userWait = state.withLock { state in remainingPenalty(state.byUser[user], at: now()) }
+        if userWait > .zero { await sleep(userWait) }
+        await takeTurn(address: address)
+        let (outcome, value) = await check()
+        switch outcome {
+        case .succeeded:
+            recordSuccess(address: address, user: user)
+            endTurn(address: address)
+            return (value, .zero)
+        case .abandoned:
+            endTurn(address: address)
+            return (value, .zero)
+        case .failed:
+            let (addressPenalty, answerDelay) = recordFailure(address: address, user: user)
+            Task { [self] in
+                await sleep(addressPenalty)
+                endTurn(address: address)
+            }
+            return (value, answerDelay)
+        }
+    }
+
     private func takeTurn(address: String) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let admitted = state.withLock { state -> Bool in

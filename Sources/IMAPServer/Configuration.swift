@@ -38,6 +38,18 @@ public struct ServerConfiguration: Sendable {
     public var proxyProtocolFrom: [String] = []
     /// Deadline for the PROXY header of a connection from a listed proxy.
     public var proxyHeaderTimeoutSeconds: Int = 10
+    /// nginx's auth_http service (issue 17; AuthHTTP/): off when nil. nginx sends the
+    /// passwords in it, so a non-loopback address needs `authHTTPTLS`.
+    public var authHTTPListen: ListenAddress?
+    /// Serve the auth_http listener over TLS with the server certificate.
+    public var authHTTPTLS: Bool = false
+    /// The shard map (user or pattern → backend) the auth_http service answers from;
+    /// a passwd entry's `backend=` field wins over it.
+    public var shardMapFile: String?
+    /// Auth connections served at once; more get 503 (nginx opens one per attempt).
+    public var maxAuthHTTPConnections: Int = 64
+    /// Time an auth connection gets to send its whole request (not to get its answer).
+    public var authHTTPRequestTimeout: Duration = .seconds(10)
     /// RFC 9051 §5.4: at least 30 minutes of inactivity before an autologout. During
     /// IDLE the floor `idleCommandMinimumTimeoutSeconds` applies whatever this says.
     public var idleTimeoutSeconds: Int = 1800

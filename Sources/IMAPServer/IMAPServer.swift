@@ -19,11 +19,13 @@ import Synchronization
 public final class IMAPServer: Sendable {
     public let configuration: ServerConfiguration
     let context: ServerContext
-    private let group: MultiThreadedEventLoopGroup
+    let group: MultiThreadedEventLoopGroup
     private let pools: WorkPools
-    private let channels = Mutex<[Channel]>([])
+    let channels = Mutex<[Channel]>([])
     private let stopped = Mutex(false)
-    private let tls: TLSContextHolder?
+    let tls: TLSContextHolder?
+    let authHTTP: AuthHTTPEndpoint?
+    let authHTTPChannel = Mutex<Channel?>(nil)
 
     /// Loads the passwd file (when one is configured) and prepares the threads.
     public convenience init(configuration: ServerConfiguration, logger: Logger) throws {
@@ -49,6 +51,7 @@ public final class IMAPServer: Sendable {
         context = ServerContext(
             config: configuration, passwd: passwd, pools: pools, logger: logger, tls: tls,
             throttle: throttle)
+        authHTTP = try Self.makeAuthHTTP(configuration: configuration, context: context, logger: logger)
     }
 
     /// Binds every listener and starts accepting. Returns the bound addresses (port 0 becomes the real port).
@@ -109,6 +112,7 @@ public final class IMAPServer: Sendable {
                 "listening",
                 metadata: ["address": "\(channel.localAddress?.description ?? "?")", "tls": "\(implicitTLS)"])
         }
+        try await bindAuthHTTP()
         return bound
     }
 
@@ -180,11 +184,21 @@ public final class IMAPServer: Sendable {
 
 public enum IMAPServerError: Error, CustomStringConvertible {
     case tlsListenWithoutCertificate
+    case authHTTPWithoutTLSOffLoopback(ListenAddress)
+    case authHTTPWithoutPasswd
+    case shardMapWithoutAuthHTTP
 
     public var description: String {
         switch self {
         case .tlsListenWithoutCertificate:
             return "a TLS listener needs a certificate (--tls-cert/--tls-key or --tls-pkcs12)"
+        case .authHTTPWithoutTLSOffLoopback(let address):
+            return "--auth-http-listen \(address) is not a loopback address: nginx sends passwords to it, "
+                + "so it needs --auth-http-tls (and a certificate) there"
+        case .authHTTPWithoutPasswd:
+            return "--auth-http-listen needs --passwd (it checks the passwords nginx forwards)"
+        case .shardMapWithoutAuthHTTP:
+            return "--shard-map is read by the auth_http endpoint: it needs --auth-http-listen"
         }
     }
 }

@@ -64,6 +64,18 @@ struct Serve: ParsableCommand {
     var proxyProtocolFrom: [String] = []
     @Option(help: "Seconds a listed proxy gets to send its PROXY header (default 10).")
     var proxyHeaderTimeout: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Answer nginx's auth_http requests (mail proxy) on HOST:PORT (default: off).",
+            discussion:
+                "Loopback addresses only, unless --auth-http-tls: nginx sends the passwords in these requests."))
+    var authHttpListen: String?
+    @Flag(help: "Serve --auth-http-listen over TLS with the server certificate (required off loopback).")
+    var authHttpTls = false
+    @Option(help: "Shard map for --auth-http-listen: lines `user-or-pattern IP:PORT` (docs/nginx-proxy.md).")
+    var shardMap: String?
+    @Option(help: "auth_http connections served at once; more get 503 (default 64).")
+    var maxAuthHttpConnections: Int?
     @Flag(help: "Serve a fresh temporary copy of --root, removed at exit (demos and client testing).")
     var copyRoot = false
     @Option(
@@ -174,6 +186,9 @@ struct Serve: ParsableCommand {
         }
         if let address = metrics?.localAddress {
             print("imapd-maildir: metrics on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
+        }
+        if let address = server.authHTTPAddress {
+            print("imapd-maildir: auth_http on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
         }
         fflush(nil)
         // SIGHUP: new connections get the re-read certificate; a broken file keeps the old.

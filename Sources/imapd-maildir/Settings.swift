@@ -103,6 +103,17 @@ struct Settings {
             config.proxyProtocolFrom.append(canonical)
         }
         if let n = try number(c.proxyHeaderTimeout, "proxy-header-timeout") { config.proxyHeaderTimeoutSeconds = n }
+        config.authHTTPListen = try value(c.authHttpListen, "auth-http-listen").map { text in
+            guard let address = ListenAddress(parsing: text) else {
+                throw problem("auth-http-listen", fromFile: c.authHttpListen == nil, "expected HOST:PORT, got \(text)")
+            }
+            return address
+        }
+        config.authHTTPTLS = try flag(c.authHttpTls, "auth-http-tls")
+        config.shardMapFile = path(c.shardMap, "shard-map")
+        if let n = try number(c.maxAuthHttpConnections, "max-auth-http-connections") {
+            config.maxAuthHTTPConnections = n
+        }
         if config.anyPassword, let open = config.listen.first(where: { !$0.isLoopback }) {
             throw ValidationError(
                 "--any-password accepts any password: refusing to listen on \(open), only on loopback")
@@ -234,7 +245,8 @@ struct ConfigFile {
         "max-connections", "max-connections-per-user", "max-connections-per-user-address", "max-line-length",
         "max-literal-size", "max-connections-per-address", "max-command-literal-bytes",
         "max-buffered-literal-bytes", "max-queued-input", "message-cache-size", "metrics-listen", "user",
-        "shutdown-timeout", "log-level", "proxy-protocol-from", "proxy-header-timeout",
+        "shutdown-timeout", "log-level", "proxy-protocol-from", "proxy-header-timeout", "auth-http-listen",
+        "auth-http-tls", "shard-map", "max-auth-http-connections",
     ]
 
     init(path: String) throws {

@@ -237,4 +237,35 @@ final class LoginThrottleAttemptTests: XCTestCase {
         // Its success clears the user's count.
         XCTAssertEqual(throttle.failureCounts(address: "b", user: "u").user, 0)
     }
+
+    /// nginx's Auth-Wait (issue 17): the answer delay comes back instead of being slept,
+    /// but the address keeps its turn for its penalty, so its next attempt is checked
+    /// only after it.
+    func testDeferredAnswerReturnsTheDelayAndKeepsTheTurn() async {
+        let sleeper = GatedSleeper()
+        let throttle = LoginThrottle(sleep: sleeper.sleep)
+        let first = await throttle.attemptDeferringAnswer(address: "a", user: "u") { (.failed, 1) }
+        XCTAssertEqual(first.value, 1)
+        XCTAssertEqual(first.answerDelay, .milliseconds(500))
+        // Returned at once; the turn is held by the background penalty.
+        XCTAssertTrue(waitUntil { sleeper.waiting == 1 })
+        let checked = Counter()
+        await withTaskGroup(of: Duration.self) { group in
+            group.addTask {
+                await throttle.attemptDeferringAnswer(address: "a", user: "v") { () -> (LoginThrottle.Outcome, Void) in
+                    checked.increment()
+                    return (.failed, ())
+                }.answerDelay
+            }
+            XCTAssertTrue(waitUntil { throttle.waitingAttempts(address: "a") == 1 })
+            XCTAssertEqual(checked.current, 0, "checked only after the first attempt's penalty")
+            sleeper.releaseAll()
+            let second = await group.next()
+            XCTAssertEqual(second, .seconds(1), "the address's second failure")
+        }
+        XCTAssertEqual(checked.current, 1)
+        let success = await throttle.attemptDeferringAnswer(address: "b", user: "w") { (.succeeded, 3) }
+        XCTAssertEqual(success.answerDelay, .zero)
+        XCTAssertEqual(throttle.failureCounts(address: "a", user: "u").address, 2)
+    }
 }

@@ -3,26 +3,27 @@
 nginx (Debian's nginx + libnginx-mod-mail, unprivileged paths under the test's work
 directory, loopback ports only) routes each login to the backend an auth_http service
 names, and starts every backend connection with a PROXY protocol header; the backends
-list 127.0.0.1 in --proxy-protocol-from. The auth_http service here is a small stub in
-this file (a dict: user -> backend port, the passwords of Examples/passwd): it stands
-for the server's own endpoint, which is not built yet (issue 17 item 1).
+list 127.0.0.1 in --proxy-protocol-from. The auth_http service is imapd-maildir's own
+endpoint, run as a real deployment runs it (docs/nginx-proxy.md): a third
+imapd-maildir process next to nginx, with --auth-http-listen on loopback, the shared
+passwd file (Examples/passwd) and a shard map file (user -> backend); it serves no
+mail itself.
 
 Checked: each user lands on their backend (the Maildir written to is that backend's),
 a wrong password waits (Auth-Wait) and fails, the backend logs the client address the
 PROXY header carries (the client binds 127.0.0.5; nginx connects from 127.0.0.1), IDLE
-through the proxy sees a delivery, mbsync through the proxy pulls bob's INBOX, and
-after the map changes a user is served by the
-new backend.
+through the proxy sees a delivery, mbsync through the proxy pulls bob's INBOX, after
+the map file changes a user is served by the new backend, and the endpoint itself
+answers a wrong password with Auth-Wait throttled per Client-IP.
 """
 
-import http.server
+import http.client
 import imaplib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
@@ -30,6 +31,7 @@ from interop_support import (
     HOST,
     IO_TIMEOUT,
     STOP_TIMEOUT,
+    TARGET,
     USERS,
     Server,
     _die_with_parent,
@@ -95,30 +97,21 @@ SyncState *
 """
 
 
-class AuthStub(http.server.BaseHTTPRequestHandler):
-    """nginx's auth_http protocol: request headers in, Auth-Status out."""
-
-    routes = {}  # user -> backend port; set by the test
-    requests = []
-
-    def do_GET(self):
-        user = self.headers.get("Auth-User", "")
-        password = self.headers.get("Auth-Pass", "")
-        AuthStub.requests.append((user, self.headers.get("Client-IP", "")))
-        self.send_response(200)
-        if USERS.get(user) == password and user in AuthStub.routes:
-            self.send_header("Auth-Status", "OK")
-            self.send_header("Auth-Server", "127.0.0.1")
-            self.send_header("Auth-Port", str(AuthStub.routes[user]))
-        else:
-            self.send_header("Auth-Status", "Invalid login or password")
-            self.send_header("Auth-Wait", "1")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+def auth_request(port: int, user: str, password: str, client_ip: str, attempt: int = 1) -> dict:
+    """nginx's auth_http request for one login attempt; the answer's headers."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=IO_TIMEOUT)
+    try:
+        conn.request("GET", "/auth", headers={
+            "Auth-Method": "plain", "Auth-User": user, "Auth-Pass": password, "Auth-Protocol": "imap",
+            "Auth-Login-Attempt": str(attempt), "Client-IP": client_ip})
+        response = conn.getresponse()
+        assert response.status == 200, response.status
+        return dict(response.getheaders())
+    finally:
+        conn.close()
 
 
+@unittest.skipIf(TARGET == "dovecot", "nginx in front of this server's auth_http endpoint and PROXY protocol")
 class NginxProxyTest(unittest.TestCase):
     def setUp(self):
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -136,17 +129,20 @@ class NginxProxyTest(unittest.TestCase):
             server.start()
             self.backends.append(server)
         self.a, self.b = self.backends
-        AuthStub.routes = {"alice": self.a.port, "bob": self.b.port}
-        AuthStub.requests = []
-        self.auth = http.server.ThreadingHTTPServer((HOST, 0), AuthStub)
-        threading.Thread(target=self.auth.serve_forever, daemon=True).start()
-        self.addCleanup(self.auth.server_close)
-        self.addCleanup(self.auth.shutdown)
+        # The auth_http endpoint: its own imapd-maildir process, as on the nginx machine.
+        self.shard_map = os.path.join(self.work, "shards")
+        self.write_shard_map({"alice": self.a.port, "bob": self.b.port})
+        auth_work = os.path.join(self.work, "auth")
+        os.makedirs(os.path.join(auth_work, "empty-spool"))
+        self.auth_port = free_port()
+        self.auth = Server(os.path.join(auth_work, "empty-spool"), auth_work, extra_args=[
+            "--auth-http-listen", f"{HOST}:{self.auth_port}", "--shard-map", self.shard_map])
+        self.addCleanup(self.auth.stop)
+        self.auth.start()
         self.port = free_port()
         conf = os.path.join(self.work, "nginx.conf")
         with open(conf, "w") as fh:
-            fh.write(NGINX_CONF.format(module=MODULE, work=self.work, auth_port=self.auth.server_address[1],
-                                       port=self.port))
+            fh.write(NGINX_CONF.format(module=MODULE, work=self.work, auth_port=self.auth_port, port=self.port))
         self.nginx = subprocess.Popen(
             [nginx, "-p", self.work, "-e", os.path.join(self.work, "nginx-error.log"), "-c", conf],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
@@ -155,6 +151,17 @@ class NginxProxyTest(unittest.TestCase):
         self._wait_for_nginx()
         self.clients = []
         self.addCleanup(self._close_clients)
+
+    def write_shard_map(self, routes: dict):
+        """The map as an operator changes it: a new file renamed over the old one."""
+        lines = "".join(f"{user} 127.0.0.1:{port}\n" for user, port in routes.items())
+        with open(self.shard_map + ".new", "w") as fh:
+            fh.write("# user backend (docs/nginx-proxy.md)\n" + lines)
+        os.rename(self.shard_map + ".new", self.shard_map)
+
+    def auth_log(self) -> str:
+        with open(self.auth.log_path, errors="replace") as fh:
+            return fh.read()
 
     def _stop_nginx(self):
         if self.nginx.poll() is None:
@@ -221,7 +228,9 @@ class NginxProxyTest(unittest.TestCase):
         self.assertFalse(self.holds(self.b, "alice", "for-alice"))
         self.assertTrue(self.holds(self.b, "bob", "for-bob"))
         self.assertFalse(self.holds(self.a, "bob", "for-bob"))
-        self.assertIn(("alice", CLIENT_ADDRESS), AuthStub.requests)
+        routed = [line for line in self.auth_log().splitlines() if "auth_http: routed" in line]
+        self.assertTrue(any(f"backend=127.0.0.1:{self.a.port}" in line and f"client={CLIENT_ADDRESS}" in line
+                            and "user=alice" in line for line in routed), routed)
 
     def test_backend_logs_the_real_client_address(self):
         self.append_through_proxy("alice", "addr")
@@ -235,10 +244,15 @@ class NginxProxyTest(unittest.TestCase):
         started = time.monotonic()
         with self.assertRaises(imaplib.IMAP4.error):
             c.login("alice", "wrong")
-        # Auth-Wait: 1 — nginx holds the answer at least that long.
+        # Auth-Wait: 1 (the throttle's first penalty, 0.5 s, in whole seconds): nginx
+        # holds the answer at least that long.
         self.assertGreaterEqual(time.monotonic() - started, 1.0)
         with open(self.a.log_path, errors="replace") as fh:
             self.assertNotIn("logged in", fh.read())
+        failed = [line for line in self.auth_log().splitlines() if "auth_http: authentication failed" in line]
+        self.assertEqual(len(failed), 1, failed)
+        self.assertIn(f"client={CLIENT_ADDRESS}", failed[0])
+        self.assertNotIn("wrong", self.auth_log())
 
     def test_idle_through_proxy_sees_delivery(self):
         c = self.connect()
@@ -279,11 +293,30 @@ class NginxProxyTest(unittest.TestCase):
     def test_moved_user_is_served_by_the_new_backend(self):
         self.append_through_proxy("bob", "before-move")
         # Moving bob: his Maildir goes to backend a (the fixture copy already holds one),
-        # then the map changes.
-        AuthStub.routes["bob"] = self.a.port
+        # then the map file changes; the endpoint re-reads it at the next request.
+        self.write_shard_map({"alice": self.a.port, "bob": self.a.port})
         self.append_through_proxy("bob", "after-move")
         self.assertTrue(self.holds(self.a, "bob", "after-move"))
         self.assertFalse(self.holds(self.b, "bob", "after-move"))
+
+    def test_endpoint_answers_auth_wait_throttled_per_client_ip(self):
+        ok = auth_request(self.auth_port, "bob", USERS["bob"], "192.0.2.20")
+        self.assertEqual((ok.get("Auth-Status"), ok.get("Auth-Server"), ok.get("Auth-Port")),
+                         ("OK", "127.0.0.1", str(self.b.port)))
+        waits = []
+        for _ in range(3):
+            answer = auth_request(self.auth_port, "alice", "wrong", "192.0.2.9")
+            self.assertEqual(answer.get("Auth-Status"), "Invalid login or password")
+            self.assertNotIn("Auth-Server", answer)
+            waits.append(answer.get("Auth-Wait"))
+        # The IMAP login throttle's penalties (0.5 s, 1 s, 2 s) in nginx's whole seconds.
+        self.assertEqual(waits, ["1", "1", "2"])
+        # Another client address: its own count (and another user, so no user penalty).
+        other = auth_request(self.auth_port, "bob", "wrong", "192.0.2.10")
+        self.assertEqual(other.get("Auth-Wait"), "1")
+        # An unknown user is answered like a wrong password.
+        unknown = auth_request(self.auth_port, "mallory", "x", "192.0.2.11")
+        self.assertEqual((unknown.get("Auth-Status"), unknown.get("Auth-Wait")), ("Invalid login or password", "1"))
 
 
 if __name__ == "__main__":
