@@ -60,8 +60,10 @@ extension IMAPSession {
         }
         // \Seen set by this FETCH was already reported in the FETCH responses; record
         // it in the view so the observer's copy of the change is not reported again.
-        for (uid, flags) in result.newFlags {
-            if let n = mailbox.view.sequenceNumber(of: uid) { mailbox.view.setFlags(flags, forSequenceNumber: n) }
+        for change in result.newFlags {
+            if let n = mailbox.view.sequenceNumber(of: change.uid) {
+                mailbox.view.setFlags(change.flags, forSequenceNumber: n)
+            }
         }
         if result.shrunk > 0 {
             // Nothing of those messages was sent (FetchJob): the file changed under us.

@@ -49,7 +49,7 @@ final class FetchJob: @unchecked Sendable {
 
     struct Result: Sendable {
         /// Messages that gained \Seen: (UID, new flags).
-        var newFlags: [(StoreUID, MessageFlags)] = []
+        var newFlags: [FlagChange] = []
         /// Messages that vanished before they could be read.
         var missing = 0
         /// A BINARY item met a Content-Transfer-Encoding this server cannot undo; the
@@ -177,8 +177,8 @@ final class FetchJob: @unchecked Sendable {
         if plan.setsSeen {
             let unseen = messages.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
             if !unseen.isEmpty {
-                result.newFlags = try folder.store(.add, flags: MessageFlags(system: .seen), uids: unseen)
-                for (uid, flags) in result.newFlags { seenFlags[uid] = flags }
+                result.newFlags = try folder.store(.add, flags: MessageFlags(system: .seen), uids: unseen).changed
+                for change in result.newFlags { seenFlags[change.uid] = change.flags }
             }
         }
     }

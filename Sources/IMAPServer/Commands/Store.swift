@@ -32,15 +32,17 @@ extension IMAPSession {
         case .remove: operation = .remove
         }
         let folder = mailbox.folder
-        let changed: [(StoreUID, MessageFlags)]
+        let changed: [FlagChange]
         do {
-            changed = try await synchronizeSelected { try folder.store(operation, flags: flags, uids: uids) }
+            changed = try await synchronizeSelected { try folder.store(operation, flags: flags, uids: uids) }.changed
         } catch {
             sendStoreFailure(tag, error, name: MailboxName(""))
             return
         }
-        for (uid, newFlags) in changed {
-            if let n = mailbox.view.sequenceNumber(of: uid) { mailbox.view.setFlags(newFlags, forSequenceNumber: n) }
+        for change in changed {
+            if let n = mailbox.view.sequenceNumber(of: change.uid) {
+                mailbox.view.setFlags(change.flags, forSequenceNumber: n)
+            }
         }
         // Other sessions' changes and new keywords (FLAGS/PERMANENTFLAGS) first, so the
         // FETCH responses below never use a keyword the client was not told of.

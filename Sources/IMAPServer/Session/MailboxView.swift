@@ -164,9 +164,9 @@ struct MailboxView {
                     }
                 }
             case .flagsChanged(let changed):
-                for (uid, flags) in changed {
-                    guard let n = sequenceNumber(of: uid), record(at: n).flags != flags else { continue }
-                    setFlags(flags, forSequenceNumber: n)
+                for change in changed {
+                    guard let n = sequenceNumber(of: change.uid), record(at: n).flags != change.flags else { continue }
+                    setFlags(change.flags, forSequenceNumber: n)
                     update.flagChanges.append((n, record(at: n)))
                 }
             case .keywordsChanged(let all):
