@@ -51,14 +51,16 @@ final class MailboxViewTests: XCTestCase {
                     let update = view.apply([.flagsChanged([change(victim.uid, flags)])], allowExpunge: false)
                     let i = model.firstIndex { $0.uid == victim.uid }!
                     model[i].flags = flags
+                    model[i].modSeq = ModSeq(1)
                     XCTAssertEqual(update.flagChanges.map(\.sequenceNumber), [seq(i + 1)], context)
                 case 3:
                     guard let victim = model.randomElement(using: &generator) else { continue }
                     let n = view.sequenceNumber(of: victim.uid)!
                     var flags = victim.flags
                     flags.keywords = flags.keywords.isEmpty ? ["k"] : []
-                    view.setFlags(flags, forSequenceNumber: n)
+                    view.setFlags(change(victim.uid, flags), forSequenceNumber: n)
                     model[Int(n.rawValue) - 1].flags = flags
+                    model[Int(n.rawValue) - 1].modSeq = ModSeq(1)
                 default:
                     let victims = Array(model.shuffled(using: &generator).prefix(2)).map(\.uid).sorted()
                     let allow = Bool.random(using: &generator)
