@@ -127,10 +127,10 @@ extension FolderContext {
         var raised = false
         if state.modSeqs.highest > state.modSeqs.log.ceiling {
             state.modSeqs.log.ceiling = ModSeq(state.modSeqs.highest.rawValue + ModSeqLogPosition.reservation)
-            bytes += ModSeqLogFormat.ceilingLine(state.modSeqs.log.ceiling)
+            ModSeqLogFormat.appendCeiling(state.modSeqs.log.ceiling, to: &bytes)
             raised = true
         }
-        for entry in state.modSeqs.journal { bytes += ModSeqLogFormat.line(entry) }
+        for entry in state.modSeqs.journal { ModSeqLogFormat.append(entry, to: &bytes) }
         for _ in 0..<3 {
             guard let fd = try POSIX.open(modSeqLogPath, O_WRONLY | O_APPEND | O_NOFOLLOW) else { break }
             defer { close(fd) }
@@ -159,15 +159,16 @@ extension FolderContext {
         try impatient.withLock(lockPath) {
             let ceiling = ModSeq(state.modSeqs.highest.rawValue + ModSeqLogPosition.reservation)
             var bytes = ModSeqLogFormat.header(uidValidity: state.uidValidity, floor: state.modSeqs.floor)
-            bytes += ModSeqLogFormat.ceilingLine(ceiling)
+            ModSeqLogFormat.appendCeiling(ceiling, to: &bytes)
             bytes.reserveCapacity(bytes.count + 32 * (state.messages.count + state.modSeqs.expunges.count))
             for message in state.messages {
                 let letters = state.locations[message.baseName]?.name.letters ?? []
-                bytes += ModSeqLogFormat.line(
-                    .message(uid: message.uid.rawValue, modSeq: message.modSeq, flagBits: FlagBits.of(letters)))
+                ModSeqLogFormat.append(
+                    .message(uid: message.uid.rawValue, modSeq: message.modSeq, flagBits: FlagBits.of(letters)),
+                    to: &bytes)
             }
             for expunge in state.modSeqs.expunges {
-                bytes += ModSeqLogFormat.line(.expunged(uid: expunge.uid.rawValue, modSeq: expunge.modSeq))
+                ModSeqLogFormat.append(.expunged(uid: expunge.uid.rawValue, modSeq: expunge.modSeq), to: &bytes)
             }
             try POSIX.writeAtomically(
                 path: modSeqLogPath, temporaryPath: modSeqLogTempPath, directory: directory, contents: bytes)

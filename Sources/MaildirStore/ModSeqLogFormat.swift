@@ -69,15 +69,53 @@ enum ModSeqLogFormat {
         magic + Array(" V\(uidValidity) F\(floor.rawValue)\n".utf8)
     }
 
-    static func ceilingLine(_ ceiling: ModSeq) -> [UInt8] { Array("C\(ceiling.rawValue)\n".utf8) }
+    static func ceilingLine(_ ceiling: ModSeq) -> [UInt8] {
+        var bytes: [UInt8] = []
+        appendCeiling(ceiling, to: &bytes)
+        return bytes
+    }
 
     static func line(_ entry: ModSeqEntry) -> [UInt8] {
+        var bytes: [UInt8] = []
+        append(entry, to: &bytes)
+        return bytes
+    }
+
+    static func appendCeiling(_ ceiling: ModSeq, to bytes: inout [UInt8]) {
+        bytes.append(ceilingTag)
+        appendNumber(ceiling.rawValue, radix: 10, to: &bytes)
+        bytes.append(newline)
+    }
+
+    /// A line without building Strings: a rewrite formats 100,000s of them.
+    static func append(_ entry: ModSeqEntry, to bytes: inout [UInt8]) {
         switch entry {
         case .message(let uid, let modSeq, let flagBits):
-            return Array("M\(uid) \(modSeq.rawValue) \(String(flagBits, radix: 16))\n".utf8)
+            bytes.append(messageTag)
+            appendNumber(UInt64(uid), radix: 10, to: &bytes)
+            bytes.append(space)
+            appendNumber(modSeq.rawValue, radix: 10, to: &bytes)
+            bytes.append(space)
+            appendNumber(UInt64(flagBits), radix: 16, to: &bytes)
         case .expunged(let uid, let modSeq):
-            return Array("X\(uid) \(modSeq.rawValue)\n".utf8)
+            bytes.append(expungeTag)
+            appendNumber(UInt64(uid), radix: 10, to: &bytes)
+            bytes.append(space)
+            appendNumber(modSeq.rawValue, radix: 10, to: &bytes)
         }
+        bytes.append(newline)
+    }
+
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    private static func appendNumber(_ value: UInt64, radix: UInt64, to bytes: inout [UInt8]) {
+        let start = bytes.count
+        var rest = value
+        repeat {
+            bytes.append(digits[Int(rest % radix)])
+            rest /= radix
+        } while rest > 0
+        bytes[start...].reverse()
     }
 
     /// The whole file; nil when its first line is not a header of this version.
@@ -104,42 +142,76 @@ enum ModSeqLogFormat {
     }
 
     private static func parseHeader(_ line: ArraySlice<UInt8>) -> (uidValidity: UInt32, floor: ModSeq)? {
-        let fields = line.split(separator: space)
-        guard fields.count == 4, Array(fields[0]) + [space] + Array(fields[1]) == magic,
-            fields[2].first == uidValidityTag, let validity = number(fields[2].dropFirst(), as: UInt32.self),
-            fields[3].first == floorTag, let floor = number(fields[3].dropFirst(), as: UInt64.self)
+        guard line.starts(with: magic) else { return nil }
+        var fields = FieldReader(line.dropFirst(magic.count))
+        guard fields.skipSpace(), fields.rest.first == uidValidityTag else { return nil }
+        fields.rest = fields.rest.dropFirst()
+        guard let validity = fields.number(radix: 10), validity <= UInt64(UInt32.max), fields.skipSpace(),
+            fields.rest.first == floorTag
         else { return nil }
-        return (validity, ModSeq(floor))
-    }
-
-    private static func number<T: FixedWidthInteger>(_ bytes: ArraySlice<UInt8>, as: T.Type) -> T? {
-        T(String(decoding: bytes, as: UTF8.self))
+        fields.rest = fields.rest.dropFirst()
+        guard let floor = fields.number(radix: 10), fields.atEnd else { return nil }
+        return (UInt32(validity), ModSeq(floor))
     }
 
     private static func apply(_ line: ArraySlice<UInt8>, to contents: inout ModSeqLogContents) -> Bool {
-        guard let tag = line.first else { return false }
-        let fields = line.dropFirst().split(separator: space, omittingEmptySubsequences: false)
-        switch tag {
+        var fields = FieldReader(line.dropFirst())
+        switch line.first {
         case ceilingTag:
-            guard fields.count == 1, let value = number(fields[0], as: UInt64.self) else { return false }
+            guard let value = fields.number(radix: 10), fields.atEnd else { return false }
             contents.ceiling = max(contents.ceiling, ModSeq(value))
         case messageTag:
-            guard fields.count == 3, let uid = number(fields[0], as: UInt32.self), uid > 0,
-                let modSeq = number(fields[1], as: UInt64.self),
-                let bits = UInt32(String(decoding: fields[2], as: UTF8.self), radix: 16)
+            guard let uid = fields.number(radix: 10), uid > 0, uid <= UInt64(UInt32.max), fields.skipSpace(),
+                let modSeq = fields.number(radix: 10), fields.skipSpace(),
+                let bits = fields.number(radix: 16), bits <= UInt64(UInt32.max), fields.atEnd
             else { return false }
-            contents.messages[uid] = (ModSeq(modSeq), bits)
+            contents.messages[UInt32(uid)] = (ModSeq(modSeq), UInt32(bits))
             contents.highest = max(contents.highest, ModSeq(modSeq))
         case expungeTag:
-            guard fields.count == 2, let uid = number(fields[0], as: UInt32.self), uid > 0,
-                let modSeq = number(fields[1], as: UInt64.self)
+            guard let uid = fields.number(radix: 10), uid > 0, uid <= UInt64(UInt32.max), fields.skipSpace(),
+                let modSeq = fields.number(radix: 10), fields.atEnd
             else { return false }
-            contents.messages[uid] = nil
-            if ModSeq(modSeq) > contents.floor { contents.expunges.append((StoreUID(uid), ModSeq(modSeq))) }
+            contents.messages[UInt32(uid)] = nil
+            if ModSeq(modSeq) > contents.floor { contents.expunges.append((StoreUID(UInt32(uid)), ModSeq(modSeq))) }
             contents.highest = max(contents.highest, ModSeq(modSeq))
         default:
             return false
         }
         return true
+    }
+}
+
+/// Reads the space-separated numbers of one line.
+private struct FieldReader {
+    var rest: ArraySlice<UInt8>
+    init(_ line: ArraySlice<UInt8>) { rest = line }
+
+    var atEnd: Bool { rest.isEmpty }
+
+    mutating func skipSpace() -> Bool {
+        guard rest.first == ModSeqLogFormat.space else { return false }
+        rest = rest.dropFirst()
+        return true
+    }
+
+    /// Digits (lowercase hex when radix 16) up to the next space or the end; nil when
+    /// there are none, another byte comes first, or the value overflows 64 bits.
+    mutating func number(radix: UInt64) -> UInt64? {
+        var value: UInt64 = 0
+        var count = 0
+        while let byte = rest.first, byte != ModSeqLogFormat.space {
+            let digit: UInt64
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt64(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: digit = UInt64(byte - UInt8(ascii: "a") + 10)
+            default: return nil
+            }
+            let (times, overflowed) = value.multipliedReportingOverflow(by: radix)
+            guard !overflowed, times <= UInt64.max - digit else { return nil }
+            value = times + digit
+            count += 1
+            rest = rest.dropFirst()
+        }
+        return count > 0 ? value : nil
     }
 }
