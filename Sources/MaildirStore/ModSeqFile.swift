@@ -31,6 +31,9 @@ struct ModSeqLogPosition: Sendable {
     var ceiling = ModSeq(0)
     /// Missing, damaged, of another UIDVALIDITY, or written by nobody yet.
     var needsRewrite = true
+    /// The last write failed (a read-only folder, a full disk): retried only with the
+    /// next change, and warned about once per streak, not on every command.
+    var failing = false
 
     /// How far past the highest mod-sequence each durable ceiling reaches: one
     /// fdatasync per this many changes, and at most this much of a jump per restart.
@@ -104,26 +107,38 @@ extension FolderContext {
             state.modSeqs.endOperation()
         }
         let modSeqs = state.modSeqs
-        guard !modSeqs.journal.isEmpty || modSeqs.log.needsRewrite || modSeqs.highest > modSeqs.log.ceiling else {
-            return
-        }
+        let due = modSeqs.log.needsRewrite || modSeqs.highest > modSeqs.log.ceiling
+        guard !modSeqs.journal.isEmpty || (due && !modSeqs.log.failing) else { return }
         let limit = 2 * (state.messages.count + modSeqs.expunges.count) + 1_000
         do {
             if modSeqs.log.needsRewrite || modSeqs.log.lineCount > limit {
-                try rewriteModSeqLog(&state)
+                do {
+                    try rewriteModSeqLog(&state)
+                } catch StoreError.locked where modSeqs.log.file != nil {
+                    // The lines (and a ceiling) must be durable before the reply even
+                    // so: append them after a newline of their own (the file may end
+                    // in a torn line), and rewrite later.
+                    try appendModSeqLog(&state, afterTornLine: modSeqs.log.needsRewrite)
+                    state.modSeqs.log.needsRewrite = true
+                }
             } else {
-                try appendModSeqLog(&state)
+                try appendModSeqLog(&state, afterTornLine: false)
             }
+            state.modSeqs.log.failing = false
         } catch StoreError.locked {
+            // Someone else's short write holds dovecot-uidlist.lock: the next try.
             state.modSeqs.log.needsRewrite = true
         } catch {
-            logger.warning("could not write imapd-modseq", metadata: ["error": "\(error)"])
+            if !state.modSeqs.log.failing {
+                logger.warning("could not write imapd-modseq", metadata: ["error": "\(error)"])
+            }
             state.modSeqs.log.needsRewrite = true
+            state.modSeqs.log.failing = true
         }
     }
 
-    private func appendModSeqLog(_ state: inout FolderState) throws {
-        var bytes: [UInt8] = []
+    private func appendModSeqLog(_ state: inout FolderState, afterTornLine: Bool) throws {
+        var bytes: [UInt8] = afterTornLine ? [ModSeqLogFormat.newline] : []
         var raised = false
         if state.modSeqs.highest > state.modSeqs.log.ceiling {
             state.modSeqs.log.ceiling = ModSeq(state.modSeqs.highest.rawValue + ModSeqLogPosition.reservation)

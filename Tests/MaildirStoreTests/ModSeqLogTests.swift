@@ -100,6 +100,26 @@ final class ModSeqLogTests: XCTestCase {
         XCTAssertGreaterThan(after.messages[0].modSeq, handedOut)
     }
 
+    func testChangesWhileTheRewriteLockIsBusyAreStillLogged() throws {
+        let maildir = try TempMaildir()
+        try maildir.deliver(one)
+        _ = try reopen(maildir)
+        try maildir.write("imapd-modseq", try maildir.read("imapd-modseq") + Array("M1 7".utf8))  // torn
+        // Another process (alive: this one) holds dovecot-uidlist.lock: no rewrite now.
+        try maildir.write("dovecot-uidlist.lock", Array("\(getpid()):\(POSIX.hostName())".utf8))
+        let folder = try reopen(maildir)
+        _ = try folder.store(.add, flags: MessageFlags(system: .seen), uids: [StoreUID(1)])
+        _ = try folder.store(.remove, flags: MessageFlags(system: .seen), uids: [StoreUID(1)])
+        // The file's flags are back as the log's old line says; only the appended lines
+        // tell that these mod-sequences went out.
+        let handedOut = folder.snapshot.highestModSeq
+        try maildir.remove("dovecot-uidlist.lock")
+        let after = try reopen(maildir)
+        XCTAssertGreaterThanOrEqual(after.snapshot.highestModSeq, handedOut)
+        let next = try after.store(.add, flags: MessageFlags(system: .flagged), uids: [StoreUID(1)])
+        XCTAssertGreaterThan(next.changed.first?.modSeq ?? ModSeq(0), handedOut)
+    }
+
     func testTwoServersOnOneFolderNeverReuseAModSeq() throws {
         let maildir = try TempMaildir()
         try maildir.deliver(one)
