@@ -16,10 +16,10 @@
 // - `journal` collects what happened in the current operation for the on-disk log
 //   (ModSeqFile.swift), written before the operation returns.
 
-/// One line of the modseq log: a message's mod-sequence with the flag letters of its
-/// file at that moment, or an expunge.
+/// One line of the modseq log: a message's mod-sequence with the flags of its file at
+/// that moment (FlagBits), or an expunge.
 enum ModSeqEntry: Sendable, Equatable {
-    case message(uid: UInt32, modSeq: ModSeq, letters: [UInt8])
+    case message(uid: UInt32, modSeq: ModSeq, flagBits: UInt32)
     case expunged(uid: UInt32, modSeq: ModSeq)
 }
 
@@ -35,9 +35,11 @@ struct ModSeqState: Sendable {
     /// Entries for the log, in order, not yet written.
     var journal: [ModSeqEntry] = []
     /// What the log said of each UID when the folder was opened: a message whose file
-    /// still has these letters keeps this mod-sequence (`stampAdmitted`). Emptied once
+    /// still has these flags keeps this mod-sequence (`stampAdmitted`). Emptied once
     /// the first synchronize has placed every message.
-    var remembered: [UInt32: (modSeq: ModSeq, letters: [UInt8])] = [:]
+    var remembered: [UInt32: (modSeq: ModSeq, flagBits: UInt32)] = [:]
+    /// The on-disk log as we last wrote or read it (ModSeqFile.swift).
+    var log = ModSeqLogPosition()
 
     /// Expunges kept for VANISHED (EARLIER); older ones fold into `floor`.
     static let expungeMemory = 10_000
@@ -77,14 +79,14 @@ struct ModSeqState: Sendable {
     /// A message whose flags changed: stamped, and logged with its file's letters.
     mutating func stampFlags(uid: StoreUID, letters: [UInt8]) -> ModSeq {
         let modSeq = stamp()
-        journal.append(.message(uid: uid.rawValue, modSeq: modSeq, letters: letters))
+        journal.append(.message(uid: uid.rawValue, modSeq: modSeq, flagBits: FlagBits.of(letters)))
         return modSeq
     }
 
     /// A message joining the folder. One the log knew with the same letters keeps its
     /// mod-sequence (the folder being opened again); anything else is a change.
     mutating func stampAdmitted(uid: StoreUID, letters: [UInt8]) -> ModSeq {
-        if let known = remembered.removeValue(forKey: uid.rawValue), known.letters == letters {
+        if let known = remembered.removeValue(forKey: uid.rawValue), known.flagBits == FlagBits.of(letters) {
             return known.modSeq
         }
         return stampFlags(uid: uid, letters: letters)
@@ -115,6 +117,7 @@ struct ModSeqState: Sendable {
         expunges = []
         remembered = [:]
         floor = highest
+        log.needsRewrite = true
     }
 
     /// UIDs expunged after `modSeq`, ascending; nil when some may have been forgotten.
@@ -139,13 +142,5 @@ extension FolderState {
         messages[index].flags = flags
         messages[index].modSeq = modSeq
         return FlagChange(uid: uid, flags: flags, modSeq: modSeq)
-    }
-}
-
-extension FolderContext {
-    /// Ends the folder operation's mod-sequence (the next operation takes a new one).
-    func commitModSeqs(_ state: inout FolderState) {
-        state.modSeqs.journal = []
-        state.modSeqs.endOperation()
     }
 }

@@ -37,6 +37,7 @@ public final class SharedFolder: Sendable {
             throw StoreError.nonexistent(context.directory)
         }
         var initial = try context.loadState()
+        context.loadModSeqs(&initial)
         let firstNewUID = initial.nextUID
         var ignored: [FolderChange] = []
         do {
@@ -47,6 +48,7 @@ public final class SharedFolder: Sendable {
             initial.forceRescan = true
         }
         initial.startRecent(firstNewUID: firstNewUID)
+        context.finishModSeqLoad(&initial)
         return initial
     }
 
@@ -156,6 +158,7 @@ public final class SharedFolder: Sendable {
             var changes: [FolderChange] = []
             let result = Result {
                 try context.owner.perform {
+                    context.refreshModSeqs(&state)
                     let outcome = Result { try body(context, &state, &changes) }
                     // Logged before anyone hears of the changes (ModSeqFile.swift).
                     context.commitModSeqs(&state)
