@@ -240,6 +240,7 @@ final class MailboxViewCompactionTests: XCTestCase {
         _ = view.apply([.added([MailboxViewTests.record(4)])], allowExpunge: true)
         var current = messages + [MailboxViewTests.record(4)]
         current[1].flags = MessageFlags(system: [.seen])
+        current[1].modSeq = ModSeq(1)  // the change below carries it
         let snapshot = FolderSnapshot(
             uidValidity: StoreUIDValidity(1), uidNext: StoreUID(5), messages: current, keywords: [],
             canCreateKeywords: true)
@@ -269,7 +270,8 @@ final class MailboxViewCompactionTests: XCTestCase {
 /// A message sequence number from a count or position the test computes.
 private func seq(_ n: Int) -> SequenceNumber { SequenceNumber(UInt32(n)) }
 
-/// A flag change as the folder reports it (the mod-sequence plays no part in the view).
+/// A flag change as the folder reports it, all at one mod-sequence (the view keeps it;
+/// only a change older than what the view holds is dropped).
 private func change(_ uid: StoreUID, _ flags: MessageFlags) -> FlagChange {
     FlagChange(uid: uid, flags: flags, modSeq: ModSeq(1))
 }

@@ -207,9 +207,15 @@ struct MailboxView {
                 }
             case .flagsChanged(let changed):
                 for change in changed {
-                    guard let n = sequenceNumber(of: change.uid), isNews(change, at: n) else { continue }
+                    guard let n = sequenceNumber(of: change.uid) else { continue }
+                    let current = record(at: n)
+                    // Older than what the view holds (the SELECT snapshot already had a
+                    // later change): stale.
+                    guard change.modSeq >= current.modSeq else { continue }
                     setFlags(change, forSequenceNumber: n)
-                    update.flagChanges.append((n, record(at: n)))
+                    // Only other flags are news; a newer mod-sequence alone (a keyword
+                    // letter gaining its name) is kept without a FETCH.
+                    if current.flags != change.flags { update.flagChanges.append((n, record(at: n))) }
                 }
             case .keywordsChanged(let all):
                 if all != keywords {
@@ -234,15 +240,6 @@ struct MailboxView {
         // only name messages the client knew).
         if count > told - update.expunged.count { update.exists = count }
         return update
-    }
-
-    /// A flag change not yet in the view: other flags, or a newer mod-sequence. A
-    /// change older than what the view holds (the SELECT snapshot already had a later
-    /// one) is stale and skipped.
-    private func isNews(_ change: FlagChange, at n: SequenceNumber) -> Bool {
-        let current = record(at: n)
-        if change.modSeq < current.modSeq { return false }
-        return current.flags != change.flags || current.modSeq < change.modSeq
     }
 
     /// Removes every expunged-but-unreported message; returns the sequence numbers to
