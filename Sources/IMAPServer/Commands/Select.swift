@@ -77,8 +77,11 @@ extension IMAPSession {
         }
         writer.untagged(.status(.ok, code: .uidValidity(snapshot.uidValidity.wire), text: "UIDs valid."))
         writer.untagged(.status(.ok, code: .uidNext(snapshot.uidNext.wire), text: "Predicted next UID."))
-        // RFC 7162 §3.1.2.1: once CONDSTORE is enabled (Dovecot sends it only then).
-        if condstoreEnabled { sendHighestModSeq(mailbox) }
+        // RFC 7162 §3.1.2.1 (RFC 4551 §3.1.1: on every successful SELECT/EXAMINE of a
+        // mailbox with persistent mod-sequences). Dovecot sends it to every client once
+        // the mailbox tracks mod-sequences, which ours always do; a client that knows
+        // nothing of CONDSTORE ignores the unknown code (RFC 9051 §7.1).
+        sendHighestModSeq(mailbox)
         if rev2Enabled {
             // RFC 9051 §6.3.2: a LIST response for the selected mailbox.
             writer.untagged(.list(MailboxListEntry(attributes: [], delimiter: delimiter, name: wireName(components))))
