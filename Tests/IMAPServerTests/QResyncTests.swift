@@ -161,10 +161,27 @@ final class QResyncTests: XCTestCase {
         let noop = try client.command("NOOP")
         XCTAssertTrue(noop.untagged.contains("* VANISHED 5"), "\(noop.untagged)")
         XCTAssertFalse(noop.untagged.contains { $0.hasSuffix("EXPUNGE") }, "\(noop.untagged)")
+        XCTAssertTrue(try server.maildir.deliver("alice", name: "1700000099.M9P9.host", body: "x").count > 0)
+        let delivered = try client.command("NOOP")
+        XCTAssertTrue(delivered.untagged.contains("* 2 EXISTS"), "\(delivered.untagged)")
 
-        XCTAssertTrue(try client.command("UID STORE 6 +FLAGS.SILENT (\\Deleted)").ok)
+        // IDLE pushes VANISHED too, with the flag change's MODSEQ.
+        client.sendRaw("I1 IDLE\r\n")
+        XCTAssertTrue(try client.readLine().hasPrefix("+ "))
+        XCTAssertTrue(try other.command("UID STORE 6 +FLAGS.SILENT (\\Flagged)").ok)
+        XCTAssertTrue(
+            Condstore.withoutRecent(try client.readLine()).hasPrefix("* 1 FETCH (UID 6 FLAGS (\\Flagged) MODSEQ ("))
+        XCTAssertTrue(try other.command("UID STORE 5,6 +FLAGS.SILENT (\\Deleted)").ok)
+        XCTAssertTrue(
+            Condstore.withoutRecent(try client.readLine()).hasPrefix(
+                "* 1 FETCH (UID 6 FLAGS (\\Flagged \\Deleted) MODSEQ ("))
+        XCTAssertTrue(try other.command("UID EXPUNGE 6").ok)
+        XCTAssertEqual(try client.readLine(), "* VANISHED 6")
+        client.sendRaw("DONE\r\n")
+        XCTAssertEqual(try client.collect(tag: "I1").status, "OK")
+        XCTAssertTrue(try client.command("UID STORE 7 +FLAGS.SILENT (\\Deleted)").ok)
         XCTAssertEqual(try client.command("CLOSE").untagged, [])
-        XCTAssertEqual(server.maildir.files("alice", "cur"), [])
+        XCTAssertEqual(server.maildir.files("alice", "cur") + server.maildir.files("alice", "new"), [])
         XCTAssertTrue(try client.command("SELECT INBOX").ok)
         let reselect = try client.command("EXAMINE INBOX")
         XCTAssertEqual(reselect.untagged.first, "* OK [CLOSED] Previous mailbox closed.")
