@@ -14,7 +14,7 @@ extension IMAPSession {
                 return
             }
             guard QResyncRequest.isWellFormed(qresync) else {
-                fail(tag, .seqMatchDataMismatch)
+                fail(tag, .invalidQResyncParameters)
                 return
             }
         }

@@ -86,8 +86,9 @@ enum CommandError: Error {
     static let tlsAlreadyActive = syntax("TLS is already active.")
     /// RFC 7162 §3.2.5: SELECT (QRESYNC …) before ENABLE QRESYNC is a BAD.
     static let qresyncNotEnabled = syntax("QRESYNC not enabled.")
-    /// RFC 7162 §3.2.5.2: the two sets of seq-match-data pair up one to one.
-    static let seqMatchDataMismatch = syntax("seq-match-data sets differ in size.")
+    /// RFC 7162 §3.2.5: `$` in known-uids, or seq-match-data whose two sets do not
+    /// pair up one to one (§3.2.5.2).
+    static let invalidQResyncParameters = syntax("Invalid QRESYNC parameters.")
     /// RFC 7162 §3.2.6: the VANISHED modifier needs UID FETCH, CHANGEDSINCE and QRESYNC.
     static let vanishedMisused = syntax("VANISHED needs UID FETCH with CHANGEDSINCE after ENABLE QRESYNC.")
 
