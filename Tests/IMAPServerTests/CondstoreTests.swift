@@ -57,6 +57,23 @@ final class CondstoreTests: XCTestCase {
         }
     }
 
+    /// RFC 7162 §3.1: a FETCH that sets \\Seen reports the new MODSEQ with the new
+    /// flags once CONDSTORE is enabled, and CHANGEDSINCE then finds that message.
+    func testFetchSettingSeenReportsItsModSeq() async throws {
+        let server = try await start()
+        let client = try server.connect()
+        try client.login()
+        let select = try client.command("SELECT INBOX (CONDSTORE)")
+        let highest = try XCTUnwrap(Condstore.highestModSeq(select.untagged))
+        let fetch = try client.command("FETCH 2 (BODY[])")
+        let line = try XCTUnwrap(Condstore.fetches(fetch.untagged).first, "\(fetch.untagged)")
+        XCTAssertTrue(line.contains("FLAGS (\\Seen) MODSEQ ("), line)
+        let modSeq = try XCTUnwrap(Condstore.number(after: "MODSEQ (", in: line))
+        XCTAssertGreaterThan(modSeq, highest)
+        let changed = try client.command("FETCH 1:* (UID) (CHANGEDSINCE \(highest))")
+        XCTAssertEqual(Condstore.fetches(changed.untagged), ["* 2 FETCH (UID 2 MODSEQ (\(modSeq)))"])
+    }
+
     /// RFC 7162 §3.1: FETCH MODSEQ in the selected state turns CONDSTORE on and is
     /// answered with HIGHESTMODSEQ first; from then on other sessions' flag changes
     /// come with UID and MODSEQ.
