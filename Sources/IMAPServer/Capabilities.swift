@@ -26,9 +26,11 @@ enum Capability {
     static let listExtended = "LIST-EXTENDED"  // RFC 5258
     static let listStatus = "LIST-STATUS"  // RFC 5819
     static let startTLS = "STARTTLS"  // RFC 9051 §6.2.1
+    static let condstore = "CONDSTORE"  // RFC 7162 §3.1
+    static let qresync = "QRESYNC"  // RFC 7162 §3.2
 
     /// Names a client may ENABLE (RFC 5161), uppercased.
-    static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT"]
+    static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC"]
 
     /// The list for CAPABILITY, the greeting and the LOGIN/AUTHENTICATE OK.
     /// `startTLSAvailable`: a certificate is configured and the connection is not yet
@@ -41,7 +43,7 @@ enum Capability {
         if authenticated {
             caps += [namespace, unselect, children, esearch, searchRes, binary, utf8Accept]
             caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]
-            caps += [listExtended, listStatus]
+            caps += [listExtended, listStatus, condstore, qresync]
         } else if plaintextAuthAllowed {
             caps.append(authPlain)
         } else {

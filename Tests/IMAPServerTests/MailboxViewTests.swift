@@ -51,14 +51,16 @@ final class MailboxViewTests: XCTestCase {
                     let update = view.apply([.flagsChanged([change(victim.uid, flags)])], allowExpunge: false)
                     let i = model.firstIndex { $0.uid == victim.uid }!
                     model[i].flags = flags
+                    model[i].modSeq = ModSeq(1)
                     XCTAssertEqual(update.flagChanges.map(\.sequenceNumber), [seq(i + 1)], context)
                 case 3:
                     guard let victim = model.randomElement(using: &generator) else { continue }
                     let n = view.sequenceNumber(of: victim.uid)!
                     var flags = victim.flags
                     flags.keywords = flags.keywords.isEmpty ? ["k"] : []
-                    view.setFlags(flags, forSequenceNumber: n)
+                    view.setFlags(change(victim.uid, flags), forSequenceNumber: n)
                     model[Int(n.rawValue) - 1].flags = flags
+                    model[Int(n.rawValue) - 1].modSeq = ModSeq(1)
                 default:
                     let victims = Array(model.shuffled(using: &generator).prefix(2)).map(\.uid).sorted()
                     let allow = Bool.random(using: &generator)
@@ -238,6 +240,7 @@ final class MailboxViewCompactionTests: XCTestCase {
         _ = view.apply([.added([MailboxViewTests.record(4)])], allowExpunge: true)
         var current = messages + [MailboxViewTests.record(4)]
         current[1].flags = MessageFlags(system: [.seen])
+        current[1].modSeq = ModSeq(1)  // the change below carries it
         let snapshot = FolderSnapshot(
             uidValidity: StoreUIDValidity(1), uidNext: StoreUID(5), messages: current, keywords: [],
             canCreateKeywords: true)
@@ -267,7 +270,8 @@ final class MailboxViewCompactionTests: XCTestCase {
 /// A message sequence number from a count or position the test computes.
 private func seq(_ n: Int) -> SequenceNumber { SequenceNumber(UInt32(n)) }
 
-/// A flag change as the folder reports it (the mod-sequence plays no part in the view).
+/// A flag change as the folder reports it, all at one mod-sequence (the view keeps it;
+/// only a change older than what the view holds is dropped).
 private func change(_ uid: StoreUID, _ flags: MessageFlags) -> FlagChange {
     FlagChange(uid: uid, flags: flags, modSeq: ModSeq(1))
 }
