@@ -33,9 +33,11 @@ enum Capability {
     static let threadRefs = "THREAD=REFS"  // Dovecot's REFERENCES variant
     static let esort = "ESORT"  // RFC 5267
     static let within = "WITHIN"  // RFC 5032
+    static let condstore = "CONDSTORE"  // RFC 7162 §3.1
+    static let qresync = "QRESYNC"  // RFC 7162 §3.2
 
     /// Names a client may ENABLE (RFC 5161), uppercased.
-    static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT"]
+    static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC"]
 
     /// The list for CAPABILITY, the greeting and the LOGIN/AUTHENTICATE OK.
     /// `startTLSAvailable`: a certificate is configured and the connection is not yet
@@ -48,7 +50,7 @@ enum Capability {
         if authenticated {
             caps += [namespace, unselect, children, esearch, searchRes, binary, utf8Accept]
             caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]
-            caps += [listExtended, listStatus]
+            caps += [listExtended, listStatus, condstore, qresync]
             caps += [sort, sortDisplay, esort, threadOrderedSubject, threadReferences, threadRefs, within]
         } else if plaintextAuthAllowed {
             caps.append(authPlain)

@@ -51,6 +51,9 @@ enum MaildirNames {
     /// Courier-IMAP's UID list (uidlist v1 format), imported when there is no uidlist.
     static let courierUIDs = "courierimapuiddb"
     static let keywordsTemp = "dovecot-keywords.tmp"
+    /// This server's mod-sequence log (ModSeqFile.swift, MAILDIR-FORMATS.md).
+    static let modSeqLog = "imapd-modseq"
+    static let modSeqLogTemp = "imapd-modseq.tmp"
     /// In the mail root: the last UIDVALIDITY handed out, as 8 lowercase hex digits.
     static let uidValidity = "dovecot-uidvalidity"
     /// In the mail root: `dovecot-uidvalidity.<8hex>`, the atomically renamed marker.

@@ -20,29 +20,40 @@ import Glibc
 
 extension FolderContext {
     private enum RenameOutcome {
-        case changed(MessageFlags)
+        case changed(FlagChange)
         case unchanged
         case vanished
+        /// Its mod-sequence is above UNCHANGEDSINCE (RFC 7162 §3.1.3): left alone.
+        case modified
     }
 
+    /// `unchangedSince`: skip (and report) messages changed after that mod-sequence. The
+    /// check and the rename happen under the folder Mutex, so no other session's change
+    /// can slip in between (a change by another program that our scan has not seen yet
+    /// is stamped by the retry pass's synchronize, then found too new).
     func store(
         _ state: inout FolderState, _ operation: FlagOperation, flags: MessageFlags, uids: [StoreUID],
-        changes: inout [FolderChange]
-    ) throws -> [(StoreUID, MessageFlags)] {
+        unchangedSince: ModSeq?, changes: inout [FolderChange]
+    ) throws -> StoreOutcome {
         try refreshKeywords(&state, changes: &changes)
         let indexes = try keywordIndexes(
             for: flags.keywords, creating: operation != .remove, in: &state, changes: &changes)
 
-        var result: [(StoreUID, MessageFlags)] = []
+        var result: [FlagChange] = []
+        var modified: [StoreUID] = []
         var retry: [StoreUID] = []
         var failure: Error?
         var uniqueUIDs = Array(Set(uids)).sorted()
         passes: for pass in 0..<2 {
             for uid in uniqueUIDs {
                 do {
-                    switch try rename(uid, operation, system: flags.system, keywordIndexes: indexes, in: &state) {
-                    case .changed(let newFlags): result.append((uid, newFlags))
+                    switch try rename(
+                        uid, operation, system: flags.system, keywordIndexes: indexes, unchangedSince: unchangedSince,
+                        in: &state)
+                    {
+                    case .changed(let change): result.append(change)
                     case .unchanged: break
+                    case .modified: modified.append(uid)
                     case .vanished: if pass == 0 { retry.append(uid) }
                     }
                 } catch {
@@ -59,20 +70,20 @@ extension FolderContext {
             }
             uniqueUIDs = retry
         }
-        if !result.isEmpty {
-            changes.append(.flagsChanged(result.sorted { $0.0 < $1.0 }))
-        }
+        result.sort { $0.uid < $1.uid }
+        if !result.isEmpty { changes.append(.flagsChanged(result)) }
         if let failure { throw failure }
-        return result.sorted { $0.0 < $1.0 }
+        return StoreOutcome(changed: result, modified: modified.sorted())
     }
 
     private func rename(
         _ uid: StoreUID, _ operation: FlagOperation, system: SystemFlags, keywordIndexes: Set<Int>,
-        in state: inout FolderState
+        unchangedSince: ModSeq?, in state: inout FolderState
     ) throws -> RenameOutcome {
         // A UID the state no longer has was expunged (seen by the synchronize that ran
         // just before in the same job): skipped, no rescan to look for it.
         guard let index = state.messageIndex(uid) else { return .unchanged }
+        if let unchangedSince, state.messages[index].modSeq > unchangedSince { return .modified }
         guard let location = state.locations[state.messages[index].baseName] else { return .vanished }
         let old = FlagLetters(decoding: location.name.letters)
         var letters = old
@@ -98,9 +109,7 @@ extension FolderContext {
             throw POSIX.error(path(of: location), code)
         }
         state.locations[state.messages[index].baseName] = target
-        let newFlags = state.keywords.flags(for: letters)
-        state.messages[index].flags = newFlags
-        return .changed(newFlags)
+        return .changed(state.setFlags(state.keywords.flags(for: letters), at: index, letters: target.name.letters))
     }
 
     /// The letter indexes of keyword names, giving new names letters when `creating`

@@ -30,6 +30,8 @@ struct FolderContext: Sendable {
     var uidListTempPath: String { POSIX.join(directory, MaildirNames.uidListTemp) }
     var lockPath: String { POSIX.join(directory, MaildirNames.uidListLock) }
     var keywordsFile: KeywordsFile { KeywordsFile(directory: directory) }
+    var modSeqLogPath: String { POSIX.join(directory, MaildirNames.modSeqLog) }
+    var modSeqLogTempPath: String { POSIX.join(directory, MaildirNames.modSeqLogTemp) }
 
     func path(of location: MessageLocation) -> String {
         POSIX.join(location.inNew ? newPath : curPath, location.name.fileName)

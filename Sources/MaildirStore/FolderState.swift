@@ -59,6 +59,10 @@ struct FolderState: Sendable {
     /// UIDVALIDITY changes.
     var firstRecentUID: UInt32 = 1
 
+    /// Mod-sequences (ModSeqState.swift). Until the log is read (`loadState`), a folder
+    /// without history.
+    var modSeqs = ModSeqState(start: ModSeqState.freshStart())
+
     // Cheap synchronize: the directory mtimes of the last scan and when it started.
     var curMtime: Timestamp?
     var newMtime: Timestamp?
@@ -82,7 +86,8 @@ struct FolderState: Sendable {
     var snapshot: FolderSnapshot {
         FolderSnapshot(
             uidValidity: StoreUIDValidity(header.uidValidity), uidNext: StoreUID(nextUID), messages: messages,
-            keywords: keywords.list, canCreateKeywords: canCreateKeywords, firstRecentUID: StoreUID(firstRecentUID))
+            keywords: keywords.list, canCreateKeywords: canCreateKeywords, firstRecentUID: StoreUID(firstRecentUID),
+            highestModSeq: modSeqs.highest)
     }
 
     /// A letter is free: neither named nor found on a file.
@@ -124,13 +129,15 @@ struct FolderState: Sendable {
         if let top = sorted.last?.uid.rawValue { highestExposedUID = max(highestExposedUID, top) }
     }
 
-    /// Adds new messages with their files; returns the records ascending (for .added).
+    /// Adds new messages with their files, stamping their mod-sequences; returns the
+    /// records ascending (for .added).
     mutating func admit(_ added: [(MessageRecord, MessageLocation)]) -> [MessageRecord] {
         locations.reserveCapacity(locations.count + added.count)
         var records: [MessageRecord] = []
         records.reserveCapacity(added.count)
-        for (record, location) in added {
+        for (var record, location) in added {
             locations[record.baseName] = location
+            record.modSeq = modSeqs.stampAdmitted(uid: record.uid, letters: location.name.letters)
             records.append(record)
         }
         if !Self.isAscending(records) { records.sort { $0.uid < $1.uid } }
@@ -142,9 +149,11 @@ struct FolderState: Sendable {
         records.indices.dropFirst().allSatisfy { records[$0 - 1].uid < records[$0].uid }
     }
 
-    /// Removes these UIDs from `messages` and their files from `locations`.
+    /// Removes these UIDs from `messages` and their files from `locations`, recording
+    /// the expunges' mod-sequence.
     mutating func removeMessages(_ uids: Set<StoreUID>) {
         guard !uids.isEmpty else { return }
+        modSeqs.recordExpunges(uids.sorted())
         for message in messages where uids.contains(message.uid) { locations[message.baseName] = nil }
         messages.removeAll { uids.contains($0.uid) }
     }

@@ -112,13 +112,14 @@ extension FolderContext {
             if !all.isEmpty { changes.append(.expunged(all)) }
             state.messages = []
             state.locations = [:]
+            state.modSeqs.forgetHistory()
             state.highestExposedUID = 0
             // New numbering: the UIDs the new uidlist already gives are old messages;
             // only files without one yet are recent.
             state.firstRecentUID = state.nextUID
         }
         var expunged: [StoreUID] = []
-        var flagChanges: [(StoreUID, MessageFlags)] = []
+        var flagChanges: [FlagChange] = []
         for index in state.messages.indices {
             let message = state.messages[index]
             guard let file = listing.files[message.baseName] else {
@@ -135,8 +136,7 @@ extension FolderContext {
             state.locations[message.baseName] = MessageLocation(inNew: file.inNew, name: file.name)
             let flags = state.keywords.flags(for: FlagLetters(decoding: file.name.letters))
             if flags != message.flags {
-                state.messages[index].flags = flags
-                flagChanges.append((message.uid, flags))
+                flagChanges.append(state.setFlags(flags, at: index, letters: file.name.letters))
             }
         }
         state.removeMessages(Set(expunged))
@@ -330,13 +330,12 @@ extension FolderContext {
         let listChanged = table.list != state.keywords.list
         state.keywords = table
         if listChanged { changes.append(.keywordsChanged(table.list)) }
-        var flagChanges: [(StoreUID, MessageFlags)] = []
+        var flagChanges: [FlagChange] = []
         for index in state.messages.indices {
             guard let location = state.locations[state.messages[index].baseName] else { continue }
             let flags = table.flags(for: FlagLetters(decoding: location.name.letters))
             if flags != state.messages[index].flags {
-                state.messages[index].flags = flags
-                flagChanges.append((state.messages[index].uid, flags))
+                flagChanges.append(state.setFlags(flags, at: index, letters: location.name.letters))
             }
         }
         if !flagChanges.isEmpty { changes.append(.flagsChanged(flagChanges)) }

@@ -37,6 +37,7 @@ public final class SharedFolder: Sendable {
             throw StoreError.nonexistent(context.directory)
         }
         var initial = try context.loadState()
+        context.loadModSeqs(&initial)
         let firstNewUID = initial.nextUID
         var ignored: [FolderChange] = []
         do {
@@ -47,6 +48,7 @@ public final class SharedFolder: Sendable {
             initial.forceRescan = true
         }
         initial.startRecent(firstNewUID: firstNewUID)
+        context.finishModSeqLoad(&initial)
         return initial
     }
 
@@ -101,12 +103,22 @@ public final class SharedFolder: Sendable {
     /// dovecot-keywords (under the lock). Returns the new flags of every message whose
     /// flags actually changed; UIDs no longer present are skipped. Throws
     /// .tooManyKeywords before changing anything if a letter is needed and none is free.
-    public func store(_ operation: FlagOperation, flags: MessageFlags, uids: [StoreUID]) throws -> [(
-        StoreUID, MessageFlags
-    )] {
+    /// With `unchangedSince` (CONDSTORE), messages whose mod-sequence is above it are
+    /// left alone and listed in `modified`.
+    public func store(
+        _ operation: FlagOperation, flags: MessageFlags, uids: [StoreUID], unchangedSince: ModSeq? = nil
+    ) throws -> StoreOutcome {
         try perform { context, state, changes in
-            try context.store(&state, operation, flags: flags, uids: uids, changes: &changes)
+            try context.store(
+                &state, operation, flags: flags, uids: uids, unchangedSince: unchangedSince, changes: &changes)
         }
+    }
+
+    /// UIDs expunged after `modSeq` (QRESYNC's VANISHED (EARLIER), RFC 7162 §3.2.5.2),
+    /// ascending; nil when the folder no longer remembers every expunge since then (the
+    /// caller answers from the client's known UIDs instead).
+    public func expunged(since modSeq: ModSeq) -> [StoreUID]? {
+        state.withLock { $0.modSeqs.expunged(since: modSeq) }
     }
 
     /// Unlinks the files of these UIDs. Returns the UIDs actually removed (ascending).
@@ -144,7 +156,15 @@ public final class SharedFolder: Sendable {
     ) throws -> T {
         let (outcome, enqueued): (Result<T, any Error>, Bool) = state.withLock { state in
             var changes: [FolderChange] = []
-            let result = Result { try context.owner.perform { try body(context, &state, &changes) } }
+            let result = Result {
+                try context.owner.perform {
+                    context.refreshModSeqs(&state)
+                    let outcome = Result { try body(context, &state, &changes) }
+                    // Logged before anyone hears of the changes (ModSeqFile.swift).
+                    context.commitModSeqs(&state)
+                    return try outcome.get()
+                }
+            }
             if !changes.isEmpty {
                 state.pendingBatches.append(PendingBatch(changes: changes, observers: Array(state.observers.keys)))
             }

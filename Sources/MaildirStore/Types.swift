@@ -18,6 +18,19 @@ public struct StoreUIDValidity: RawRepresentable, Hashable, Sendable, CustomStri
     public var description: String { String(rawValue) }
 }
 
+/// A mod-sequence (RFC 7162 §3.1.1): a per-folder counter that grows with every change
+/// to a message's flags, every new message and every expunge. Values stay below 2^53 so
+/// clients that keep them in a double (JavaScript) read them exactly (ModSeqState.swift).
+public struct ModSeq: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+    public init(_ v: UInt64) { rawValue = v }
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public static func < (lhs: ModSeq, rhs: ModSeq) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { String(rawValue) }
+    /// The value after this one.
+    var next: ModSeq { ModSeq(rawValue + 1) }
+}
+
 /// The five IMAP system flags a Maildir file name can carry.
 public struct SystemFlags: OptionSet, Hashable, Sendable {
     public let rawValue: UInt8
@@ -78,11 +91,14 @@ public struct MessageRecord: Sendable, Hashable {
     public var virtualSize: Int?
     /// Base name (before the last ':'), the message's identity.
     public var baseName: String
+    /// The mod-sequence of the message's last change (arrival or flags), RFC 7162.
+    public var modSeq: ModSeq
 
     public init(
         uid: StoreUID, flags: MessageFlags, internalDate: Int64?, physicalSize: Int?, virtualSize: Int?,
-        baseName: String
+        baseName: String, modSeq: ModSeq = ModSeq(0)
     ) {
+        self.modSeq = modSeq
         self.uid = uid
         self.flags = flags
         self.internalDate = internalDate
@@ -95,6 +111,26 @@ public struct MessageRecord: Sendable, Hashable {
     public var lacksDetails: Bool { internalDate == nil || virtualSize == nil || physicalSize == nil }
 }
 
+/// New flags of one message and the mod-sequence of that change.
+public struct FlagChange: Sendable, Hashable {
+    public var uid: StoreUID
+    public var flags: MessageFlags
+    public var modSeq: ModSeq
+    public init(uid: StoreUID, flags: MessageFlags, modSeq: ModSeq) {
+        self.uid = uid
+        self.flags = flags
+        self.modSeq = modSeq
+    }
+}
+
+/// What `SharedFolder.store` did (RFC 7162 §3.1.3 for `modified`).
+public struct StoreOutcome: Sendable {
+    /// Messages whose flags changed, ascending UID.
+    public var changed: [FlagChange]
+    /// Messages left alone because their mod-sequence was above UNCHANGEDSINCE, ascending.
+    public var modified: [StoreUID]
+}
+
 /// What changed in a folder, in the order it happened. Sent to every observer of the
 /// folder after each synchronize/store/expunge that changed something (including the
 /// changes the observer's own session made).
@@ -103,7 +139,7 @@ public enum FolderChange: Sendable {
     case added([MessageRecord])
     /// Ascending.
     case expunged([StoreUID])
-    case flagsChanged([(StoreUID, MessageFlags)])
+    case flagsChanged([FlagChange])
     /// The folder's full keyword list grew.
     case keywordsChanged([String])
     /// The folder's directory is gone (deleted or renamed by another session or
@@ -124,11 +160,14 @@ public struct FolderSnapshot: Sendable {
     /// Messages with this UID or above are recent for no session yet (IMAP4rev1
     /// \Recent, Recent.swift).
     public var firstRecentUID: StoreUID
+    /// HIGHESTMODSEQ (RFC 7162 §3.1.2): the highest mod-sequence given out in the folder.
+    public var highestModSeq: ModSeq
 
     public init(
         uidValidity: StoreUIDValidity, uidNext: StoreUID, messages: [MessageRecord], keywords: [String],
-        canCreateKeywords: Bool, firstRecentUID: StoreUID = StoreUID(1)
+        canCreateKeywords: Bool, firstRecentUID: StoreUID = StoreUID(1), highestModSeq: ModSeq = ModSeq(1)
     ) {
+        self.highestModSeq = highestModSeq
         self.uidValidity = uidValidity
         self.uidNext = uidNext
         self.messages = messages

@@ -48,17 +48,19 @@ final class MailboxViewTests: XCTestCase {
                     guard let victim = model.randomElement(using: &generator) else { continue }
                     var flags = victim.flags
                     if flags.system.contains(.seen) { flags.system.remove(.seen) } else { flags.system.insert(.seen) }
-                    let update = view.apply([.flagsChanged([(victim.uid, flags)])], allowExpunge: false)
+                    let update = view.apply([.flagsChanged([change(victim.uid, flags)])], allowExpunge: false)
                     let i = model.firstIndex { $0.uid == victim.uid }!
                     model[i].flags = flags
+                    model[i].modSeq = ModSeq(1)
                     XCTAssertEqual(update.flagChanges.map(\.sequenceNumber), [seq(i + 1)], context)
                 case 3:
                     guard let victim = model.randomElement(using: &generator) else { continue }
                     let n = view.sequenceNumber(of: victim.uid)!
                     var flags = victim.flags
                     flags.keywords = flags.keywords.isEmpty ? ["k"] : []
-                    view.setFlags(flags, forSequenceNumber: n)
+                    view.setFlags(change(victim.uid, flags), forSequenceNumber: n)
                     model[Int(n.rawValue) - 1].flags = flags
+                    model[Int(n.rawValue) - 1].modSeq = ModSeq(1)
                 default:
                     let victims = Array(model.shuffled(using: &generator).prefix(2)).map(\.uid).sorted()
                     let allow = Bool.random(using: &generator)
@@ -96,7 +98,7 @@ final class MailboxViewTests: XCTestCase {
                 uidValidity: StoreUIDValidity(1), uidNext: StoreUID(1001), messages: messages, keywords: [],
                 canCreateKeywords: true))
         _ = view.apply([.added([Self.record(1001)])], allowExpunge: true)
-        _ = view.apply([.flagsChanged([(StoreUID(5), MessageFlags(system: [.seen]))])], allowExpunge: true)
+        _ = view.apply([.flagsChanged([change(StoreUID(5), MessageFlags(system: [.seen]))])], allowExpunge: true)
         XCTAssertEqual(view.count, 1001)
         XCTAssertEqual(view.record(at: seq(5)).flags.system, [.seen])
         XCTAssertEqual(messages[4].flags.system, [], "the shared snapshot is never written")
@@ -138,9 +140,10 @@ final class MailboxViewBatchTests: XCTestCase {
         let update = view.apply(
             [
                 .added([Self.record(4, false), Self.record(5, false)]),
-                .flagsChanged([(StoreUID(4), MessageFlags(system: [.seen])), (StoreUID(5), MessageFlags())]),
+                .flagsChanged([change(StoreUID(4), MessageFlags(system: [.seen])), change(StoreUID(5), MessageFlags())]
+                ),
                 .expunged([StoreUID(1), StoreUID(4)]),
-                .flagsChanged([(StoreUID(5), MessageFlags(system: [.seen]))]),
+                .flagsChanged([change(StoreUID(5), MessageFlags(system: [.seen]))]),
             ], allowExpunge: true)
         client.read(Self.wire(update))
         XCTAssertEqual(Self.wire(update), ["* 1 EXPUNGE", "* 3 EXISTS", "* 3 FETCH (UID 5 FLAGS ())"])
@@ -237,11 +240,12 @@ final class MailboxViewCompactionTests: XCTestCase {
         _ = view.apply([.added([MailboxViewTests.record(4)])], allowExpunge: true)
         var current = messages + [MailboxViewTests.record(4)]
         current[1].flags = MessageFlags(system: [.seen])
+        current[1].modSeq = ModSeq(1)  // the change below carries it
         let snapshot = FolderSnapshot(
             uidValidity: StoreUIDValidity(1), uidNext: StoreUID(5), messages: current, keywords: [],
             canCreateKeywords: true)
         XCTAssertFalse(view.rebase(onto: snapshot), "flags the client was not told of")
-        let seen = [FolderChange.flagsChanged([(StoreUID(2), MessageFlags(system: [.seen]))])]
+        let seen = [FolderChange.flagsChanged([change(StoreUID(2), MessageFlags(system: [.seen]))])]
         XCTAssertEqual(view.apply(seen, allowExpunge: true).flagChanges.map(\.sequenceNumber), [seq(2)])
         var longer = snapshot
         longer.messages.append(MailboxViewTests.record(5))
@@ -265,3 +269,9 @@ final class MailboxViewCompactionTests: XCTestCase {
 
 /// A message sequence number from a count or position the test computes.
 private func seq(_ n: Int) -> SequenceNumber { SequenceNumber(UInt32(n)) }
+
+/// A flag change as the folder reports it, all at one mod-sequence (the view keeps it;
+/// only a change older than what the view holds is dropped).
+private func change(_ uid: StoreUID, _ flags: MessageFlags) -> FlagChange {
+    FlagChange(uid: uid, flags: flags, modSeq: ModSeq(1))
+}

@@ -20,8 +20,9 @@ final class ContractTests: XCTestCase {
         let _: (FolderRegistry) -> (String, Mailstore) throws -> SharedFolder = FolderRegistry.open(directory:store:)
         let _: (FolderRegistry) -> (SharedFolder) -> Void = FolderRegistry.release
         let _: (SharedFolder) -> (Bool) throws -> FolderSnapshot = SharedFolder.synchronize(moveNewToCur:)
-        let _: (SharedFolder) -> (FlagOperation, MessageFlags, [StoreUID]) throws -> [(StoreUID, MessageFlags)] =
-            SharedFolder.store(_:flags:uids:)
+        let _: (SharedFolder) -> (FlagOperation, MessageFlags, [StoreUID], ModSeq?) throws -> StoreOutcome =
+            SharedFolder.store(_:flags:uids:unchangedSince:)
+        let _: (SharedFolder) -> (ModSeq) -> [StoreUID]? = SharedFolder.expunged(since:)
         let _: (SharedFolder) -> ([StoreUID]) throws -> [StoreUID] = SharedFolder.expunge
         let _: (SharedFolder) -> (StoreUID) throws -> MessageFile? = SharedFolder.openMessage
         let _: (SharedFolder) -> (ObserverToken) -> Void = SharedFolder.removeObserver

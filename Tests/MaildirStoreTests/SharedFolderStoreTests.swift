@@ -19,23 +19,25 @@ final class SharedFolderStoreTests: XCTestCase {
         let folder = try makeFolder(
             maildir, files: ["cur/1700000000.M1P1.host,S=20:2,PS,x=1", "new/1700000001.M1P1.host"])
         let changed = try folder.store(
-            .add, flags: MessageFlags(system: [.seen, .answered, .draft]), uids: [1, 2].map { StoreUID($0) })
-        XCTAssertEqual(changed.map(\.0.rawValue), [1, 2])
-        XCTAssertEqual(changed[0].1, MessageFlags(system: [.seen, .answered, .draft]))
+            .add, flags: MessageFlags(system: [.seen, .answered, .draft]), uids: [1, 2].map { StoreUID($0) }
+        ).changed
+        XCTAssertEqual(changed.map(\.uid.rawValue), [1, 2])
+        XCTAssertEqual(changed[0].flags, MessageFlags(system: [.seen, .answered, .draft]))
         XCTAssertEqual(
             try maildir.list("cur"), ["1700000000.M1P1.host,S=20:2,DPRS,x=1", "1700000001.M1P1.host:2,DRS"])
         XCTAssertEqual(try maildir.list("new"), [])
         // No change → nothing reported, nothing renamed.
-        XCTAssertTrue(try folder.store(.add, flags: MessageFlags(system: .seen), uids: [StoreUID(1)]).isEmpty)
+        XCTAssertTrue(try folder.store(.add, flags: MessageFlags(system: .seen), uids: [StoreUID(1)]).changed.isEmpty)
         let removed = try folder.store(.remove, flags: MessageFlags(system: [.draft, .seen]), uids: [StoreUID(1)])
-        XCTAssertEqual(removed.first?.1, MessageFlags(system: .answered))
+            .changed
+        XCTAssertEqual(removed.first?.flags, MessageFlags(system: .answered))
         XCTAssertTrue(maildir.exists("cur/1700000000.M1P1.host,S=20:2,PR,x=1"))
-        let replaced = try folder.store(.replace, flags: MessageFlags(system: .flagged), uids: [StoreUID(1)])
-        XCTAssertEqual(replaced.first?.1, MessageFlags(system: .flagged))
+        let replaced = try folder.store(.replace, flags: MessageFlags(system: .flagged), uids: [StoreUID(1)]).changed
+        XCTAssertEqual(replaced.first?.flags, MessageFlags(system: .flagged))
         XCTAssertTrue(maildir.exists("cur/1700000000.M1P1.host,S=20:2,FP,x=1"))
         XCTAssertEqual(folder.snapshot.messages[0].flags, MessageFlags(system: .flagged))
         // Unknown UIDs are skipped.
-        XCTAssertTrue(try folder.store(.add, flags: MessageFlags(system: .seen), uids: [StoreUID(99)]).isEmpty)
+        XCTAssertTrue(try folder.store(.add, flags: MessageFlags(system: .seen), uids: [StoreUID(99)]).changed.isEmpty)
     }
 
     func testKeywordsGetLettersAndAreWrittenToDovecotKeywords() throws {
@@ -46,8 +48,9 @@ final class SharedFolderStoreTests: XCTestCase {
         let recorder = ChangeRecorder()
         _ = folder.addObserver(recorder.callback)
         let result = try folder.store(
-            .add, flags: MessageFlags(keywords: ["Work", "$forwarded", "work"]), uids: [StoreUID(1)])
-        XCTAssertEqual(result.first?.1.keywords, ["$Forwarded", "Work"])
+            .add, flags: MessageFlags(keywords: ["Work", "$forwarded", "work"]), uids: [StoreUID(1)]
+        ).changed
+        XCTAssertEqual(result.first?.flags.keywords, ["$Forwarded", "Work"])
         XCTAssertEqual(try maildir.readString("dovecot-keywords"), "0 $Forwarded\n2 Work\n")
         XCTAssertEqual(try maildir.list("cur"), ["1700000000.M1P1.host:2,abc"])
         XCTAssertEqual(recorder.keywordLists, [["$Forwarded", "Work"]])
@@ -93,8 +96,8 @@ final class SharedFolderStoreTests: XCTestCase {
         let maildir = try TempMaildir()
         let folder = try makeFolder(maildir, files: ["cur/1700000000.M1P1.host:2,"])
         try maildir.renameFile("cur/1700000000.M1P1.host:2,", "cur/1700000000.M1P1.host:2,F")
-        let result = try folder.store(.add, flags: MessageFlags(system: .seen), uids: [StoreUID(1)])
-        XCTAssertEqual(result.first?.1, MessageFlags(system: [.flagged, .seen]))
+        let result = try folder.store(.add, flags: MessageFlags(system: .seen), uids: [StoreUID(1)]).changed
+        XCTAssertEqual(result.first?.flags, MessageFlags(system: [.flagged, .seen]))
         XCTAssertEqual(try maildir.list("cur"), ["1700000000.M1P1.host:2,FS"])
     }
 
@@ -104,7 +107,7 @@ final class SharedFolderStoreTests: XCTestCase {
         let recorder = ChangeRecorder()
         _ = folder.addObserver(recorder.callback)
         try maildir.remove("cur/1700000000.M1P1.host:2,")
-        XCTAssertTrue(try folder.store(.add, flags: MessageFlags(system: .seen), uids: [StoreUID(1)]).isEmpty)
+        XCTAssertTrue(try folder.store(.add, flags: MessageFlags(system: .seen), uids: [StoreUID(1)]).changed.isEmpty)
         XCTAssertEqual(recorder.expunged, [StoreUID(1)])
     }
 
@@ -231,7 +234,7 @@ extension SharedFolderStoreTests {
         DispatchQueue.concurrentPerform(iterations: 3) { worker in
             for uid in uids where Int(uid.rawValue) % 3 == worker {
                 do {
-                    let changed = try folder.store(.add, flags: MessageFlags(system: .flagged), uids: [uid])
+                    let changed = try folder.store(.add, flags: MessageFlags(system: .flagged), uids: [uid]).changed
                     // Our own change has reached the observer by now.
                     if !recorder.flagChanges.contains(where: { $0.0 == uid }) || changed.count != 1 {
                         failures.add(StoreError.corrupt("uid \(uid) not delivered before return"))

@@ -97,7 +97,7 @@ final class ChangeRecorder: @unchecked Sendable {
 
     var flagChanges: [(StoreUID, MessageFlags)] {
         all.flatMap { change -> [(StoreUID, MessageFlags)] in
-            if case .flagsChanged(let list) = change { return list }
+            if case .flagsChanged(let list) = change { return list.map { ($0.uid, $0.flags) } }
             return []
         }
     }

@@ -19,7 +19,7 @@ final class WatcherTests: XCTestCase {
             for change in changes {
                 switch change {
                 case .added(let records) where records.map(\.uid) == [StoreUID(2)]: added.fulfill()
-                case .flagsChanged(let list) where list.first?.1.system == .seen: flagged.fulfill()
+                case .flagsChanged(let list) where list.first?.flags.system == .seen: flagged.fulfill()
                 case .expunged(let uids) where uids == [StoreUID(1)]: expunged.fulfill()
                 default: break
                 }

@@ -2,19 +2,24 @@ import IMAPProtocol
 import MaildirStore
 
 extension IMAPSession {
-    /// RFC 9051 §6.4.5 FETCH and §6.4.8 UID FETCH.
+    /// RFC 9051 §6.4.5 FETCH and §6.4.8 UID FETCH, with RFC 7162's MODSEQ item and
+    /// CHANGEDSINCE / VANISHED modifiers.
     func handleFetch(
         tag: String, mailbox: SelectedMailbox, set: MessageSet, attributes: [FetchAttribute], modifiers: FetchModifiers,
         spec: CommandSpec
     ) async {
-        if modifiers.changedSince != nil || modifiers.vanished {
-            fail(tag, .changedSinceNeedsCondstore)
+        // RFC 7162 §3.2.6: VANISHED only with UID FETCH and CHANGEDSINCE, after ENABLE QRESYNC.
+        if modifiers.vanished && !(qresyncEnabled && set.isUID && modifiers.changedSince != nil) {
+            fail(tag, .vanishedMisused)
             return
         }
-        if attributes.contains(where: { !$0.isServed }) {
-            fail(tag, .modSeqNeedsCondstore)
-            return
+        var attributes = attributes
+        if modifiers.changedSince != nil {
+            // §3.1.4: CHANGEDSINCE implies the MODSEQ item.
+            if !attributes.contains(.modSeq) { attributes.append(.modSeq) }
         }
+        // §3.1: both are CONDSTORE-enabling.
+        if attributes.contains(.modSeq) { enableCondstore() }
         await synchronizeSelected()
         guard let numbers = mailbox.view.resolve(set, saved: mailbox.savedSearch) else {
             fail(tag, .invalidMessageSet(in: set.isUID ? "UID FETCH" : "FETCH"))
@@ -22,8 +27,15 @@ extension IMAPSession {
         }
         var plan = FetchPlan(attributes: attributes, isUID: set.isUID)
         if mailbox.readOnly { plan.setsSeen = false }
+        plan.reportsModSeq = condstoreEnabled
         let view = mailbox.view
         var messages = numbers.map { view.fetchMessage(at: $0) }
+        if let changedSince = modifiers.changedSince {
+            messages.removeAll { $0.modSeq.rawValue <= changedSince }
+            if modifiers.vanished, case .uids(let uids) = set {
+                sendVanishedEarlier(mailbox, since: ModSeq(changedSince), uids: uids)
+            }
+        }
         if reportsRecent && !mailbox.recent.isEmpty {
             for index in messages.indices { messages[index].recent = mailbox.recent.contains(messages[index].uid) }
         }
@@ -60,8 +72,10 @@ extension IMAPSession {
         }
         // \Seen set by this FETCH was already reported in the FETCH responses; record
         // it in the view so the observer's copy of the change is not reported again.
-        for (uid, flags) in result.newFlags {
-            if let n = mailbox.view.sequenceNumber(of: uid) { mailbox.view.setFlags(flags, forSequenceNumber: n) }
+        for change in result.newFlags {
+            if let n = mailbox.view.sequenceNumber(of: change.uid) {
+                mailbox.view.setFlags(change, forSequenceNumber: n)
+            }
         }
         if result.shrunk > 0 {
             // Nothing of those messages was sent (FetchJob): the file changed under us.
@@ -113,6 +127,9 @@ struct FetchPlan: Sendable {
     var includesFlags: Bool
     /// INTERNALDATE or RFC822.SIZE: details a scan leaves unread (MessageRecord).
     var needsDetails: Bool
+    /// CONDSTORE is enabled: a message this FETCH sets \Seen on reports its new
+    /// MODSEQ too (RFC 7162 §3.1).
+    var reportsModSeq = false
 
     init(attributes: [FetchAttribute], isUID: Bool) {
         var attributes = attributes
@@ -144,9 +161,6 @@ extension FetchAttribute {
         default: return true
         }
     }
-
-    /// MODSEQ belongs to CONDSTORE (RFC 7162), which this server does not advertise.
-    var isServed: Bool { self != .modSeq }
 
     var setsSeen: Bool {
         switch self {

@@ -39,6 +39,8 @@ final class FetchJob: @unchecked Sendable {
         var sequenceNumber: SequenceNumber
         var uid: StoreUID
         var flags: MessageFlags
+        /// RFC 7162 MODSEQ.
+        var modSeq: ModSeq
         var internalDate: Int64?
         var virtualSize: Int?
         /// FLAGS shows `\Recent` (an IMAP4rev1 session's recent message).
@@ -49,7 +51,7 @@ final class FetchJob: @unchecked Sendable {
 
     struct Result: Sendable {
         /// Messages that gained \Seen: (UID, new flags).
-        var newFlags: [(StoreUID, MessageFlags)] = []
+        var newFlags: [FlagChange] = []
         /// Messages that vanished before they could be read.
         var missing = 0
         /// A BINARY item met a Content-Transfer-Encoding this server cannot undo; the
@@ -106,7 +108,7 @@ final class FetchJob: @unchecked Sendable {
     private var next = 0
     private var stopped = false
     private var result = Result()
-    private var seenFlags: [StoreUID: MessageFlags] = [:]
+    private var seenFlags: [StoreUID: FlagChange] = [:]
     /// The rest of the current message's response, not produced yet.
     private var pending: [FetchSegment] = []
     /// The file `pending` reads from.
@@ -177,8 +179,8 @@ final class FetchJob: @unchecked Sendable {
         if plan.setsSeen {
             let unseen = messages.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
             if !unseen.isEmpty {
-                result.newFlags = try folder.store(.add, flags: MessageFlags(system: .seen), uids: unseen)
-                for (uid, flags) in result.newFlags { seenFlags[uid] = flags }
+                result.newFlags = try folder.store(.add, flags: MessageFlags(system: .seen), uids: unseen).changed
+                for change in result.newFlags { seenFlags[change.uid] = change }
             }
         }
     }
@@ -192,14 +194,20 @@ final class FetchJob: @unchecked Sendable {
         let message = detailed?[next - 1] ?? original
         var items = plan.attributes
         let gainedSeen = seenFlags[message.uid]
-        // §6.4.5: a FETCH that sets \Seen reports the new flags with it.
+        // §6.4.5: a FETCH that sets \Seen reports the new flags with it, and with
+        // CONDSTORE enabled their new mod-sequence (RFC 7162 §3.1: every untagged
+        // FETCH of a flag change carries MODSEQ).
         if gainedSeen != nil && !plan.includesFlags { items.append(.flags) }
+        if gainedSeen != nil && plan.reportsModSeq && !items.contains(.modSeq) { items.append(.modSeq) }
         var record = message
         if plan.needsDetails && record.lacksDetails {
             result.missing += 1
             return false
         }
-        if let gainedSeen { record.flags = gainedSeen }
+        if let gainedSeen {
+            record.flags = gainedSeen.flags
+            record.modSeq = gainedSeen.modSeq
+        }
         guard plan.needsFile else {
             try write(message.sequenceNumber, record, items, parsed: nil, raw: nil, binaries: [:], into: &output)
             return true

@@ -60,8 +60,7 @@ extension FetchJob {
             case .rfc822Size:
                 encoder.writeFetchItem(.rfc822Size(record.virtualSize ?? 0), isFirst: first, into: &output.buffer)
             case .modSeq:
-                // Refused by the handler before the job starts.
-                continue
+                encoder.writeFetchItem(.modSeq(record.modSeq.rawValue), isFirst: first, into: &output.buffer)
             case .binary(let part, let partial, _):
                 guard let raw, let content = binaries[index] else { continue }
                 try writeBinary(part, content, partial: partial, raw: raw, probe: probe, isFirst: first, into: &output)

@@ -20,10 +20,10 @@ extension IMAPSession {
             }
             key = converted
         }
-        if SearchKeyInspection.usesModSeq(key) {
-            fail(tag, .modSeqNeedsCondstore)
-            return
-        }
+        // RFC 7162 §3.1.5: MODSEQ is CONDSTORE-enabling, and its results say the
+        // highest mod-sequence of what they return.
+        let usesModSeq = SearchKeyInspection.usesModSeq(key)
+        if usesModSeq { enableCondstore() }
         await synchronizeSelected()
         let view = mailbox.view
         guard
@@ -89,12 +89,30 @@ extension IMAPSession {
                     if all { response.all = mergedRanges(values) }
                 }
                 if wanted.contains(.count) { response.count = values.count }
+                if usesModSeq {
+                    // RFC 4731 §3.2 as RFC 7162 §3.1.5 extends it: with only MIN
+                    // and/or MAX, the highest mod-sequence of those messages.
+                    let onlyExtremes = !wanted.isEmpty && wanted.isSubset(of: [.min, .max])
+                    let returned =
+                        onlyExtremes
+                        ? [wanted.contains(.min) ? matched.first : nil, wanted.contains(.max) ? matched.last : nil]
+                            .compactMap { $0 } : matched
+                    response.modSeq = Self.highestModSeq(of: returned, in: view)
+                }
                 writer.untagged(.esearch(response))
             }
         } else {
-            writer.untagged(.search(values, modSeq: nil))
+            writer.untagged(.search(values, modSeq: usesModSeq ? Self.highestModSeq(of: matched, in: view) : nil))
         }
         await finish(tag, "Search completed.", reportExpunge: spec.mayReportExpunge)
+    }
+}
+
+extension IMAPSession {
+    /// The highest mod-sequence among `messages`; nil when there are none (RFC 7162
+    /// §3.1.5: no MODSEQ in an empty result).
+    static func highestModSeq(of messages: [SequenceNumber], in view: MailboxView) -> UInt64? {
+        messages.map { view.modSeq(at: $0).rawValue }.max()
     }
 }
 

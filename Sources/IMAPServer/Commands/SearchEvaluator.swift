@@ -118,7 +118,8 @@ struct SearchEvaluator: Sendable {
         case .sequenceNumbers(let set):
             guard let ranges = set.resolvedRanges(largest: lastSequenceNumber) else { return saved.contains(r.uid) }
             return ranges.contains { $0.contains(n.rawValue) }
-        case .modSeq: return false
+        // RFC 7162 §3.1.5: changed at or after the given mod-sequence.
+        case .modSeq(let modSeq): return r.modSeq.rawValue >= modSeq
         // Compiled into CompiledSearchKey.contains / .not / .or / .and.
         case .from, .to, .cc, .bcc, .subject, .header, .body, .text, .not, .or, .and: return false
         case .sentBefore(let date): return sentDate(c).map { $0 < date } ?? false

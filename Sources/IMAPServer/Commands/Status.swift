@@ -49,7 +49,8 @@ extension IMAPSession {
             case .appendLimit:
                 // RFC 7889 §3: the same limit for every folder, the decoder's literal limit.
                 values.append((attribute, UInt64(max(0, context.config.decoderLimits.maxLiteralSize))))
-            case .highestModSeq: continue
+            // RFC 7162 §3.1.2.2.
+            case .highestModSeq: values.append((attribute, snapshot.highestModSeq.rawValue))
             }
         }
         return values

@@ -59,7 +59,6 @@ enum CommandError: Error {
         .privacyRequired, "Plaintext authentication disallowed on non-secure connections.")
     static let tooManyKeywords = refused(.limit, "No more keywords can be created in this mailbox (26 used).")
     static let locked = refused(.inUse, "Mailbox is locked by another process, try again.")
-    static let modSeqNeedsCondstore = syntax("MODSEQ needs CONDSTORE, which is not enabled.")
 
     static let inboxCannotBeDeleted = refused(.cannot, "INBOX can't be deleted.")
     static let hasChildren = refused(.hasChildren, "Mailbox has children and holds no messages.")
@@ -86,8 +85,13 @@ enum CommandError: Error {
     static let invalidMessageSet = syntax("Invalid message set.")
     static let invalidUIDSet = syntax("Invalid UID set.")
     static let tlsAlreadyActive = syntax("TLS is already active.")
-    static let changedSinceNeedsCondstore = syntax("CHANGEDSINCE and VANISHED need CONDSTORE, which is not enabled.")
-    static let unchangedSinceNeedsCondstore = syntax("UNCHANGEDSINCE needs CONDSTORE, which is not enabled.")
+    /// RFC 7162 §3.2.5: SELECT (QRESYNC …) before ENABLE QRESYNC is a BAD.
+    static let qresyncNotEnabled = syntax("QRESYNC not enabled.")
+    /// RFC 7162 §3.2.5: `$` in known-uids, or seq-match-data whose two sets do not
+    /// pair up one to one (§3.2.5.2).
+    static let invalidQResyncParameters = syntax("Invalid QRESYNC parameters.")
+    /// RFC 7162 §3.2.6: the VANISHED modifier needs UID FETCH, CHANGEDSINCE and QRESYNC.
+    static let vanishedMisused = syntax("VANISHED needs UID FETCH with CHANGEDSINCE after ENABLE QRESYNC.")
 
     /// A command the session's state does not allow (RFC 9051 §6: BAD).
     static func notBeforeLogin(_ command: String) -> CommandError { syntax("\(command) not allowed before login.") }

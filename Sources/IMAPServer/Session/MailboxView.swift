@@ -13,8 +13,12 @@ import MaildirStore
 /// Memory: `records` is stored as `base`, the folder snapshot's array (copy-on-write,
 /// never written here, so every session that selected the same folder state shares one
 /// buffer), plus what diverges for this session alone: messages added since
-/// (`appended`) and flags that differ from `base` (`flagOverrides`). Only reporting
-/// EXPUNGE, or many flag changes, gives the session its own copy.
+/// (`appended`) and flags and mod-sequences that differ from `base` (`overrides`). Only
+/// reporting EXPUNGE, or many flag changes, gives the session its own copy.
+///
+/// Mod-sequences (RFC 7162) live in the records like the flags: a flag change the
+/// session hears of (`FlagChange`) overrides both, so CHANGEDSINCE and MODSEQ answer
+/// from the view without a copy of the folder's array per change.
 struct MailboxView {
     /// Shared with the snapshot it came from; never mutated in place.
     private var base: [MessageRecord]
@@ -23,27 +27,41 @@ struct MailboxView {
     private var baseIsShared = true
     /// Messages reported (EXISTS) after `base` was taken, ascending UID, all above base's.
     private var appended: [MessageRecord] = []
-    /// Index in `base` → the flags this client knows, where they differ from `base`.
-    private var flagOverrides: [Int: MessageFlags] = [:]
+    /// Index in `base` → the flags and mod-sequence this client knows, where they
+    /// differ from `base`.
+    private var overrides: [Int: Override] = [:]
+    struct Override {
+        var flags: MessageFlags
+        var modSeq: ModSeq
+    }
     /// UIDs expunged in storage whose EXPUNGE this client has not been sent yet.
     private(set) var expungedUnreported: Set<StoreUID> = []
     private(set) var keywords: [String]
     private(set) var uidValidity: StoreUIDValidity
     /// Highest UIDNEXT seen, so a UID never appears below it.
     private(set) var uidNext: StoreUID
+    /// A HIGHESTMODSEQ this client may be given (RFC 7162 §3.1.2): the folder's at
+    /// SELECT, raised by every change the session heard of. Expunges carry no
+    /// mod-sequence here, so it may lag the folder's: a client that keeps it asks for
+    /// a little more next time, never for less than it missed.
+    private(set) var highestModSeq: ModSeq
 
     init(snapshot: FolderSnapshot) {
         base = snapshot.messages
         keywords = snapshot.keywords
         uidValidity = snapshot.uidValidity
         uidNext = snapshot.uidNext
+        highestModSeq = snapshot.highestModSeq
     }
 
     /// Every message in sequence-number order (built on demand when the view diverged).
     var records: [MessageRecord] {
-        if appended.isEmpty && flagOverrides.isEmpty { return base }
+        if appended.isEmpty && overrides.isEmpty { return base }
         var all = base
-        for (index, flags) in flagOverrides { all[index].flags = flags }
+        for (index, override) in overrides {
+            all[index].flags = override.flags
+            all[index].modSeq = override.modSeq
+        }
         all += appended
         return all
     }
@@ -78,7 +96,10 @@ struct MailboxView {
         let index = Self.index(of: sequenceNumber)
         guard index < base.count else { return appended[index - base.count] }
         var record = base[index]
-        if let flags = flagOverrides[index] { record.flags = flags }
+        if let override = overrides[index] {
+            record.flags = override.flags
+            record.modSeq = override.modSeq
+        }
         return record
     }
 
@@ -90,27 +111,45 @@ struct MailboxView {
             let i = index - base.count
             return FetchJob.Message(
                 sequenceNumber: sequenceNumber, uid: appended[i].uid, flags: appended[i].flags,
-                internalDate: appended[i].internalDate, virtualSize: appended[i].virtualSize)
+                modSeq: appended[i].modSeq, internalDate: appended[i].internalDate,
+                virtualSize: appended[i].virtualSize)
         }
-        let flags = flagOverrides.isEmpty ? base[index].flags : flagOverrides[index] ?? base[index].flags
+        let override = overrides.isEmpty ? nil : overrides[index]
         return FetchJob.Message(
-            sequenceNumber: sequenceNumber, uid: base[index].uid, flags: flags,
-            internalDate: base[index].internalDate, virtualSize: base[index].virtualSize)
+            sequenceNumber: sequenceNumber, uid: base[index].uid, flags: override?.flags ?? base[index].flags,
+            modSeq: override?.modSeq ?? base[index].modSeq, internalDate: base[index].internalDate,
+            virtualSize: base[index].virtualSize)
     }
 
-    mutating func setFlags(_ flags: MessageFlags, forSequenceNumber n: SequenceNumber) {
+    /// The UID at position `index` (0-based), without copying the record.
+    func uid(atIndex index: Int) -> StoreUID {
+        index < base.count ? base[index].uid : appended[index - base.count].uid
+    }
+
+    /// The mod-sequence of message `sequenceNumber` as this client knows it.
+    func modSeq(at sequenceNumber: SequenceNumber) -> ModSeq {
+        let index = Self.index(of: sequenceNumber)
+        guard index < base.count else { return appended[index - base.count].modSeq }
+        return overrides.isEmpty ? base[index].modSeq : overrides[index]?.modSeq ?? base[index].modSeq
+    }
+
+    /// Records a change the client is being told of: its flags and mod-sequence.
+    mutating func setFlags(_ change: FlagChange, forSequenceNumber n: SequenceNumber) {
+        highestModSeq = max(highestModSeq, change.modSeq)
         let index = Self.index(of: n)
         guard index < base.count else {
-            appended[index - base.count].flags = flags
+            appended[index - base.count].flags = change.flags
+            appended[index - base.count].modSeq = change.modSeq
             return
         }
-        flagOverrides[index] = base[index].flags == flags ? nil : flags
+        let same = base[index].flags == change.flags && base[index].modSeq == change.modSeq
+        overrides[index] = same ? nil : Override(flags: change.flags, modSeq: change.modSeq)
         // Overrides cost more per entry than a private copy: past a quarter, copy.
-        if flagOverrides.count > Self.overrideCopyMinimum && flagOverrides.count * 4 > base.count {
+        if overrides.count > Self.overrideCopyMinimum && overrides.count * 4 > base.count {
             base = records
             baseIsShared = false
             appended = []
-            flagOverrides = [:]
+            overrides = [:]
         }
     }
 
@@ -126,6 +165,8 @@ struct MailboxView {
     /// What applying a batch of storage changes produced for the client.
     struct Update {
         var expunged: [SequenceNumber] = []  // each valid at the time it is sent
+        /// The same messages' UIDs, ascending (QRESYNC's VANISHED, RFC 7162 §3.2.10).
+        var expungedUIDs: [StoreUID] = []
         var exists: Int? = nil
         var flagChanges: [(sequenceNumber: SequenceNumber, record: MessageRecord)] = []
         var keywordsChanged = false
@@ -152,6 +193,7 @@ struct MailboxView {
             case .added(let added):
                 for record in added where record.uid > (lastUID ?? StoreUID(0)) {
                     appended.append(record)
+                    highestModSeq = max(highestModSeq, record.modSeq)
                 }
                 if let last = added.last, last.uid >= uidNext { uidNext = StoreUID(last.uid.rawValue + 1) }
             case .expunged(let uids):
@@ -164,10 +206,16 @@ struct MailboxView {
                     }
                 }
             case .flagsChanged(let changed):
-                for (uid, flags) in changed {
-                    guard let n = sequenceNumber(of: uid), record(at: n).flags != flags else { continue }
-                    setFlags(flags, forSequenceNumber: n)
-                    update.flagChanges.append((n, record(at: n)))
+                for change in changed {
+                    guard let n = sequenceNumber(of: change.uid) else { continue }
+                    let current = record(at: n)
+                    // Older than what the view holds (the SELECT snapshot already had a
+                    // later change): stale.
+                    guard change.modSeq >= current.modSeq else { continue }
+                    setFlags(change, forSequenceNumber: n)
+                    // Only other flags are news; a newer mod-sequence alone (a keyword
+                    // letter gaining its name) is kept without a FETCH.
+                    if current.flags != change.flags { update.flagChanges.append((n, record(at: n))) }
                 }
             case .keywordsChanged(let all):
                 if all != keywords {
@@ -178,7 +226,7 @@ struct MailboxView {
                 update.folderGone = true
             }
         }
-        if allowExpunge { update.expunged = reportExpunges() }
+        if allowExpunge { (update.expunged, update.expungedUIDs) = reportExpunges() }
         // A FETCH for a message reported expunged in the same batch must not be sent
         // with a stale sequence number: drop flag changes of expunged messages and
         // renumber the rest after the expunges.
@@ -195,16 +243,19 @@ struct MailboxView {
     }
 
     /// Removes every expunged-but-unreported message; returns the sequence numbers to
-    /// send, in order, each one valid after the previous EXPUNGE (RFC 9051 §7.5.1).
-    mutating func reportExpunges() -> [SequenceNumber] {
-        guard !expungedUnreported.isEmpty else { return [] }
+    /// send, in order, each one valid after the previous EXPUNGE (RFC 9051 §7.5.1), and
+    /// the same messages' UIDs, ascending.
+    mutating func reportExpunges() -> ([SequenceNumber], [StoreUID]) {
+        guard !expungedUnreported.isEmpty else { return ([], []) }
         var numbers: [SequenceNumber] = []
+        var uids: [StoreUID] = []
         var kept: [MessageRecord] = []
         kept.reserveCapacity(count)
         for record in records {
             if expungedUnreported.contains(record.uid) {
                 // Sequence number in the list as it stands after earlier EXPUNGEs.
                 numbers.append(Self.sequenceNumber(atIndex: kept.count))
+                uids.append(record.uid)
             } else {
                 kept.append(record)
             }
@@ -212,9 +263,9 @@ struct MailboxView {
         base = kept
         baseIsShared = false
         appended = []
-        flagOverrides = [:]
+        overrides = [:]
         expungedUnreported = []
-        return numbers
+        return (numbers, uids)
     }
 }
 
@@ -225,7 +276,7 @@ struct MailboxView {
 // then takes the snapshot's array as its base again, shared with every other session.
 extension MailboxView {
     /// Records held for this session alone rather than shared with a snapshot.
-    var privateRecordCount: Int { appended.count + flagOverrides.count + (baseIsShared ? 0 : base.count) }
+    var privateRecordCount: Int { appended.count + overrides.count + (baseIsShared ? 0 : base.count) }
 
     /// Worth comparing with the folder's snapshot: the private part passed a bound
     /// that grows with the folder (an O(n) comparison every n/32 changes at most,
@@ -251,19 +302,23 @@ extension MailboxView {
             messages.last?.uid == lastUID
         else { return false }
         for index in messages.indices {
-            let (uid, flags) =
-                index < base.count
-                ? (
-                    base[index].uid,
-                    flagOverrides.isEmpty ? base[index].flags : flagOverrides[index] ?? base[index].flags
+            let (uid, flags, modSeq): (StoreUID, MessageFlags, ModSeq)
+            if index < base.count {
+                let override = overrides.isEmpty ? nil : overrides[index]
+                (uid, flags, modSeq) = (
+                    base[index].uid, override?.flags ?? base[index].flags, override?.modSeq ?? base[index].modSeq
                 )
-                : (appended[index - base.count].uid, appended[index - base.count].flags)
-            guard messages[index].uid == uid, messages[index].flags == flags else { return false }
+            } else {
+                let record = appended[index - base.count]
+                (uid, flags, modSeq) = (record.uid, record.flags, record.modSeq)
+            }
+            guard messages[index].uid == uid, messages[index].flags == flags, messages[index].modSeq == modSeq
+            else { return false }
         }
         base = messages
         baseIsShared = true
         appended = []
-        flagOverrides = [:]
+        overrides = [:]
         return true
     }
 }

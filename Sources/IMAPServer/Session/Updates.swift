@@ -3,23 +3,21 @@ import MaildirStore
 
 extension IMAPSession {
     /// Reports what changed in the selected folder since the client last heard
-    /// (RFC 9051 §7.5.1): EXPUNGE when allowed, EXISTS, FETCH FLAGS, and the new FLAGS /
+    /// (RFC 9051 §7.5.1): EXPUNGE (VANISHED with QRESYNC) when allowed, EXISTS, FETCH
+    /// FLAGS (with MODSEQ once CONDSTORE is enabled), and the new FLAGS /
     /// PERMANENTFLAGS when keywords appeared. Changes come from this session's own
     /// commands and from every other session and program through the folder's observer.
     func reportUpdates(allowExpunge: Bool) {
         guard let mailbox = state.selected, let update = mailbox.takeUpdate(allowExpunge: allowExpunge) else { return }
         if update.folderGone { mailbox.gone = true }
-        for n in update.expunged { writer.untagged(.expunge(n)) }
+        sendExpunges(update)
         if let exists = update.exists {
             writer.untagged(.exists(exists))
             reportRecent(mailbox, always: false)
         }
         if update.keywordsChanged { sendFlagsAndPermanentFlags(mailbox) }
         for change in update.flagChanges {
-            writer.untagged(
-                .fetch(
-                    change.sequenceNumber,
-                    [.uid(change.record.uid.wire), .flags(wireFlags(change.record, mailbox))]))
+            writer.untagged(.fetch(change.sequenceNumber, flagChangeItems(change.record, mailbox)))
         }
     }
 
