@@ -130,10 +130,8 @@ extension IMAPSession {
             }
             key = converted
         }
-        if SearchKeyInspection.usesModSeq(key) {
-            fail(tag, .modSeqNeedsCondstore)
-            return nil
-        }
+        // A MODSEQ criterion enables CONDSTORE, as in SEARCH (RFC 7162 §3.1).
+        if SearchKeyInspection.usesModSeq(key) { enableCondstore() }
         await synchronizeSelected()
         let view = mailbox.view
         guard
