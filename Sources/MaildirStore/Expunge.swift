@@ -32,8 +32,9 @@ extension FolderContext {
                     break
                 }
             }
-            state.removeMessages(Set(removedNow))
-            if !removedNow.isEmpty { changes.append(.expunged(removedNow)) }
+            if let modSeq = state.removeMessages(Set(removedNow)) {
+                changes.append(.expunged(removedNow, modSeq: modSeq))
+            }
             removed += removedNow
             guard failure == nil, pass == 0, !retry.isEmpty else { break }
             do {

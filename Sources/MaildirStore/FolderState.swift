@@ -150,12 +150,14 @@ struct FolderState: Sendable {
     }
 
     /// Removes these UIDs from `messages` and their files from `locations`, recording
-    /// the expunges' mod-sequence.
-    mutating func removeMessages(_ uids: Set<StoreUID>) {
-        guard !uids.isEmpty else { return }
-        modSeqs.recordExpunges(uids.sorted())
+    /// the expunges' mod-sequence; returns it (nil when `uids` is empty).
+    @discardableResult
+    mutating func removeMessages(_ uids: Set<StoreUID>) -> ModSeq? {
+        guard !uids.isEmpty else { return nil }
+        let modSeq = modSeqs.recordExpunges(uids.sorted())
         for message in messages where uids.contains(message.uid) { locations[message.baseName] = nil }
         messages.removeAll { uids.contains($0.uid) }
+        return modSeq
     }
 
     /// Takes a record read from the uidlist; false if its base name already has a UID.

@@ -109,7 +109,9 @@ extension FolderContext {
         if state.pendingUIDValidityReset {
             state.pendingUIDValidityReset = false
             let all = state.messages.map(\.uid)
-            if !all.isEmpty { changes.append(.expunged(all)) }
+            // Stamped like any expunge (sessions holding the old UIDs are told at this
+            // mod-sequence), but not remembered: the history is forgotten just below.
+            if !all.isEmpty { changes.append(.expunged(all, modSeq: state.modSeqs.stamp())) }
             state.messages = []
             state.locations = [:]
             state.modSeqs.forgetHistory()
@@ -139,8 +141,7 @@ extension FolderContext {
                 flagChanges.append(state.setFlags(flags, at: index, letters: file.name.letters))
             }
         }
-        state.removeMessages(Set(expunged))
-        if !expunged.isEmpty { changes.append(.expunged(expunged)) }
+        if let modSeq = state.removeMessages(Set(expunged)) { changes.append(.expunged(expunged, modSeq: modSeq)) }
         if !flagChanges.isEmpty { changes.append(.flagsChanged(flagChanges)) }
 
         // Keyword letters in use: a bit per letter, no allocation per file (100,000s).

@@ -92,15 +92,17 @@ struct ModSeqState: Sendable {
         return stampFlags(uid: uid, letters: letters)
     }
 
-    /// Messages removed from the folder.
-    mutating func recordExpunges(_ uids: [StoreUID]) {
-        guard !uids.isEmpty else { return }
+    /// Messages removed from the folder; returns their mod-sequence (nil for none).
+    @discardableResult
+    mutating func recordExpunges(_ uids: [StoreUID]) -> ModSeq? {
+        guard !uids.isEmpty else { return nil }
         let modSeq = stamp()
         for uid in uids {
             expunges.append((uid, modSeq))
             journal.append(.expunged(uid: uid.rawValue, modSeq: modSeq))
         }
         trimExpunges()
+        return modSeq
     }
 
     /// Keeps the newest `expungeMemory` expunges; the floor rises past the others.

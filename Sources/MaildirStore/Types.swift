@@ -137,8 +137,10 @@ public struct StoreOutcome: Sendable {
 public enum FolderChange: Sendable {
     /// New UIDs, ascending.
     case added([MessageRecord])
-    /// Ascending.
-    case expunged([StoreUID])
+    /// Ascending UIDs, all expunged by one operation, with its mod-sequence (RFC 7162:
+    /// a session delaying their EXPUNGE/VANISHED must claim a HIGHESTMODSEQ below it,
+    /// RFC 5162 errata 1810 as carried into RFC 7162 §3.2.10).
+    case expunged([StoreUID], modSeq: ModSeq)
     case flagsChanged([FlagChange])
     /// The folder's full keyword list grew.
     case keywordsChanged([String])

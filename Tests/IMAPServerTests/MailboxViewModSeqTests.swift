@@ -46,9 +46,43 @@ final class MailboxViewModSeqTests: XCTestCase {
 
     func testExpungeReportsUIDsForVanished() {
         var view = Self.view([1, 2, 3, 4, 5], uidNext: 6).0
-        let update = view.apply([.expunged([StoreUID(2), StoreUID(3), StoreUID(5)])], allowExpunge: true)
+        let update = view.apply(
+            [.expunged([StoreUID(2), StoreUID(3), StoreUID(5)], modSeq: ModSeq(1))], allowExpunge: true)
         XCTAssertEqual(update.expunged, [SequenceNumber(2), SequenceNumber(2), SequenceNumber(3)])
         XCTAssertEqual(update.expungedUIDs, [StoreUID(2), StoreUID(3), StoreUID(5)])
+    }
+
+    /// RFC 5162 errata 1810 / RFC 7162 §3.2.10: while expunges wait (FETCH, STORE,
+    /// SEARCH may not report them), the HIGHESTMODSEQ the client may be given stays
+    /// below the lowest of them, however high the flag changes it was sent go; once
+    /// they are reported it is the highest change heard of again.
+    func testClaimableHighestModSeqStaysBelowThePendingExpunges() {
+        var view = Self.view([1, 2, 3, 4, 5], uidNext: 6, highest: 1000).0
+        XCTAssertEqual(view.claimableHighestModSeq, ModSeq(1000))
+        _ = view.apply([.expunged([StoreUID(4)], modSeq: ModSeq(1003))], allowExpunge: false)
+        let change = FlagChange(uid: StoreUID(1), flags: MessageFlags(system: [.seen]), modSeq: ModSeq(1004))
+        _ = view.apply([.flagsChanged([change])], allowExpunge: false)
+        // A later expunge keeps the minimum; an earlier one (a batch delivered before)
+        // lowers it.
+        _ = view.apply([.expunged([StoreUID(5)], modSeq: ModSeq(1005))], allowExpunge: false)
+        XCTAssertEqual(view.lowestUnreportedExpungeModSeq, ModSeq(1003))
+        _ = view.apply([.expunged([StoreUID(2)], modSeq: ModSeq(1001))], allowExpunge: false)
+        XCTAssertEqual(view.lowestUnreportedExpungeModSeq, ModSeq(1001))
+        XCTAssertEqual(view.highestModSeq, ModSeq(1005))
+        XCTAssertEqual(view.claimableHighestModSeq, ModSeq(1000))
+        // An expunge of a message the client never saw, or of a UID not in the view,
+        // waits for nothing: only the highest rises.
+        var added = view.record(at: SequenceNumber(1))
+        added.uid = StoreUID(6)
+        added.modSeq = ModSeq(1006)
+        _ = view.apply(
+            [.added([added]), .expunged([StoreUID(6), StoreUID(42)], modSeq: ModSeq(1007))], allowExpunge: false)
+        XCTAssertEqual(view.lowestUnreportedExpungeModSeq, ModSeq(1001))
+        XCTAssertEqual(view.highestModSeq, ModSeq(1007))
+        let update = view.apply([], allowExpunge: true)
+        XCTAssertEqual(update.expungedUIDs, [StoreUID(2), StoreUID(4), StoreUID(5)])
+        XCTAssertNil(view.lowestUnreportedExpungeModSeq)
+        XCTAssertEqual(view.claimableHighestModSeq, ModSeq(1007))
     }
 
     /// known-uids 1:4294967295 on a small folder: the answer is a handful of ranges,

@@ -64,7 +64,7 @@ final class MailboxViewTests: XCTestCase {
                 default:
                     let victims = Array(model.shuffled(using: &generator).prefix(2)).map(\.uid).sorted()
                     let allow = Bool.random(using: &generator)
-                    let update = view.apply([.expunged(victims)], allowExpunge: allow)
+                    let update = view.apply([.expunged(victims, modSeq: ModSeq(1))], allowExpunge: allow)
                     heldBack.formUnion(victims)
                     if allow {
                         var expected: [SequenceNumber] = []
@@ -126,7 +126,10 @@ final class MailboxViewBatchTests: XCTestCase {
         var view = Self.view(1...3)
         var client = UntaggedModel(count: 3)
         let update = view.apply(
-            [.added([Self.record(4, false), Self.record(5, false)]), .expunged((1...5).map { StoreUID($0) })],
+            [
+                .added([Self.record(4, false), Self.record(5, false)]),
+                .expunged((1...5).map { StoreUID($0) }, modSeq: ModSeq(1)),
+            ],
             allowExpunge: true)
         client.read(Self.wire(update))
         XCTAssertEqual(Self.wire(update), ["* 1 EXPUNGE", "* 1 EXPUNGE", "* 1 EXPUNGE"])
@@ -142,7 +145,7 @@ final class MailboxViewBatchTests: XCTestCase {
                 .added([Self.record(4, false), Self.record(5, false)]),
                 .flagsChanged([change(StoreUID(4), MessageFlags(system: [.seen])), change(StoreUID(5), MessageFlags())]
                 ),
-                .expunged([StoreUID(1), StoreUID(4)]),
+                .expunged([StoreUID(1), StoreUID(4)], modSeq: ModSeq(1)),
                 .flagsChanged([change(StoreUID(5), MessageFlags(system: [.seen]))]),
             ], allowExpunge: true)
         client.read(Self.wire(update))
@@ -158,7 +161,8 @@ final class MailboxViewBatchTests: XCTestCase {
         var view = Self.view(1...3)
         var client = UntaggedModel(count: 3)
         let held = view.apply(
-            [.added([Self.record(4, false)]), .expunged([StoreUID(2), StoreUID(4)])], allowExpunge: false)
+            [.added([Self.record(4, false)]), .expunged([StoreUID(2), StoreUID(4)], modSeq: ModSeq(1))],
+            allowExpunge: false)
         client.read(Self.wire(held))
         XCTAssertEqual(Self.wire(held), [])
         XCTAssertEqual(view.count, 3)
@@ -175,7 +179,8 @@ final class MailboxViewBatchTests: XCTestCase {
         var view = Self.view(1...2)
         var client = UntaggedModel(count: 2)
         client.read(Self.wire(view.apply([.added([Self.record(3, false)])], allowExpunge: true)))
-        let update = view.apply([.expunged([StoreUID(3)]), .added([Self.record(4, false)])], allowExpunge: true)
+        let update = view.apply(
+            [.expunged([StoreUID(3)], modSeq: ModSeq(1)), .added([Self.record(4, false)])], allowExpunge: true)
         client.read(Self.wire(update))
         XCTAssertEqual(Self.wire(update), ["* 3 EXPUNGE", "* 3 EXISTS"])
         XCTAssertEqual(client.violations, [])
@@ -250,7 +255,7 @@ final class MailboxViewCompactionTests: XCTestCase {
         var longer = snapshot
         longer.messages.append(MailboxViewTests.record(5))
         XCTAssertFalse(view.rebase(onto: longer), "a delivery the client was not told of")
-        _ = view.apply([.expunged([StoreUID(1)])], allowExpunge: false)
+        _ = view.apply([.expunged([StoreUID(1)], modSeq: ModSeq(1))], allowExpunge: false)
         XCTAssertFalse(view.rebase(onto: snapshot), "an EXPUNGE not reported yet")
         XCTAssertEqual(view.apply([], allowExpunge: true).expunged, [seq(1)])
         current.removeFirst()

@@ -123,6 +123,8 @@ final class SharedFolderStoreTests: XCTestCase {
         XCTAssertEqual(removed.map(\.rawValue), [1, 2, 3])
         XCTAssertEqual(try maildir.list("cur") + maildir.list("new"), [])
         XCTAssertEqual(Set(recorder.expunged), Set(removed))
+        // One EXPUNGE, one mod-sequence: the folder's highest, carried by the change.
+        XCTAssertEqual(Set(recorder.expungeModSeqs), [folder.snapshot.highestModSeq])
         XCTAssertTrue(folder.snapshot.messages.isEmpty)
         XCTAssertEqual(folder.snapshot.uidNext, StoreUID(4))
     }

@@ -85,6 +85,8 @@ final class SharedFolderSyncTests: XCTestCase {
         XCTAssertEqual(snapshot.messages.map(\.uid.rawValue), [1, 3])
         XCTAssertEqual(snapshot.messages[0].flags, MessageFlags(system: [.flagged, .seen]))
         XCTAssertEqual(recorder.expunged, [StoreUID(2)])
+        // The synchronize is one operation: the expunge shares the flag change's stamp.
+        XCTAssertEqual(recorder.expungeModSeqs, [snapshot.highestModSeq])
         XCTAssertEqual(recorder.flagChanges.map(\.0), [StoreUID(1)])
         XCTAssertEqual(recorder.added, [], "a message moved new/ → cur/ is not new")
     }

@@ -90,8 +90,16 @@ final class ChangeRecorder: @unchecked Sendable {
 
     var expunged: [StoreUID] {
         all.flatMap { change -> [StoreUID] in
-            if case .expunged(let uids) = change { return uids }
+            if case .expunged(let uids, _) = change { return uids }
             return []
+        }
+    }
+
+    /// The mod-sequence of each expunge batch, in order.
+    var expungeModSeqs: [ModSeq] {
+        all.compactMap { change -> ModSeq? in
+            if case .expunged(_, let modSeq) = change { return modSeq }
+            return nil
         }
     }
 

@@ -20,7 +20,7 @@ final class WatcherTests: XCTestCase {
                 switch change {
                 case .added(let records) where records.map(\.uid) == [StoreUID(2)]: added.fulfill()
                 case .flagsChanged(let list) where list.first?.flags.system == .seen: flagged.fulfill()
-                case .expunged(let uids) where uids == [StoreUID(1)]: expunged.fulfill()
+                case .expunged(let uids, _) where uids == [StoreUID(1)]: expunged.fulfill()
                 default: break
                 }
             }

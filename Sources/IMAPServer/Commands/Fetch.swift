@@ -36,6 +36,9 @@ extension IMAPSession {
                 sendVanishedEarlier(mailbox, since: ModSeq(changedSince), uids: uids)
             }
         }
+        // What the responses' MODSEQ items can reach (Condstore.swift): one pass over
+        // what this FETCH already walks.
+        if attributes.contains(.modSeq), let highest = messages.lazy.map(\.modSeq).max() { noteModSeqSent(highest) }
         if reportsRecent && !mailbox.recent.isEmpty {
             for index in messages.indices { messages[index].recent = mailbox.recent.contains(messages[index].uid) }
         }
@@ -73,6 +76,7 @@ extension IMAPSession {
         // \Seen set by this FETCH was already reported in the FETCH responses; record
         // it in the view so the observer's copy of the change is not reported again.
         for change in result.newFlags {
+            if condstoreEnabled { noteModSeqSent(change.modSeq) }
             if let n = mailbox.view.sequenceNumber(of: change.uid) {
                 mailbox.view.setFlags(change, forSequenceNumber: n)
             }

@@ -24,6 +24,7 @@ extension IMAPSession {
         }
         writer.send(.continuation("idling"))
         reportUpdates(allowExpunge: true)
+        sendHighestModSeqIfDue()
         state.selected?.inbox.setWaker { [weak self] in
             Task { await self?.idleWake() }
         }
@@ -34,6 +35,7 @@ extension IMAPSession {
     func idleWake() async {
         guard case .idling = state else { return }
         reportUpdates(allowExpunge: true)
+        sendHighestModSeqIfDue()
         if await byeIfSelectedMailboxGone() { return }
         flushOutputWithoutWaiting()
     }
@@ -46,6 +48,7 @@ extension IMAPSession {
         // before). Pushing EXPUNGE now would renumber under it (RFC 9051 §7.5.1).
         guard case .idling(let now) = state, now.tag == idling.tag, now.started == idling.started else { return }
         reportUpdates(allowExpunge: true)
+        sendHighestModSeqIfDue()
         if await byeIfSelectedMailboxGone() { return }
         if keepalive { writer.untagged(.status(.ok, code: nil, text: "Still here")) }
         await flushOutput()

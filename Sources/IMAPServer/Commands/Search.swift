@@ -98,11 +98,14 @@ extension IMAPSession {
                         ? [wanted.contains(.min) ? matched.first : nil, wanted.contains(.max) ? matched.last : nil]
                             .compactMap { $0 } : matched
                     response.modSeq = Self.highestModSeq(of: returned, in: view)
+                    if let modSeq = response.modSeq { noteModSeqSent(ModSeq(modSeq)) }
                 }
                 writer.untagged(.esearch(response))
             }
         } else {
-            writer.untagged(.search(values, modSeq: usesModSeq ? Self.highestModSeq(of: matched, in: view) : nil))
+            let modSeq = usesModSeq ? Self.highestModSeq(of: matched, in: view) : nil
+            if let modSeq { noteModSeqSent(ModSeq(modSeq)) }
+            writer.untagged(.search(values, modSeq: modSeq))
         }
         await finish(tag, "Search completed.", reportExpunge: spec.mayReportExpunge)
     }

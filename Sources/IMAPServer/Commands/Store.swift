@@ -76,7 +76,10 @@ extension IMAPSession {
             let record = mailbox.view.record(at: n)
             var items: [FetchResponseItem] = silent ? [] : [.flags(wireFlags(record, mailbox))]
             if isUID || condstoreEnabled { items.insert(.uid(uid.wire), at: 0) }
-            if condstoreEnabled { items.append(.modSeq(record.modSeq.rawValue)) }
+            if condstoreEnabled {
+                items.append(.modSeq(record.modSeq.rawValue))
+                noteModSeqSent(record.modSeq)
+            }
             writer.untagged(.fetch(n, items))
         }
     }

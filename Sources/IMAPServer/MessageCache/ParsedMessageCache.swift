@@ -240,7 +240,7 @@ final class ParsedMessageCache: Sendable {
     private func observe(_ folder: SharedFolder) {
         let directory = folder.directory
         _ = folder.addObserver { [weak self] changes in
-            for case .expunged(let uids) in changes { self?.remove(directory: directory, uids: uids) }
+            for case .expunged(let uids, _) in changes { self?.remove(directory: directory, uids: uids) }
         }
     }
 

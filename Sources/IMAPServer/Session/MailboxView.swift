@@ -40,11 +40,14 @@ struct MailboxView {
     private(set) var uidValidity: StoreUIDValidity
     /// Highest UIDNEXT seen, so a UID never appears below it.
     private(set) var uidNext: StoreUID
-    /// A HIGHESTMODSEQ this client may be given (RFC 7162 §3.1.2): the folder's at
-    /// SELECT, raised by every change the session heard of. Expunges carry no
-    /// mod-sequence here, so it may lag the folder's: a client that keeps it asks for
-    /// a little more next time, never for less than it missed.
+    /// The highest mod-sequence of the folder this view heard of: the folder's at
+    /// SELECT, raised by every change applied (changes arrive in folder order, so every
+    /// change at or below it was applied). While expunges wait to be reported it is
+    /// more than the client may be told: see `claimableHighestModSeq`.
     private(set) var highestModSeq: ModSeq
+    /// The lowest mod-sequence among the expunges in `expungedUnreported` (nil when
+    /// none): kept as they arrive, so no per-message scan is needed to find it.
+    private(set) var lowestUnreportedExpungeModSeq: ModSeq?
 
     init(snapshot: FolderSnapshot) {
         base = snapshot.messages
@@ -162,6 +165,15 @@ struct MailboxView {
 
     func isExpunged(_ uid: StoreUID) -> Bool { expungedUnreported.contains(uid) }
 
+    /// The HIGHESTMODSEQ this client may be given (RFC 7162 §3.1.2.1): `highestModSeq`,
+    /// but below the lowest expunge not reported yet. RFC 5162 errata 1810, carried
+    /// into RFC 7162 §3.2.10: a client that keeps the highest value it saw and resyncs
+    /// from it must not skip an EXPUNGE/VANISHED it was never sent.
+    var claimableHighestModSeq: ModSeq {
+        guard let pending = lowestUnreportedExpungeModSeq, pending.rawValue > 0 else { return highestModSeq }
+        return min(highestModSeq, ModSeq(pending.rawValue - 1))
+    }
+
     /// What applying a batch of storage changes produced for the client.
     struct Update {
         var expunged: [SequenceNumber] = []  // each valid at the time it is sent
@@ -196,13 +208,15 @@ struct MailboxView {
                     highestModSeq = max(highestModSeq, record.modSeq)
                 }
                 if let last = added.last, last.uid >= uidNext { uidNext = StoreUID(last.uid.rawValue + 1) }
-            case .expunged(let uids):
+            case .expunged(let uids, let modSeq):
+                highestModSeq = max(highestModSeq, modSeq)
                 for uid in uids {
                     guard let n = sequenceNumber(of: uid) else { continue }
                     if Self.index(of: n) >= told {
                         appended.remove(at: Self.index(of: n) - base.count)
                     } else {
                         expungedUnreported.insert(uid)
+                        lowestUnreportedExpungeModSeq = min(lowestUnreportedExpungeModSeq ?? modSeq, modSeq)
                     }
                 }
             case .flagsChanged(let changed):
@@ -265,6 +279,7 @@ struct MailboxView {
         appended = []
         overrides = [:]
         expungedUnreported = []
+        lowestUnreportedExpungeModSeq = nil
         return (numbers, uids)
     }
 }

@@ -18,6 +18,11 @@ final class SelectedMailbox {
     /// The folder's directory vanished (deleted or renamed elsewhere): the session says
     /// BYE once the command ends (Session/Transitions.swift).
     var gone = false
+    /// The highest MODSEQ value sent in a FETCH or SEARCH response since the last
+    /// completion that could carry HIGHESTMODSEQ (Session/Condstore.swift).
+    var highestModSeqSent = ModSeq(0)
+    /// The HIGHESTMODSEQ the client was last given while no expunge was pending.
+    var highestModSeqTold: ModSeq
 
     init(
         folder: SharedFolder, components: [String], readOnly: Bool, view: MailboxView, inbox: ChangeInbox,
@@ -29,6 +34,7 @@ final class SelectedMailbox {
         self.view = view
         self.inbox = inbox
         self.observer = observer
+        highestModSeqTold = view.highestModSeq
     }
 
     /// Applies what the inbox gathered to the view (nil when there is nothing to

@@ -296,6 +296,15 @@ actor IMAPSession {
         reportExpunge: Bool = true
     ) async {
         reportUpdates(allowExpunge: reportExpunge)
+        var code = code
+        if let modSeq = takeHighestModSeqReport() {
+            // In the tagged OK when it has no code yet, as Dovecot does; else untagged.
+            if status == .ok && code == nil {
+                code = .highestModSeq(modSeq.rawValue)
+            } else {
+                writer.untagged(.status(.ok, code: .highestModSeq(modSeq.rawValue), text: "Highest"))
+            }
+        }
         writer.tagged(tag, status, code, text)
     }
 }
