@@ -148,6 +148,9 @@ extension IMAPSession {
             logger.error("command failed", metadata: ["reason": .client(reason)])
         }
         ServerMetrics.commandError(error.kind)
+        // A FETCH that failed after sending MODSEQ items owes the HIGHESTMODSEQ claim
+        // (RFC 7162 §3.2.10) as much as one that completed.
+        sendHighestModSeqIfDue()
         writer.tagged(tag, error.status, error.code, error.text)
     }
 }

@@ -65,7 +65,8 @@ extension IMAPSession {
         return due ? highest : nil
     }
 
-    /// While idling (no tagged reply to carry it): `* OK [HIGHESTMODSEQ n]` when due.
+    /// `* OK [HIGHESTMODSEQ n]` when due, where no tagged OK carries it (IDLE, a
+    /// command that failed).
     func sendHighestModSeqIfDue() {
         guard let modSeq = takeHighestModSeqReport() else { return }
         writer.untagged(.status(.ok, code: .highestModSeq(modSeq.rawValue), text: "Highest"))
