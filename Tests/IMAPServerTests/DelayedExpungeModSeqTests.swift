@@ -103,6 +103,21 @@ final class DelayedExpungeModSeqTests: XCTestCase {
         XCTAssertEqual(Self.claimed(noop), try folderHighestModSeq(server))
     }
 
+    /// A completion that already has a code (NO [EXPUNGEISSUED] for a FETCH of the
+    /// expunged message) gets the claim in an untagged OK just before it.
+    func testClaimBeforeATaggedReplyWithACode() async throws {
+        let (server, a, b) = try await start(count: 3, enable: "CONDSTORE")
+        let expungedAt = try expunge(2, by: b, server: server)
+        XCTAssertTrue(try b.command("UID STORE 3 +FLAGS.SILENT (\\Flagged)").ok)
+        let fetch = try a.command("FETCH 2:3 (FLAGS BODY.PEEK[])")
+        XCTAssertTrue(
+            fetch.tagged.hasSuffix("NO [EXPUNGEISSUED] Some of the requested messages no longer exist."), fetch.tagged)
+        XCTAssertGreaterThan(try XCTUnwrap(Condstore.modSeqs(fetch.untagged)[3], "\(fetch.untagged)"), expungedAt)
+        let claim = try XCTUnwrap(fetch.untagged.last, "\(fetch.untagged)")
+        XCTAssertTrue(claim.hasPrefix("* OK [HIGHESTMODSEQ ") && claim.hasSuffix("] Highest"), claim)
+        XCTAssertLessThan(try XCTUnwrap(Condstore.highestModSeq([claim])), expungedAt)
+    }
+
     /// A's own EXPUNGE: the tagged OK carries the new HIGHESTMODSEQ, as Dovecot's
     /// `OK [HIGHESTMODSEQ n] Expunge completed.`; while idling an untagged OK follows
     /// the VANISHED.
