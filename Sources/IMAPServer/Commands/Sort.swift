@@ -31,19 +31,33 @@ extension IMAPSession {
         if options.contains(.save) {
             // RFC 5182 with RFC 5267: the first and last in sort order stand for MIN
             // and MAX when only they are asked for.
-            let onlyExtremes = !options.isDisjoint(with: [.min, .max]) && options.isDisjoint(with: [.all, .count])
+            let onlyExtremes =
+                !options.isDisjoint(with: [.min, .max]) && options.isDisjoint(with: [.all, .count, .partial])
             var saved = sorted.map(\.uid)
-            if onlyExtremes, let first = sorted.first, let last = sorted.last {
+            if let range = sort.partial {
+                // RFC 9394 §3.1: with PARTIAL, the page returned.
+                saved = Array(saved[range.indices(count: saved.count)])
+            } else if onlyExtremes, let first = sorted.first, let last = sorted.last {
                 saved = []
                 if options.contains(.min) { saved.append(first.uid) }
                 if options.contains(.max) && (saved.isEmpty || last.uid != first.uid) { saved.append(last.uid) }
             }
             mailbox.savedSearch = saved.sorted { $0.rawValue < $1.rawValue }
         }
+        if options.contains(.update) {
+            // RFC 5267 §4.4: a search the server does not keep up to date is answered
+            // once, with NOUPDATE.
+            writer.untagged(.status(.no, code: .other("NOUPDATE", "\"\(tag)\""), text: "Updates not kept."))
+        }
         if sort.hasReturn {
-            let wanted = options.subtracting([.save])
+            let wanted = options.subtracting([.save, .update, .context])
             if !(options.contains(.save) && wanted.isEmpty) {
-                writer.untagged(.esearch(SortOrder.esortResponse(values, wanted: wanted, tag: tag, uid: kind == .uid)))
+                var response = SortOrder.esortResponse(values, wanted: wanted, tag: tag, uid: kind == .uid)
+                if let range = sort.partial {
+                    // RFC 9394 §3.1 over the sorted result, in sort order.
+                    response.partial = (range, SortOrder.runs(Array(values[range.indices(count: values.count)])))
+                }
+                writer.untagged(.esearch(response))
             }
         } else {
             writer.untagged(.sort(values))
