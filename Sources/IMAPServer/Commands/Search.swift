@@ -83,9 +83,12 @@ extension IMAPSession {
             }
         }
         if options.contains(.update) {
-            // RFC 5267 §4.4: a search the server does not keep up to date is answered
-            // once, with NOUPDATE.
-            writer.untagged(.status(.no, code: .other("NOUPDATE", "\"\(tag)\""), text: "Updates not kept."))
+            if search.partial != nil {
+                // RFC 5267 §4.4 allows refusing updates; a paged live result is not kept.
+                writer.untagged(.status(.no, code: Self.noUpdate(tag), text: "PARTIAL results are not updated."))
+            } else {
+                startLiveSearch(tag: tag, mailbox: mailbox, uid: kind == .uid, evaluator: evaluator, matches: uids)
+            }
         }
         if search.hasReturn || rev2Enabled {
             // RFC 4731: RETURN () means ALL; SAVE alone returns no ESEARCH (RFC 5182).

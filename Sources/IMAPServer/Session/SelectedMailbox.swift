@@ -18,6 +18,12 @@ final class SelectedMailbox {
     /// The folder's directory vanished (deleted or renamed elsewhere): the session says
     /// BYE once the command ends (Session/Transitions.swift).
     var gone = false
+    /// RFC 5267 §4 searches kept up to date (Session/LiveSearch.swift); they end with
+    /// the selection.
+    var liveSearches: [LiveSearch] = []
+    /// Messages whose flags this session's own STOREs changed since the live searches
+    /// last looked (other changes arrive through the inbox).
+    var liveDirty: Set<StoreUID> = []
 
     init(
         folder: SharedFolder, components: [String], readOnly: Bool, view: MailboxView, inbox: ChangeInbox,

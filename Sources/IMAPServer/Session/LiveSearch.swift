@@ -1,0 +1,167 @@
+import IMAPProtocol
+import MaildirStore
+
+/// RFC 5267 §4 CONTEXT=SEARCH: a `SEARCH RETURN (UPDATE)` kept up to date. The session
+/// remembers which messages the client was told match; when the folder changes it
+/// re-evaluates only the messages that changed (new, flags changed, expunged) and
+/// reports the difference as `ADDTO` / `REMOVEFROM`, wherever unsolicited responses go
+/// out (Session/Updates.swift `reportUpdates`). Lives on the SelectedMailbox, so it
+/// ends with the selection.
+final class LiveSearch {
+    let tag: String
+    let uid: Bool
+    let evaluator: SearchEvaluator
+    /// The messages the client was last told are in the result.
+    var matches: Set<StoreUID>
+    /// Messages with a higher UID are new to this search: each is evaluated once.
+    var seenThrough: StoreUID
+
+    init(tag: String, uid: Bool, evaluator: SearchEvaluator, matches: Set<StoreUID>, seenThrough: StoreUID) {
+        self.tag = tag
+        self.uid = uid
+        self.evaluator = evaluator
+        self.matches = matches
+        self.seenThrough = seenThrough
+    }
+}
+
+extension IMAPSession {
+    /// Live searches one session may hold; past it a search is answered once, with
+    /// `NO [NOUPDATE]` (RFC 5267 §4.4), as Dovecot limits them.
+    static let maxLiveSearches = 20
+    /// Messages one report may re-evaluate for one live search. A change touching more
+    /// (a STORE over a huge folder) ends the search with NOUPDATE rather than re-reading
+    /// the folder on the session's turn.
+    static let maxLiveReevaluation = 5_000
+
+    /// `[NOUPDATE "tag"]` (RFC 5267 §4.4).
+    static func noUpdate(_ tag: String) -> ResponseCode { .other("NOUPDATE", "\"\(tag)\"") }
+
+    /// After a SEARCH with RETURN (UPDATE) answered: keeps it, or says NOUPDATE when the
+    /// session holds as many as it may. A tag already live is replaced.
+    func startLiveSearch(
+        tag: String, mailbox: SelectedMailbox, uid: Bool, evaluator: SearchEvaluator, matches: [StoreUID]
+    ) {
+        mailbox.liveSearches.removeAll { $0.tag == tag }
+        guard mailbox.liveSearches.count < Self.maxLiveSearches else {
+            writer.untagged(.status(.no, code: Self.noUpdate(tag), text: "Too many live searches."))
+            return
+        }
+        let search = LiveSearch(
+            tag: tag, uid: uid, evaluator: evaluator, matches: Set(matches),
+            seenThrough: mailbox.view.lastUID ?? StoreUID(0))
+        mailbox.liveSearches.append(search)
+    }
+
+    /// RFC 5267 §4.5 CANCELUPDATE: every tag must name a live search, else BAD and
+    /// none is cancelled (as Dovecot).
+    func handleCancelUpdate(tag: String, mailbox: SelectedMailbox, tags: [String]) async {
+        let live = Set(mailbox.liveSearches.map(\.tag))
+        guard tags.allSatisfy(live.contains) else {
+            writer.tagged(tag, .bad, nil, "Unknown update tag.")
+            return
+        }
+        mailbox.liveSearches.removeAll { tags.contains($0.tag) }
+        await finish(tag, "Cancelupdate completed.")
+    }
+
+    /// The REMOVEFROM for matching messages `update` expunges, sent just before the
+    /// EXPUNGE responses, so a message is named by the sequence number it has until
+    /// then (as Dovecot does, and as imaptest's search-context-update expects).
+    /// `update.expunged` holds each number as it stands after the EXPUNGEs before it,
+    /// in ascending order (MailboxView.reportExpunges): the i-th one had number n + i.
+    func reportLiveExpunges(_ mailbox: SelectedMailbox, _ update: MailboxView.Update) {
+        guard !mailbox.liveSearches.isEmpty, !update.expungedUIDs.isEmpty else { return }
+        for search in mailbox.liveSearches {
+            var removed: [UInt32] = []
+            for (i, (uid, n)) in zip(update.expungedUIDs, update.expunged).enumerated()
+            where search.matches.remove(uid) != nil {
+                removed.append(search.uid ? uid.rawValue : n.rawValue + UInt32(i))
+            }
+            guard !removed.isEmpty else { continue }
+            var response = ESearchResponse(tag: search.tag, uid: search.uid)
+            response.removeFrom = [(0, mergedRanges(removed))]
+            writer.untagged(.esearch(response))
+        }
+    }
+
+    /// The ADDTO / REMOVEFROM of every live search for the messages that arrived or
+    /// whose flags changed (in `update`, or by this session's own STOREs). Runs after
+    /// the EXPUNGE/EXISTS/FETCH of the same report, so every number is one the client
+    /// already knows.
+    func reportLiveSearches(_ mailbox: SelectedMailbox, _ update: MailboxView.Update?) {
+        guard !mailbox.liveSearches.isEmpty else { return }
+        var changed = mailbox.liveDirty
+        mailbox.liveDirty = []
+        for change in update?.flagChanges ?? [] { changed.insert(change.record.uid) }
+        for search in mailbox.liveSearches {
+            guard reportLiveSearch(search, mailbox, changed: changed) else {
+                writer.untagged(.status(.no, code: Self.noUpdate(search.tag), text: "Search no longer updated."))
+                mailbox.liveSearches.removeAll { $0 === search }
+                continue
+            }
+        }
+    }
+
+    /// One live search's report; false when it cannot be kept (too much to
+    /// re-evaluate, or the folder failed to read).
+    private func reportLiveSearch(_ search: LiveSearch, _ mailbox: SelectedMailbox, changed: Set<StoreUID>) -> Bool {
+        let view = mailbox.view
+        var removed: [UInt32] = []
+        guard let candidates = liveCandidates(search, view, changed: changed) else { return false }
+        search.seenThrough = max(search.seenThrough, view.lastUID ?? StoreUID(0))
+        var added: [UInt32] = []
+        if !candidates.isEmpty {
+            // Only the changed messages, never the folder: bounded by maxLiveReevaluation.
+            let job = SearchJob(
+                evaluator: search.evaluator, messages: candidates, folder: mailbox.folder,
+                uidValidity: view.uidValidity, cache: context.messageCache, statistics: context.searchStatistics,
+                connectionIsGone: { false })
+            guard let hits = try? Set(job.run(0..<candidates.count)) else { return false }
+            for (n, record) in candidates {
+                let number = search.uid ? record.uid.rawValue : n.rawValue
+                if hits.contains(n) {
+                    if search.matches.insert(record.uid).inserted { added.append(number) }
+                } else if search.matches.remove(record.uid) != nil {
+                    removed.append(number)
+                }
+            }
+        }
+        // RFC 5267 §4.3: SEARCH results have no order, so the position is 0.
+        if !removed.isEmpty {
+            var response = ESearchResponse(tag: search.tag, uid: search.uid)
+            response.removeFrom = [(0, mergedRanges(removed))]
+            writer.untagged(.esearch(response))
+        }
+        if !added.isEmpty {
+            var response = ESearchResponse(tag: search.tag, uid: search.uid)
+            response.addTo = [(0, mergedRanges(added))]
+            writer.untagged(.esearch(response))
+        }
+        return true
+    }
+
+    /// The messages to re-evaluate: those whose flags changed and those new to the
+    /// search, in mailbox order; nil when there are more than the bound allows.
+    private func liveCandidates(_ search: LiveSearch, _ view: MailboxView, changed: Set<StoreUID>)
+        -> [(sequenceNumber: SequenceNumber, record: MessageRecord)]?
+    {
+        var candidates: [(sequenceNumber: SequenceNumber, record: MessageRecord)] = []
+        var index = view.count - 1
+        // New messages sit at the end of the view, in UID order.
+        while index >= 0 {
+            let n = MailboxView.sequenceNumber(atIndex: index)
+            let record = view.record(at: n)
+            guard record.uid > search.seenThrough else { break }
+            if !view.isExpunged(record.uid) { candidates.append((n, record)) }
+            guard candidates.count <= Self.maxLiveReevaluation else { return nil }
+            index -= 1
+        }
+        for uid in changed where uid <= search.seenThrough && !view.isExpunged(uid) {
+            guard let n = view.sequenceNumber(of: uid) else { continue }
+            candidates.append((n, view.record(at: n)))
+            guard candidates.count <= Self.maxLiveReevaluation else { return nil }
+        }
+        return candidates.sorted { $0.sequenceNumber.rawValue < $1.sequenceNumber.rawValue }
+    }
+}
