@@ -59,4 +59,16 @@ final class DecoderPartialTests: XCTestCase {
         assertBad("a SEARCH RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL")
         assertBad("a SEARCH RETURN (UPDATE UPDATE) ALL")
     }
+
+    func testCancelUpdate() {
+        guard case .cancelUpdate(let tags)? = parsedCommand("a CANCELUPDATE \"B01\" {3+}\r\nB02") else {
+            return XCTFail("not a CANCELUPDATE")
+        }
+        XCTAssertEqual(tags, ["B01", "B02"])
+        assertBad("a CANCELUPDATE")
+        assertBad("a CANCELUPDATE \"x\" ")
+        assertBad("a CANCELUPDATE (x)")
+        let many = (0...100).map { "\"t\($0)\"" }.joined(separator: " ")
+        assertBad("a CANCELUPDATE " + many)
+    }
 }
