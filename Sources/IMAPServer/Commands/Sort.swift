@@ -9,23 +9,23 @@ extension IMAPSession {
         tag: String, mailbox: SelectedMailbox, kind: MessageSetKind, _ sort: SortCommand, spec: CommandSpec
     ) async {
         let keys = Set(sort.criteria.map(\.key))
+        var evaluator: SearchEvaluator?
         guard
             let found = await collectSortMessages(
                 tag: tag, mailbox: mailbox, charset: sort.charset, key: sort.key,
                 fields: SortFields(sort.criteria.map(\.key)),
-                needsDetails: !keys.isDisjoint(with: [.arrival, .size, .date]))
+                needsDetails: !keys.isDisjoint(with: [.arrival, .size, .date]), evaluatorUsed: { evaluator = $0 })
         else { return }
         let criteria = sort.criteria
-        let sorted: [(sequenceNumber: UInt32, uid: StoreUID)]
+        let order: [Int]
         do {
             // Sorting a large folder is work too: on the content pool, not the event loop.
-            sorted = try await context.content {
-                SortOrder.order(found, by: criteria).map { (found[$0].sequenceNumber.rawValue, found[$0].uid) }
-            }
+            order = try await context.content { SortOrder.order(found, by: criteria) }
         } catch {
             sendStoreFailure(tag, error, name: MailboxName(""))
             return
         }
+        let sorted = order.map { (sequenceNumber: found[$0].sequenceNumber.rawValue, uid: found[$0].uid) }
         let values = sorted.map { kind == .uid ? $0.uid.rawValue : $0.sequenceNumber }
         let options = Set(sort.returnOptions)
         if options.contains(.save) {
@@ -45,9 +45,15 @@ extension IMAPSession {
             mailbox.savedSearch = saved.sorted { $0.rawValue < $1.rawValue }
         }
         if options.contains(.update) {
-            // RFC 5267 §4.4: a search the server does not keep up to date is answered
-            // once, with NOUPDATE.
-            writer.untagged(.status(.no, code: .other("NOUPDATE", "\"\(tag)\""), text: "Updates not kept."))
+            if sort.partial == nil, let evaluator {
+                // CONTEXT=SORT: kept with its sort order (Session/LiveSort.swift).
+                startLiveSearch(
+                    tag: tag, mailbox: mailbox, uid: kind == .uid, evaluator: evaluator, matches: sorted.map(\.uid),
+                    sort: LiveSort(criteria: criteria, ordered: order.map { found[$0] }))
+            } else {
+                // RFC 5267 §4.4 allows refusing updates; a paged live result is not kept.
+                writer.untagged(.status(.no, code: Self.noUpdate(tag), text: "PARTIAL results are not updated."))
+            }
         }
         if sort.hasReturn {
             let wanted = options.subtracting([.save, .update, .context])

@@ -15,13 +15,19 @@ final class LiveSearch {
     var matches: Set<StoreUID>
     /// Messages with a higher UID are new to this search: each is evaluated once.
     var seenThrough: StoreUID
+    /// CONTEXT=SORT: the result in sort order, for positions (LiveSort.swift).
+    let sort: LiveSort?
 
-    init(tag: String, uid: Bool, evaluator: SearchEvaluator, matches: Set<StoreUID>, seenThrough: StoreUID) {
+    init(
+        tag: String, uid: Bool, evaluator: SearchEvaluator, matches: Set<StoreUID>, seenThrough: StoreUID,
+        sort: LiveSort? = nil
+    ) {
         self.tag = tag
         self.uid = uid
         self.evaluator = evaluator
         self.matches = matches
         self.seenThrough = seenThrough
+        self.sort = sort
     }
 }
 
@@ -40,7 +46,8 @@ extension IMAPSession {
     /// After a SEARCH with RETURN (UPDATE) answered: keeps it, or says NOUPDATE when the
     /// session holds as many as it may. A tag already live is replaced.
     func startLiveSearch(
-        tag: String, mailbox: SelectedMailbox, uid: Bool, evaluator: SearchEvaluator, matches: [StoreUID]
+        tag: String, mailbox: SelectedMailbox, uid: Bool, evaluator: SearchEvaluator, matches: [StoreUID],
+        sort: LiveSort? = nil
     ) {
         mailbox.liveSearches.removeAll { $0.tag == tag }
         guard mailbox.liveSearches.count < Self.maxLiveSearches else {
@@ -49,7 +56,7 @@ extension IMAPSession {
         }
         let search = LiveSearch(
             tag: tag, uid: uid, evaluator: evaluator, matches: Set(matches),
-            seenThrough: mailbox.view.lastUID ?? StoreUID(0))
+            seenThrough: mailbox.view.lastUID ?? StoreUID(0), sort: sort)
         mailbox.liveSearches.append(search)
     }
 
@@ -73,15 +80,12 @@ extension IMAPSession {
     func reportLiveExpunges(_ mailbox: SelectedMailbox, _ update: MailboxView.Update) {
         guard !mailbox.liveSearches.isEmpty, !update.expungedUIDs.isEmpty else { return }
         for search in mailbox.liveSearches {
-            var removed: [UInt32] = []
+            var removed: [StoreUID: UInt32] = [:]
             for (i, (uid, n)) in zip(update.expungedUIDs, update.expunged).enumerated()
             where search.matches.remove(uid) != nil {
-                removed.append(search.uid ? uid.rawValue : n.rawValue + UInt32(i))
+                removed[uid] = search.uid ? uid.rawValue : n.rawValue + UInt32(i)
             }
-            guard !removed.isEmpty else { continue }
-            var response = ESearchResponse(tag: search.tag, uid: search.uid)
-            response.removeFrom = [(0, mergedRanges(removed))]
-            writer.untagged(.esearch(response))
+            sendRemoveFrom(search, removed)
         }
     }
 
@@ -107,10 +111,10 @@ extension IMAPSession {
     /// re-evaluate, or the folder failed to read).
     private func reportLiveSearch(_ search: LiveSearch, _ mailbox: SelectedMailbox, changed: Set<StoreUID>) -> Bool {
         let view = mailbox.view
-        var removed: [UInt32] = []
+        var removed: [StoreUID: UInt32] = [:]
         guard let candidates = liveCandidates(search, view, changed: changed) else { return false }
         search.seenThrough = max(search.seenThrough, view.lastUID ?? StoreUID(0))
-        var added: [UInt32] = []
+        var added: [StoreUID: UInt32] = [:]
         if !candidates.isEmpty {
             // Only the changed messages, never the folder: bounded by maxLiveReevaluation.
             let job = SearchJob(
@@ -121,24 +125,46 @@ extension IMAPSession {
             for (n, record) in candidates {
                 let number = search.uid ? record.uid.rawValue : n.rawValue
                 if hits.contains(n) {
-                    if search.matches.insert(record.uid).inserted { added.append(number) }
+                    if search.matches.insert(record.uid).inserted { added[record.uid] = number }
                 } else if search.matches.remove(record.uid) != nil {
-                    removed.append(number)
+                    removed[record.uid] = number
                 }
             }
         }
-        // RFC 5267 §4.3: SEARCH results have no order, so the position is 0.
-        if !removed.isEmpty {
-            var response = ESearchResponse(tag: search.tag, uid: search.uid)
-            response.removeFrom = [(0, mergedRanges(removed))]
-            writer.untagged(.esearch(response))
+        sendRemoveFrom(search, removed)
+        guard !added.isEmpty else { return true }
+        var response = ESearchResponse(tag: search.tag, uid: search.uid)
+        if let sort = search.sort {
+            // The sort values of the new matches: headers read once per message.
+            let newcomers = candidates.filter { added[$0.record.uid] != nil }
+            let job = SortDataJob(
+                evaluator: search.evaluator, messages: newcomers, folder: mailbox.folder,
+                uidValidity: view.uidValidity, cache: context.messageCache, statistics: context.searchStatistics,
+                fields: sort.fields, needsDetails: sort.needsDetails || search.evaluator.needsDetails,
+                connectionIsGone: { false })
+            guard let found = try? job.run(0..<newcomers.count).found, found.count == newcomers.count else {
+                return false
+            }
+            response.addTo = sort.insert(found) { added[$0] ?? 0 }
+        } else {
+            // RFC 5267 §4.3: SEARCH results have no order, so the position is 0.
+            response.addTo = [(0, mergedRanges(Array(added.values)))]
         }
-        if !added.isEmpty {
-            var response = ESearchResponse(tag: search.tag, uid: search.uid)
-            response.addTo = [(0, mergedRanges(added))]
-            writer.untagged(.esearch(response))
-        }
+        writer.untagged(.esearch(response))
         return true
+    }
+
+    /// REMOVEFROM for `removed` (UID → the number the client knows it by): position 0
+    /// for SEARCH, sort positions for SORT.
+    private func sendRemoveFrom(_ search: LiveSearch, _ removed: [StoreUID: UInt32]) {
+        guard !removed.isEmpty else { return }
+        var response = ESearchResponse(tag: search.tag, uid: search.uid)
+        if let sort = search.sort {
+            response.removeFrom = sort.remove(Set(removed.keys)) { removed[$0] ?? 0 }
+        } else {
+            response.removeFrom = [(0, mergedRanges(Array(removed.values)))]
+        }
+        writer.untagged(.esearch(response))
     }
 
     /// The messages to re-evaluate: those whose flags changed and those new to the
