@@ -13,8 +13,9 @@ final class ContextSearchTests: XCTestCase {
     }
 
     /// Four messages (UIDs 1…4): subjects s1…s4, message 1 \Seen.
-    func start() async throws -> (RunningServer, TestClient) {
-        let server = try await startServer()
+    func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> (RunningServer, TestClient)
+    {
+        let server = try await startServer(configure: configure)
         for i in 1...4 {
             let flags = i == 1 ? "S" : ""
             try server.maildir.deliver(
@@ -148,5 +149,28 @@ final class ContextSearchTests: XCTestCase {
         let partial = try client.collect(tag: "P")
         XCTAssertTrue(partial.untagged.contains("* ESEARCH (TAG \"P\") PARTIAL (1:1 1)"), "\(partial.untagged)")
         XCTAssertTrue(partial.untagged.contains { $0.hasPrefix("* NO [NOUPDATE \"P\"]") }, "\(partial.untagged)")
+    }
+
+    /// A change touching more messages than one report may re-evaluate ends the live
+    /// search with NOUPDATE instead of re-reading them on the session's turn.
+    func testReevaluationBound() async throws {
+        let limit = 4
+        let (server, client) = try await start { $0.maxLiveSearchReevaluation = limit }
+        client.sendRaw("L SEARCH RETURN (UPDATE) SUBJECT s\r\n")
+        _ = try client.collect(tag: "L")
+        // As many as the bound allows are still re-evaluated (not off by one)…
+        let stored = try answer(client, "STORE 1:\(limit) +FLAGS (\\Flagged)")
+        XCTAssertFalse(stored.contains { $0.contains("NOUPDATE") }, "\(stored)")
+        // …one more is not.
+        for i in 0...limit {
+            try server.maildir.deliver(
+                "alice", name: "17100\(10_000 + i).M\(i)P2.host:2,", into: "cur", body: Self.message("n\(i)"))
+        }
+        let noop = try answer(client, "NOOP")
+        XCTAssertTrue(noop.contains("* \(5 + limit) EXISTS"), "\(noop)")
+        XCTAssertTrue(noop.contains { $0.hasPrefix("* NO [NOUPDATE \"L\"]") }, "\(noop)")
+        XCTAssertEqual(esearch(noop, "L"), [])
+        // No longer live.
+        XCTAssertTrue(try client.command("CANCELUPDATE \"L\"").tagged.contains(" BAD "))
     }
 }

@@ -35,10 +35,6 @@ extension IMAPSession {
     /// Live searches one session may hold; past it a search is answered once, with
     /// `NO [NOUPDATE]` (RFC 5267 §4.4), as Dovecot limits them.
     static let maxLiveSearches = 20
-    /// Messages one report may re-evaluate for one live search. A change touching more
-    /// (a STORE over a huge folder) ends the search with NOUPDATE rather than re-reading
-    /// the folder on the session's turn.
-    static let maxLiveReevaluation = 5_000
 
     /// `[NOUPDATE "tag"]` (RFC 5267 §4.4).
     static func noUpdate(_ tag: String) -> ResponseCode { .other("NOUPDATE", "\"\(tag)\"") }
@@ -116,7 +112,10 @@ extension IMAPSession {
         search.seenThrough = max(search.seenThrough, view.lastUID ?? StoreUID(0))
         var added: [StoreUID: UInt32] = [:]
         if !candidates.isEmpty {
-            // Only the changed messages, never the folder: bounded by maxLiveReevaluation.
+            // Only the changed messages, never the folder: at most
+            // `maxLiveSearchReevaluation` (a change touching more, a STORE over a huge
+            // folder, ends the search with NOUPDATE rather than re-reading the folder on
+            // the session's turn).
             let job = SearchJob(
                 evaluator: search.evaluator, messages: candidates, folder: mailbox.folder,
                 uidValidity: view.uidValidity, cache: context.messageCache, statistics: context.searchStatistics,
@@ -180,13 +179,13 @@ extension IMAPSession {
             let record = view.record(at: n)
             guard record.uid > search.seenThrough else { break }
             if !view.isExpunged(record.uid) { candidates.append((n, record)) }
-            guard candidates.count <= Self.maxLiveReevaluation else { return nil }
+            guard candidates.count <= context.config.maxLiveSearchReevaluation else { return nil }
             index -= 1
         }
         for uid in changed where uid <= search.seenThrough && !view.isExpunged(uid) {
             guard let n = view.sequenceNumber(of: uid) else { continue }
             candidates.append((n, view.record(at: n)))
-            guard candidates.count <= Self.maxLiveReevaluation else { return nil }
+            guard candidates.count <= context.config.maxLiveSearchReevaluation else { return nil }
         }
         return candidates.sorted { $0.sequenceNumber.rawValue < $1.sequenceNumber.rawValue }
     }
