@@ -151,6 +151,27 @@ final class ContextSearchTests: XCTestCase {
         XCTAssertTrue(partial.untagged.contains { $0.hasPrefix("* NO [NOUPDATE \"P\"]") }, "\(partial.untagged)")
     }
 
+    /// During IDLE the updates are pushed as the folder reports changes.
+    func testUpdatesDuringIdle() async throws {
+        let (server, client) = try await start()
+        client.sendRaw("U UID SEARCH RETURN (UPDATE) UNSEEN\r\n")
+        XCTAssertEqual(try client.collect(tag: "U").untagged, ["* ESEARCH (TAG \"U\") UID ALL 2:4"])
+        let other = try server.connect()
+        try other.login()
+        XCTAssertTrue(try other.command("SELECT INBOX").ok)
+        client.sendRaw("I IDLE\r\n")
+        XCTAssertTrue(try client.readLine().hasPrefix("+ "))
+        XCTAssertTrue(try other.command("STORE 3 +FLAGS.SILENT (\\Seen)").ok)
+        XCTAssertTrue(try client.readLine().hasPrefix("* 3 FETCH ("))
+        XCTAssertEqual(try client.readLine(), "* ESEARCH (TAG \"U\") UID REMOVEFROM (0 3)")
+        XCTAssertTrue(try other.command("APPEND INBOX {\(Self.message("n").utf8.count)+}\r\n\(Self.message("n"))").ok)
+        XCTAssertEqual(try client.readLine(), "* 5 EXISTS")
+        XCTAssertEqual(try client.readLine(), "* 5 RECENT")  // an IMAP4rev1 session
+        XCTAssertEqual(try client.readLine(), "* ESEARCH (TAG \"U\") UID ADDTO (0 5)")
+        client.sendRaw("DONE\r\n")
+        XCTAssertTrue(try client.collect(tag: "I").ok)
+    }
+
     /// A change touching more messages than one report may re-evaluate ends the live
     /// search with NOUPDATE instead of re-reading them on the session's turn.
     func testReevaluationBound() async throws {
