@@ -112,20 +112,20 @@ final class ContextSearchTests: XCTestCase {
         _ = try client.collect(tag: "A")
         client.sendRaw("B SEARCH RETURN (UPDATE) FLAGGED\r\n")
         _ = try client.collect(tag: "B")
-        // An unknown tag: BAD, and nothing is cancelled.
+        // An unknown tag: NO (as Dovecot), and nothing is cancelled.
         let unknown = try client.command("CANCELUPDATE \"A\" \"nope\"")
-        XCTAssertTrue(unknown.tagged.contains(" BAD "), unknown.tagged)
+        XCTAssertTrue(unknown.tagged.contains(" NO "), unknown.tagged)
         XCTAssertTrue(try client.command("CANCELUPDATE \"A\"").ok)
         let stored = try answer(client, "STORE 2 +FLAGS (\\Seen \\Flagged)")
         XCTAssertEqual(esearch(stored, "A"), [])
         XCTAssertEqual(esearch(stored, "B"), ["* ESEARCH (TAG \"B\") ADDTO (0 2)"])
-        // Cancelled: a second CANCELUPDATE of it is BAD.
-        XCTAssertTrue(try client.command("CANCELUPDATE \"A\"").tagged.contains(" BAD "))
+        // Cancelled: a second CANCELUPDATE of it is NO.
+        XCTAssertTrue(try client.command("CANCELUPDATE \"A\"").tagged.contains(" NO "))
         XCTAssertTrue(try client.command("UNSELECT").ok)
         XCTAssertTrue(try client.command("SELECT INBOX").ok)
         let after = try answer(client, "STORE 3 +FLAGS (\\Flagged)")
         XCTAssertEqual(esearch(after, "B"), [])
-        XCTAssertTrue(try client.command("CANCELUPDATE \"B\"").tagged.contains(" BAD "))
+        XCTAssertTrue(try client.command("CANCELUPDATE \"B\"").tagged.contains(" NO "))
     }
 
     func testLimitAndPartialAreNoUpdate() async throws {
@@ -144,6 +144,11 @@ final class ContextSearchTests: XCTestCase {
         let stored = try answer(client, "STORE 2 +FLAGS (\\Seen)")
         XCTAssertEqual(esearch(stored, "X"), [])
         XCTAssertEqual(stored.filter { $0.contains(" ADDTO (0 2)") }.count, IMAPSession.maxLiveSearches)
+        // UPDATE with SAVE: an ESEARCH naming the tag, no data (as Dovecot), and `$`.
+        client.sendRaw("V SEARCH RETURN (UPDATE SAVE) SEEN\r\n")
+        let saved = try client.collect(tag: "V")
+        XCTAssertTrue(saved.untagged.contains("* ESEARCH (TAG \"V\")"), "\(saved.untagged)")
+        XCTAssertEqual(try answer(client, "SEARCH $"), ["* SEARCH 1 2"])
         // UPDATE with PARTIAL is answered once, with NOUPDATE.
         client.sendRaw("P SEARCH RETURN (UPDATE PARTIAL 1:1) SEEN\r\n")
         let partial = try client.collect(tag: "P")
@@ -192,6 +197,6 @@ final class ContextSearchTests: XCTestCase {
         XCTAssertTrue(noop.contains { $0.hasPrefix("* NO [NOUPDATE \"L\"]") }, "\(noop)")
         XCTAssertEqual(esearch(noop, "L"), [])
         // No longer live.
-        XCTAssertTrue(try client.command("CANCELUPDATE \"L\"").tagged.contains(" BAD "))
+        XCTAssertTrue(try client.command("CANCELUPDATE \"L\"").tagged.contains(" NO "))
     }
 }

@@ -83,6 +83,9 @@ final class ContextSortTests: XCTestCase {
         let partial = try client.collect(tag: "P")
         XCTAssertTrue(partial.untagged.contains { $0.hasPrefix("* NO [NOUPDATE \"P\"]") }, "\(partial.untagged)")
         XCTAssertTrue(try client.command("CANCELUPDATE \"S\"").ok)
+        client.sendRaw("V SORT RETURN (UPDATE SAVE) (SUBJECT) UTF-8 SEEN\r\n")
+        XCTAssertEqual(try client.collect(tag: "V").untagged, ["* ESEARCH (TAG \"V\")"])
+        XCTAssertTrue(try client.command("CANCELUPDATE \"V\"").ok)
         XCTAssertEqual(try esearch(client, "STORE 3 +FLAGS (\\Seen)"), [])
     }
 }

@@ -48,7 +48,6 @@ extension GrammarParser {
         let set = Set(options)
         guard set.count == options.count else { throw ParseError("\(command) return option given twice") }
         if set.contains(.partial) && set.contains(.all) { throw ParseError("PARTIAL and ALL are mutually exclusive") }
-        if set.contains(.update) && set.contains(.save) { throw ParseError("UPDATE and SAVE are mutually exclusive") }
         return (options, partial)
     }
 

@@ -94,8 +94,10 @@ extension IMAPSession {
             // RFC 4731: RETURN () means ALL; SAVE alone returns no ESEARCH (RFC 5182).
             // UPDATE and CONTEXT ask for no data: RETURN (UPDATE) alone means ALL too.
             let wanted = options.subtracting([.save, .update, .context])
-            if !(options.contains(.save) && wanted.isEmpty && search.hasReturn) {
-                let all = wanted.isEmpty || wanted.contains(.all)
+            // With UPDATE the client is always told the tag (an empty ESEARCH for SAVE
+            // alone, as Dovecot).
+            if !(options.contains(.save) && wanted.isEmpty && search.hasReturn) || options.contains(.update) {
+                let all = (wanted.isEmpty && !options.contains(.save)) || wanted.contains(.all)
                 var response = ESearchResponse(tag: tag, uid: kind == .uid)
                 if !values.isEmpty {
                     if wanted.contains(.min) { response.min = values.min() }

@@ -57,8 +57,11 @@ extension IMAPSession {
         }
         if sort.hasReturn {
             let wanted = options.subtracting([.save, .update, .context])
-            if !(options.contains(.save) && wanted.isEmpty) {
-                var response = SortOrder.esortResponse(values, wanted: wanted, tag: tag, uid: kind == .uid)
+            // With UPDATE the client is always told the tag (as SEARCH).
+            if !(options.contains(.save) && wanted.isEmpty) || options.contains(.update) {
+                // SAVE alone asks for no data: not the ALL an empty RETURN () means.
+                let asked: Set<SearchReturnOption> = options.contains(.save) && wanted.isEmpty ? [.save] : wanted
+                var response = SortOrder.esortResponse(values, wanted: asked, tag: tag, uid: kind == .uid)
                 if let range = sort.partial {
                     // RFC 9394 §3.1 over the sorted result, in sort order.
                     response.partial = (range, SortOrder.runs(Array(values[range.indices(count: values.count)])))

@@ -56,12 +56,12 @@ extension IMAPSession {
         mailbox.liveSearches.append(search)
     }
 
-    /// RFC 5267 §4.5 CANCELUPDATE: every tag must name a live search, else BAD and
-    /// none is cancelled (as Dovecot).
+    /// RFC 5267 §4.5 CANCELUPDATE: every tag must name a live search, else NO (as
+    /// Dovecot answers) and none is cancelled.
     func handleCancelUpdate(tag: String, mailbox: SelectedMailbox, tags: [String]) async {
         let live = Set(mailbox.liveSearches.map(\.tag))
         guard tags.allSatisfy(live.contains) else {
-            writer.tagged(tag, .bad, nil, "Unknown update tag.")
+            await finish(tag, .no, nil, "Unknown update tag.")
             return
         }
         mailbox.liveSearches.removeAll { tags.contains($0.tag) }
