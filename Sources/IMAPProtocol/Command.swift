@@ -83,6 +83,8 @@ public enum Command: Sendable {
     case store(MessageSet, StoreModifiers, StoreAction)
     case copy(MessageSet, MailboxName)
     case move(MessageSet, MailboxName)
+    /// RFC 5267 §4.5 `CANCELUPDATE 1*(SP tag-string)`: the tags of live searches.
+    case cancelUpdate([String])
 
     /// The command name as RFC 9051 spells it (`UID FETCH` for the UID forms), for
     /// logs, metrics and the state table.
@@ -121,6 +123,7 @@ public enum Command: Sendable {
         case .store(let set, _, _): return set.isUID ? "UID STORE" : "STORE"
         case .copy(let set, _): return set.isUID ? "UID COPY" : "COPY"
         case .move(let set, _): return set.isUID ? "UID MOVE" : "MOVE"
+        case .cancelUpdate: return "CANCELUPDATE"
         }
     }
 }

@@ -164,6 +164,11 @@ public struct ESearchResponse: Sendable {
     public var all: [ClosedRange<UInt32>]?
     public var count: Int?
     public var modSeq: UInt64?
+    /// RFC 9394 `PARTIAL (range set-or-NIL)`; the numbers in result order (SORT's).
+    public var partial: (range: PartialRange, numbers: [ClosedRange<UInt32>])?
+    /// RFC 5267 §4.3 `ADDTO (position set …)` / `REMOVEFROM (position set …)`.
+    public var addTo: [(position: UInt32, numbers: [ClosedRange<UInt32>])] = []
+    public var removeFrom: [(position: UInt32, numbers: [ClosedRange<UInt32>])] = []
     public init(
         tag: String?, uid: Bool, min: UInt32? = nil, max: UInt32? = nil,
         all: [ClosedRange<UInt32>]? = nil, count: Int? = nil, modSeq: UInt64? = nil

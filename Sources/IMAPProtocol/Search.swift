@@ -10,13 +10,40 @@ public struct SearchCommand: Sendable {
     public var charset: String?
     /// The keys, implicitly ANDed.
     public var key: SearchKey
+    /// RFC 9394 `PARTIAL range` (present exactly when `returnOptions` holds `.partial`).
+    public var partial: PartialRange?
     public init(
-        returnOptions: [SearchReturnOption] = [], hasReturn: Bool = false, charset: String? = nil, key: SearchKey
+        returnOptions: [SearchReturnOption] = [], hasReturn: Bool = false, charset: String? = nil, key: SearchKey,
+        partial: PartialRange? = nil
     ) {
         self.returnOptions = returnOptions
         self.hasReturn = hasReturn
         self.charset = charset
         self.key = key
+        self.partial = partial
+    }
+}
+
+/// RFC 9394 §3.1 `partial-range`: `first:last` counts from the first message of the
+/// result (1 is the first), `-first:-last` from the last (-1 is the last). Kept with
+/// `first <= last` (the endpoints may be sent in either order, RFC 5267 §4.4).
+public struct PartialRange: Hashable, Sendable {
+    public var first: UInt32
+    public var last: UInt32
+    public var fromEnd: Bool
+    public init(_ a: UInt32, _ b: UInt32, fromEnd: Bool = false) {
+        first = min(a, b)
+        last = max(a, b)
+        self.fromEnd = fromEnd
+    }
+
+    /// The indices of a result of `count` entries the range selects (empty when it lies
+    /// beyond the end).
+    public func indices(count: Int) -> Range<Int> {
+        let lower = Int(first) - 1
+        let upper = min(Int(last), count)
+        guard lower < upper else { return 0..<0 }
+        return fromEnd ? (count - upper)..<(count - lower) : lower..<upper
     }
 }
 
@@ -65,6 +92,12 @@ public enum SearchReturnOption: String, Hashable, Sendable {
     case all = "ALL"
     case count = "COUNT"
     case save = "SAVE"
+    /// RFC 9394 / RFC 5267 §4.4; its range is `SearchCommand.partial`.
+    case partial = "PARTIAL"
+    /// RFC 5267 §4.2: keep the result up to date with ADDTO/REMOVEFROM.
+    case update = "UPDATE"
+    /// RFC 5267 §4.2: a hint that the client will page or update; changes nothing here.
+    case context = "CONTEXT"
 }
 
 /// `search-key`, recursively. A parenthesised list and the implicit list of top-level

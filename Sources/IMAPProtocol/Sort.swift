@@ -33,15 +33,18 @@ public struct SortCommand: Sendable {
     /// RFC 5267 `sort-return-opts`; empty when no RETURN was given.
     public var returnOptions: [SearchReturnOption]
     public var hasReturn: Bool
+    /// RFC 9394 `PARTIAL range`, over the sorted result.
+    public var partial: PartialRange?
     public init(
         criteria: [SortCriterion], charset: String, key: SearchKey, returnOptions: [SearchReturnOption] = [],
-        hasReturn: Bool = false
+        hasReturn: Bool = false, partial: PartialRange? = nil
     ) {
         self.criteria = criteria
         self.charset = charset
         self.key = key
         self.returnOptions = returnOptions
         self.hasReturn = hasReturn
+        self.partial = partial
     }
 }
 

@@ -33,6 +33,9 @@ enum Capability {
     static let threadRefs = "THREAD=REFS"  // Dovecot's REFERENCES variant
     static let esort = "ESORT"  // RFC 5267
     static let within = "WITHIN"  // RFC 5032
+    static let searchPartial = "SEARCH=PARTIAL"  // RFC 9394
+    static let contextSearch = "CONTEXT=SEARCH"  // RFC 5267 §4
+    static let contextSort = "CONTEXT=SORT"  // RFC 5267 §4
     static let condstore = "CONDSTORE"  // RFC 7162 §3.1
     static let qresync = "QRESYNC"  // RFC 7162 §3.2
 
@@ -52,6 +55,7 @@ enum Capability {
             caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]
             caps += [listExtended, listStatus, condstore, qresync]
             caps += [sort, sortDisplay, esort, threadOrderedSubject, threadReferences, threadRefs, within]
+            caps += [searchPartial, contextSearch, contextSort]
         } else if plaintextAuthAllowed {
             caps.append(authPlain)
         } else {

@@ -97,6 +97,9 @@ public struct ServerConfiguration: Sendable {
     /// MIME offsets of each message, shared by every session): an estimated byte budget,
     /// least recently used entries evicted beyond it; 0 disables the cache.
     public var messageCacheBytes: Int = 256 * 1024 * 1024
+    /// RFC 5267 live searches (CONTEXT=SEARCH/SORT): messages one report of folder
+    /// changes may re-evaluate for one of them before it ends with NOUPDATE.
+    public var maxLiveSearchReevaluation: Int = 5_000
 
     /// Seconds of client silence before the autologout: `idleTimeoutSeconds`, raised
     /// to the IDLE floor while the session is in IDLE.

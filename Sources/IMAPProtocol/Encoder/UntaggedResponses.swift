@@ -148,5 +148,35 @@ extension ResponseEncoder {
             buffer.writeStaticString(" MODSEQ ")
             writeNumber(modSeq, into: &buffer)
         }
+        if let partial = result.partial {
+            // RFC 9394 §3.1: `"PARTIAL" SP "(" partial-range SP (sequence-set / "NIL") ")"`.
+            let sign = partial.range.fromEnd ? "-" : ""
+            buffer.writeString(" PARTIAL (\(sign)\(partial.range.first):\(sign)\(partial.range.last) ")
+            if partial.numbers.isEmpty {
+                buffer.writeStaticString("NIL")
+            } else {
+                writeSequenceSet(partial.numbers, into: &buffer)
+            }
+            buffer.writeInteger(EncoderByte.closeParen)
+        }
+        writeContextUpdate(" ADDTO (", result.addTo, into: &buffer)
+        writeContextUpdate(" REMOVEFROM (", result.removeFrom, into: &buffer)
+    }
+
+    /// RFC 5267 §4.3 `"(" context-position SP sequence-set *(SP context-position SP
+    /// sequence-set) ")"`; nothing when there are no pairs.
+    private func writeContextUpdate(
+        _ name: StaticString, _ pairs: [(position: UInt32, numbers: [ClosedRange<UInt32>])],
+        into buffer: inout ByteBuffer
+    ) {
+        guard !pairs.isEmpty else { return }
+        buffer.writeStaticString(name)
+        for (index, pair) in pairs.enumerated() {
+            if index > 0 { buffer.writeStaticString(" ") }
+            writeNumber(pair.position, into: &buffer)
+            buffer.writeStaticString(" ")
+            writeSequenceSet(pair.numbers, into: &buffer)
+        }
+        buffer.writeInteger(EncoderByte.closeParen)
     }
 }

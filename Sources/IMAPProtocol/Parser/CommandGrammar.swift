@@ -81,9 +81,22 @@ extension GrammarParser {
         case "COPY": return try copyOrMove(uid: false, move: false)
         case "MOVE": return try copyOrMove(uid: false, move: true)
         case "UID": return try uidCommand()
+        case "CANCELUPDATE": return try cancelUpdate()
         default:
             throw ParseError("Unknown command " + String(name.prefix(CommandGrammar.maxEchoedNameLength)))
         }
+    }
+
+    /// RFC 5267 §4.5 `"CANCELUPDATE" 1*(SP tag-string)`, `tag-string = string`; at most
+    /// 100 tags (a session holds far fewer live searches).
+    mutating func cancelUpdate() throws(ParseError) -> Command {
+        var tags: [String] = []
+        repeat {
+            guard tags.count < 100 else { throw ParseError("Too many CANCELUPDATE tags") }
+            try space()
+            tags.append(try string())
+        } while peek() == ASCII.space
+        return .cancelUpdate(tags)
     }
 
     /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`, and

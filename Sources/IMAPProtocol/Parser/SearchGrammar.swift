@@ -15,13 +15,7 @@ extension GrammarParser {
         if peekKeyword() == "RETURN", peek(6) == ASCII.space {
             position += 7
             command.hasReturn = true
-            command.returnOptions = try parenthesizedList(allowEmpty: true) {
-                (p: inout GrammarParser) throws(ParseError) in
-                guard let option = SearchReturnOption(rawValue: try p.keyword()) else {
-                    throw ParseError("Unknown SEARCH return option")
-                }
-                return option
-            }
+            (command.returnOptions, command.partial) = try searchReturnOptions("SEARCH")
             try space()
         }
         if peekKeyword() == "CHARSET", peek(7) == ASCII.space {
@@ -33,6 +27,39 @@ extension GrammarParser {
         while consume(ASCII.space) { keys.append(try searchKey(charset: command.charset, depth: 1)) }
         command.key = .and(keys)
         return .search(kind, command)
+    }
+
+    /// `"(" [search-return-opt *(SP search-return-opt)] ")"` with RFC 9394's
+    /// `"PARTIAL" SP partial-range` and RFC 5267's UPDATE and CONTEXT. Combinations no
+    /// RFC gives a meaning are BAD: PARTIAL with ALL (RFC 9394 §3.1, as Dovecot), UPDATE
+    /// with SAVE (RFC 5267 §4.2: a saved result is not kept up to date), an option twice.
+    mutating func searchReturnOptions(_ command: String) throws(ParseError) -> ([SearchReturnOption], PartialRange?) {
+        var partial: PartialRange?
+        let options = try parenthesizedList(allowEmpty: true) { (p: inout GrammarParser) throws(ParseError) in
+            guard let option = SearchReturnOption(rawValue: try p.keyword()) else {
+                throw ParseError("Unknown \(command) return option")
+            }
+            if option == .partial {
+                try p.space()
+                partial = try p.partialRange()
+            }
+            return option
+        }
+        let set = Set(options)
+        guard set.count == options.count else { throw ParseError("\(command) return option given twice") }
+        if set.contains(.partial) && set.contains(.all) { throw ParseError("PARTIAL and ALL are mutually exclusive") }
+        return (options, partial)
+    }
+
+    /// RFC 9394 `partial-range = partial-range-first / partial-range-last`:
+    /// `nz-number ":" nz-number` or `"-" nz-number ":" "-" nz-number` (32-bit values).
+    mutating func partialRange() throws(ParseError) -> PartialRange {
+        let fromEnd = consume(ASCII.minus)
+        let a = try nzNumber()
+        try expect(ASCII.colon)
+        guard consume(ASCII.minus) == fromEnd else { throw ParseError("PARTIAL range mixes signs") }
+        let b = try nzNumber()
+        return PartialRange(a, b, fromEnd: fromEnd)
     }
 
     /// `search-key`, one of RFC 9051 §9's alternatives, `"(" search-key *(SP search-key) ")"`,

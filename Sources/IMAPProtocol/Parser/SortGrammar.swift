@@ -9,15 +9,11 @@ extension GrammarParser {
         try space()
         var returnOptions: [SearchReturnOption] = []
         var hasReturn = false
+        var partial: PartialRange?
         if peekKeyword() == "RETURN", peek(6) == ASCII.space {
             position += 7
             hasReturn = true
-            returnOptions = try parenthesizedList(allowEmpty: true) { (p: inout GrammarParser) throws(ParseError) in
-                guard let option = SearchReturnOption(rawValue: try p.keyword()) else {
-                    throw ParseError("Unknown SORT return option")
-                }
-                return option
-            }
+            (returnOptions, partial) = try searchReturnOptions("SORT")
             try space()
         }
         let criteria = try parenthesizedList(allowEmpty: false) { (p: inout GrammarParser) throws(ParseError) in
@@ -28,7 +24,8 @@ extension GrammarParser {
         return .sort(
             kind,
             SortCommand(
-                criteria: criteria, charset: charset, key: key, returnOptions: returnOptions, hasReturn: hasReturn))
+                criteria: criteria, charset: charset, key: key, returnOptions: returnOptions, hasReturn: hasReturn,
+                partial: partial))
     }
 
     /// `thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria`;

@@ -63,12 +63,17 @@ extension IMAPSession {
         let uids = matched.map { view.record(at: $0).uid }
         let values = kind == .uid ? uids.map(\.rawValue) : matched.map(\.rawValue)
         let options = Set(search.returnOptions)
+        // RFC 9394 §3.1: the page of the result PARTIAL selects (MIN, MAX and COUNT
+        // still describe the whole result).
+        let page = search.partial.map { $0.indices(count: values.count) }
         if options.contains(.save) {
             // RFC 5182 §2.4: with MIN and/or MAX but neither ALL nor COUNT, only those
-            // messages are saved.
+            // messages are saved; with PARTIAL, the page returned (RFC 9394 §3.1).
             let onlyExtremes =
-                !options.isDisjoint(with: [.min, .max]) && options.isDisjoint(with: [.all, .count])
-            if onlyExtremes, let first = uids.first, let last = uids.last {
+                !options.isDisjoint(with: [.min, .max]) && options.isDisjoint(with: [.all, .count, .partial])
+            if let page {
+                mailbox.savedSearch = Array(uids[page])
+            } else if onlyExtremes, let first = uids.first, let last = uids.last {
                 var kept: [StoreUID] = []
                 if options.contains(.min) { kept.append(first) }
                 if options.contains(.max) && (kept.isEmpty || last != first) { kept.append(last) }
@@ -77,11 +82,22 @@ extension IMAPSession {
                 mailbox.savedSearch = uids
             }
         }
+        if options.contains(.update) {
+            if search.partial != nil {
+                // RFC 5267 §4.4 allows refusing updates; a paged live result is not kept.
+                writer.untagged(.status(.no, code: Self.noUpdate(tag), text: "PARTIAL results are not updated."))
+            } else {
+                startLiveSearch(tag: tag, mailbox: mailbox, uid: kind == .uid, evaluator: evaluator, matches: uids)
+            }
+        }
         if search.hasReturn || rev2Enabled {
             // RFC 4731: RETURN () means ALL; SAVE alone returns no ESEARCH (RFC 5182).
-            let wanted = options.subtracting([.save])
-            if !(options.contains(.save) && wanted.isEmpty && search.hasReturn) {
-                let all = wanted.isEmpty || wanted.contains(.all)
+            // UPDATE and CONTEXT ask for no data: RETURN (UPDATE) alone means ALL too.
+            let wanted = options.subtracting([.save, .update, .context])
+            // With UPDATE the client is always told the tag (an empty ESEARCH for SAVE
+            // alone, as Dovecot).
+            if !(options.contains(.save) && wanted.isEmpty && search.hasReturn) || options.contains(.update) {
+                let all = (wanted.isEmpty && !options.contains(.save)) || wanted.contains(.all)
                 var response = ESearchResponse(tag: tag, uid: kind == .uid)
                 if !values.isEmpty {
                     if wanted.contains(.min) { response.min = values.min() }
@@ -89,6 +105,9 @@ extension IMAPSession {
                     if all { response.all = mergedRanges(values) }
                 }
                 if wanted.contains(.count) { response.count = values.count }
+                if let range = search.partial, let page {
+                    response.partial = (range, mergedRanges(Array(values[page])))
+                }
                 if usesModSeq {
                     // RFC 4731 §3.2 as RFC 7162 §3.1.5 extends it: with only MIN
                     // and/or MAX, the highest mod-sequence of those messages.

@@ -9,41 +9,64 @@ extension IMAPSession {
         tag: String, mailbox: SelectedMailbox, kind: MessageSetKind, _ sort: SortCommand, spec: CommandSpec
     ) async {
         let keys = Set(sort.criteria.map(\.key))
+        var evaluator: SearchEvaluator?
         guard
             let found = await collectSortMessages(
                 tag: tag, mailbox: mailbox, charset: sort.charset, key: sort.key,
                 fields: SortFields(sort.criteria.map(\.key)),
-                needsDetails: !keys.isDisjoint(with: [.arrival, .size, .date]))
+                needsDetails: !keys.isDisjoint(with: [.arrival, .size, .date]), evaluatorUsed: { evaluator = $0 })
         else { return }
         let criteria = sort.criteria
-        let sorted: [(sequenceNumber: UInt32, uid: StoreUID)]
+        let order: [Int]
         do {
             // Sorting a large folder is work too: on the content pool, not the event loop.
-            sorted = try await context.content {
-                SortOrder.order(found, by: criteria).map { (found[$0].sequenceNumber.rawValue, found[$0].uid) }
-            }
+            order = try await context.content { SortOrder.order(found, by: criteria) }
         } catch {
             sendStoreFailure(tag, error, name: MailboxName(""))
             return
         }
+        let sorted = order.map { (sequenceNumber: found[$0].sequenceNumber.rawValue, uid: found[$0].uid) }
         let values = sorted.map { kind == .uid ? $0.uid.rawValue : $0.sequenceNumber }
         let options = Set(sort.returnOptions)
         if options.contains(.save) {
             // RFC 5182 with RFC 5267: the first and last in sort order stand for MIN
             // and MAX when only they are asked for.
-            let onlyExtremes = !options.isDisjoint(with: [.min, .max]) && options.isDisjoint(with: [.all, .count])
+            let onlyExtremes =
+                !options.isDisjoint(with: [.min, .max]) && options.isDisjoint(with: [.all, .count, .partial])
             var saved = sorted.map(\.uid)
-            if onlyExtremes, let first = sorted.first, let last = sorted.last {
+            if let range = sort.partial {
+                // RFC 9394 §3.1: with PARTIAL, the page returned.
+                saved = Array(saved[range.indices(count: saved.count)])
+            } else if onlyExtremes, let first = sorted.first, let last = sorted.last {
                 saved = []
                 if options.contains(.min) { saved.append(first.uid) }
                 if options.contains(.max) && (saved.isEmpty || last.uid != first.uid) { saved.append(last.uid) }
             }
             mailbox.savedSearch = saved.sorted { $0.rawValue < $1.rawValue }
         }
+        if options.contains(.update) {
+            if sort.partial == nil, let evaluator {
+                // CONTEXT=SORT: kept with its sort order (Session/LiveSort.swift).
+                startLiveSearch(
+                    tag: tag, mailbox: mailbox, uid: kind == .uid, evaluator: evaluator, matches: sorted.map(\.uid),
+                    sort: LiveSort(criteria: criteria, ordered: order.map { found[$0] }))
+            } else {
+                // RFC 5267 §4.4 allows refusing updates; a paged live result is not kept.
+                writer.untagged(.status(.no, code: Self.noUpdate(tag), text: "PARTIAL results are not updated."))
+            }
+        }
         if sort.hasReturn {
-            let wanted = options.subtracting([.save])
-            if !(options.contains(.save) && wanted.isEmpty) {
-                writer.untagged(.esearch(SortOrder.esortResponse(values, wanted: wanted, tag: tag, uid: kind == .uid)))
+            let wanted = options.subtracting([.save, .update, .context])
+            // With UPDATE the client is always told the tag (as SEARCH).
+            if !(options.contains(.save) && wanted.isEmpty) || options.contains(.update) {
+                // SAVE alone asks for no data: not the ALL an empty RETURN () means.
+                let asked: Set<SearchReturnOption> = options.contains(.save) && wanted.isEmpty ? [.save] : wanted
+                var response = SortOrder.esortResponse(values, wanted: asked, tag: tag, uid: kind == .uid)
+                if let range = sort.partial {
+                    // RFC 9394 §3.1 over the sorted result, in sort order.
+                    response.partial = (range, SortOrder.runs(Array(values[range.indices(count: values.count)])))
+                }
+                writer.untagged(.esearch(response))
             }
         } else {
             writer.untagged(.sort(values))

@@ -116,7 +116,7 @@ extension IMAPSession {
     /// nil when the command was already answered (a refusal or an error).
     func collectSortMessages(
         tag: String, mailbox: SelectedMailbox, charset: String, key: SearchKey, fields: SortFields,
-        needsDetails: Bool
+        needsDetails: Bool, evaluatorUsed: (SearchEvaluator) -> Void = { _ in }
     ) async -> [SortMessage]? {
         var key = key
         if !SearchCommand.isUTF8Compatible(charset) {
@@ -142,6 +142,8 @@ extension IMAPSession {
             fail(tag, .searchTooComplex)
             return nil
         }
+        // A live SORT (CONTEXT=SORT) evaluates changed messages with the same keys.
+        evaluatorUsed(evaluator)
         let candidates = view.records.enumerated().map {
             (sequenceNumber: MailboxView.sequenceNumber(atIndex: $0.offset), record: $0.element)
         }

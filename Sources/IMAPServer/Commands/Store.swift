@@ -47,6 +47,7 @@ extension IMAPSession {
                 mailbox.view.setFlags(change, forSequenceNumber: n)
             }
         }
+        if !mailbox.liveSearches.isEmpty { mailbox.liveDirty.formUnion(outcome.changed.map(\.uid)) }
         // Other sessions' changes and new keywords (FLAGS/PERMANENTFLAGS) first, so the
         // FETCH responses below never use a keyword the client was not told of.
         reportUpdates(allowExpunge: spec.mayReportExpunge)

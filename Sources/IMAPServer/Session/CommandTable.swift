@@ -20,7 +20,7 @@ struct CommandSpec {
         case .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .namespace,
             .status, .append, .idle:
             return .authenticated
-        case .check, .close, .unselect, .expunge, .uidExpunge, .copy, .move: return .selected
+        case .check, .close, .unselect, .expunge, .uidExpunge, .copy, .move, .cancelUpdate: return .selected
         case .search(let kind, _), .sort(let kind, _), .thread(let kind, _):
             return kind == .uid ? .selected : .selectedNoExpunge
         case .fetch(let set, _, _), .store(let set, _, _): return set.isUID ? .selected : .selectedNoExpunge

@@ -86,6 +86,7 @@ extension IMAPSession {
             await handleThread(tag: tag, mailbox: mailbox, kind: kind, thread, spec: spec)
         case .copy(let set, let name): await handleCopy(tag: tag, mailbox: mailbox, set: set, destination: name)
         case .move(let set, let name): await handleMove(tag: tag, mailbox: mailbox, set: set, destination: name)
+        case .cancelUpdate(let tags): await handleCancelUpdate(tag: tag, mailbox: mailbox, tags: tags)
         default: return serverBug(tag, "\(tagged.command.name) has no handler for the selected state")
         }
         return .done

@@ -13,6 +13,12 @@ final class SelectedMailbox {
     let observer: ObserverToken
     /// Result of the last `SEARCH … RETURN (SAVE)` (RFC 5182 `$`), as UIDs.
     var savedSearch: [StoreUID] = []
+    /// RFC 5267 §4 searches kept up to date (Session/LiveSearch.swift); they end with
+    /// the selection.
+    var liveSearches: [LiveSearch] = []
+    /// Messages whose flags this session's own STOREs changed since the live searches
+    /// last looked (other changes arrive through the inbox).
+    var liveDirty: Set<StoreUID> = []
     /// The messages \Recent in this session (IMAP4rev1, Session/Recent.swift).
     var recent = RecentUIDs()
     /// The folder's directory vanished (deleted or renamed elsewhere): the session says

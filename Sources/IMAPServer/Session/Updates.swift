@@ -8,8 +8,14 @@ extension IMAPSession {
     /// PERMANENTFLAGS when keywords appeared. Changes come from this session's own
     /// commands and from every other session and program through the folder's observer.
     func reportUpdates(allowExpunge: Bool) {
-        guard let mailbox = state.selected, let update = mailbox.takeUpdate(allowExpunge: allowExpunge) else { return }
+        guard let mailbox = state.selected else { return }
+        guard let update = mailbox.takeUpdate(allowExpunge: allowExpunge) else {
+            reportLiveSearches(mailbox, nil)
+            return
+        }
+        defer { reportLiveSearches(mailbox, update) }
         if update.folderGone { mailbox.gone = true }
+        reportLiveExpunges(mailbox, update)
         sendExpunges(update)
         if let exists = update.exists {
             writer.untagged(.exists(exists))
