@@ -35,6 +35,7 @@ enum Capability {
     static let within = "WITHIN"  // RFC 5032
     static let condstore = "CONDSTORE"  // RFC 7162 §3.1
     static let qresync = "QRESYNC"  // RFC 7162 §3.2
+    static let compressDeflate = "COMPRESS=DEFLATE"  // RFC 4978
 
     /// Names a client may ENABLE (RFC 5161), uppercased.
     static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC"]
@@ -52,6 +53,9 @@ enum Capability {
             caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]
             caps += [listExtended, listStatus, condstore, qresync]
             caps += [sort, sortDisplay, esort, threadOrderedSubject, threadReferences, threadRefs, within]
+            // Only after login, where the command is valid (Dovecot does the same):
+            // compressing before authentication would only help an attacker (CRIME).
+            caps.append(compressDeflate)
         } else if plaintextAuthAllowed {
             caps.append(authPlain)
         } else {
