@@ -158,4 +158,32 @@ final class CompressionTests: XCTestCase {
         print("deflate bomb: \(bomb.count) compressed bytes for \(repeated) MiB; RSS grew by \(grownKiB) KiB")
         await client.close()
     }
+
+    /// COMPRESS after STARTTLS: the compression handler goes after TLS (RFC 4978 §3:
+    /// TLS, then compression inside it), so commands and a FETCH work compressed.
+    func testCompressAfterStartTLS() async throws {
+        let directory = NSTemporaryDirectory() + "imapd-compress-tls-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        let certificate = try TestCertificate.make(in: directory)
+        let server = try await startServer { $0.tlsCertificate = certificate.source }
+        try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,", into: "cur", body: Self.message(1))
+        let client = try await TLSTestClient(group: makeGroup(), port: server.port)
+        _ = try await client.readLine()
+        let startTLS = try await client.command("t", "STARTTLS")
+        XCTAssertEqual(startTLS.last?.hasPrefix("t OK"), true, "\(startTLS)")
+        try await client.startTLS(trusting: certificate.certFile)
+        let login = try await client.command("a", "LOGIN alice secret")
+        XCTAssertTrue(login.last?.contains("COMPRESS=DEFLATE") ?? false, "\(login)")
+        let compress = try await client.command("z", "COMPRESS DEFLATE")
+        XCTAssertEqual(compress.last, "z OK DEFLATE active.")
+        let codec = try await client.startCompression()
+        let select = try await client.command("b", "SELECT INBOX")
+        XCTAssertTrue(select.contains("* 1 EXISTS"), "\(select)")
+        let fetch = try await client.command("c", "FETCH 1 (ENVELOPE BODY[TEXT])")
+        XCTAssertTrue(fetch.contains { $0.contains("\"message 1\"") }, "\(fetch)")
+        XCTAssertEqual(fetch.last?.hasPrefix("c OK"), true)
+        XCTAssertGreaterThan(codec.compressedBytesReceived.load(ordering: .relaxed), 0)
+        await client.close()
+    }
 }
