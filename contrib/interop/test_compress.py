@@ -179,6 +179,15 @@ class CompressTests(ServerTestCase):
         self.assertNotIn(second, self.files())
         self.assertIn("F", self.flags_on_disk(first))
         self.assertEqual(int(c.select("INBOX")[1][0]), len(self.files()))
+        # APPEND: its synchronizing literal's `+` must come through the compressor at
+        # once; 3 MB of message inflated by the server in bounded pieces.
+        big = b"From: a@example.org\r\nSubject: big\r\n\r\n" + b"".join(
+            b"line %d of a three megabyte message\r\n" % i for i in range(85000))
+        typ, data = c.append("Drafts", "(\\Draft)", None, big)
+        self.assertEqual(typ, "OK", data)
+        stored = [read_file(os.path.join(folder_dir(self.root, "alice", "Drafts"), sub, f))
+                  for sub, f in self.files("Drafts").values()]
+        self.assertIn(big, stored)
         self.assertEqual(c.logout()[0], "BYE")
 
     def test_listing_of_1000_messages_compressed_vs_plain(self):
