@@ -186,4 +186,31 @@ final class CompressionTests: XCTestCase {
         XCTAssertGreaterThan(codec.compressedBytesReceived.load(ordering: .relaxed), 0)
         await client.close()
     }
+
+    /// COMPRESS on the implicit-TLS port (993): compression inside TLS from the start.
+    func testCompressOnImplicitTLS() async throws {
+        let directory = NSTemporaryDirectory() + "imapd-compress-tls-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        let certificate = try TestCertificate.make(in: directory)
+        // Only the TLS listener: the server's first (and only) port is the TLS one.
+        let server = try await startServer {
+            $0.tlsCertificate = certificate.source
+            $0.tlsListen = $0.listen
+            $0.listen = []
+        }
+        try server.maildir.deliver("alice", name: "1700000001.M1P1.host:2,", into: "cur", body: Self.message(1))
+        let client = try await TLSTestClient(
+            group: makeGroup(), port: server.port, implicitTLSTrusting: certificate.certFile)
+        _ = try await client.readLine()
+        _ = try await client.command("a", "LOGIN alice secret")
+        let compress = try await client.command("z", "COMPRESS DEFLATE")
+        XCTAssertEqual(compress.last, "z OK DEFLATE active.")
+        try await client.startCompression()
+        let fetch = try await client.command("b", "EXAMINE INBOX")
+        XCTAssertTrue(fetch.contains("* 1 EXISTS"), "\(fetch)")
+        let logout = try await client.command("c", "LOGOUT")
+        XCTAssertEqual(logout.last?.hasPrefix("c OK"), true, "\(logout)")
+        await client.close()
+    }
 }
