@@ -112,6 +112,26 @@ def run(name, spool, work, start):
         proc.wait()
 
 
+def imapd_starter(binary, extra_args=()):
+    """start(root, port) for imapd-maildir (also used by qresync-bench.py)."""
+    def start(root, port):
+        return subprocess.Popen(
+            [binary, "--root", root, "--passwd", interop_support.PASSWD, "--listen", f"127.0.0.1:{port}",
+             "--log-level", "error", *extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return start
+
+
+def dovecot_starter(work):
+    """start(root, port) for a private Dovecot (also used by qresync-bench.py)."""
+    def start(root, port):
+        run_dir = os.path.join(work, "dovecot-run")
+        conf = interop_support.dovecot_config(run_dir, root, port)
+        interop_support.dovecot_own_tree(run_dir, root)
+        return subprocess.Popen([interop_support.dovecot_binary(), "-F", "-c", conf],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return start
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=100_000)
@@ -128,21 +148,9 @@ def main():
         generate(spool, args.count)
         print(f"generated {args.count} messages in {time.monotonic() - t0:.1f} s", flush=True)
 
-        def imapd(root, port):
-            return subprocess.Popen(
-                [args.imapd, "--root", root, "--passwd", interop_support.PASSWD, "--listen", f"127.0.0.1:{port}",
-                 "--log-level", "error", *args.imapd_arg], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        run("imapd-maildir", spool, work, imapd)
+        run("imapd-maildir", spool, work, imapd_starter(args.imapd, args.imapd_arg))
         if not args.no_dovecot:
-            def dovecot(root, port):
-                run_dir = os.path.join(work, "dovecot-run")
-                conf = interop_support.dovecot_config(run_dir, root, port)
-                interop_support.dovecot_own_tree(run_dir, root)
-                return subprocess.Popen([interop_support.dovecot_binary(), "-F", "-c", conf],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-            run("dovecot", spool, work, dovecot)
+            run("dovecot", spool, work, dovecot_starter(work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -22,7 +22,6 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -167,21 +166,10 @@ def main():
         print(f"{args.count} messages, {args.changes} changed elsewhere, {args.expunges} of them expunged",
               flush=True)
 
-        def imapd(root, port):
-            return subprocess.Popen(
-                [args.imapd, "--root", root, "--passwd", interop_support.PASSWD, "--listen", f"127.0.0.1:{port}",
-                 "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
+        imapd = fetch_bench.imapd_starter(args.imapd)
         ours = None if args.no_imapd else run("imapd-maildir", spool, work, imapd, args)
         if not args.no_dovecot:
-            def dovecot(root, port):
-                run_dir = os.path.join(work, "dovecot-run")
-                conf = interop_support.dovecot_config(run_dir, root, port)
-                interop_support.dovecot_own_tree(run_dir, root)
-                return subprocess.Popen([interop_support.dovecot_binary(), "-F", "-c", conf],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-            theirs = run("dovecot", spool, work, dovecot, args)
+            theirs = run("dovecot", spool, work, fetch_bench.dovecot_starter(work), args)
             if ours:
                 print(f"ratio (Dovecot / imapd-maildir): time {theirs[0] / ours[0]:.2f}x, "
                       f"bytes {theirs[1] / ours[1]:.2f}x")
