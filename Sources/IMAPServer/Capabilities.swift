@@ -53,8 +53,8 @@ enum Capability {
             caps += [uidPlus, move, multiAppend, appendLimitPrefix + String(appendLimit), specialUse, createSpecialUse]
             caps += [listExtended, listStatus, condstore, qresync]
             caps += [sort, sortDisplay, esort, threadOrderedSubject, threadReferences, threadRefs, within]
-            // Only after login, where the command is valid (Dovecot does the same):
-            // compressing before authentication would only help an attacker (CRIME).
+            // Only after login, where the command is valid (RFC 4978 §5 `command-auth`;
+            // Dovecot does the same).
             caps.append(compressDeflate)
         } else if plaintextAuthAllowed {
             caps.append(authPlain)

@@ -1,7 +1,9 @@
 import IMAPProtocol
 
 extension IMAPSession {
-    /// RFC 4978 §3 COMPRESS, in the authenticated and selected states. The session only
+    /// RFC 4978 §3 COMPRESS, in the authenticated and selected states (the prose names
+    /// no state, but §5 adds `compress` to `command-auth`; before login it is a BAD like
+    /// any authenticated-state command). The session only
     /// decides; the connection handler writes the tagged OK uncompressed and puts the
     /// compression handler in place in the same event-loop turn, so every byte after
     /// the OK's CRLF is compressed in both directions (the client sends nothing after
