@@ -44,6 +44,10 @@ let package = Package(
         .systemLibrary(
             name: "CCrypt", pkgConfig: "libcrypt",
             providers: [.apt(["libcrypt-dev"])]),
+        // zlib for COMPRESS=DEFLATE (RFC 4978); no C code, a module map and init wrappers.
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         // passwd-file, crypt verification, SASL PLAIN, login throttling.
         .target(
             name: "Auth",
@@ -53,7 +57,7 @@ let package = Package(
         .target(
             name: "IMAPServer",
             dependencies: [
-                "IMAPProtocol", "MailMessage", "MaildirStore", "Auth",
+                "IMAPProtocol", "MailMessage", "MaildirStore", "Auth", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -105,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "IMAPServerTests",
             dependencies: [
-                "IMAPServer", "IMAPProtocol", "MaildirStore", "Auth", "LogCapture",
+                "IMAPServer", "IMAPProtocol", "MaildirStore", "Auth", "LogCapture", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -66,6 +66,9 @@ public enum Command: Sendable {
     /// `APPEND mailbox [flags] [date-time] literal` repeated (MULTIAPPEND, RFC 3502).
     case append(MailboxName, [AppendMessage])
     case idle
+    /// `COMPRESS SP algorithm` (RFC 4978 §3), the mechanism as sent (only DEFLATE is
+    /// defined; the session answers BAD for any other).
+    case compress(mechanism: String)
 
     // MARK: selected (§6.4)
     case check
@@ -111,6 +114,7 @@ public enum Command: Sendable {
         case .status: return "STATUS"
         case .append: return "APPEND"
         case .idle: return "IDLE"
+        case .compress: return "COMPRESS"
         case .check: return "CHECK"
         case .close: return "CLOSE"
         case .unselect: return "UNSELECT"

@@ -127,6 +127,15 @@ public struct CommandDecoder: Sendable {
     /// never be executed, CVE-2011-0411).
     public mutating func discardBufferedInput() { state.discardAll() }
 
+    /// Takes the bytes received but not yet framed, and drops anything else buffered
+    /// (used after COMPRESS's OK: what the client sent after the command is compressed
+    /// and goes through the inflater, RFC 4978 §3).
+    public mutating func takeBufferedInput() -> ByteBuffer {
+        let input = state.input
+        state.discardAll()
+        return input
+    }
+
     /// Hand APPEND message literals over in chunks (the `append*` events) instead of
     /// buffering them into `.command(.append)`. Off by default.
     public var streamsAppend: Bool {

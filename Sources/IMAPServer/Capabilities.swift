@@ -38,6 +38,7 @@ enum Capability {
     static let contextSort = "CONTEXT=SORT"  // RFC 5267 §4
     static let condstore = "CONDSTORE"  // RFC 7162 §3.1
     static let qresync = "QRESYNC"  // RFC 7162 §3.2
+    static let compressDeflate = "COMPRESS=DEFLATE"  // RFC 4978
 
     /// Names a client may ENABLE (RFC 5161), uppercased.
     static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC"]
@@ -56,6 +57,9 @@ enum Capability {
             caps += [listExtended, listStatus, condstore, qresync]
             caps += [sort, sortDisplay, esort, threadOrderedSubject, threadReferences, threadRefs, within]
             caps += [searchPartial, contextSearch, contextSort]
+            // Only after login, where the command is valid (RFC 4978 §5 `command-auth`;
+            // Dovecot does the same).
+            caps.append(compressDeflate)
         } else if plaintextAuthAllowed {
             caps.append(authPlain)
         } else {

@@ -85,7 +85,8 @@ struct MachineDriver {
         case .close(let reason): return "close \(reason)"
         case .buffer(let bytes): return "buffer \(bytes.readableBytes)"
         case .useDecoderLimits(let limits): return "limits literal \(limits.maxLiteralSize)"
-        case .decode, .read, .expectContinuationLine, .abandonAppend, .discardBufferedInput, .startTLS:
+        case .decode, .read, .expectContinuationLine, .abandonAppend, .discardBufferedInput, .startTLS,
+            .startCompression:
             return "\(action)"
         }
     }

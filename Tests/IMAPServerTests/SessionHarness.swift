@@ -66,7 +66,7 @@ final class SessionHarness {
             switch outcome {
             case .awaitContinuationLine, .idling: decoder.expectContinuationLine()
             case .skipAppend: decoder.abandonAppend()
-            case .done, .close, .startTLS, .loggedIn: break
+            case .done, .close, .startTLS, .startCompression, .loggedIn: break
             }
         }
         return try await written()

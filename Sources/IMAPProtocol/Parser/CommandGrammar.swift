@@ -68,6 +68,11 @@ extension GrammarParser {
         case "STATUS": return try status()
         case "APPEND": return try append()
         case "IDLE": return .idle
+        case "COMPRESS":
+            // RFC 4978 §5: `compress = "COMPRESS" SP algorithm`; `algorithm = "DEFLATE"`,
+            // read as an atom so an unknown one is the session's BAD, with the tag.
+            try space()
+            return .compress(mechanism: try atom())
         // command-select
         case "CHECK": return .check
         case "CLOSE": return .close

@@ -125,6 +125,11 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
             handle(.shutdownRequested, context: context)
             return
         }
+        if let failure = event as? CompressionFailure {
+            server.logger.debug("compressed input refused", metadata: ["reason": "\(failure.message)"])
+            handle(.inputFailed(failure.message), context: context)
+            return
+        }
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
             handle(.handshakeCompleted, context: context)
         }
@@ -159,6 +164,7 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         case .abandonAppend: decoder.abandonAppend()
         case .discardBufferedInput: decoder.discardBufferedInput()
         case .startTLS: startTLS(context: context)
+        case .startCompression: startCompression(context: context)
         case .useDecoderLimits(let limits): decoder.limits = limits
         }
     }
@@ -231,6 +237,21 @@ final class IMAPConnectionHandler: ChannelDuplexHandler {
         } catch {
             server.logger.debug("STARTTLS failed", metadata: ["error": "\(error)"])
             handle(.tlsSetupFailed, context: context)
+        }
+    }
+
+    /// COMPRESS's OK has been written (it has left this handler, so it is not
+    /// compressed): the compression handler goes right in front of this one, after
+    /// TLS. What the client sent after the command is compressed: it goes back
+    /// through the inflater.
+    private func startCompression(context: ChannelHandlerContext) {
+        let leftover = decoder.takeBufferedInput()
+        do {
+            let handler = try CompressionHandler(leftover: leftover)
+            try context.pipeline.syncOperations.addHandler(handler, position: .before(self))
+        } catch {
+            server.logger.warning("COMPRESS failed", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
         }
     }
 

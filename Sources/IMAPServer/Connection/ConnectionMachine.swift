@@ -78,6 +78,7 @@ struct ConnectionMachine {
         case .shutdownRequested: return shutdownRequested()
         case .handshakeCompleted: return handshakeCompleted(now: now)
         case .tlsSetupFailed: return isClosed ? [] : close(.tlsSetupFailed)
+        case .inputFailed(let message): return inputFailed(message)
         case .channelInactive:
             state = .closed
             defer { deadlines = [:] }
@@ -154,6 +155,14 @@ struct ConnectionMachine {
         case .close: return close(.sessionEnded)
         case .startTLS(let tag): return startTLS(tag: tag, after: work, now: now)
         case .loggedIn: actions += loggedIn()
+        case .startCompression(let tag):
+            // RFC 4978 §3: the OK uncompressed, then compression from its CRLF on, in
+            // this event-loop turn (nothing else is written in between).
+            actions += [.write(ConnectionResponse.compressionActive(tag)), .startCompression]
+        }
+        // The compressed input could not be used (inflate error, expansion limit).
+        if let failure = work.inputFailure {
+            return actions + close(.decoderFatal, saying: ConnectionResponse.bye(failure))
         }
         // Graceful shutdown: a running command finishes before the BYE, so nothing
         // acknowledged is left half written.
@@ -228,6 +237,22 @@ struct ConnectionMachine {
             return []
         case .connecting, .waitingForCommand, .awaitingHandshake:
             return close(.shutdown, saying: ConnectionResponse.shutdown)
+        case .closed:
+            return []
+        }
+    }
+
+    /// The inflater refused the client's compressed input (CompressionHandler): no
+    /// more input comes, so the connection says BYE, at once between commands or once
+    /// the running work is done (ordering invariant).
+    private mutating func inputFailed(_ message: String) -> [Action] {
+        switch state {
+        case .running(var work):
+            work.inputFailure = message
+            state = .running(work)
+            return []
+        case .waitingForCommand, .connecting, .awaitingHandshake:
+            return close(.decoderFatal, saying: ConnectionResponse.bye(message))
         case .closed:
             return []
         }

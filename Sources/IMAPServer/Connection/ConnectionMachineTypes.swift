@@ -25,6 +25,8 @@ extension ConnectionMachine {
         var readPaused = false
         /// The server is stopping: BYE once the work has ended.
         var byeWhenDone = false
+        /// The compressed input failed meanwhile: BYE with this text once the work ends.
+        var inputFailure: String?
     }
 
     /// Pre-login limits apply until the session reports a login.
@@ -67,6 +69,9 @@ extension ConnectionMachine {
         case handshakeCompleted
         /// The TLS handler could not be put in front.
         case tlsSetupFailed
+        /// The compression handler refused the client's input (RFC 4978; the text
+        /// says why): the connection ends with BYE.
+        case inputFailed(String)
         case channelInactive
     }
 
@@ -89,6 +94,8 @@ extension ConnectionMachine {
         case discardBufferedInput
         /// Put TLS in front of the pipeline (after STARTTLS's OK has been written).
         case startTLS
+        /// Put the compression handler in (after COMPRESS's OK has been written).
+        case startCompression
         /// Leave the pre-login decoder limits (the next command is framed with these).
         case useDecoderLimits(DecoderLimits)
     }

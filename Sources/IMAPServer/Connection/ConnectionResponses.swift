@@ -39,6 +39,11 @@ enum ConnectionResponse {
         return .tagged(tag: tag, status: status, code: code, text: text)
     }
 
+    /// RFC 4978 §3: both sides compress from the CRLF of this line on.
+    static func compressionActive(_ tag: String) -> Response {
+        .tagged(tag: tag, status: .ok, code: nil, text: "DEFLATE active.")
+    }
+
     /// RFC 9051 §6.2.1: the client starts its TLS handshake after this line.
     static func startTLSReady(_ tag: String) -> Response {
         .tagged(tag: tag, status: .ok, code: nil, text: "Begin TLS negotiation now.")

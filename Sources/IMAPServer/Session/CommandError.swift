@@ -85,6 +85,10 @@ enum CommandError: Error {
     static let invalidMessageSet = syntax("Invalid message set.")
     static let invalidUIDSet = syntax("Invalid UID set.")
     static let tlsAlreadyActive = syntax("TLS is already active.")
+    /// RFC 4978 §3: a second COMPRESS.
+    static let compressionActive = refused(.other("COMPRESSIONACTIVE", nil), "DEFLATE is already active.")
+    /// RFC 4978 §3: BAD for an unknown argument.
+    static let unknownCompression = syntax("Unknown compression mechanism.")
     /// RFC 7162 §3.2.5: SELECT (QRESYNC …) before ENABLE QRESYNC is a BAD.
     static let qresyncNotEnabled = syntax("QRESYNC not enabled.")
     /// RFC 7162 §3.2.5: `$` in known-uids, or seq-match-data whose two sets do not

@@ -52,6 +52,7 @@ extension IMAPSession {
         case .status(let name, let attributes):
             await handleStatus(tag: tag, user: user, name: name, attributes: attributes)
         case .idle: return await handleIdle(tag: tag)
+        case .compress(let mechanism): return handleCompress(tag: tag, mechanism: mechanism)
         case .create(let name, let use): await handleCreate(tag: tag, user: user, name: name, specialUse: use)
         case .delete(let name): await handleDelete(tag: tag, user: user, name: name)
         case .rename(let from, let to): await handleRename(tag: tag, user: user, from: from, to: to)

@@ -11,6 +11,8 @@ struct ConnectionInfo: Sendable {
     let peerAddress: String
     let isLoopback: Bool
     var isTLS: Bool
+    /// COMPRESS DEFLATE is active (RFC 4978): a second COMPRESS gets NO.
+    var isCompressed = false
     /// The connection's place in the server's connection and session counts.
     let slot: ConnectionSlot
 }
@@ -74,6 +76,9 @@ enum CommandOutcome: Sendable {
     /// STARTTLS accepted: the connection handler writes the tagged OK itself, drops
     /// buffered input and starts the TLS handshake, all in one event-loop turn.
     case startTLS(tag: String)
+    /// COMPRESS DEFLATE accepted: the connection handler writes the tagged OK itself,
+    /// uncompressed, then puts the compression handler in, in one event-loop turn.
+    case startCompression(tag: String)
     /// A streamed APPEND was refused (and answered): the decoder skips its rest.
     case skipAppend
     /// LOGIN or AUTHENTICATE succeeded: the connection leaves the pre-login limits
