@@ -91,6 +91,33 @@ final class MailboxViewTests: XCTestCase {
 
     /// Many sessions on one folder: a delivery appended to each view leaves the
     /// selected snapshot's array shared, not copied per session.
+    /// UID sets resolve as over a plain array once the view holds delivered messages
+    /// and flag overrides (resolution reads UIDs by index, never the rebuilt array).
+    func testUIDSetsResolveOverDeliveredAndOverriddenMessages() {
+        let odd = (0..<40).map { Self.record(UInt32(1 + 3 * $0)) }  // UIDs 1, 4, …, 118
+        var view = MailboxView(
+            snapshot: FolderSnapshot(
+                uidValidity: StoreUIDValidity(1), uidNext: StoreUID(119), messages: odd, keywords: [],
+                canCreateKeywords: true))
+        _ = view.apply([.added([Self.record(200), Self.record(205)])], allowExpunge: true)
+        _ = view.apply([.flagsChanged([change(StoreUID(7), MessageFlags(system: [.seen]))])], allowExpunge: true)
+        let model = view.records.map(\.uid.rawValue)
+        XCTAssertEqual(model.count, 42)
+        func range(_ a: UInt32, _ b: UInt32) -> SequenceRange<UID> { SequenceRange(.number(UID(a)), .number(UID(b))) }
+        let sets: [[SequenceRange<UID>]] = [
+            [range(1, 1)], [range(2, 3)], [range(5, 20)], [range(100, 300)], [range(118, 200)],
+            [range(201, 204)], [range(206, 400)], [SequenceRange(.number(UID(150)), .star)],
+            [range(1, 4), range(205, 205)],
+        ]
+        for ranges in sets {
+            let resolved = view.resolve(.uids(.ranges(ranges)), saved: [])?.map { model[MailboxView.index(of: $0)] }
+            let expected = model.filter { uid in
+                ranges.contains { $0.resolved(largest: 205).contains(uid) }
+            }
+            XCTAssertEqual(resolved, expected, "\(ranges)")
+        }
+    }
+
     func testDeliveryKeepsTheSnapshotShared() {
         let messages = (1...1000).map { Self.record(UInt32($0)) }
         var view = MailboxView(

@@ -27,7 +27,7 @@ extension MailboxView {
             var result: [SequenceNumber] = []
             for range in ranges {
                 var index = firstIndex(atLeast: StoreUID(range.lowerBound))
-                while index < records.count, records[index].uid.rawValue <= range.upperBound {
+                while index < count, uid(atIndex: index).rawValue <= range.upperBound {
                     result.append(Self.sequenceNumber(atIndex: index))
                     index += 1
                 }
@@ -38,11 +38,15 @@ extension MailboxView {
 
     /// Index of the first record whose UID is ≥ `uid`.
     func firstIndex(atLeast uid: StoreUID) -> Int {
+        // Through `count` and `uid(atIndex:)`, never `records`: that builds the whole
+        // array once the view has appended or overridden messages, which made each
+        // probe O(messages) (a UID FETCH of 2,000 UIDs on a 20,000-message folder took
+        // 1.7 s after one delivery).
         var lo = 0
-        var hi = records.count
+        var hi = count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if records[mid].uid < uid { lo = mid + 1 } else { hi = mid }
+            if self.uid(atIndex: mid) < uid { lo = mid + 1 } else { hi = mid }
         }
         return lo
     }
