@@ -168,25 +168,39 @@ struct SearchJob: Sendable {
     /// Messages whose content one call of `run` reads.
     static let contentSlice = 64
 
+    /// `messages[range]`, with INTERNALDATE and sizes completed when `needsDetails`
+    /// (shared with SortDataJob).
+    static func slice(
+        _ messages: [(sequenceNumber: SequenceNumber, record: MessageRecord)], _ range: Range<Int>,
+        needsDetails: Bool, folder: SharedFolder
+    ) throws -> [(sequenceNumber: SequenceNumber, record: MessageRecord)] {
+        var slice = Array(messages[range])
+        guard needsDetails else { return slice }
+        let records = try folder.completeDetails(slice.map(\.record))
+        for index in slice.indices { slice[index].record = records[index] }
+        return slice
+    }
+
+    /// Throws ConnectionGone (counting the cancellation) once the client went away:
+    /// checked before each file a SEARCH, SORT or THREAD job opens.
+    static func stopIfGone(_ connectionIsGone: () -> Bool, _ statistics: SearchStatistics) throws {
+        guard connectionIsGone() else { return }
+        statistics.cancelled.add(1, ordering: .relaxed)
+        throw ConnectionGone()
+    }
+
     /// The matching sequence numbers among `messages[range]`.
     func run(_ range: Range<Int>) throws -> [SequenceNumber] {
         var matched: [SequenceNumber] = []
         let needsContent = evaluator.needsContent
-        var messages = Array(messages[range])
-        if evaluator.needsDetails {
-            let records = try folder.completeDetails(messages.map(\.record))
-            for index in messages.indices { messages[index].record = records[index] }
-        }
+        let messages = try Self.slice(messages, range, needsDetails: evaluator.needsDetails, folder: folder)
         for (n, record) in messages {
             if !needsContent {
                 if evaluator.matches(sequenceNumber: n, record: record, content: nil) { matched.append(n) }
                 continue
             }
             statistics.beforeRead.withLock { $0 }?.run()
-            if connectionIsGone() {
-                statistics.cancelled.add(1, ordering: .relaxed)
-                throw ConnectionGone()
-            }
+            try Self.stopIfGone(connectionIsGone, statistics)
             guard let file = try folder.openMessage(record.uid) else {
                 if evaluator.matches(sequenceNumber: n, record: record, content: nil) { matched.append(n) }
                 continue

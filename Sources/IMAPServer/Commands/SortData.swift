@@ -207,11 +207,7 @@ struct SortDataJob: Sendable {
     /// The matches among `messages[range]`, and how many files were opened for them.
     func run(_ range: Range<Int>) throws -> (found: [SortMessage], filesRead: Int) {
         var opened = 0
-        var messages = Array(messages[range])
-        if needsDetails {
-            let records = try folder.completeDetails(messages.map(\.record))
-            for index in messages.indices { messages[index].record = records[index] }
-        }
+        let messages = try SearchJob.slice(messages, range, needsDetails: needsDetails, folder: folder)
         var found: [SortMessage] = []
         for (n, record) in messages {
             var message = SortMessage(
@@ -226,10 +222,7 @@ struct SortDataJob: Sendable {
             // Headers read by an earlier SORT or THREAD: no file to open.
             if !needsContent, let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)?.sortHeaders
             {
-                if connectionIsGone() {
-                    statistics.cancelled.add(1, ordering: .relaxed)
-                    throw SearchJob.ConnectionGone()
-                }
+                try SearchJob.stopIfGone(connectionIsGone, statistics)
                 message.headers = fields.trim(cached)
                 found.append(message)
                 continue
@@ -247,10 +240,7 @@ struct SortDataJob: Sendable {
     /// nil when it does not match.
     private func read(_ n: SequenceNumber, _ record: MessageRecord) throws -> SortHeaders? {
         statistics.beforeRead.withLock { $0 }?.run()
-        if connectionIsGone() {
-            statistics.cancelled.add(1, ordering: .relaxed)
-            throw SearchJob.ConnectionGone()
-        }
+        try SearchJob.stopIfGone(connectionIsGone, statistics)
         guard let file = try folder.openMessage(record.uid) else {
             return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? SortHeaders() : nil
         }
