@@ -69,18 +69,6 @@ enum ModSeqLogFormat {
         magic + Array(" V\(uidValidity) F\(floor.rawValue)\n".utf8)
     }
 
-    static func ceilingLine(_ ceiling: ModSeq) -> [UInt8] {
-        var bytes: [UInt8] = []
-        appendCeiling(ceiling, to: &bytes)
-        return bytes
-    }
-
-    static func line(_ entry: ModSeqEntry) -> [UInt8] {
-        var bytes: [UInt8] = []
-        append(entry, to: &bytes)
-        return bytes
-    }
-
     static func appendCeiling(_ ceiling: ModSeq, to bytes: inout [UInt8]) {
         bytes.append(ceilingTag)
         appendNumber(ceiling.rawValue, radix: 10, to: &bytes)

@@ -155,12 +155,12 @@ final class ModSeqLogTests: XCTestCase {
 
     func testFormatRoundTripAndLaterLinesWin() {
         var bytes = ModSeqLogFormat.header(uidValidity: 7, floor: ModSeq(10))
-        bytes += ModSeqLogFormat.ceilingLine(ModSeq(1_000))
-        bytes += ModSeqLogFormat.line(.message(uid: 1, modSeq: ModSeq(11), flagBits: 0x8))
-        bytes += ModSeqLogFormat.line(.message(uid: 1, modSeq: ModSeq(12), flagBits: 0x28))
-        bytes += ModSeqLogFormat.line(.message(uid: 2, modSeq: ModSeq(13), flagBits: 0))
-        bytes += ModSeqLogFormat.line(.expunged(uid: 2, modSeq: ModSeq(14)))
-        bytes += ModSeqLogFormat.line(.expunged(uid: 3, modSeq: ModSeq(9)))  // at or below the floor: forgotten
+        ModSeqLogFormat.appendCeiling(ModSeq(1_000), to: &bytes)
+        ModSeqLogFormat.append(.message(uid: 1, modSeq: ModSeq(11), flagBits: 0x8), to: &bytes)
+        ModSeqLogFormat.append(.message(uid: 1, modSeq: ModSeq(12), flagBits: 0x28), to: &bytes)
+        ModSeqLogFormat.append(.message(uid: 2, modSeq: ModSeq(13), flagBits: 0), to: &bytes)
+        ModSeqLogFormat.append(.expunged(uid: 2, modSeq: ModSeq(14)), to: &bytes)
+        ModSeqLogFormat.append(.expunged(uid: 3, modSeq: ModSeq(9)), to: &bytes)  // at or below the floor: forgotten
         guard let contents = ModSeqLogFormat.parse(bytes) else { return XCTFail("no header") }
         XCTAssertEqual(contents.uidValidity, 7)
         XCTAssertEqual(contents.ceiling, ModSeq(1_000))
