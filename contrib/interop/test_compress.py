@@ -6,8 +6,8 @@ readline) for a raw-deflate wrapper: every command is sync-flushed, every respon
 inflated as it arrives. Both classes count the bytes on the wire, so the test reports
 what a 1,000-message ENVELOPE/BODYSTRUCTURE listing costs compressed and plain.
 
-Debian's isync 1.4.4 has no COMPRESS (mbsync 1.5 added it) and Debian's neomutt is
-built without zlib (no `imap_deflate`), so imaplib is the client here.
+Debian's isync 1.4.4 has no COMPRESS (mbsync 1.5 added it). NeoMutt with
+`imap_deflate` is driven in test_neomutt_compress.py.
 """
 
 import imaplib

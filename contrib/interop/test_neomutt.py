@@ -48,7 +48,9 @@ def neomutt_binary() -> str:
     return path
 
 
-class NeomuttTest(ServerTestCase):
+class NeomuttRunner(ServerTestCase):
+    """Runs neomutt on a pseudo-terminal until it exits; no tests of its own."""
+
     def run_neomutt(self, rc_path: str) -> str:
         pid, fd = pty.fork()
         if pid == 0:
@@ -79,6 +81,7 @@ class NeomuttTest(ServerTestCase):
         self.assertEqual(os.waitstatus_to_exitcode(status), 0, output[-3000:])
         return output.decode("utf-8", "replace")
 
+class NeomuttTest(NeomuttRunner):
     def test_save_message_to_another_folder(self):
         inbox_before = self.files("INBOX")
         archive_before = self.files("Archive")
