@@ -169,6 +169,10 @@ final class ContextSearchTests: XCTestCase {
         XCTAssertTrue(try other.command("STORE 3 +FLAGS.SILENT (\\Seen)").ok)
         XCTAssertTrue(try client.readLine().hasPrefix("* 3 FETCH ("))
         XCTAssertEqual(try client.readLine(), "* ESEARCH (TAG \"U\") UID REMOVEFROM (0 3)")
+        // A new message is \Recent in the first session told of it (RFC 3501 §2.3.2); with
+        // INBOX still selected the appending session could be that one, so it unselects
+        // first and the idling session is the only one to tell.
+        XCTAssertTrue(try other.command("UNSELECT").ok)
         XCTAssertTrue(try other.command("APPEND INBOX {\(Self.message("n").utf8.count)+}\r\n\(Self.message("n"))").ok)
         XCTAssertEqual(try client.readLine(), "* 5 EXISTS")
         XCTAssertEqual(try client.readLine(), "* 5 RECENT")  // an IMAP4rev1 session
