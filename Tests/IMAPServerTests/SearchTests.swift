@@ -92,4 +92,25 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try client.command("SEARCH SUBJECT \"café\"").untagged, ["* SEARCH 3"])
         XCTAssertEqual(try client.command("SEARCH FROM \"jörg\"").untagged, ["* SEARCH 1"])
     }
+
+    /// Both sides folded as Dovecot folds them (titlecase, one level of decomposition;
+    /// `SearchFold`), each answer checked against Dovecot 2.3.19: an accented letter is
+    /// its base letter followed by a combining mark, so a string that stops before the
+    /// mark matches and one that runs past it does not; ß stays ß.
+    func testTextIsFoldedAsDovecotFoldsIt() async throws {
+        let (_, client) = try await start()
+        let cases: [(String, [String])] = [
+            ("SEARCH SUBJECT \"cafe\"", ["* SEARCH 3"]),
+            ("SEARCH SUBJECT \"CAFÉ\"", ["* SEARCH 3"]),
+            ("SEARCH SUBJECT \"cafes\"", ["* SEARCH"]),
+            ("SEARCH SUBJECT \"gru\"", ["* SEARCH 1"]),
+            ("SEARCH SUBJECT \"grusse\"", ["* SEARCH"]),
+            ("SEARCH BODY \"de\"", ["* SEARCH 3"]),
+            ("SEARCH BODY \"deja\"", ["* SEARCH"]),
+            ("SEARCH TEXT \"DÉJÀ VU\"", ["* SEARCH 3"]),
+        ]
+        for (command, expected) in cases {
+            XCTAssertEqual(try client.command(command).untagged, expected, command)
+        }
+    }
 }

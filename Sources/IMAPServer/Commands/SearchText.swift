@@ -8,10 +8,24 @@ import Synchronization
 // for (issue 11 item 6: an OR tree of 3,500 TEXT keys decoded every message 3,500
 // times):
 // - `SearchTextPlan`, once per SEARCH: the distinct strings of each scope (where a key
-//   looks), lowercased, with one multi-pattern matcher per scope;
-// - `SearchableMessage`, once per message: each text decoded and lowercased at most
+//   looks), folded (`SearchFold`), with one multi-pattern matcher per scope;
+// - `SearchableMessage`, once per message: each text decoded and folded at most
 //   once, and each scope's matcher run over it once, whatever the number of keys.
 // A message's work is then linear in its size plus the number of keys.
+
+/// How SEARCH compares text. RFC 9051 §6.4.4 asks only for a case-insensitive
+/// substring match; Dovecot, the reference where the RFC leaves room, folds both sides
+/// as its SORT does (i;unicode-casemap, RFC 5051: titlecase, then one level of
+/// decomposition), so "re" finds "Résumé" and "cafe" finds "café" (checked against
+/// Dovecot 2.3.19). SORT's fold (`SortText.casemapped`) is used, with a byte loop for
+/// all-ASCII text, which is most of what a SEARCH reads.
+enum SearchFold {
+    static func bytes(_ text: String) -> [UInt8] {
+        let utf8 = text.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return SortText.casemapped(text) }
+        return utf8.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 - 32 : $0 }
+    }
+}
 
 /// Where a text key looks.
 enum SearchScope: Hashable, Sendable {
@@ -41,7 +55,7 @@ indirect enum CompiledSearchKey: Sendable {
 struct SearchTextPlan: Sendable {
     struct Scope: Sendable {
         var scope: SearchScope
-        /// Distinct needles, lowercased UTF-8.
+        /// Distinct needles, folded (`SearchFold`) UTF-8.
         var needles: [[UInt8]] = []
         var matcher: MultiPatternMatcher?
     }
@@ -112,7 +126,7 @@ struct SearchTextPlan: Sendable {
             default:
                 guard let (scope, needle) = SearchTextPlan.text(of: key) else { return .plain(key) }
                 let s = scopeIndex[scope] ?? add(scope)
-                let bytes = Array(needle.lowercased().utf8)
+                let bytes = SearchFold.bytes(needle)
                 if let id = needleIDs[s][bytes] { return .contains(scope: s, needle: id) }
                 let id = scopes[s].needles.count
                 scopes[s].needles.append(bytes)
@@ -130,7 +144,7 @@ struct SearchTextPlan: Sendable {
     }
 }
 
-/// One message's searchable text during one SEARCH: decoded, lowercased and matched
+/// One message's searchable text during one SEARCH: decoded, folded and matched
 /// lazily, each at most once.
 final class SearchableMessage {
     private let tree: MessageTree
@@ -192,7 +206,7 @@ final class SearchableMessage {
     /// One decoding pass over the message (counted: `SearchStatistics.decodes`).
     private func decode(_ texts: () -> [String]) -> [[UInt8]] {
         statistics.decodes.add(1, ordering: .relaxed)
-        return texts().map { Array($0.lowercased().utf8) }
+        return texts().map(SearchFold.bytes)
     }
 }
 
