@@ -155,7 +155,7 @@ enum SortText {
             }
             let title = scalar.properties.titlecaseMapping.unicodeScalars
             let mapped = title.count == 1 ? title.first! : scalar
-            for part in decomposed(mapped) { out += Array(String(Character(part)).utf8) }
+            for part in decomposed(mapped) { UTF8.encode(part) { out.append($0) } }
         }
         return out
     }
