@@ -45,18 +45,18 @@ public final class Quota: Sendable {
         return try lock.mutex.withLock { _ in try store.owner.perform { try currentUsageAsOwner() } }
     }
 
-    /// Runs `save` (which adds `bytes` and `messages`) only if the result stays within
-    /// the limits, then records the change; all under the Maildir's quota lock, so
-    /// concurrent savers are checked one after the other. Throws `Exceeded` without
-    /// calling `save`. Blocking.
-    public func reserve<T>(bytes: Int64, messages: Int64, _ save: () throws -> T) throws -> T {
-        guard !limits.isUnlimited else { return try save() }
+    /// Runs `save` (which adds at most `bytes` and `messages`) only if the result stays
+    /// within the limits, then records what `save` reports it added; all under the
+    /// Maildir's quota lock, so concurrent savers are checked one after the other.
+    /// Throws `Exceeded` without calling `save`. Blocking.
+    public func reserve<T>(bytes: Int64, messages: Int64, _ save: () throws -> (T, added: QuotaUsage)) throws -> T {
+        guard !limits.isUnlimited else { return try save().0 }
         return try lock.mutex.withLock { _ in
             let current = try store.owner.perform { try currentUsageAsOwner() }
             let after = QuotaUsage(bytes: current.bytes + bytes, messages: current.messages + messages)
             guard !after.exceeds(limits) else { throw Exceeded() }
-            let result = try save()
-            recordAsLocked(bytes: bytes, messages: messages)
+            let (result, added) = try save()
+            recordAsLocked(bytes: added.bytes, messages: added.messages)
             return result
         }
     }

@@ -93,11 +93,25 @@ extension IMAPSession {
         guard let stream = endAppend() else { return .done }
         let registry = context.registry
         let (folder, messages) = (stream.folder, stream.messages)
+        let quota = stream.within.user.quota
         let result: (StoreUIDValidity, [StoreUID])
         do {
             result = try await context.blocking {
                 defer { registry.release(folder) }
-                return try Self.commitAll(messages, to: folder)
+                // RFC 9208 §4.3.1: the whole command (MULTIAPPEND included) is checked
+                // against the quota before anything reaches cur/; refused, every
+                // message is removed from tmp/ (commitAll's rollback, or the abort
+                // below when the check itself refuses).
+                let added = QuotaUsage(
+                    bytes: messages.reduce(0) { $0 + Int64($1.transaction.size) }, messages: Int64(messages.count))
+                do {
+                    return try quota.reserve(bytes: added.bytes, messages: added.messages) {
+                        (try Self.commitAll(messages, to: folder), added)
+                    }
+                } catch let error as Quota.Exceeded {
+                    for message in messages { message.transaction.abort() }
+                    throw error
+                }
             }
         } catch {
             sendStoreFailure(stream.tag, error, name: stream.name)

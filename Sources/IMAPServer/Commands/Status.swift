@@ -51,6 +51,12 @@ extension IMAPSession {
                 values.append((attribute, UInt64(max(0, context.config.decoderLimits.maxLiteralSize))))
             // RFC 7162 §3.1.2.2.
             case .highestModSeq: values.append((attribute, snapshot.highestModSeq.rawValue))
+            case .deletedStorage:
+                // RFC 9208 §4.1.4: what an EXPUNGE would free, in units of 1024 octets
+                // like STORAGE, counted as the quota counts (the file sizes).
+                let deleted = snapshot.messages.filter { $0.flags.system.contains(.deleted) }
+                let bytes = deleted.reduce(0) { $0 + UInt64($1.physicalSize ?? 0) }
+                values.append((attribute, Self.kibibytesRoundedUp(bytes)))
             }
         }
         return values
@@ -58,11 +64,13 @@ extension IMAPSession {
 }
 
 extension SharedFolder {
-    /// The folder synchronized, with RFC822.SIZE of every message when SIZE is asked
-    /// for (a scan leaves it unread, MessageRecord). Blocking.
+    /// The folder synchronized, with RFC822.SIZE and the file size of every message
+    /// when SIZE or DELETED-STORAGE is asked for (a scan leaves it unread, MessageRecord). Blocking.
     func statusSnapshot(for attributes: [StatusAttribute]) throws -> FolderSnapshot {
         var snapshot = try synchronize(moveNewToCur: false)
-        if attributes.contains(.size) { snapshot.messages = try completeDetails(snapshot.messages) }
+        if attributes.contains(.size) || attributes.contains(.deletedStorage) {
+            snapshot.messages = try completeDetails(snapshot.messages)
+        }
         return snapshot
     }
 }
