@@ -42,7 +42,7 @@ final class QuotaTests: XCTestCase {
         let set = try client.command(#"SETQUOTA "User quota" (STORAGE 100)"#)
         XCTAssertTrue(set.tagged.hasSuffix("NO [NOPERM] Quota can be changed only by admin."), set.tagged)
         XCTAssertEqual(try client.command(#"SETQUOTA "User quota" (STORAGE)"#).status, "BAD")
-        XCTAssertTrue(try client.command("GETQUOTAROOT Nowhere").tagged.contains("NO [NONEXISTENT]"))
+        XCTAssertEqual(try client.command("GETQUOTAROOT Nowhere").untagged, ["* QUOTAROOT Nowhere"])
         XCTAssertEqual(maildirsize(server), "<missing>", "an unlimited user is not tracked")
     }
 
@@ -57,6 +57,11 @@ final class QuotaTests: XCTestCase {
         let quota = try client.command(#"GETQUOTA "User quota""#)
         XCTAssertEqual(quota.untagged, [#"* QUOTA "User quota" (STORAGE 1 3 MESSAGE 2 27)"#])
         XCTAssertTrue(try client.command(#"GETQUOTA "other""#).tagged.hasSuffix("NO Quota root doesn't exist."))
+        // A folder that does not exist (yet) has the root too (Dovecot 2.3).
+        XCTAssertEqual(
+            try client.command("GETQUOTAROOT Nowhere").untagged,
+            [#"* QUOTAROOT Nowhere "User quota""#, #"* QUOTA "User quota" (STORAGE 1 3 MESSAGE 2 27)"#])
+        XCTAssertTrue(try client.command("GETQUOTAROOT ../x").tagged.contains("NO [CANNOT]"))
         XCTAssertEqual(maildirsize(server), "2049S,27C\n92 2\n")
     }
 

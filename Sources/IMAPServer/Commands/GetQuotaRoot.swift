@@ -4,15 +4,16 @@ import MaildirStore
 extension IMAPSession {
     /// RFC 9208 §4.1.2 GETQUOTAROOT: the folder's roots (the user's one root), then
     /// that root's QUOTA. A user without limits gets the QUOTAROOT line without a root
-    /// and `OK No quota.` (Dovecot 2.3's answer).
+    /// and `OK No quota.` (Dovecot 2.3's answer). Every valid name has the root, whether
+    /// the folder exists yet or not, as in Dovecot 2.3: it is where the folder's
+    /// messages would count.
     func handleGetQuotaRoot(tag: String, user: UserSession, name: MailboxName) async {
         guard let components = components(of: name) else {
             fail(tag, .invalidMailboxName)
             return
         }
-        let store = user.mailstore
         do {
-            _ = try await context.blocking { try store.existingFolder(components) }
+            _ = try user.mailstore.directory(for: components)  // the name's checks; no disk access
         } catch {
             sendStoreFailure(tag, error, name: name)
             return
