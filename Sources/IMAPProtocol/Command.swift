@@ -214,7 +214,7 @@ public enum StatusAttribute: String, Hashable, Sendable, CaseIterable {
     case highestModSeq = "HIGHESTMODSEQ"
     /// RFC 7889 APPENDLIMIT.
     case appendLimit = "APPENDLIMIT"
-    /// RFC 9208 §4.1.4: storage (KiB) an EXPUNGE would free.
+    /// RFC 9208 §4.1.4: storage (octets) an EXPUNGE would free.
     case deletedStorage = "DELETED-STORAGE"
 }
 

@@ -52,11 +52,11 @@ extension IMAPSession {
             // RFC 7162 §3.1.2.2.
             case .highestModSeq: values.append((attribute, snapshot.highestModSeq.rawValue))
             case .deletedStorage:
-                // RFC 9208 §4.1.4: what an EXPUNGE would free, in units of 1024 octets
-                // like STORAGE, counted as the quota counts (the file sizes).
+                // RFC 9208 §4.1.4: the storage an EXPUNGE would free, in octets (its
+                // fallback is the sum of RFC822.SIZE), the exact value: the file
+                // sizes, as the quota counts them.
                 let deleted = snapshot.messages.filter { $0.flags.system.contains(.deleted) }
-                let bytes = deleted.reduce(0) { $0 + UInt64($1.physicalSize ?? 0) }
-                values.append((attribute, Self.kibibytesRoundedUp(bytes)))
+                values.append((attribute, deleted.reduce(0) { $0 + UInt64($1.physicalSize ?? 0) }))
             }
         }
         return values
