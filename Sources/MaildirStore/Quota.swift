@@ -61,6 +61,15 @@ public final class Quota: Sendable {
         }
     }
 
+    /// Whether adding `bytes` and `messages` now would go over a limit: an early
+    /// answer (before a message is streamed to tmp/), not a reservation; `reserve`
+    /// decides. Blocking.
+    public func wouldExceed(bytes: Int64, messages: Int64) throws -> Bool {
+        guard !limits.isUnlimited else { return false }
+        let current = try usage()
+        return QuotaUsage(bytes: current.bytes + bytes, messages: current.messages + messages).exceeds(limits)
+    }
+
     /// Records a change already made (EXPUNGE, DELETE: negative). Never throws: a
     /// failed append only leaves the file stale, which a recalculation repairs.
     public func record(bytes: Int64, messages: Int64) {

@@ -87,6 +87,20 @@ final class QuotaTests: XCTestCase {
         XCTAssertEqual(maildirsize(server), "2C\n46 1\n46 1\n")
     }
 
+    /// A synchronizing literal that cannot fit is refused before its continuation:
+    /// the client never sends it, nothing reaches tmp/.
+    func testOverQuotaAppendIsRefusedBeforeTheContinuation() async throws {
+        let server = try await startServer(rules: ["*:bytes=100"])
+        let client = try server.connect()
+        try client.login()
+        client.sendRaw("A1 APPEND INBOX {101}\r\n")
+        XCTAssertEqual(try client.readLine(), "A1 NO [OVERQUOTA] Quota exceeded (mailbox for user is full)")
+        XCTAssertEqual(server.maildir.files("alice", "tmp"), [])
+        XCTAssertTrue(try client.command("NOOP").ok, "the session goes on")
+        client.sendRaw("A2 APPEND INBOX {100}\r\n")
+        XCTAssertTrue(try client.readLine().hasPrefix("+ "), "a message that fits gets its continuation")
+    }
+
     func testStorageLimitCountsTheWholeCommand() async throws {
         // 100 bytes: two 46-byte messages fit, a third does not.
         let server = try await startServer(rules: ["*:bytes=100"])

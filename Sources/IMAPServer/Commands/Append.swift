@@ -63,6 +63,15 @@ extension IMAPSession {
         }
         let folder = stream.folder
         do {
+            // RFC 9208 §4.3.1: refused before the literal is written anywhere when the
+            // command (all its messages so far, this one included; the literal's size
+            // is the file's) cannot fit. commitAll checks again under the quota lock.
+            let quota = stream.within.user.quota
+            let bytes = stream.messages.reduce(Int64(clamping: header.size)) { $0 + Int64($1.transaction.size) }
+            let count = Int64(stream.messages.count + 1)
+            if try await context.blocking({ try quota.wouldExceed(bytes: bytes, messages: count) }) {
+                throw Quota.Exceeded()
+            }
             let transaction = try await context.blocking { try folder.beginAppend() }
             let message = PendingAppend(
                 transaction: transaction, flags: MessageFlags(wire: header.flags),
