@@ -7,8 +7,9 @@
 // is a decimal number optionally followed by a unit whose first letter decides, as in
 // Dovecot: B, K, M, G, T (powers of 1024, either case). 0 means unlimited. Several
 // rules for the mask `*` (quota_rule, quota_rule2, …) add up: each sets only the keys it
-// names, later ones win. `*:ignore` makes the user unlimited (Dovecot ignores every
-// folder for that root). Per-folder masks (`Trash:storage=+100M`), relative values
+// names, later ones win. `*:ignore` is accepted and changes nothing: Dovecot 2.3.19
+// keeps reporting and enforcing the limits with it (checked with doveadm and an
+// APPEND; its `ignore` only acts on per-folder rules). Per-folder masks (`Trash:storage=+100M`), relative values
 // (`+`/`-`) and percentages are not supported: they are refused, never half-applied.
 
 /// A user's limits; nil means unlimited for that resource.
@@ -48,7 +49,7 @@ public enum QuotaRule {
     public static func limits(_ rules: [String]) throws(QuotaRuleError) -> QuotaLimits {
         var rule = DefaultRule()
         for text in rules { try apply(text, to: &rule) }
-        return rule.ignore ? .unlimited : QuotaLimits(storageBytes: rule.bytes, messages: rule.count)
+        return QuotaLimits(storageBytes: rule.bytes, messages: rule.count)
     }
 
     /// The rules of one user: the server's defaults (`--quota-rule`, in order) with the
@@ -83,7 +84,6 @@ public enum QuotaRule {
     struct DefaultRule {
         var bytes: UInt64?
         var count: UInt64?
-        var ignore = false
     }
 
     static func apply(_ text: String, to rule: inout DefaultRule) throws(QuotaRuleError) {
@@ -93,10 +93,7 @@ public enum QuotaRule {
         guard mask == defaultMask else {
             throw QuotaRuleError(text, "per-folder rules (\(mask.prefix(40))) are not supported, only *")
         }
-        if limits == ignoreKeyword {
-            rule.ignore = true
-            return
-        }
+        if limits == ignoreKeyword { return }
         for item in limits.split(separator: ":", omittingEmptySubsequences: false) {
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else { throw QuotaRuleError(text, "expected KEY=VALUE, got \(item.prefix(40))") }

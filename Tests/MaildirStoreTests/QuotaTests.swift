@@ -26,8 +26,9 @@ final class QuotaRuleTests: XCTestCase {
             try QuotaRule.limits(["*:storage=1M", "*:messages=7"]), QuotaLimits(storageBytes: 1 << 20, messages: 7))
         XCTAssertEqual(try QuotaRule.limits(["*:storage=1M", "*:storage=0"]), .unlimited)
         XCTAssertEqual(try QuotaRule.limits([]), .unlimited)
-        XCTAssertEqual(try QuotaRule.limits(["*:storage=1M", "*:ignore"]), .unlimited)
-        XCTAssertEqual(try QuotaRule.limits(["*:ignore", "*:messages=3"]), .unlimited)
+        // Dovecot 2.3 keeps the limits with `*:ignore` (doveadm quota get, APPEND refused).
+        XCTAssertEqual(try QuotaRule.limits(["*:storage=1M", "*:ignore"]), QuotaLimits(storageBytes: 1 << 20))
+        XCTAssertEqual(try QuotaRule.limits(["*:ignore", "*:messages=3"]), QuotaLimits(messages: 3))
     }
 
     func testRefusedRules() {
