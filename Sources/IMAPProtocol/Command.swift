@@ -66,6 +66,13 @@ public enum Command: Sendable {
     /// `APPEND mailbox [flags] [date-time] literal` repeated (MULTIAPPEND, RFC 3502).
     case append(MailboxName, [AppendMessage])
     case idle
+    /// RFC 9208 §4.1.1 `GETQUOTA SP quota-root-name` (an astring).
+    case getQuota(String)
+    /// RFC 9208 §4.1.2 `GETQUOTAROOT SP mailbox`.
+    case getQuotaRoot(MailboxName)
+    /// RFC 9208 §4.1.3 `SETQUOTA SP quota-root-name SP setquota-list`: the resource
+    /// names (uppercased) and limits, parsed whole so a malformed one is a BAD.
+    case setQuota(String, [QuotaResourceLimit])
     /// `COMPRESS SP algorithm` (RFC 4978 §3), the mechanism as sent (only DEFLATE is
     /// defined; the session answers BAD for any other).
     case compress(mechanism: String)
@@ -115,6 +122,9 @@ public enum Command: Sendable {
         case .append: return "APPEND"
         case .idle: return "IDLE"
         case .compress: return "COMPRESS"
+        case .getQuota: return "GETQUOTA"
+        case .getQuotaRoot: return "GETQUOTAROOT"
+        case .setQuota: return "SETQUOTA"
         case .check: return "CHECK"
         case .close: return "CLOSE"
         case .unselect: return "UNSELECT"
@@ -204,6 +214,32 @@ public enum StatusAttribute: String, Hashable, Sendable, CaseIterable {
     case highestModSeq = "HIGHESTMODSEQ"
     /// RFC 7889 APPENDLIMIT.
     case appendLimit = "APPENDLIMIT"
+    /// RFC 9208 §4.1.4: storage (octets) an EXPUNGE would free.
+    case deletedStorage = "DELETED-STORAGE"
+}
+
+/// RFC 9208 `setquota-resource = resource-name SP resource-limit`.
+public struct QuotaResourceLimit: Hashable, Sendable {
+    /// `resource-name = "STORAGE" / "MESSAGE" / "MAILBOX" / "ANNOTATION-STORAGE" / atom`, uppercased.
+    public var name: String
+    /// `resource-limit = number64`
+    public var limit: UInt64
+    public init(name: String, limit: UInt64) {
+        self.name = name
+        self.limit = limit
+    }
+}
+
+/// RFC 9208 `quota-resource = resource-name SP resource-usage SP resource-limit`.
+public struct QuotaResource: Hashable, Sendable {
+    public var name: String
+    public var usage: UInt64
+    public var limit: UInt64
+    public init(name: String, usage: UInt64, limit: UInt64) {
+        self.name = name
+        self.usage = usage
+        self.limit = limit
+    }
 }
 
 /// One message of an APPEND. The literal's bytes are held by the codec up to the

@@ -86,6 +86,10 @@ public enum UntaggedResponse: Sendable {
     case list(MailboxListEntry)
     case lsub(MailboxListEntry)
     case namespace(NamespaceResponse)
+    /// RFC 9208 §4.2.1 `* QUOTA root (STORAGE used limit …)`.
+    case quota(root: String, [QuotaResource])
+    /// RFC 9208 §4.2.2 `* QUOTAROOT mailbox root…` (no root: no quota).
+    case quotaRoot(mailbox: MailboxName, roots: [String])
     /// `* STATUS mailbox (MESSAGES 3 …)`. Build it with `.status(mailbox:_:)`: a case
     /// of that name would share the base name `status` with the status response above,
     /// and Swift cannot pattern-match enum cases that differ only in labels (the first

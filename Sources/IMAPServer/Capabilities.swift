@@ -39,6 +39,9 @@ enum Capability {
     static let condstore = "CONDSTORE"  // RFC 7162 §3.1
     static let qresync = "QRESYNC"  // RFC 7162 §3.2
     static let compressDeflate = "COMPRESS=DEFLATE"  // RFC 4978
+    static let quota = "QUOTA"  // RFC 9208
+    static let quotaStorage = "QUOTA=RES-STORAGE"  // RFC 9208 §5.1
+    static let quotaMessage = "QUOTA=RES-MESSAGE"  // RFC 9208 §5.2
 
     /// Names a client may ENABLE (RFC 5161), uppercased.
     static let enableable: Set<String> = ["IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC"]
@@ -57,6 +60,8 @@ enum Capability {
             caps += [listExtended, listStatus, condstore, qresync]
             caps += [sort, sortDisplay, esort, threadOrderedSubject, threadReferences, threadRefs, within]
             caps += [searchPartial, contextSearch, contextSort]
+            // No QUOTA=SET: SETQUOTA only answers NO (RFC 9208 §4.1.3 makes it optional).
+            caps += [quota, quotaStorage, quotaMessage]
             // Only after login, where the command is valid (RFC 4978 §5 `command-auth`;
             // Dovecot does the same).
             caps.append(compressDeflate)

@@ -1,4 +1,5 @@
 import IMAPProtocol
+import MaildirStore
 
 /// Everything the server needs to know, filled in by the executable from the command
 /// line and the configuration file. Every limit has the default the README documents.
@@ -20,6 +21,10 @@ public struct ServerConfiguration: Sendable {
     public var specialUse: [String: String] = [:]
     /// RFC 6154 §2 attributes an administrator may assign.
     public var serverName: String = "localhost"
+    /// Default quota rules in Dovecot's syntax (`*:storage=1G`), by position: the first
+    /// is `quota_rule`, the second `quota_rule2`, …; a user's passwd extra field of the
+    /// same position replaces it (MaildirStore/QuotaRule.swift). Checked at start.
+    public var quotaRules: [String] = []
     /// Testing only: accept any password for a user whose Maildir exists.
     public var anyPassword: Bool = false
     /// Testing only, with anyPassword: create a missing user's Maildir at login.
@@ -153,4 +158,16 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+extension ServerConfiguration {
+    /// Why a `--quota-rule` cannot be used (a per-folder rule, a bad limit), or nil.
+    public static func quotaRuleProblem(_ rule: String) -> String? {
+        do throws(QuotaRuleError) {
+            _ = try QuotaRule.limits([rule])
+            return nil
+        } catch {
+            return error.message
+        }
+    }
 }

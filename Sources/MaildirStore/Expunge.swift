@@ -13,6 +13,15 @@ import Glibc
 
 extension FolderContext {
     func expunge(_ state: inout FolderState, _ uids: [StoreUID], changes: inout [FolderChange]) throws -> [StoreUID] {
+        var freed = QuotaUsage(bytes: 0, messages: 0)
+        return try expunge(&state, uids, freed: &freed, changes: &changes)
+    }
+
+    /// The same, adding what the removed files held to `freed` (for `maildirsize`):
+    /// the size is taken before the unlink, from `,S=` or the file.
+    func expunge(_ state: inout FolderState, _ uids: [StoreUID], freed: inout QuotaUsage, changes: inout [FolderChange])
+        throws -> [StoreUID]
+    {
         var removed: [StoreUID] = []
         var failure: Error?
         var pending = Array(Set(uids)).sorted()
@@ -23,8 +32,11 @@ extension FolderContext {
                 guard let index = state.messageIndex(uid),
                     let location = state.locations[state.messages[index].baseName]
                 else { continue }
+                let size = Quota.messageSize(name: location.name.fileName, path: path(of: location))
                 if unlink(path(of: location)) == 0 {
                     removedNow.append(uid)
+                    freed.bytes += Int64(size ?? 0)
+                    freed.messages += 1
                 } else if POSIX.isMissing(errno) {
                     retry.append(uid)
                 } else {

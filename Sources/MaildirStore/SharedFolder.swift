@@ -128,6 +128,15 @@ public final class SharedFolder: Sendable {
         }
     }
 
+    /// `expunge`, also answering what the removed files held (for the quota).
+    public func expungeFreeing(_ uids: [StoreUID]) throws -> (removed: [StoreUID], freed: QuotaUsage) {
+        try perform { context, state, changes in
+            var freed = QuotaUsage(bytes: 0, messages: 0)
+            let removed = try context.expunge(&state, uids, freed: &freed, changes: &changes)
+            return (removed, freed)
+        }
+    }
+
     /// Opens the message file, finding it by base name if it was renamed since the
     /// scan (rescanning cur/ and new/ once). nil when the message is gone (expunged).
     public func openMessage(_ uid: StoreUID) throws -> MessageFile? {

@@ -49,6 +49,11 @@ struct Serve: ParsableCommand {
     @Option(
         help: "Special-use attribute of a folder, NAME=\\Sent (RFC 6154; levels separated by /); repeat for several.")
     var specialUse: [String] = []
+    @Option(
+        help:
+            "Default quota rule in Dovecot's syntax (*:storage=1G, *:messages=10000); repeat for quota_rule2, …; passwd fields quota_rule… replace it."
+    )
+    var quotaRule: [String] = []
     @Option(help: "Name in the greeting (default: the host name).")
     var serverName: String?
     @Flag(help: "Testing only: accept any password for users whose Maildir exists. Loopback listeners only.")

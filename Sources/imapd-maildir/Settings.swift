@@ -142,6 +142,12 @@ struct Settings {
             }
             config.specialUse[name] = attribute
         }
+        for (text, line) in values(c.quotaRule, "quota-rule") {
+            if let reason = ServerConfiguration.quotaRuleProblem(text) {
+                throw problem("quota-rule", fromFile: line != nil, reason, line: line)
+            }
+            config.quotaRules.append(text)
+        }
         config.serverName = value(c.serverName, "server-name") ?? Settings.hostName()
         if let n = try number(c.idleTimeout, "idle-timeout") { config.idleTimeoutSeconds = n }
         if let n = try number(c.tlsHandshakeTimeout, "tls-handshake-timeout") { config.tlsHandshakeTimeoutSeconds = n }
@@ -223,8 +229,8 @@ struct Settings {
 /// comment at the start of a line or after whitespace (`root = mail  # the spool`), so a
 /// value may still hold a `#` inside a word. Refused, with `FILE:LINE: name: problem`:
 /// a line without `=`, an unknown name (with the nearest known one), a value-less line,
-/// and a single-valued name given twice (only `listen`, `tls-listen`, `special-use` and `proxy-protocol-from`
-/// may repeat).
+/// and a single-valued name given twice (only `listen`, `tls-listen`, `special-use`, `proxy-protocol-from`
+/// and `quota-rule` may repeat).
 struct ConfigFile {
     struct Entry {
         var name: String
@@ -236,7 +242,7 @@ struct ConfigFile {
     let directory: String
     let entries: [Entry]
 
-    static let repeatable: Set<String> = ["listen", "tls-listen", "special-use", "proxy-protocol-from"]
+    static let repeatable: Set<String> = ["listen", "tls-listen", "special-use", "proxy-protocol-from", "quota-rule"]
     /// Every setting the file may hold: the long options of `Serve` but `config`.
     static let knownNames: [String] = [
         "root", "passwd", "listen", "tls-listen", "tls-cert", "tls-key", "tls-pkcs12", "tls-pkcs12-password-file",
@@ -246,7 +252,7 @@ struct ConfigFile {
         "max-literal-size", "max-connections-per-address", "max-command-literal-bytes",
         "max-buffered-literal-bytes", "max-queued-input", "message-cache-size", "metrics-listen", "user",
         "shutdown-timeout", "log-level", "proxy-protocol-from", "proxy-header-timeout", "auth-http-listen",
-        "auth-http-tls", "shard-map", "max-auth-http-connections",
+        "auth-http-tls", "shard-map", "max-auth-http-connections", "quota-rule",
     ]
 
     init(path: String) throws {

@@ -218,7 +218,7 @@ final class DecoderCommandTests: XCTestCase {
             "A042 STATUS blurdybloop (UIDNEXT MESSAGES)", .status(MailboxName("blurdybloop"), [.uidNext, .messages]),
             tag: "A042")
         assertCommand(
-            "a status INBOX (messages uidnext uidvalidity unseen deleted size recent highestmodseq appendlimit)",
+            "a status INBOX (messages uidnext uidvalidity unseen deleted size recent highestmodseq appendlimit deleted-storage)",
             .status(.inbox, StatusAttribute.allCases))
     }
 

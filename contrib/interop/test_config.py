@@ -79,6 +79,19 @@ class ConfigurationErrorTest(unittest.TestCase):
                                           "--special-use", "Sent"),
                          f"Error: --special-use: expected NAME=ATTRIBUTE with one of {known}, got Sent")
 
+    def test_quota_rule_errors_refuse_to_start(self):
+        # Per-folder rules (Dovecot's `Trash:storage=+100M`) are not supported: the
+        # server refuses to start rather than serve without the intended limit.
+        conf = self.config("root = spool\nany-password = yes\nlisten = 127.0.0.1:0\n"
+                           "quota-rule = *:storage=1G\nquota-rule = *:bogus=1\n")
+        self.assertEqual(self.first_error("--config", conf),
+                         f"Error: {conf}:5: quota-rule: quota rule \"*:bogus=1\": unknown limit bogus "
+                         "(storage, bytes, messages)")
+        self.assertEqual(self.first_error("--root", "spool", "--any-password", "--listen", "127.0.0.1:0",
+                                          "--quota-rule", "Trash:storage=+100M"),
+                         "Error: --quota-rule: quota rule \"Trash:storage=+100M\": per-folder rules (Trash) "
+                         "are not supported, only *")
+
     def test_a_comment_after_whitespace_is_not_part_of_the_value(self):
         conf = self.config("root = spool   # the spool\nany-password = yes # testing\n"
                            "listen = 127.0.0.1:0\t# loopback\n")

@@ -98,7 +98,9 @@ class PerUserOwnershipTest(unittest.TestCase):
         with open(self.passwd, "w") as fh:
             fh.write("\n".join(lines) + "\n")
         os.chmod(self.passwd, 0o600)
-        self.server = Server(self.spool, self.work, target="imapd", passwd=self.passwd)
+        # With a quota, so that maildirsize (recalculated, then appended) is checked too.
+        self.server = Server(self.spool, self.work, target="imapd", passwd=self.passwd,
+                             extra_args=["--quota-rule", "*:storage=1G"])
         self.addCleanup(self.server.stop)
         self.server.start()
 
@@ -167,7 +169,8 @@ class PerUserOwnershipTest(unittest.TestCase):
                 seen = self.assert_owned(maildir, uid, skip)
                 names = set(os.listdir(maildir))
                 # Every kind of file the server writes is among what was checked.
-                for made in ("dovecot-uidlist", "dovecot-keywords", "subscriptions", ".Project", ".Archive"):
+                for made in ("dovecot-uidlist", "dovecot-keywords", "subscriptions", ".Project", ".Archive",
+                             "maildirsize"):
                     self.assertIn(made, names, f"{user}: {sorted(names)}")
                 self.assertGreater(seen, 20)
 

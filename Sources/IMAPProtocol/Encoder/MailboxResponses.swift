@@ -98,6 +98,7 @@ extension ResponseEncoder {
         case .recent: buffer.writeStaticString("RECENT")
         case .highestModSeq: buffer.writeStaticString("HIGHESTMODSEQ")
         case .appendLimit: buffer.writeStaticString("APPENDLIMIT")
+        case .deletedStorage: buffer.writeStaticString("DELETED-STORAGE")
         }
     }
 }

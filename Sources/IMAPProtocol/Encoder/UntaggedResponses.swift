@@ -53,6 +53,12 @@ extension ResponseEncoder {
         case .namespace(let namespaces):
             buffer.writeStaticString("* NAMESPACE ")
             writeNamespaces(namespaces, into: &buffer)
+        case .quota(let root, let resources):
+            buffer.writeStaticString("* QUOTA ")
+            writeQuota(root: root, resources, into: &buffer)
+        case .quotaRoot(let mailbox, let roots):
+            buffer.writeStaticString("* QUOTAROOT ")
+            writeQuotaRoot(mailbox: mailbox, roots: roots, into: &buffer)
         case .mailboxStatus(let mailbox, let attributes):
             buffer.writeStaticString("* STATUS ")
             writeStatusData(mailbox: mailbox, attributes, into: &buffer)

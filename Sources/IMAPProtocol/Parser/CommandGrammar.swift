@@ -68,6 +68,9 @@ extension GrammarParser {
         case "STATUS": return try status()
         case "APPEND": return try append()
         case "IDLE": return .idle
+        case "GETQUOTA": return try getQuota()
+        case "GETQUOTAROOT": return try getQuotaRoot()
+        case "SETQUOTA": return try setQuota()
         case "COMPRESS":
             // RFC 4978 §5: `compress = "COMPRESS" SP algorithm`; `algorithm = "DEFLATE"`,
             // read as an atom so an unknown one is the session's BAD, with the tag.

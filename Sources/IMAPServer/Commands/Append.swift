@@ -63,6 +63,15 @@ extension IMAPSession {
         }
         let folder = stream.folder
         do {
+            // RFC 9208 §4.3.1: refused before the literal is written anywhere when the
+            // command (all its messages so far, this one included; the literal's size
+            // is the file's) cannot fit. commitAll checks again under the quota lock.
+            let quota = stream.within.user.quota
+            let bytes = stream.messages.reduce(Int64(clamping: header.size)) { $0 + Int64($1.transaction.size) }
+            let count = Int64(stream.messages.count + 1)
+            if try await context.blocking({ try quota.wouldExceed(bytes: bytes, messages: count) }) {
+                throw Quota.Exceeded()
+            }
             let transaction = try await context.blocking { try folder.beginAppend() }
             let message = PendingAppend(
                 transaction: transaction, flags: MessageFlags(wire: header.flags),
@@ -93,11 +102,25 @@ extension IMAPSession {
         guard let stream = endAppend() else { return .done }
         let registry = context.registry
         let (folder, messages) = (stream.folder, stream.messages)
+        let quota = stream.within.user.quota
         let result: (StoreUIDValidity, [StoreUID])
         do {
             result = try await context.blocking {
                 defer { registry.release(folder) }
-                return try Self.commitAll(messages, to: folder)
+                // RFC 9208 §4.3.1: the whole command (MULTIAPPEND included) is checked
+                // against the quota before anything reaches cur/; refused, every
+                // message is removed from tmp/ (commitAll's rollback, or the abort
+                // below when the check itself refuses).
+                let added = QuotaUsage(
+                    bytes: messages.reduce(0) { $0 + Int64($1.transaction.size) }, messages: Int64(messages.count))
+                do {
+                    return try quota.reserve(bytes: added.bytes, messages: added.messages) {
+                        (try Self.commitAll(messages, to: folder), added)
+                    }
+                } catch let error as Quota.Exceeded {
+                    for message in messages { message.transaction.abort() }
+                    throw error
+                }
             }
         } catch {
             sendStoreFailure(stream.tag, error, name: stream.name)

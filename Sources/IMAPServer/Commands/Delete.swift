@@ -21,8 +21,14 @@ extension IMAPSession {
             writer.untagged(.status(.ok, code: .closed, text: "Selected mailbox is being deleted."))
         }
         let store = user.mailstore
+        let quota = user.quota
         do {
-            try await context.blocking { try store.deleteFolder(components) }
+            try await context.blocking {
+                // What the folder holds is counted first and recorded once it is gone.
+                let freed = quota.limits.isUnlimited ? nil : try store.quotaUsage(ofFolder: components)
+                try store.deleteFolder(components)
+                if let freed { quota.record(bytes: -freed.bytes, messages: -freed.messages) }
+            }
         } catch StoreError.nonexistent {
             // §6.3.5: a \Noselect name with children cannot be deleted.
             let hasChildren =

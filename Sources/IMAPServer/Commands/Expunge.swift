@@ -33,11 +33,15 @@ extension IMAPSession {
     /// folder's snapshot, fresher than the view's flags).
     func expungeDeleted(_ mailbox: SelectedMailbox, among candidates: Set<StoreUID>) async throws {
         let folder = mailbox.folder
-        _ = try await context.blocking { () -> [StoreUID] in
+        let quota = state.user?.quota
+        try await context.blocking {
             let deleted = folder.snapshot.messages
                 .filter { $0.flags.system.contains(.deleted) && candidates.contains($0.uid) }
                 .map(\.uid)
-            return deleted.isEmpty ? [] : try folder.expunge(deleted)
+            guard !deleted.isEmpty else { return }
+            let (_, freed) = try folder.expungeFreeing(deleted)
+            // `maildirsize` gets what the unlinked files held (a negative line).
+            quota?.record(bytes: -freed.bytes, messages: -freed.messages)
         }
     }
 }

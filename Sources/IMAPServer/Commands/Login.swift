@@ -32,6 +32,7 @@ extension IMAPSession {
         }
         guard !closed else { return .close }
         let mailstore: Mailstore
+        let quota: QuotaLimits
         switch verified {
         case nil:
             logger.notice("authentication failed", metadata: ["user": .client(username)])
@@ -45,8 +46,15 @@ extension IMAPSession {
                 metadata: ["user": .client(username), "reason": "\(reason)"])
             fail(tag, .mailboxUnavailable)
             return .done
-        case .available(let store)?:
+        case .invalidQuotaRule(let error)?:
+            logger.error(
+                "login refused: the user's quota rule is not supported",
+                metadata: ["user": .client(username), "reason": .client(error.message)])
+            fail(tag, .mailboxUnavailable)
+            return .done
+        case .available(let store, let limits)?:
             mailstore = store
+            quota = limits
         }
         switch context.limits.logIn(connection.slot, user: username) {
         case nil: break
@@ -58,7 +66,7 @@ extension IMAPSession {
             fail(tag, .tooManyConnectionsForUser(limit))
             return .done
         }
-        enterAuthenticated(UserSession(username: username, mailstore: mailstore))
+        enterAuthenticated(UserSession(username: username, mailstore: mailstore, quota: quota))
         logger[metadataKey: "user"] = .client(username)
         logger.info("logged in")
         writer.tagged(tag, .ok, .capability(capabilities), "Logged in.")
@@ -68,8 +76,21 @@ extension IMAPSession {
     /// What a login found: the user's Mailstore, with the file-system ids its files are
     /// handled with (MaildirStore/FileOwner.swift), or why the Maildir cannot be served.
     enum UserMaildir: Sendable {
-        case available(Mailstore)
+        case available(Mailstore, QuotaLimits)
         case unavailable(MaildirUnavailable)
+        /// A passwd `quota_rule…` field this server cannot apply (a per-folder rule):
+        /// refused rather than served without the limit the administrator meant.
+        case invalidQuotaRule(QuotaRuleError)
+    }
+
+    /// The user's limits: the server's default rules with the passwd entry's own.
+    private func quotaLimits(extraFields: [String: String]) -> Result<QuotaLimits, QuotaRuleError> {
+        let rules = QuotaRule.rules(defaults: context.config.quotaRules, extraFields: extraFields)
+        do throws(QuotaRuleError) {
+            return .success(try QuotaRule.limits(rules))
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// The user's Maildir when the password is right (or when --any-password is on and
@@ -80,6 +101,7 @@ extension IMAPSession {
         guard UserDirectory.isAcceptableUsername(username) else { return nil }
         if config.anyPassword {
             guard let path = maildirPath(for: username, home: "") else { return nil }
+            guard case .success(let limits) = quotaLimits(extraFields: [:]) else { return nil }
             return try? await context.blocking { () -> UserMaildir? in
                 if config.createUsers, FileOwner.owner(of: path) == nil {
                     // Testing only: a new Maildir belongs to the owner of the spool.
@@ -87,7 +109,7 @@ extension IMAPSession {
                     try Mailstore(root: path, logger: logger, owner: owner).createIfMissing()
                 }
                 do {
-                    return .available(try Mailstore.forUser(root: path, uid: nil, gid: nil, logger: logger))
+                    return .available(try Mailstore.forUser(root: path, uid: nil, gid: nil, logger: logger), limits)
                 } catch {
                     return nil
                 }
@@ -96,9 +118,15 @@ extension IMAPSession {
         guard let passwd = context.passwd else { return nil }
         let entry = try? await context.authentication { passwd.verify(user: username, password: password) }
         guard let entry, let path = maildirPath(for: username, home: entry.home) else { return nil }
+        let limits: QuotaLimits
+        switch quotaLimits(extraFields: entry.extraFields) {
+        case .success(let found): limits = found
+        case .failure(let error): return .invalidQuotaRule(error)
+        }
         return try? await context.blocking { () -> UserMaildir in
             do throws(MaildirUnavailable) {
-                return .available(try Mailstore.forUser(root: path, uid: entry.uid, gid: entry.gid, logger: logger))
+                return .available(
+                    try Mailstore.forUser(root: path, uid: entry.uid, gid: entry.gid, logger: logger), limits)
             } catch {
                 return .unavailable(error)
             }

@@ -51,6 +51,12 @@ extension IMAPSession {
                 values.append((attribute, UInt64(max(0, context.config.decoderLimits.maxLiteralSize))))
             // RFC 7162 §3.1.2.2.
             case .highestModSeq: values.append((attribute, snapshot.highestModSeq.rawValue))
+            case .deletedStorage:
+                // RFC 9208 §4.1.4: the storage an EXPUNGE would free, in octets (its
+                // fallback is the sum of RFC822.SIZE), the exact value: the file
+                // sizes, as the quota counts them.
+                let deleted = snapshot.messages.filter { $0.flags.system.contains(.deleted) }
+                values.append((attribute, deleted.reduce(0) { $0 + UInt64($1.physicalSize ?? 0) }))
             }
         }
         return values
@@ -58,11 +64,13 @@ extension IMAPSession {
 }
 
 extension SharedFolder {
-    /// The folder synchronized, with RFC822.SIZE of every message when SIZE is asked
-    /// for (a scan leaves it unread, MessageRecord). Blocking.
+    /// The folder synchronized, with RFC822.SIZE and the file size of every message
+    /// when SIZE or DELETED-STORAGE is asked for (a scan leaves it unread, MessageRecord). Blocking.
     func statusSnapshot(for attributes: [StatusAttribute]) throws -> FolderSnapshot {
         var snapshot = try synchronize(moveNewToCur: false)
-        if attributes.contains(.size) { snapshot.messages = try completeDetails(snapshot.messages) }
+        if attributes.contains(.size) || attributes.contains(.deletedStorage) {
+            snapshot.messages = try completeDetails(snapshot.messages)
+        }
         return snapshot
     }
 }

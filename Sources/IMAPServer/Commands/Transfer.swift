@@ -19,16 +19,36 @@ extension IMAPSession {
         }
         let source = mailbox.folder
         let registry = context.registry
+        let quota = state.user?.quota
         do {
             return try await context.blocking {
                 defer { registry.release(destination) }
-                let pairs = move ? try source.move(uids, to: destination) : try source.copy(uids, to: destination)
+                // MOVE within the user's one quota root changes no usage and is never
+                // refused (Dovecot 2.3 does the same); COPY adds the set's total.
+                guard !move else { return (try source.move(uids, to: destination), destination.snapshot.uidValidity) }
+                guard let quota, !quota.limits.isUnlimited else {
+                    return (try source.copy(uids, to: destination), destination.snapshot.uidValidity)
+                }
+                let sizes = try Self.physicalSizes(of: uids, in: source)
+                let total = QuotaUsage(bytes: sizes.values.reduce(0, +), messages: Int64(sizes.count))
+                let pairs = try quota.reserve(bytes: total.bytes, messages: total.messages) {
+                    let pairs = try source.copy(uids, to: destination)
+                    let copied = pairs.map { sizes[$0.0] ?? 0 }
+                    return (pairs, QuotaUsage(bytes: copied.reduce(0, +), messages: Int64(copied.count)))
+                }
                 return (pairs, destination.snapshot.uidValidity)
             }
         } catch {
             sendStoreFailure(tag, error, name: name)
             return nil
         }
+    }
+
+    /// The file size of each message (what `maildirsize` counts). Blocking.
+    static func physicalSizes(of uids: [StoreUID], in folder: SharedFolder) throws -> [StoreUID: Int64] {
+        let wanted = Set(uids)
+        let records = try folder.completeDetails(folder.snapshot.messages.filter { wanted.contains($0.uid) })
+        return Dictionary(records.map { ($0.uid, Int64($0.physicalSize ?? 0)) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// The selected mailbox, the UIDs `set` names (in this session's view) and the

@@ -75,6 +75,12 @@ enum CommandError: Error {
     static let searchTooComplex = refused(.limit, "Search too complex.")
     static let sortTooLarge = refused(.limit, "Too much to sort or thread in this mailbox.")
     static let tlsNotConfigured = refused(nil, "TLS is not configured on this server.")
+    /// RFC 9208 §4.3.1, with Dovecot 2.3's text.
+    static let overQuota = refused(.overQuota, "Quota exceeded (mailbox for user is full)")
+    /// RFC 9208 §4.1.3: SETQUOTA is for administrators (Dovecot's answer).
+    static let quotaChangeNotPermitted = refused(.noPerm, "Quota can be changed only by admin.")
+    /// RFC 9208 §4.1.1: GETQUOTA of a root the user does not have (Dovecot's text).
+    static let quotaRootMissing = refused(nil, "Quota root doesn't exist.")
 
     static let unknownSelectionOptions = syntax("Unknown select options.")
     static let unknownReturnOptions = syntax("Unknown return options.")
@@ -140,6 +146,7 @@ enum CommandError: Error {
         case StoreError.alreadyExists: return .alreadyExists
         case StoreError.tooManyKeywords: return .tooManyKeywords
         case StoreError.locked: return .locked
+        case is Quota.Exceeded: return .overQuota
         default: return .serverFault("storage failure: \(error)")
         }
     }

@@ -18,7 +18,7 @@ struct CommandSpec {
         case .capability, .noop, .logout, .id, .enable: return .anyState
         case .starttls, .authenticate, .login: return .notAuthenticated
         case .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub, .namespace,
-            .status, .append, .idle, .compress:
+            .status, .append, .idle, .compress, .getQuota, .getQuotaRoot, .setQuota:
             return .authenticated
         case .check, .close, .unselect, .expunge, .uidExpunge, .copy, .move, .cancelUpdate: return .selected
         case .search(let kind, _), .sort(let kind, _), .thread(let kind, _):

@@ -59,6 +59,9 @@ extension IMAPSession {
         case .subscribe(let name): await handleSubscribe(tag: tag, user: user, name: name)
         case .unsubscribe(let name): await handleUnsubscribe(tag: tag, user: user, name: name)
         case .append(let name, let messages): await handleAppend(tag: tag, name: name, messages: messages)
+        case .getQuota(let root): await handleGetQuota(tag: tag, user: user, root: root)
+        case .getQuotaRoot(let name): await handleGetQuotaRoot(tag: tag, user: user, name: name)
+        case .setQuota: handleSetQuota(tag: tag)
         default: return serverBug(tag, "\(tagged.command.name) has no handler for the authenticated state")
         }
         return .done

@@ -108,8 +108,11 @@ struct Idling {
 final class UserSession: Sendable {
     let username: String
     let mailstore: Mailstore
-    init(username: String, mailstore: Mailstore) {
+    /// The user's Maildir++ quota (unlimited when no rule sets a limit).
+    let quota: Quota
+    init(username: String, mailstore: Mailstore, quota: QuotaLimits = .unlimited) {
         self.username = username
         self.mailstore = mailstore
+        self.quota = Quota(store: mailstore, limits: quota)
     }
 }
