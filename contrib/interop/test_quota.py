@@ -142,6 +142,7 @@ class QuotaInteropTest(ServerTestCase):
         self.assertEqual(self.dovecot.quota_get(), ours)
         # Dovecot trusted our file (no recalculation rewrote it).
         self.assertEqual(self.read_maildirsize(), text)
+        print(f"\nour maildirsize {text!r}: ours and doveadm quota get: {ours}")
 
     def test_maildirsize_written_by_dovecot_is_read_by_us(self):
         self.dovecot.start()
@@ -160,6 +161,7 @@ class QuotaInteropTest(ServerTestCase):
         expected = self.dovecot.quota_get()
         self.assertEqual(self.our_quota(), expected)
         self.assertEqual(self.read_maildirsize(), appended)
+        print(f"\nDovecot's maildirsize {appended!r}: doveadm and ours: {expected}")
         # And the two recalculations agree with each other.
         os.unlink(self.maildirsize)
         self.assertEqual(self.our_quota(), expected)
