@@ -206,11 +206,16 @@ def tree_digest(root: str, live_uidlists: bool = False):
 
 
 def uidlist_digest(path: str) -> str:
-    """A dovecot-uidlist as its header's V (UIDVALIDITY) and N (next UID) and the
-    records (UID, base name) of the messages whose files are in cur/ or new/ beside it:
-    a new UID, a renumbered message or a changed UIDVALIDITY/UIDNEXT show; the records of
+    """A dovecot-uidlist as its header's V (UIDVALIDITY), its next UID, and the records
+    (UID, base name) of the messages whose files are in cur/ or new/ beside it: a new
+    UID, a renumbered message or a changed UIDVALIDITY/UIDNEXT show; the records of
     expunged files, which compaction drops whenever it runs, do not. (Flags live in the
-    file names, which tree_digest digests anyway.)"""
+    file names, which tree_digest digests anyway.)
+
+    The next UID is the larger of the header's N and the highest record's UID + 1:
+    Dovecot appends records without rewriting the header, so its N may lag (the
+    fixture's .Trash says N1 above a record with UID 1), and a compaction writes the
+    effective value (N2)."""
     folder = os.path.dirname(path)
     present = set()
     for sub in ("cur", "new"):
@@ -220,15 +225,20 @@ def uidlist_digest(path: str) -> str:
             pass
     with open(path, "rb") as fh:
         lines = fh.read().decode("utf-8", "replace").splitlines()
-    header = [field for field in (lines[0].split() if lines else [])[1:] if field[:1] in ("V", "N")]
+    header = (lines[0].split() if lines else [])[1:]
+    validity = [field for field in header if field.startswith("V")]
+    next_uid = max([int(field[1:]) for field in header if field[:1] == "N" and field[1:].isdigit()] or [0])
     records = []
     for line in lines[1:]:
         # Version 3 records: "<uid> [<key><value> ...] :<base name>".
         fields, colon, name = line.partition(" :")
+        uid = fields.split(" ", 1)[0]
+        if uid.isdigit():
+            next_uid = max(next_uid, int(uid) + 1)
         base = name.split(":", 1)[0]
         if colon and base in present:
-            records.append((fields.split(" ", 1)[0], base))
-    text = repr((header, sorted(records))).encode()
+            records.append((uid, base))
+    text = repr((validity, next_uid, sorted(records))).encode()
     return "uidlist " + hashlib.sha256(text).hexdigest()
 
 

@@ -227,6 +227,14 @@ class LiveUidlistDigestTests(unittest.TestCase):
         self.assertEqual(self.digest(), before)
         self.assertNotEqual(tree_digest(self.work), before)
 
+    def test_a_header_lagging_behind_appended_records_is_the_compacted_header(self):
+        # As the fixture's .Trash: Dovecot appended UID 3 without rewriting N; the
+        # server's compaction drops 3 (its file is gone) and writes N4.
+        self.write("3 V7 N2 G0123\n1 :1.M1P1.h\n2 :2.M2P1.h\n3 :3.M3P1.h\n")
+        before = self.digest()
+        self.write("3 V7 N4 G0123\n1 :1.M1P1.h\n2 :2.M2P1.h\n")
+        self.assertEqual(self.digest(), before)
+
     def test_a_new_uid_next_uid_or_renumbering_is_a_change(self):
         before = self.digest()
         for text in ("3 V7 N5 G0123\n1 :1.M1P1.h\n2 :2.M2P1.h\n",
