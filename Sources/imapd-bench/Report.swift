@@ -80,11 +80,16 @@ enum Ratio {
         }
     }
 
-    /// One row per (scenario, metric), in the order first seen; medians over rounds.
+    /// One row per (scenario, metric), in the order first seen (results of one scenario
+    /// and round in the order given: compare.sh's file names order (b)'s phases); medians
+    /// over rounds.
     static func rows(_ results: [ScenarioResult], ours: String, theirs: String) -> [ReportRow] {
         var order: [String] = []
         var values: [String: (Metric, [String: [Double]], String)] = [:]
-        for result in results.sorted(by: { ($0.scenario, $0.round) < ($1.scenario, $1.round) }) {
+        let ordered = results.enumerated().sorted {
+            ($0.element.scenario, $0.element.round, $0.offset) < ($1.element.scenario, $1.element.round, $1.offset)
+        }
+        for result in ordered.map(\.element) {
             for metric in result.metrics {
                 let key = result.scenario + "\u{0}" + metric.name
                 if values[key] == nil {

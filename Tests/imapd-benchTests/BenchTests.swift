@@ -160,6 +160,25 @@ import Testing
         return r
     }
 
+    /// (b)'s phases come in several files of one scenario and round: their rows keep the
+    /// order the files were given in (compare.sh names them so), whatever the servers.
+    @Test func rowsOfOneScenarioAndRoundKeepTheGivenOrder() {
+        func run(_ server: String, _ names: [String]) -> ScenarioResult {
+            var r = ScenarioResult(scenario: "b", server: server, round: 1)
+            r.metrics = names.map { Metric(name: $0, value: 1, unit: "ms", better: .lower) }
+            return r
+        }
+        let names = ["first-ever SELECT", "cold SELECT", "cold UID SORT", "warm SELECT", "index bytes/message"]
+        let results = [
+            run("dovecot", [names[0]]), run("imapd-maildir", [names[0]]), run("imapd-maildir", [names[1], names[2]]),
+            run("dovecot", [names[1], names[2]]), run("dovecot", [names[3]]), run("imapd-maildir", [names[3]]),
+            run("imapd-maildir", [names[4]]), run("dovecot", [names[4]]),
+        ]
+        let rows = Ratio.rows(results, ours: "imapd-maildir", theirs: "dovecot")
+        #expect(rows.map(\.metric) == names)
+        #expect(rows.allSatisfy { $0.ratio == 1 })
+    }
+
     @Test func ratiosUseMediansAndDirection() {
         let rows = Ratio.rows(
             [

@@ -209,7 +209,8 @@ stop() {
 port_of() { if [ "$1" = "$OURS" ]; then echo "$PORT"; else echo "$DOVECOT_PORT"; fi; }
 
 # bench SERVER ROUND SUBCOMMAND ARGS…: one imapd-bench run, its JSON kept for the report
-# (RUN_TAG, if set, tells apart the files of several runs of one scenario and round).
+# (RUN_TAG, if set, tells apart the files of several runs of one scenario and round; the
+# report lists their rows in the order of the file names).
 bench() {
     local server=$1 round=$2 sub=$3 scenario=$4
     shift 4
@@ -236,7 +237,7 @@ index_bytes() {
     fi
     uidlist=$(stat -c %s "$home/dovecot-uidlist" 2>/dev/null || echo 0)
     echo "--- b index on $server: $own bytes of its own index files, dovecot-uidlist $uidlist bytes"
-    cat >"$RESULTS/b-index-$server-$round.json" <<EOF
+    cat >"$RESULTS/b-4-index-$server-$round.json" <<EOF
 {"scenario": "b", "server": "$server", "round": $round, "errors": 0, "errorSamples": [], "commands": [],
  "notes": ["index files after the run: $own bytes, dovecot-uidlist $uidlist bytes, $FOLDER_MESSAGES messages"],
  "metrics": [
@@ -263,19 +264,21 @@ if want b; then
             start "$server" "$WORK/b-$server"
             drop_caches
             # shellcheck disable=SC2086
-            RUN_TAG=-first bench "$server" "$round" folder b --user huge --phase first-ever \
+            RUN_TAG=-1-first-ever bench "$server" "$round" folder b --user huge --phase first-ever \
                 --operations $FOLDER_OPERATIONS
             stop "$SERVER_PID"
+            step=0
             for operation in $FOLDER_OPERATIONS; do
+                step=$((step + 1))
                 start "$server" "$WORK/b-$server"
                 drop_caches
-                RUN_TAG=-cold-$operation bench "$server" "$round" folder b --user huge --phase cold \
+                RUN_TAG=-2-cold-$step-$operation bench "$server" "$round" folder b --user huge --phase cold \
                     --operations "$operation"
                 stop "$SERVER_PID"
             done
             start "$server" "$WORK/b-$server"
             # shellcheck disable=SC2086
-            RUN_TAG=-warm bench "$server" "$round" folder b --user huge --phase warm \
+            RUN_TAG=-3-warm bench "$server" "$round" folder b --user huge --phase warm \
                 --operations $FOLDER_OPERATIONS --warmup 1 --sessions "$WARM_SESSIONS"
             stop "$SERVER_PID"
             index_bytes "$server" "$round"
