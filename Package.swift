@@ -110,6 +110,8 @@ let package = Package(
             name: "IMAPServerTests",
             dependencies: [
                 "IMAPServer", "IMAPProtocol", "MaildirStore", "Auth", "LogCapture", "CZlib",
+                // SortThreadBenchGoldenTests writes the benchmark spool with its generator.
+                "imapd-bench",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -45,6 +45,11 @@ struct IMAPClient {
     private var tagNumber = 0
     /// Messages in the selected mailbox as the server reported them (EXISTS, EXPUNGE).
     private(set) var exists = 0
+    /// The last `* OK [UIDNEXT n]` of a SELECT (RFC 9051 §7.1), 0 before.
+    private(set) var uidNext = 0
+    /// Numbers in the last `* SORT` or `* THREAD` response (RFC 5256 §4): as many as
+    /// messages listed, to check a whole-folder SORT or THREAD answered for every message.
+    var listed = 0
     /// Untagged BAD responses seen since the last `takeProtocolErrors`.
     private var protocolErrors: [String] = []
     /// Called for every `* n EXISTS`, with its arrival time (IDLE scenarios).
@@ -83,6 +88,10 @@ struct IMAPClient {
             exists = max(0, exists - 1)
         } else if response.isUntaggedBAD {
             protocolErrors.append(response.excerpt)
+        } else if let value = response.responseCode("UIDNEXT") {
+            uidNext = value
+        } else if response.isUntagged("SORT") || response.isUntagged("THREAD") {
+            listed = response.numberCount
         }
     }
 

@@ -18,6 +18,11 @@ struct Generate: ParsableCommand {
     @Option(help: "Write a passwd file here, every user with --hash.") var passwd: String?
     @Option(help: "Password hash for every user, e.g. {SHA512-CRYPT}$6$…") var hash: String?
     @Option(help: "Random seed.") var seed: UInt64 = 6
+    @Flag(
+        help:
+            "Write a dovecot-uidlist in every Maildir: UID n for the n-th message generated, so that every server given a copy serves the same UIDs (the golden SORT/THREAD test)."
+    )
+    var uidlist = false
 
     func validate() throws {
         if (passwd == nil) != (hash == nil) { throw ValidationError("--passwd and --hash go together") }
@@ -29,11 +34,13 @@ struct Generate: ParsableCommand {
         for user in 1...max(users, 1) where users > 0 {
             let name = Self.userName(prefix: userPrefix, index: user)
             names.append(name)
-            try Self.writeMaildir(root: root + "/" + name, count: messages, small: false, rng: &rng)
+            try Self.writeMaildir(
+                root: root + "/" + name, count: messages, small: false, uidlist: uidlist, rng: &rng)
         }
         if !hugeUser.isEmpty {
             names.append(hugeUser)
-            try Self.writeMaildir(root: root + "/" + hugeUser, count: hugeMessages, small: true, rng: &rng)
+            try Self.writeMaildir(
+                root: root + "/" + hugeUser, count: hugeMessages, small: true, uidlist: uidlist, rng: &rng)
         }
         if !bigUser.isEmpty {
             names.append(bigUser)
@@ -68,9 +75,14 @@ struct Generate: ParsableCommand {
     }
 
     /// Most messages seen, some flagged or answered; the newest 2 % still in new/.
-    static func writeMaildir<R: RandomNumberGenerator>(root: String, count: Int, small: Bool, rng: inout R) throws {
+    /// With `uidlist`, a version 3 dovecot-uidlist giving the n-th message UID n (records
+    /// name the base, the part before `:2,`, as Dovecot's do), a fixed UIDVALIDITY and GUID.
+    static func writeMaildir<R: RandomNumberGenerator>(
+        root: String, count: Int, small: Bool, uidlist: Bool = false, rng: inout R
+    ) throws {
         for sub in ["cur", "new", "tmp"] { try FileIO.makeDirectories(root + "/" + sub) }
         let unseenFrom = count - count / 50
+        var records = ["3 V\(MessageFactory.epoch) N\(count + 1) G\(uidlistGUID)"]
         for index in 0..<count {
             let message = MessageFactory.message(index: index, small: small, rng: &rng)
             let draw = rng.next() % 100
@@ -80,6 +92,11 @@ struct Generate: ParsableCommand {
             try FileIO.write(
                 message, to: root + (flags == nil ? "/new/" : "/cur/") + name,
                 mtime: MessageFactory.epoch + index * 37)
+            records.append("\(index + 1) :\(fileName(index: index, message: message, flags: nil))")
         }
+        if uidlist { try FileIO.write(records.joined(separator: "\n") + "\n", to: root + "/dovecot-uidlist") }
     }
+
+    /// The mailbox GUID of generated uidlists (any 32 hex digits; fixed for reproducibility).
+    static let uidlistGUID = "0123456789abcdef0123456789abcdef"
 }

@@ -55,6 +55,35 @@ struct IMAPResponse: Equatable, Sendable {
     /// `* OK …` (the greeting, among others).
     var isUntaggedOK: Bool { kind == .untagged && hasWord("OK", at: 1) }
 
+    /// `* <keyword> …` (SORT, THREAD, SEARCH).
+    func isUntagged(_ keyword: String) -> Bool { kind == .untagged && hasWord(keyword, at: 1) }
+
+    /// `* OK [<code> n] …`: n (UIDNEXT, UIDVALIDITY), else nil.
+    func responseCode(_ code: String) -> Int? {
+        let open = Array(("[" + code + " ").utf8)
+        guard isUntaggedOK, text.count > 5 + open.count, Array(text[5..<(5 + open.count)]) == open else { return nil }
+        let digits = text[(5 + open.count)...].prefix { $0 >= ASCII.zero && $0 <= ASCII.nine }
+        return Int(decimal: digits)
+    }
+
+    /// How many runs of digits the response holds after its first two words: the
+    /// message numbers of `* SORT 3 1 2` or `* THREAD (1 2)(3)`.
+    var numberCount: Int {
+        var count = 0
+        var inNumber = false
+        var words = 0
+        for byte in text {
+            if words < 2 {
+                if byte == ASCII.space { words += 1 }
+                continue
+            }
+            let digit = byte >= ASCII.zero && byte <= ASCII.nine
+            if digit && !inNumber { count += 1 }
+            inNumber = digit
+        }
+        return count
+    }
+
     /// Word number `index` (0-based, single spaces) is `word`, case-insensitively.
     private func hasWord(_ word: String, at index: Int) -> Bool {
         var start = 0

@@ -22,7 +22,11 @@ final class SortThreadGoldenTests: XCTestCase {
     }
 
     static func recorded() throws -> [Exchange] {
-        let text = try String(contentsOf: golden.appendingPathComponent("dovecot.txt"), encoding: .utf8)
+        recorded(from: try String(contentsOf: golden.appendingPathComponent("dovecot.txt"), encoding: .utf8))
+    }
+
+    /// The exchanges of a recording: "C: command", "S: untagged line"…, "T: status".
+    static func recorded(from text: String) -> [Exchange] {
         var exchanges: [Exchange] = []
         for line in text.split(separator: "\n") {
             if line.hasPrefix("C: ") {

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import Testing
 
@@ -47,6 +48,21 @@ import Testing
         #expect(got[2].isUntaggedBAD)
         #expect(!got[3].isUntaggedBAD)
         #expect(got[3].untaggedNumber("FETCH") == 4)
+    }
+
+    /// Scenario (b) reads UIDNEXT from SELECT and checks SORT/THREAD listed every message.
+    @Test func responseCodesAndListedNumbers() throws {
+        let got = try responses([
+            "* OK [UIDNEXT 100001] Predicted next UID\r\n* OK [UIDVALIDITY 7] x\r\n* SORT 3 1 22\r\n",
+            "* THREAD (1 2)(3 (4)(5 66))\r\n* SORT\r\n* 5 FETCH (UID 9)\r\n",
+        ])
+        #expect(got[0].responseCode("UIDNEXT") == 100001)
+        #expect(got[1].responseCode("UIDNEXT") == nil)
+        #expect(got[1].responseCode("UIDVALIDITY") == 7)
+        #expect(got[2].isUntagged("SORT") && got[2].numberCount == 3)
+        #expect(got[3].isUntagged("THREAD") && got[3].numberCount == 6)
+        #expect(got[4].isUntagged("SORT") && got[4].numberCount == 0)
+        #expect(!got[5].isUntagged("SORT") && got[5].responseCode("UIDNEXT") == nil)
     }
 
     @Test func aLineThatIsNoResponseIsAnError() {
@@ -138,10 +154,29 @@ import Testing
         var r = ScenarioResult(scenario: scenario, server: server, round: round)
         r.metrics = [
             Metric(
-                name: scenario.contains("@") ? "p50" : scenario.hasPrefix("a") ? "commands/s" : "warm total",
+                name: scenario.contains("@") ? "p50" : scenario.hasPrefix("a") ? "commands/s" : "warm SELECT+FETCH",
                 value: value, unit: "", better: better)
         ]
         return r
+    }
+
+    /// (b)'s phases come in several files of one scenario and round: their rows keep the
+    /// order the files were given in (compare.sh names them so), whatever the servers.
+    @Test func rowsOfOneScenarioAndRoundKeepTheGivenOrder() {
+        func run(_ server: String, _ names: [String]) -> ScenarioResult {
+            var r = ScenarioResult(scenario: "b", server: server, round: 1)
+            r.metrics = names.map { Metric(name: $0, value: 1, unit: "ms", better: .lower) }
+            return r
+        }
+        let names = ["first-ever SELECT", "cold SELECT", "cold UID SORT", "warm SELECT", "index bytes/message"]
+        let results = [
+            run("dovecot", [names[0]]), run("imapd-maildir", [names[0]]), run("imapd-maildir", [names[1], names[2]]),
+            run("dovecot", [names[1], names[2]]), run("dovecot", [names[3]]), run("imapd-maildir", [names[3]]),
+            run("imapd-maildir", [names[4]]), run("dovecot", [names[4]]),
+        ]
+        let rows = Ratio.rows(results, ours: "imapd-maildir", theirs: "dovecot")
+        #expect(rows.map(\.metric) == names)
+        #expect(rows.allSatisfy { $0.ratio == 1 })
     }
 
     @Test func ratiosUseMediansAndDirection() {
@@ -229,5 +264,38 @@ import Testing
         let big = MessageFactory.large(size: 1_000_000, seed: 1)
         #expect(abs(big.count - 1_000_000) < 2000)
         #expect(MessageFactory.date(1_700_000_000) == "Tue, 14 Nov 2023 22:13:20 +0000")
+    }
+}
+
+@Suite struct GenerateTests {
+    /// `generate --uidlist`: UID n names the n-th message's base (before `:2,`), in cur/
+    /// or new/, and N is one past the last, so every server given a copy has the same UIDs.
+    @Test func uidlistGivesEveryMessageItsIndexAsUID() throws {
+        var template = Array("/tmp/imapd-bench-generate.XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        let root = String(cString: try #require(made))
+        defer {
+            for sub in ["/u/cur", "/u/new", "/u/tmp"] {
+                for name in (try? FileIO.list(root + sub)) ?? [] { unlink(root + sub + "/" + name) }
+                rmdir(root + sub)
+            }
+            unlink(root + "/u/dovecot-uidlist")
+            rmdir(root + "/u")
+            rmdir(root)
+        }
+        var rng = SplitMix64(seed: 6)
+        try Generate.writeMaildir(root: root + "/u", count: 60, small: true, uidlist: true, rng: &rng)
+        let lines = String(decoding: try FileIO.read(root + "/u/dovecot-uidlist"), as: UTF8.self)
+            .split(separator: "\n")
+        #expect(lines.first == "3 V1700000000 N61 G\(Generate.uidlistGUID)")
+        #expect(lines.count == 61)
+        let files = try FileIO.list(root + "/u/cur") + FileIO.list(root + "/u/new")
+        let bases = Set(files.map { String($0.split(separator: ":", maxSplits: 1)[0]) })
+        for (n, line) in lines.dropFirst().enumerated() {
+            let fields = line.split(separator: " ", maxSplits: 1)
+            #expect(fields[0] == "\(n + 1)")
+            #expect(bases.contains(String(fields[1].dropFirst())))
+        }
+        #expect(try FileIO.list(root + "/u/new").count == 60 / 50)
     }
 }

@@ -11,7 +11,11 @@
 #   (a) mixed profile at 10 and 50 clients: closed loop (each client sends its next command
 #       when the last answered: throughput), then open loop at BENCH_RATE commands/s (each
 #       client on a fixed schedule, latency from the scheduled start: latency at equal load)
-#   (b) SELECT + UID FETCH 1:* (FLAGS) on a 100,000-message folder, cold and warm
+#   (b) a 100,000-message folder opened as a webmail does: SELECT + UID FETCH 1:* (FLAGS),
+#       UID SORT (REVERSE DATE), UID THREAD REFERENCES, UID FETCH of the newest 50
+#       (ENVELOPE); first-ever (no index of either server), cold (both restarted, page
+#       cache dropped, each server's own index from the first-ever run kept) and warm (new
+#       sessions on the running server); and each server's index bytes per message
 #   (c) idle sessions: memory per session
 #   (d) delivery -> EXISTS latency under IDLE     (e) FETCH BODY[] and APPEND of 50 MB
 #   (f) slow readers: another user's LOGIN+SELECT+FETCH time while 0, 8 and 64 connections
@@ -33,7 +37,9 @@
 #   BENCH_DROP_CACHES=auto    drop the page cache before each cold run of (b): auto = when
 #                             /proc/sys/vm/drop_caches is writable (root), 0 = never
 #   BENCH_SLOW_READERS="0 8 64"   slow-reader counts of (f)
-#   BENCH_SCENARIOS="a b c d e f"  which scenarios to run
+#   BENCH_SCENARIOS="a b c d e f"  which scenarios to run (and generate: "b" alone
+#                             generates only the large folder)
+#   BENCH_WARM_SESSIONS=3     warm sessions of (b), after one uncounted warm-up session
 #   BENCH_OUT=.build/bench    where report.md, report.json and the raw results go
 #   BENCH_PORT=24143          imapd-maildir's port (Dovecot gets BENCH_PORT+1)
 #   BENCH_KEEP=1              keep the work directory (spools, logs)
@@ -57,6 +63,7 @@ BIG_MB=${BENCH_BIG_MB:-50}
 DROP_CACHES=${BENCH_DROP_CACHES:-auto}
 SLOW_READERS=${BENCH_SLOW_READERS:-0 8 64}
 SCENARIOS=${BENCH_SCENARIOS:-a b c d e f}
+WARM_SESSIONS=${BENCH_WARM_SESSIONS:-3}
 OUT=${BENCH_OUT:-$REPO/.build/bench}
 PORT=${BENCH_PORT:-24143}
 DOVECOT_PORT=$((PORT + 1))
@@ -117,11 +124,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "generating the spool: $USERS users x $MESSAGES messages, a $FOLDER_MESSAGES-message folder, a $BIG_MB MB message"
+want() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# Only what the chosen scenarios use: (b) alone needs only the large folder.
+generated=(--users "$USERS" --messages "$MESSAGES" --huge-messages "$FOLDER_MESSAGES"
+    --big-size $((BIG_MB * 1024 * 1024)))
+want b || generated+=(--huge-user "")
+if ! want a && ! want c && ! want d && ! want e && ! want f; then
+    generated+=(--users 0 --big-user "" --deliver-user "")
+    log "generating the spool: a $FOLDER_MESSAGES-message folder"
+else
+    log "generating the spool: $USERS users x $MESSAGES messages, a $FOLDER_MESSAGES-message folder, a $BIG_MB MB message"
+fi
 HASH=$(printf '%s\n' "$PASSWORD" | "$IMAPD" passwd --scheme SHA512-CRYPT)
-"$BENCH" generate --root "$WORK/spool" --users "$USERS" --messages "$MESSAGES" \
-    --huge-messages "$FOLDER_MESSAGES" --big-size $((BIG_MB * 1024 * 1024)) \
-    --passwd "$WORK/passwd" --hash "$HASH"
+"$BENCH" generate --root "$WORK/spool" "${generated[@]}" --passwd "$WORK/passwd" --hash "$HASH"
 du -sh "$WORK/spool" | sed 's/^/spool: /'
 
 # Dovecot refuses root for mail access: as root its mail user is nobody, which must own
@@ -135,9 +151,10 @@ else
 fi
 chmod 755 "$WORK"
 
-# copy SRC DEST SERVER: a server's own copy of (part of) the spool.
+# copy SRC DEST SERVER: a server's own copy of (part of) the spool, without any index:
+# DEST-index (Dovecot's index directory for DEST, see start) goes too.
 copy() {
-    rm -rf "$2"
+    rm -rf "$2" "$2-index"
     cp -a "$1" "$2"
     if [ "$3" = "$THEIRS" ] && [ "$(id -u)" -eq 0 ]; then chown -R "$MAIL_UID:$MAIL_GID" "$2"; fi
 }
@@ -154,6 +171,10 @@ wait_port() {
 
 SERVER_PID=
 # start SERVER ROOT: starts it on its port, sets SERVER_PID (Dovecot: the master).
+# Dovecot's index files go to ROOT-index, which a restart keeps (as a site's would): its
+# run directory (sockets, state, log) is made afresh, its index only by `copy`. (An
+# earlier version wiped the index with the run directory at every start, so Dovecot's
+# "cold" figure of (b) was in fact a first scan of a folder it had never indexed.)
 start() {
     local server=$1 root=$2
     if [ "$server" = "$OURS" ]; then
@@ -165,9 +186,10 @@ start() {
         wait_port "$PORT"
     else
         local run=$WORK/dovecot-run
-        rm -rf "$run"; mkdir -p "$run/index"; chmod 755 "$run"
-        [ "$(id -u)" -eq 0 ] && chown "$MAIL_UID:$MAIL_GID" "$run/index"
-        sed -e "s#@RUN@#$run#g; s#@ROOT@#$root#g; s#@PORT@#$DOVECOT_PORT#g; s#@PASSWD@#$WORK/passwd#g" \
+        rm -rf "$run"; mkdir -p "$run" "$root-index"; chmod 755 "$run"
+        [ "$(id -u)" -eq 0 ] && chown "$MAIL_UID:$MAIL_GID" "$root-index"
+        sed -e "s#@RUN@#$run#g; s#@ROOT@#$root#g; s#@INDEX@#$root-index#g; s#@PORT@#$DOVECOT_PORT#g" \
+            -e "s#@PASSWD@#$WORK/passwd#g" \
             -e "s#@UID@#$MAIL_UID#g; s#@GID@#$MAIL_GID#g; s#@INTERNAL_USER@#$INTERNAL_USER#g" \
             -e "s#@INTERNAL_GROUP@#$INTERNAL_GROUP#g; s#@LOGIN_USER@#$LOGIN_USER#g" \
             -e "s#@SESSIONS@#$((IDLE_SESSIONS + 100))#g; s#@CLIENTS@#$((IDLE_SESSIONS * 3 + 1000))#g" \
@@ -186,30 +208,81 @@ stop() {
 
 port_of() { if [ "$1" = "$OURS" ]; then echo "$PORT"; else echo "$DOVECOT_PORT"; fi; }
 
-# bench SERVER ROUND SUBCOMMAND ARGS…: one imapd-bench run, its JSON kept for the report.
+# bench SERVER ROUND SUBCOMMAND ARGS…: one imapd-bench run, its JSON kept for the report
+# (RUN_TAG, if set, tells apart the files of several runs of one scenario and round; the
+# report lists their rows in the order of the file names).
 bench() {
     local server=$1 round=$2 sub=$3 scenario=$4
     shift 4
-    echo "--- $scenario on $server, round $round"
+    echo "--- $scenario${RUN_TAG:-} on $server, round $round"
     "$BENCH" "$sub" --port "$(port_of "$server")" --password "$PASSWORD" --server "$server" --round "$round" \
-        --scenario "$scenario" --json "$RESULTS/$scenario-$server-$round.json" "$@"
+        --scenario "$scenario" --json "$RESULTS/$scenario${RUN_TAG:-}-$server-$round.json" "$@"
 }
 
-want() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+drop_caches() { if [ "$DROP_CACHES" = 1 ]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi; }
 
-# --- (b) large folder, cold and warm: a fresh copy and a fresh server every time --------
+# index_bytes SERVER ROUND: (b)'s index sizes per message, as a result file. Dovecot: its
+# dovecot.index, dovecot.index.cache and dovecot.index.log* of the folder (in ROOT-index/
+# huge; not dovecot.list.index*, the mailbox list's). Ours: every file of the folder's
+# directory but dovecot-uidlist and dovecot-keywords (the Maildir's shared files; today
+# imapd-modseq). dovecot-uidlist, which both write, is reported on its own line.
+index_bytes() {
+    local server=$1 round=$2 home=$WORK/b-$1/huge own uidlist
+    if [ "$server" = "$THEIRS" ]; then
+        own=$(find "$WORK/b-$server-index/huge" -type f -name 'dovecot.index*' -printf '%s\n' |
+            awk '{ s += $1 } END { print s + 0 }')
+    else
+        own=$(find "$home" -maxdepth 1 -type f ! -name dovecot-uidlist ! -name dovecot-keywords -printf '%s\n' |
+            awk '{ s += $1 } END { print s + 0 }')
+    fi
+    uidlist=$(stat -c %s "$home/dovecot-uidlist" 2>/dev/null || echo 0)
+    echo "--- b index on $server: $own bytes of its own index files, dovecot-uidlist $uidlist bytes"
+    cat >"$RESULTS/b-4-index-$server-$round.json" <<EOF
+{"scenario": "b", "server": "$server", "round": $round, "errors": 0, "errorSamples": [], "commands": [],
+ "notes": ["index files after the run: $own bytes, dovecot-uidlist $uidlist bytes, $FOLDER_MESSAGES messages"],
+ "metrics": [
+  {"name": "index bytes/message", "value": $(awk "BEGIN { print $own / $FOLDER_MESSAGES }"), "unit": "B", "better": "lower"},
+  {"name": "dovecot-uidlist bytes/message", "value": $(awk "BEGIN { print $uidlist / $FOLDER_MESSAGES }"), "unit": "B", "better": "lower"}]}
+EOF
+}
+
+# --- (b) large folder: first-ever, cold and warm, each server alone on the machine -------
+# Per round and server: a fresh copy (no index of any server) opened in one session:
+# SELECT, the FLAGS listing, SORT, THREAD, the newest ENVELOPE page ("first-ever"; each
+# command after the first profits from what the earlier ones read, as in a webmail). Then
+# for each command on its own, a restart of the server and a dropped page cache, one
+# session: SELECT and that command ("cold": the server's own on-disk index kept). Then
+# new sessions on the running server ("warm": median of BENCH_WARM_SESSIONS after one
+# uncounted warm-up). Last, the index sizes.
+FOLDER_OPERATIONS="flags sort thread envelope"
 if want b; then
-    log "(b) SELECT + UID FETCH 1:* (FLAGS) on $FOLDER_MESSAGES messages (drop page cache: $DROP_CACHES)"
+    log "(b) $FOLDER_MESSAGES-message folder: first-ever, cold, warm (drop page cache: $DROP_CACHES)"
     for round in $(seq 1 "$ROUNDS"); do
         for server in "$OURS" "$THEIRS"; do
             mkdir -p "$WORK/b-$server"
             copy "$WORK/spool/huge" "$WORK/b-$server/huge" "$server"
             start "$server" "$WORK/b-$server"
-            pid=$SERVER_PID
-            if [ "$DROP_CACHES" = 1 ]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi
-            bench "$server" "$round" folder b --user huge --sessions 3
-            stop "$pid"
-            rm -rf "$WORK/b-$server"
+            drop_caches
+            # shellcheck disable=SC2086
+            RUN_TAG=-1-first-ever bench "$server" "$round" folder b --user huge --phase first-ever \
+                --operations $FOLDER_OPERATIONS
+            stop "$SERVER_PID"
+            step=0
+            for operation in $FOLDER_OPERATIONS; do
+                step=$((step + 1))
+                start "$server" "$WORK/b-$server"
+                drop_caches
+                RUN_TAG=-2-cold-$step-$operation bench "$server" "$round" folder b --user huge --phase cold \
+                    --operations "$operation"
+                stop "$SERVER_PID"
+            done
+            start "$server" "$WORK/b-$server"
+            # shellcheck disable=SC2086
+            RUN_TAG=-3-warm bench "$server" "$round" folder b --user huge --phase warm \
+                --operations $FOLDER_OPERATIONS --warmup 1 --sessions "$WARM_SESSIONS"
+            stop "$SERVER_PID"
+            index_bytes "$server" "$round"
+            rm -rf "$WORK/b-$server" "$WORK/b-$server-index"
         done
     done
 fi

@@ -4,6 +4,11 @@
 # it (Golden/sort-thread/corpus, made by `sort_thread.py corpus`). SortThreadGoldenTests
 # compares ours with them.
 #
+# COMMANDS=bench: the other golden file, Golden/sort-thread-bench/dovecot.txt, for
+# SortThreadBenchGoldenTests: the benchmark spool instead of the corpus (alice's INBOX made
+# by `imapd-bench generate --uidlist` from the debug build, 2,000 messages, seed 6, as the
+# test makes it) and sort_thread.py's BENCH_COMMANDS.
+#
 # Usage: [CORPUS=DIR] contrib/golden/record-sort-thread.sh [dovecot|imapd] [OUT]
 #   dovecot (default) writes the golden file; imapd writes our answers to OUT (default
 #   /dev/stdout) for a quick `diff` while working. CORPUS: another corpus (e.g. one made
@@ -16,6 +21,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 interop="$repo/contrib/interop"
 golden="$repo/Tests/IMAPServerTests/Golden/sort-thread"
+[ "${COMMANDS:-}" = bench ] && golden="$repo/Tests/IMAPServerTests/Golden/sort-thread-bench"
 target="${1:-dovecot}"
 out="${2:-$golden/dovecot.txt}"
 [ "$target" = imapd ] && out="${2:-/dev/stdout}"
@@ -29,7 +35,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -n "${SPOOL:-}" ]; then
+if [ "${COMMANDS:-}" = bench ]; then
+    maildirs="$work/maildirs"
+    bench="${IMAPD_BENCH_BIN:-$repo/.build/debug/imapd-bench}"
+    "$bench" generate --root "$maildirs" --users 0 --huge-user alice --huge-messages 2000 --seed 6 \
+        --big-user "" --deliver-user "" --uidlist >/dev/null
+elif [ -n "${SPOOL:-}" ]; then
     # An existing spool (e.g. `imapd-bench generate --users 0 --huge-user alice …`),
     # served in place so that the UIDs Dovecot writes to its dovecot-uidlist are ours
     # too: record Dovecot first, then imapd.

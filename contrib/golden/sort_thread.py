@@ -5,6 +5,7 @@
     sort_thread.py layout CORPUS ROOT USER         lay them out as USER's INBOX, with a
                                                    dovecot-uidlist fixing UID n for <n>.eml
     sort_thread.py record PORT USER PASSWORD OUT   run COMMANDS, write the answers to OUT
+                                                   (BENCH_COMMANDS with COMMANDS=bench)
 
 The corpus is made to hit what RFC 5256 leaves to the implementation and what is easy
 to get wrong: Re:/Fwd:/[blob]/(fwd)/[fwd: …] subjects, encoded words, case, missing and
@@ -47,6 +48,33 @@ for alg in ("ORDEREDSUBJECT", "REFERENCES", "REFS"):
     COMMANDS.append("THREAD %s UTF-8 ALL" % alg)
     COMMANDS.append("UID THREAD %s UTF-8 ALL" % alg)
     COMMANDS.append("THREAD %s UTF-8 NOT SUBJECT lunch" % alg)
+
+# COMMANDS=bench: the benchmark spool (`imapd-bench generate --uidlist`, 2,000 messages,
+# seed 6), as Tests/IMAPServerTests/SortThreadBenchGoldenTests serves it: every key both
+# ways, several keys, UID SORT, search criteria on flags and headers, every algorithm.
+BENCH_COMMANDS = []
+for key in ("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"):
+    BENCH_COMMANDS.append("SORT (%s) UTF-8 ALL" % key)
+    BENCH_COMMANDS.append("SORT (REVERSE %s) UTF-8 ALL" % key)
+BENCH_COMMANDS += [
+    "SORT (SUBJECT DATE) UTF-8 ALL",
+    "SORT (FROM REVERSE DATE) UTF-8 ALL",
+    "SORT (REVERSE ARRIVAL SIZE) UTF-8 ALL",
+    "SORT (DISPLAYFROM SUBJECT) UTF-8 ALL",
+    "SORT (TO CC REVERSE SIZE) UTF-8 ALL",
+    "SORT (REVERSE SUBJECT REVERSE DATE) UTF-8 ALL",
+    "SORT (DISPLAYTO REVERSE DISPLAYFROM ARRIVAL) UTF-8 ALL",
+    "UID SORT (REVERSE DATE) UTF-8 ALL",
+    "UID SORT (SUBJECT) UTF-8 FLAGGED",
+    "SORT (DATE) UTF-8 UNSEEN",
+    "SORT (REVERSE SIZE) US-ASCII SUBJECT meeting",
+    "UID SORT (FROM SUBJECT) UTF-8 OR ANSWERED CC team",
+]
+for alg in ("ORDEREDSUBJECT", "REFERENCES", "REFS"):
+    BENCH_COMMANDS.append("THREAD %s UTF-8 ALL" % alg)
+    BENCH_COMMANDS.append("UID THREAD %s UTF-8 ALL" % alg)
+    BENCH_COMMANDS.append("THREAD %s UTF-8 SUBJECT report" % alg)
+BENCH_COMMANDS.append("UID THREAD REFERENCES UTF-8 UNSEEN")
 
 NAMES = ["alice", "bob", "Carol", "dave", "erin", "frank", "Zoe"]
 TOPICS = ["lunch", "Budget 2024", "release plan", "server down", "Quarterly report", "party",
@@ -217,6 +245,8 @@ if __name__ == "__main__":
     elif mode == "layout":
         layout(*sys.argv[2:5])
     elif mode == "record":
+        if os.environ.get("COMMANDS") == "bench":
+            COMMANDS[:] = BENCH_COMMANDS
         record(*sys.argv[2:6])
     else:
         sys.exit(__doc__)

@@ -184,17 +184,62 @@ def folder_uids(root: str, user: str, folder: str = "INBOX"):
     return [(uid, b) for uid, b in records if b in present]
 
 
-def tree_digest(root: str):
-    """{relative path: sha256 of content (or "<dir>")} of every file and directory."""
+def tree_digest(root: str, live_uidlists: bool = False):
+    """{relative path: sha256 of content (or "<dir>")} of every file and directory.
+
+    live_uidlists: a dovecot-uidlist is digested by what it says about the messages
+    there (uidlist_digest), not by its bytes: the server may compact it on its own
+    schedule (drop the records of files gone, rewrite the header), which is legal and
+    changes nothing a client sees."""
     out = {}
     for dirpath, dirs, files in os.walk(root):
         rel = os.path.relpath(dirpath, root)
         out[rel + "/"] = "<dir>"
         for f in files:
             p = os.path.join(dirpath, f)
+            if live_uidlists and f == "dovecot-uidlist":
+                out[os.path.join(rel, f)] = uidlist_digest(p)
+                continue
             with open(p, "rb") as fh:
                 out[os.path.join(rel, f)] = hashlib.sha256(fh.read()).hexdigest()
     return out
+
+
+def uidlist_digest(path: str) -> str:
+    """A dovecot-uidlist as its header's V (UIDVALIDITY), its next UID, and the records
+    (UID, base name) of the messages whose files are in cur/ or new/ beside it: a new
+    UID, a renumbered message or a changed UIDVALIDITY/UIDNEXT show; the records of
+    expunged files, which compaction drops whenever it runs, do not. (Flags live in the
+    file names, which tree_digest digests anyway.)
+
+    The next UID is the larger of the header's N and the highest record's UID + 1:
+    Dovecot appends records without rewriting the header, so its N may lag (the
+    fixture's .Trash says N1 above a record with UID 1), and a compaction writes the
+    effective value (N2)."""
+    folder = os.path.dirname(path)
+    present = set()
+    for sub in ("cur", "new"):
+        try:
+            present.update(name.split(":", 1)[0] for name in os.listdir(os.path.join(folder, sub)))
+        except FileNotFoundError:
+            pass
+    with open(path, "rb") as fh:
+        lines = fh.read().decode("utf-8", "replace").splitlines()
+    header = (lines[0].split() if lines else [])[1:]
+    validity = [field for field in header if field.startswith("V")]
+    next_uid = max([int(field[1:]) for field in header if field[:1] == "N" and field[1:].isdigit()] or [0])
+    records = []
+    for line in lines[1:]:
+        # Version 3 records: "<uid> [<key><value> ...] :<base name>".
+        fields, colon, name = line.partition(" :")
+        uid = fields.split(" ", 1)[0]
+        if uid.isdigit():
+            next_uid = max(next_uid, int(uid) + 1)
+        base = name.split(":", 1)[0]
+        if colon and base in present:
+            records.append((uid, base))
+    text = repr((validity, next_uid, sorted(records))).encode()
+    return "uidlist " + hashlib.sha256(text).hexdigest()
 
 
 def deliver(root: str, user: str, folder: str, data: bytes, secs: int, usecs: int) -> str:
