@@ -9,6 +9,8 @@
 # Environment:
 #   IMAPTEST_TARGET  imapd (default) or dovecot
 #   IMAPD_BIN        the server binary (default .build/debug/imapd-maildir; built if missing)
+#   IMAPD_ARGS       more options for it, split on spaces (e.g. a quota for the stress run:
+#                    IMAPD_ARGS='--quota-rule *:storage=10G --quota-rule *:messages=1000000')
 #   IMAPTEST         the imaptest binary; default: /usr/local/imaptest/bin/imaptest, built
 #                    with ../shared/tools/imaptest/build.sh when that is beside the repository
 #   IMAPTEST_USERS   users testuser1..N in the generated spool (default 100)
@@ -115,8 +117,9 @@ if [ "$target" = dovecot ]; then
     server_pid=$!
     server_log="$work/dovecot/dovecot.log"
 else
+    read -r -a imapd_args <<<"${IMAPD_ARGS:-}"
     "$imapd" --root "$work/spool" --passwd "$work/passwd" --listen "127.0.0.1:$port" --log-level notice \
-        >"$work/server.log" 2>&1 &
+        "${imapd_args[@]}" >"$work/server.log" 2>&1 &
     server_pid=$!
     server_log="$work/server.log"
 fi

@@ -23,13 +23,18 @@ extension IMAPSession {
         do {
             return try await context.blocking {
                 defer { registry.release(destination) }
-                // MOVE within the user's one quota root changes no usage and is never
-                // refused (Dovecot 2.3 does the same); COPY adds the set's total.
-                guard !move else { return (try source.move(uids, to: destination), destination.snapshot.uidValidity) }
                 guard let quota, !quota.limits.isUnlimited else {
-                    return (try source.copy(uids, to: destination), destination.snapshot.uidValidity)
+                    let pairs = try move ? source.move(uids, to: destination) : source.copy(uids, to: destination)
+                    return (pairs, destination.snapshot.uidValidity)
                 }
                 let sizes = try Self.physicalSizes(of: uids, in: source)
+                if move {
+                    return (
+                        try Self.move(uids, from: source, to: destination, sizes: sizes, quota: quota),
+                        destination.snapshot.uidValidity
+                    )
+                }
+                // COPY adds the set's total, refused before anything is written.
                 let total = QuotaUsage(bytes: sizes.values.reduce(0, +), messages: Int64(sizes.count))
                 let pairs = try quota.reserve(bytes: total.bytes, messages: total.messages) {
                     let pairs = try source.copy(uids, to: destination)
@@ -42,6 +47,25 @@ extension IMAPSession {
             sendStoreFailure(tag, error, name: name)
             return nil
         }
+    }
+
+    /// MOVE within the user's one quota root is never refused (Dovecot 2.3 does the
+    /// same) and normally changes no usage. It is COPY then EXPUNGE (Copy.swift), and
+    /// the copy links the source files without the source folder's lock: another
+    /// session may expunge one of them in between and record its removal, and then
+    /// the copy added a file our expunge did not remove. So MOVE records what it
+    /// copied less what its own expunge freed: nothing, unless that race happened.
+    /// Blocking.
+    static func move(
+        _ uids: [StoreUID], from source: SharedFolder, to destination: SharedFolder, sizes: [StoreUID: Int64],
+        quota: Quota
+    ) throws -> [(StoreUID, StoreUID)] {
+        let pairs = try source.copy(uids, to: destination)
+        let (_, freed) = try source.expungeFreeing(pairs.map(\.0))
+        let copied = pairs.map { sizes[$0.0] ?? 0 }
+        quota.record(
+            bytes: copied.reduce(0, +) - freed.bytes, messages: Int64(copied.count) - freed.messages)
+        return pairs
     }
 
     /// The file size of each message (what `maildirsize` counts). Blocking.
