@@ -14,7 +14,7 @@ extension IMAPSession {
             let found = await collectSortMessages(
                 tag: tag, mailbox: mailbox, charset: sort.charset, key: sort.key,
                 fields: SortFields(sort.criteria.map(\.key)),
-                needsDetails: !keys.isDisjoint(with: [.arrival, .size, .date]), evaluatorUsed: { evaluator = $0 })
+                needsDetails: !keys.isDisjoint(with: [.arrival, .size]), evaluatorUsed: { evaluator = $0 })
         else { return }
         let criteria = sort.criteria
         let order: [Int]

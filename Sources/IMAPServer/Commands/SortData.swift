@@ -150,7 +150,8 @@ extension IMAPSession {
         let channel = writer.channel
         let job = SortDataJob(
             evaluator: evaluator, messages: candidates, folder: mailbox.folder, uidValidity: view.uidValidity,
-            cache: context.messageCache, statistics: context.searchStatistics, fields: fields,
+            cache: context.messageCache, headerCache: context.headerCache, statistics: context.searchStatistics,
+            fields: fields,
             needsDetails: needsDetails || evaluator.needsDetails, connectionIsGone: { !channel.isActive })
         var found: [SortMessage] = []
         var bytes = 0
@@ -188,14 +189,16 @@ extension IMAPSession {
 }
 
 /// The blocking part of SORT and THREAD: SearchJob's matching, and for each match the
-/// header fields (read once per message with the content keys, through the
-/// parsed-message cache). Statistics and cancellation as SearchJob's.
+/// header fields: from the header cache on disk (HeaderCache) when it has them, else
+/// read once per message with the content keys, through the parsed-message cache, and
+/// then added to the header cache. Statistics and cancellation as SearchJob's.
 struct SortDataJob: Sendable {
     let evaluator: SearchEvaluator
     let messages: [(sequenceNumber: SequenceNumber, record: MessageRecord)]
     let folder: SharedFolder
     let uidValidity: StoreUIDValidity
     let cache: ParsedMessageCache
+    let headerCache: HeaderCache?
     let statistics: SearchStatistics
     let fields: SortFields
     let needsDetails: Bool
@@ -208,41 +211,72 @@ struct SortDataJob: Sendable {
     func run(_ range: Range<Int>) throws -> (found: [SortMessage], filesRead: Int) {
         var opened = 0
         let messages = try SearchJob.slice(messages, range, needsDetails: needsDetails, folder: folder)
+        let needsContent = evaluator.needsContent
+        // A date-only SORT reads the small dates file; anything else the headers file.
+        let stored =
+            needsContent || fields.isEmpty
+            ? nil
+            : headerCache?.lookup(
+                folder, uidValidity: uidValidity, records: messages.map(\.record), datesOnly: fields == .date)
         var found: [SortMessage] = []
-        for (n, record) in messages {
+        var read: [(record: MessageRecord, headers: SortHeaders)] = []
+        for (index, (n, record)) in messages.enumerated() {
             var message = SortMessage(
                 sequenceNumber: n, uid: record.uid, internalDate: record.internalDate ?? 0,
                 size: record.virtualSize ?? 0, headers: SortHeaders())
-            let needsContent = evaluator.needsContent
             if !needsContent && !evaluator.matches(sequenceNumber: n, record: record, content: nil) { continue }
             if !needsContent && fields.isEmpty {
                 found.append(message)
                 continue
             }
-            // Headers read by an earlier SORT or THREAD: no file to open.
+            // Headers on disk, or read by an earlier SORT or THREAD: no file to open.
+            if let headers = stored?[index] ?? nil {
+                message.headers = fields.trim(headers)
+                found.append(message)
+                continue
+            }
             if !needsContent, let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)?.sortHeaders
             {
                 try SearchJob.stopIfGone(connectionIsGone, statistics)
                 message.headers = fields.trim(cached)
                 found.append(message)
+                if headerCache != nil { read.append((record, SortFields.all.trim(cached))) }
                 continue
             }
             opened += 1
-            guard let headers = try read(n, record) else { continue }
-            message.headers = headers
+            guard let (headers, complete) = try self.read(n, record) else { continue }
+            message.headers = fields.trim(headers)
             found.append(message)
+            if let complete, headerCache != nil { read.append((record, complete)) }
         }
+        headerCache?.store(
+            folder, uidValidity: uidValidity, read, liveCount: self.messages.count,
+            live: { Set(self.messages.map(\.record.uid.rawValue)) })
+        try completeSentDates(&found)
         return (found, opened)
     }
 
+    /// RFC 5256 §2.2: a message without a usable Date: is sorted by its INTERNALDATE,
+    /// which (unlike Date:) needs the file's mtime: fetched only for those messages.
+    private func completeSentDates(_ found: inout [SortMessage]) throws {
+        guard fields.contains(.date) else { return }
+        let lacking = found.indices.filter { found[$0].headers.sentDate == nil && found[$0].internalDate == 0 }
+        guard !lacking.isEmpty else { return }
+        let details = try folder.details(of: lacking.map { found[$0].uid })
+        for (index, record) in zip(lacking, details) {
+            if let date = record?.internalDate { found[index].internalDate = date }
+        }
+    }
+
     /// The message's header fields when it matches (empty when not needed or when the
-    /// file vanished or shrank under the read: such a message matches no content key);
+    /// file vanished or shrank under the read: such a message matches no content key),
+    /// and all of them as the header cache keeps them when the file was read whole;
     /// nil when it does not match.
-    private func read(_ n: SequenceNumber, _ record: MessageRecord) throws -> SortHeaders? {
+    private func read(_ n: SequenceNumber, _ record: MessageRecord) throws -> (SortHeaders, SortHeaders?)? {
         statistics.beforeRead.withLock { $0 }?.run()
         try SearchJob.stopIfGone(connectionIsGone, statistics)
         guard let file = try folder.openMessage(record.uid) else {
-            return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? SortHeaders() : nil
+            return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? (SortHeaders(), nil) : nil
         }
         defer { file.close() }
         statistics.messagesRead.add(1, ordering: .relaxed)
@@ -255,9 +289,9 @@ struct SortDataJob: Sendable {
                 evaluator.needsContent
                 ? SearchableMessage(tree: parsed.tree, raw: raw, plan: evaluator.plan, statistics: statistics) : nil
             let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
-            let headers = parsed.sortHeaders.map(fields.trim) ?? SortHeaders()
-            guard probe.fileShrank else { return matches ? headers : nil }
-            return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? SortHeaders() : nil
+            let headers = parsed.sortHeaders.map(SortFields.all.trim)
+            guard probe.fileShrank else { return matches ? (headers ?? SortHeaders(), headers) : nil }
+            return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? (SortHeaders(), nil) : nil
         }
     }
 }

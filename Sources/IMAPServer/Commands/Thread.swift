@@ -12,7 +12,7 @@ extension IMAPSession {
         guard
             let found = await collectSortMessages(
                 tag: tag, mailbox: mailbox, charset: thread.charset, key: thread.key, fields: .thread,
-                needsDetails: true)
+                needsDetails: false)
         else { return }
         let messages = found.map { message in
             var input = Threading.Message(
