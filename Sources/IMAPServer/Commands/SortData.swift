@@ -20,9 +20,10 @@ struct SortMessage: Sendable {
     /// Roughly what this takes in memory.
     var estimatedBytes: Int {
         let h = headers
-        let texts = [h.subject, h.from?.mailbox, h.from?.displayName, h.to?.mailbox, h.to?.displayName, h.cc?.mailbox]
-        return 128 + texts.reduce(0) { $0 + ($1?.utf8.count ?? 0) } + (h.messageID?.count ?? 0)
-            + (h.inReplyTo?.count ?? 0) + (h.references?.count ?? 0)
+        // No array of the texts: this runs for every message of a SORT.
+        func size(_ a: SortAddress?) -> Int { a.map { $0.mailbox.utf8.count + $0.displayName.utf8.count } ?? 0 }
+        return 128 + (h.subject?.utf8.count ?? 0) + size(h.from) + size(h.to) + size(h.cc)
+            + (h.messageID?.count ?? 0) + (h.inReplyTo?.count ?? 0) + (h.references?.count ?? 0)
     }
 }
 
@@ -210,17 +211,20 @@ struct SortDataJob: Sendable {
     /// The matches among `messages[range]`, and how many files were opened for them.
     func run(_ range: Range<Int>) throws -> (found: [SortMessage], filesRead: Int) {
         var opened = 0
-        let messages = try SearchJob.slice(messages, range, needsDetails: needsDetails, folder: folder)
+        // Without details to complete, the slice is read in place (no copy of records).
+        let messages =
+            needsDetails
+            ? ArraySlice(try SearchJob.slice(messages, range, needsDetails: true, folder: folder)) : messages[range]
         let needsContent = evaluator.needsContent
         // A date-only SORT reads the small dates file; anything else the headers file.
         let stored =
             needsContent || fields.isEmpty
             ? nil
             : headerCache?.lookup(
-                folder, uidValidity: uidValidity, records: messages.map(\.record), datesOnly: fields == .date)
+                folder, uidValidity: uidValidity, records: messages, datesOnly: fields == .date)
         var found: [SortMessage] = []
         var read: [(record: MessageRecord, headers: SortHeaders)] = []
-        for (index, (n, record)) in messages.enumerated() {
+        for (offset, (n, record)) in messages.enumerated() {
             var message = SortMessage(
                 sequenceNumber: n, uid: record.uid, internalDate: record.internalDate ?? 0,
                 size: record.virtualSize ?? 0, headers: SortHeaders())
@@ -230,7 +234,7 @@ struct SortDataJob: Sendable {
                 continue
             }
             // Headers on disk, or read by an earlier SORT or THREAD: no file to open.
-            if let headers = stored?[index] ?? nil {
+            if let headers = stored?[offset] ?? nil {
                 message.headers = fields.trim(headers)
                 found.append(message)
                 continue

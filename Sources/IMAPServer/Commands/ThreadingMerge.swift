@@ -9,7 +9,8 @@ extension Threading.ContainerForest {
     /// or takes its place when the table's root is no dummy and this one is a dummy,
     /// or when the table's root is a reply or forward and this one is not.
     func gatherSubjects(_ roots: inout [Threading.Root]) {
-        var table: [[UInt8]: Int] = [:]
+        var table: [Threading.ByteKey: Int] = [:]
+        table.reserveCapacity(roots.count)
         for index in roots.indices where !roots[index].ignore {
             let container =
                 roots[index].dummy ? sortedChildren(roots[index].container)[0] : roots[index].container
@@ -17,15 +18,15 @@ extension Threading.ContainerForest {
             let (base, replyOrForward) = BaseSubject.extract(subject)
             // (5B ii) An empty thread subject is not merged.
             if base.isEmpty { continue }
-            if let holder = table[base] {
+            if let holder = table[Threading.ByteKey(base)] {
                 if !roots[holder].dummy && (roots[index].dummy || (roots[holder].replyOrForward && !replyOrForward)) {
                     roots[holder].parentRoot = index
-                    table[base] = index
+                    table[Threading.ByteKey(base)] = index
                 } else {
                     roots[index].parentRoot = holder
                 }
             } else {
-                table[base] = index
+                table[Threading.ByteKey(base)] = index
             }
             roots[index].replyOrForward = replyOrForward
         }

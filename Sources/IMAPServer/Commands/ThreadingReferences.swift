@@ -34,6 +34,17 @@ extension Threading {
         var key = SortKey(date: 0, order: -1)
     }
 
+    /// A message identifier or base subject as a dictionary key, hashed in one call
+    /// over its bytes (`[UInt8]`'s own hashing feeds the hasher a byte at a time,
+    /// which was the larger part of threading a big folder).
+    struct ByteKey: Hashable {
+        let bytes: [UInt8]
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        func hash(into hasher: inout Hasher) {
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
     struct SortKey: Comparable {
         var date: Int64
         var order: Int
@@ -52,9 +63,15 @@ extension Threading {
         private var hadChild: [Bool] = []
         /// Per container, after step 3: its children in the pruned tree.
         var children: [[Int]] = []
-        private var byID: [[UInt8]: Int] = [:]
+        private var byID: [ByteKey: Int] = [:]
 
-        init(_ messages: [Message]) { self.messages = messages }
+        init(_ messages: [Message]) {
+            self.messages = messages
+            byID.reserveCapacity(messages.count * 2)
+            message.reserveCapacity(messages.count * 2)
+            parent.reserveCapacity(messages.count * 2)
+            hadChild.reserveCapacity(messages.count * 2)
+        }
 
         private mutating func newContainer(message: Int = -1) -> Int {
             self.message.append(message)
@@ -64,9 +81,10 @@ extension Threading {
         }
 
         private mutating func container(for id: [UInt8]) -> Int {
-            if let existing = byID[id] { return existing }
+            let key = ByteKey(id)
+            if let existing = byID[key] { return existing }
             let created = newContainer()
-            byID[id] = created
+            byID[key] = created
             return created
         }
 

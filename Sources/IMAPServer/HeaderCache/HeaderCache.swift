@@ -14,6 +14,7 @@
 //   again (HeaderCacheFile); what is missing is read from the message files again.
 // - The files have hard size caps; beyond them the cache stops growing (and SORT reads
 //   the rest from the files, as without a cache).
+import IMAPProtocol
 import MailMessage
 import MaildirStore
 import Synchronization
@@ -43,9 +44,10 @@ final class HeaderCache: Sendable {
 
     /// The cached headers of `records` (nil for a message not cached, or cached under
     /// another name). `datesOnly`: only `sentDate` is wanted (from the small file).
-    func lookup(_ folder: SharedFolder, uidValidity: StoreUIDValidity, records: [MessageRecord], datesOnly: Bool)
-        -> [SortHeaders?]
-    {
+    func lookup(
+        _ folder: SharedFolder, uidValidity: StoreUIDValidity,
+        records: ArraySlice<(sequenceNumber: SequenceNumber, record: MessageRecord)>, datesOnly: Bool
+    ) -> [SortHeaders?] {
         let cache = folderCache(folder.directory)
         let found = try? folder.owner.perform {
             cache.state.withLock { state -> [SortHeaders?] in
@@ -53,7 +55,7 @@ final class HeaderCache: Sendable {
                 let kind: HeaderCacheFormat.Kind = datesOnly ? .dates : .headers
                 cache.load(kind, &state, uidValidity: uidValidity.rawValue, owner: self)
                 let table = state.tables[kind == .dates ? 0 : 1]
-                return records.map { record in
+                return records.map { _, record in
                     guard let entry = table.entries[record.uid.rawValue],
                         entry.nameHash == HeaderCacheFormat.nameHash(record.baseName)
                     else { return nil }

@@ -214,8 +214,11 @@ enum HeaderCacheFormat {
     /// name now describes another file (a uidlist rebuilt by another program) and is
     /// not used.
     static func nameHash(_ baseName: String) -> UInt32 {
-        var hash: UInt32 = 0x811C_9DC5
-        for byte in baseName.utf8 { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
-        return hash
+        var name = baseName
+        return name.withUTF8 { bytes in
+            var hash: UInt32 = 0x811C_9DC5
+            for byte in bytes { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+            return hash
+        }
     }
 }
