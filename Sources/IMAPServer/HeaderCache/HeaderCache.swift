@@ -14,7 +14,6 @@
 //   again (HeaderCacheFile); what is missing is read from the message files again.
 // - The files have hard size caps; beyond them the cache stops growing (and SORT reads
 //   the rest from the files, as without a cache).
-import IMAPProtocol
 import MailMessage
 import MaildirStore
 import Synchronization
@@ -46,7 +45,7 @@ final class HeaderCache: Sendable {
     /// another name). `datesOnly`: only `sentDate` is wanted (from the small file).
     func lookup(
         _ folder: SharedFolder, uidValidity: StoreUIDValidity,
-        records: ArraySlice<(sequenceNumber: SequenceNumber, record: MessageRecord)>, datesOnly: Bool
+        records: ArraySlice<MessageRecord>, datesOnly: Bool
     ) -> [SortHeaders?] {
         let cache = folderCache(folder.directory)
         let found = try? folder.owner.perform {
@@ -55,8 +54,19 @@ final class HeaderCache: Sendable {
                 let kind: HeaderCacheFormat.Kind = datesOnly ? .dates : .headers
                 cache.load(kind, &state, uidValidity: uidValidity.rawValue, owner: self)
                 let table = state.tables[kind == .dates ? 0 : 1]
-                return records.map { _, record in
-                    guard let entry = table.entries[record.uid.rawValue],
+                if datesOnly {
+                    // The small table: a date and a hash per message, nothing to copy.
+                    return records.map { record in
+                        guard let entry = table.dates[record.uid.rawValue],
+                            entry.nameHash == HeaderCacheFormat.nameHash(record.baseName)
+                        else { return nil }
+                        var headers = SortHeaders()
+                        headers.sentDate = entry.date == HeaderCacheFormat.absentDate ? nil : entry.date
+                        return headers
+                    }
+                }
+                return records.map { record in
+                    guard let entry = table.headers[record.uid.rawValue],
                         entry.nameHash == HeaderCacheFormat.nameHash(record.baseName)
                     else { return nil }
                     return entry.headers
@@ -145,11 +155,11 @@ final class FolderCache: Sendable {
         if state.tables[i].loaded && now == state.tables[i].seen { return }
         owner.fileLoads.add(1, ordering: .relaxed)
         let (contents, mark) = file.read()
-        var table = FolderCacheState.Table()
+        var table = FolderCacheState.Table(kind: kind)
         table.loaded = true
         table.seen = mark
         if let contents, contents.uidValidity == uidValidity {
-            for entry in contents.entries { table.entries[entry.uid] = entry }
+            for entry in contents.entries { table.put(entry) }
             table.fileEntries = contents.entries.count
             // A torn tail is not "known": the next append decodes it under the lock
             // and cuts it off before writing.
@@ -174,12 +184,12 @@ final class FolderCache: Sendable {
         var table = state.tables[i]
         let appended = file.append(kept, uidValidity: uidValidity, known: table.known)
         if let reloaded = appended.reloaded {
-            table.entries = [:]
-            for entry in reloaded { table.entries[entry.uid] = entry }
+            table.removeAll()
+            for entry in reloaded { table.put(entry) }
             table.fileEntries = reloaded.count
         }
         owner.appends.add(1, ordering: .relaxed)
-        for entry in kept { table.entries[entry.uid] = entry }
+        for entry in kept { table.put(entry) }
         table.fileEntries += kept.count
         table.known = appended.mark
         table.seen = appended.mark ?? file.currentMark()
@@ -187,12 +197,12 @@ final class FolderCache: Sendable {
         if table.fileEntries > HeaderCache.compactionFactor * liveCount + HeaderCache.compactionSlack {
             let liveUIDs = live()
             // Compaction: only the folder's messages, in UID order.
-            let keep = table.entries.values.filter { liveUIDs.contains($0.uid) }.sorted { $0.uid < $1.uid }
+            let keep = table.all().filter { liveUIDs.contains($0.uid) }.sorted { $0.uid < $1.uid }
             owner.compactions.add(1, ordering: .relaxed)
             table.known = file.rewrite(keep, uidValidity: uidValidity)
             table.seen = table.known ?? file.currentMark()
-            table.entries = [:]
-            for entry in keep { table.entries[entry.uid] = entry }
+            table.removeAll()
+            for entry in keep { table.put(entry) }
             table.fileEntries = keep.count
         }
         state.tables[i] = table
@@ -201,8 +211,34 @@ final class FolderCache: Sendable {
 
 struct FolderCacheState: Sendable {
     struct Table: Sendable {
+        let kind: HeaderCacheFormat.Kind
         var loaded = false
-        var entries: [UInt32: HeaderCacheFormat.Entry] = [:]
+        /// The headers file's entries by UID (the last one of a UID wins).
+        var headers: [UInt32: HeaderCacheFormat.Entry] = [:]
+        /// The dates file's, kept small: what a date-only SORT reads per message.
+        var dates: [UInt32: (nameHash: UInt32, date: Int64)] = [:]
+
+        mutating func put(_ entry: HeaderCacheFormat.Entry) {
+            if kind == .dates {
+                dates[entry.uid] = (entry.nameHash, entry.headers.sentDate ?? HeaderCacheFormat.absentDate)
+            } else {
+                headers[entry.uid] = entry
+            }
+        }
+
+        mutating func removeAll() {
+            headers = [:]
+            dates = [:]
+        }
+
+        func all() -> [HeaderCacheFormat.Entry] {
+            guard kind == .dates else { return Array(headers.values) }
+            return dates.map { uid, value in
+                var headers = SortHeaders()
+                headers.sentDate = value.date == HeaderCacheFormat.absentDate ? nil : value.date
+                return HeaderCacheFormat.Entry(uid: uid, nameHash: value.nameHash, headers: headers)
+            }
+        }
         /// Entries in the file, stale ones and duplicates included (for compaction).
         var fileEntries = 0
         /// The file as last read or written (a change means another process wrote it).
@@ -212,7 +248,7 @@ struct FolderCacheState: Sendable {
         var known: HeaderCacheFile.Mark?
     }
     var uidValidity: UInt32?
-    var tables = [Table(), Table()]
+    var tables = [Table(kind: .dates), Table(kind: .headers)]
 
     /// A new UIDVALIDITY: nothing held is about the same messages.
     mutating func reset(ifNot uidValidity: UInt32) {
