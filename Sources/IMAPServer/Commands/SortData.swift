@@ -75,8 +75,8 @@ struct SortFields: OptionSet, Sendable {
         if contains(.cc) { kept.cc = headers.cc.map(Self.trim) }
         if contains(.date) { kept.sentDate = headers.sentDate }
         if contains(.threading) {
-            kept.messageID = headers.messageID.map { Array($0.prefix(Self.maxIDBytes)) }
-            kept.inReplyTo = headers.inReplyTo.map { Array($0.prefix(Self.maxIDBytes)) }
+            kept.messageID = headers.messageID.map(Self.prefixID)
+            kept.inReplyTo = headers.inReplyTo.map(Self.prefixID)
             kept.references = headers.references.map(Self.lastReferences)
         }
         return kept
@@ -97,6 +97,12 @@ struct SortFields: OptionSet, Sendable {
             kept.append(scalar)
         }
         return String(kept)
+    }
+
+    /// The first `maxIDBytes` of an identifier field (the value itself, not a copy,
+    /// when it is that short: trimming runs for every message of a SORT or THREAD).
+    static func prefixID(_ value: [UInt8]) -> [UInt8] {
+        value.count > maxIDBytes ? Array(value.prefix(maxIDBytes)) : value
     }
 
     /// The tail of a References value from the first "<" within its last
