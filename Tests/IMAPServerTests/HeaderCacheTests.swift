@@ -174,6 +174,36 @@ final class HeaderCacheTests: XCTestCase {
         XCTAssertEqual(expected, reference)
     }
 
+    /// More stale entries than 2 × messages + 1024: the next append rewrites each file
+    /// with the folder's messages only.
+    func testExpungedEntriesAreDroppedByCompaction() async throws {
+        let server = try await startServer()
+        try deliver(server, 0..<1100)
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        XCTAssertTrue(try client.command("UID SORT (SUBJECT) UTF-8 ALL").ok)
+        let cache = try XCTUnwrap(server.server.context.headerCache)
+        XCTAssertEqual(cache.compactions.load(ordering: .relaxed), 0)
+        XCTAssertTrue(try client.command("STORE 11:* +FLAGS.SILENT (\\Deleted)").ok)
+        XCTAssertTrue(try client.command("EXPUNGE").ok)
+        try deliver(server, 1100..<1101)
+        XCTAssertTrue(try client.command("NOOP").ok)
+        let sorted = try client.command("UID SORT (SUBJECT) UTF-8 ALL")
+        XCTAssertTrue(sorted.ok)
+        XCTAssertEqual(cache.compactions.load(ordering: .relaxed), 2)
+        let headers = try XCTUnwrap(
+            FileManager.default.contents(atPath: inbox(server) + "/" + HeaderCacheNames.headers))
+        let contents = try XCTUnwrap(HeaderCacheFormat.decode(.headers, Array(headers)))
+        XCTAssertEqual(contents.entries.count, 11)
+        XCTAssertEqual(contents.validEnd, headers.count)
+        let dates = try XCTUnwrap(FileManager.default.contents(atPath: inbox(server) + "/" + HeaderCacheNames.dates))
+        XCTAssertEqual(HeaderCacheFormat.decode(.dates, Array(dates))?.entries.count, 11)
+        let after = try answers(port: server.port)
+        let reference = try await truth(server)
+        XCTAssertEqual(after, reference)
+    }
+
     func testFormatRoundTripAndTornFrames() throws {
         var headers = SortHeaders()
         headers.subject = "Re: café"
