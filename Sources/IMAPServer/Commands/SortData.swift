@@ -228,7 +228,7 @@ struct SortDataJob: Sendable {
         let stored =
             needsContent || fields.isEmpty
             ? nil
-            : headerCache?.lookup(folder, uidValidity: uidValidity, records: records, datesOnly: fields == .date)
+            : headerCache?.lookup(folder, uidValidity: uidValidity, records: records, fields: fields)
         var found: [SortMessage] = []
         var read: [(record: MessageRecord, headers: SortHeaders)] = []
         for (offset, record) in records.enumerated() {
@@ -243,7 +243,7 @@ struct SortDataJob: Sendable {
             }
             // Headers on disk, or read by an earlier SORT or THREAD: no file to open.
             if let headers = stored?[offset] ?? nil {
-                message.headers = fields.trim(headers)
+                message.headers = headers
                 found.append(message)
                 continue
             }

@@ -41,12 +41,13 @@ final class HeaderCache: Sendable {
 
     init() {}
 
-    /// The cached headers of `records` (nil for a message not cached, or cached under
-    /// another name). `datesOnly`: only `sentDate` is wanted (from the small file).
+    /// The cached headers of `records`, trimmed to `fields` (nil for a message not
+    /// cached, or cached under another name). A date-only SORT reads the small file.
     func lookup(
         _ folder: SharedFolder, uidValidity: StoreUIDValidity,
-        records: ArraySlice<MessageRecord>, datesOnly: Bool
+        records: ArraySlice<MessageRecord>, fields: SortFields
     ) -> [SortHeaders?] {
+        let datesOnly = fields == .date
         let cache = folderCache(folder.directory)
         let found = try? folder.owner.perform {
             cache.state.withLock { state -> [SortHeaders?] in
@@ -66,10 +67,10 @@ final class HeaderCache: Sendable {
                     }
                 }
                 return records.map { record in
-                    guard let entry = table.headers[record.uid.rawValue],
-                        entry.nameHash == HeaderCacheFormat.nameHash(record.baseName)
+                    guard let box = table.headers[record.uid.rawValue],
+                        box.entry.nameHash == HeaderCacheFormat.nameHash(record.baseName)
                     else { return nil }
-                    return entry.headers
+                    return fields.trim(box.entry.headers)
                 }
             }
         }
@@ -209,12 +210,19 @@ final class FolderCache: Sendable {
     }
 }
 
+/// An entry in a box: a lookup copies one reference, not the ten strings and arrays of
+/// its header fields (a SORT or THREAD looks up every message of the folder).
+final class EntryBox: Sendable {
+    let entry: HeaderCacheFormat.Entry
+    init(_ entry: HeaderCacheFormat.Entry) { self.entry = entry }
+}
+
 struct FolderCacheState: Sendable {
     struct Table: Sendable {
         let kind: HeaderCacheFormat.Kind
         var loaded = false
         /// The headers file's entries by UID (the last one of a UID wins).
-        var headers: [UInt32: HeaderCacheFormat.Entry] = [:]
+        var headers: [UInt32: EntryBox] = [:]
         /// The dates file's, kept small: what a date-only SORT reads per message.
         var dates: [UInt32: (nameHash: UInt32, date: Int64)] = [:]
 
@@ -222,7 +230,7 @@ struct FolderCacheState: Sendable {
             if kind == .dates {
                 dates[entry.uid] = (entry.nameHash, entry.headers.sentDate ?? HeaderCacheFormat.absentDate)
             } else {
-                headers[entry.uid] = entry
+                headers[entry.uid] = EntryBox(entry)
             }
         }
 
@@ -232,7 +240,7 @@ struct FolderCacheState: Sendable {
         }
 
         func all() -> [HeaderCacheFormat.Entry] {
-            guard kind == .dates else { return Array(headers.values) }
+            guard kind == .dates else { return headers.values.map(\.entry) }
             return dates.map { uid, value in
                 var headers = SortHeaders()
                 headers.sentDate = value.date == HeaderCacheFormat.absentDate ? nil : value.date
