@@ -162,6 +162,7 @@ extension IMAPSession {
             fields: fields,
             needsDetails: needsDetails || evaluator.needsDetails, connectionIsGone: { !channel.isActive })
         var found: [SortMessage] = []
+        found.reserveCapacity(candidates.count)
         var bytes = 0
         do {
             let reads = !fields.isEmpty || evaluator.needsContent
@@ -230,6 +231,7 @@ struct SortDataJob: Sendable {
             ? nil
             : headerCache?.lookup(folder, uidValidity: uidValidity, records: records, fields: fields)
         var found: [SortMessage] = []
+        found.reserveCapacity(records.count)
         var read: [(record: MessageRecord, headers: SortHeaders)] = []
         for (offset, record) in records.enumerated() {
             let n = numbers[range.lowerBound + offset]

@@ -155,16 +155,30 @@ final class FolderCache: Sendable {
         let now = file.currentMark()
         if state.tables[i].loaded && now == state.tables[i].seen { return }
         owner.fileLoads.add(1, ordering: .relaxed)
-        let (contents, mark) = file.read()
+        let (bytes, mark) = file.readBytes()
         var table = FolderCacheState.Table(kind: kind)
         table.loaded = true
         table.seen = mark
-        if let contents, contents.uidValidity == uidValidity {
-            for entry in contents.entries { table.put(entry) }
-            table.fileEntries = contents.entries.count
+        var count = 0
+        var byUID: [UInt32: EntryBox] = [:]
+        var dates: [UInt32: (nameHash: UInt32, date: Int64)] = [:]
+        if kind == .dates { dates.reserveCapacity(bytes.count / 16) } else { byUID.reserveCapacity(bytes.count / 128) }
+        // Straight into the table: no array of every entry on the way.
+        let decoded = HeaderCacheFormat.decode(kind, bytes) { entry in
+            count += 1
+            if kind == .dates {
+                dates[entry.uid] = (entry.nameHash, entry.headers.sentDate ?? HeaderCacheFormat.absentDate)
+            } else {
+                byUID[entry.uid] = EntryBox(entry)
+            }
+        }
+        if let decoded, decoded.uidValidity == uidValidity {
+            table.headers = byUID
+            table.dates = dates
+            table.fileEntries = count
             // A torn tail is not "known": the next append decodes it under the lock
             // and cuts it off before writing.
-            if let mark, contents.validEnd == mark.size { table.known = mark }
+            if let mark, decoded.validEnd == mark.size { table.known = mark }
         }
         state.tables[i] = table
     }

@@ -41,14 +41,14 @@ struct HeaderCacheFile: Sendable {
         return Mark(st)
     }
 
-    /// The file's contents and mark; contents nil when it is missing, not a regular
-    /// file, too large, or not ours (to be started again).
-    func read() -> (contents: HeaderCacheFormat.Contents?, mark: Mark?) {
+    /// The file's bytes and mark; no bytes when it is missing, not a regular file or
+    /// too large (then started again).
+    func readBytes() -> (bytes: [UInt8], mark: Mark?) {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return (nil, nil) }
+        guard fd >= 0 else { return ([], nil) }
         defer { close(fd) }
-        guard let (bytes, mark) = readAll(fd) else { return (nil, nil) }
-        return (HeaderCacheFormat.decode(kind, bytes), mark)
+        guard let (bytes, mark) = readAll(fd) else { return ([], nil) }
+        return (bytes, mark)
     }
 
     private func readAll(_ fd: Int32) -> ([UInt8], Mark)? {

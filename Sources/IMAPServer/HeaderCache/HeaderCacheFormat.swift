@@ -102,38 +102,50 @@ enum HeaderCacheFormat {
     /// nil when the file header is not ours (wrong magic or version, too short):
     /// the file is to be started again.
     static func decode(_ kind: Kind, _ bytes: [UInt8]) -> Contents? {
+        var entries: [Entry] = []
+        guard let (uidValidity, validEnd) = decode(kind, bytes, visit: { entries.append($0) }) else { return nil }
+        return Contents(uidValidity: uidValidity, entries: entries, validEnd: validEnd)
+    }
+
+    /// The same without collecting: `visit` sees the entries of each intact frame, in
+    /// file order (a frame's entries only once the whole frame decoded). Answers the
+    /// UIDVALIDITY and where the intact part ends.
+    static func decode(_ kind: Kind, _ bytes: [UInt8], visit: (Entry) -> Void) -> (uidValidity: UInt32, validEnd: Int)?
+    {
         guard bytes.count >= headerSize, Array(bytes[0..<8]) == kind.magic, read32(bytes, 8) == version else {
             return nil
         }
-        var contents = Contents(uidValidity: read32(bytes, 12), entries: [], validEnd: headerSize)
+        var validEnd = headerSize
         var offset = headerSize
+        var frame: [Entry] = []
         while bytes.count - offset >= frameHeaderSize {
             let length = Int(read32(bytes, offset))
             let start = offset + frameHeaderSize
             guard length > 0, length <= maxFrameBytes, length <= bytes.count - start else { break }
             let payload = bytes[start..<start + length]
-            guard crc(payload) == read32(bytes, offset + 4), let entries = decodeEntries(kind, payload) else { break }
-            contents.entries += entries
+            frame.removeAll(keepingCapacity: true)
+            guard crc(payload) == read32(bytes, offset + 4), decodeEntries(kind, payload, into: &frame) else { break }
+            for entry in frame { visit(entry) }
             offset = start + length
-            contents.validEnd = offset
+            validEnd = offset
         }
-        return contents
+        return (read32(bytes, 12), validEnd)
     }
 
-    /// The entries of one payload; nil when it does not parse to its end exactly.
-    static func decodeEntries(_ kind: Kind, _ payload: ArraySlice<UInt8>) -> [Entry]? {
+    /// The entries of one payload appended to `entries`; false when it does not parse
+    /// to its end exactly.
+    static func decodeEntries(_ kind: Kind, _ payload: ArraySlice<UInt8>, into entries: inout [Entry]) -> Bool {
         var reader = Reader(bytes: payload, offset: payload.startIndex)
-        var entries: [Entry] = []
         while reader.offset < payload.endIndex {
             guard let uid = reader.u32(), let nameHash = reader.u32(), let low = reader.u32(), let high = reader.u32()
-            else { return nil }
+            else { return false }
             let date = Int64(bitPattern: UInt64(high) << 32 | UInt64(low))
             var headers = SortHeaders()
             headers.sentDate = date == absentDate ? nil : date
             if kind == .headers {
                 var strings: [[UInt8]?] = []
                 for _ in 0..<10 {
-                    guard let string = reader.optionalBytes() else { return nil }
+                    guard let string = reader.optionalBytes() else { return false }
                     strings.append(string)
                 }
                 func text(_ i: Int) -> String? { strings[i].map { String(decoding: $0, as: UTF8.self) } }
@@ -150,7 +162,7 @@ enum HeaderCacheFormat {
             }
             entries.append(Entry(uid: uid, nameHash: nameHash, headers: headers))
         }
-        return entries
+        return true
     }
 
     private struct Reader {
