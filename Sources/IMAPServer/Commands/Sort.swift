@@ -102,7 +102,8 @@ enum SortOrder {
         case .arrival: return .number(message.internalDate)
         case .date: return .number(message.sentDate)
         case .size: return .number(Int64(message.size))
-        case .subject: return .text(BaseSubject.extract(h.subject ?? "").base)
+        case .subject:
+            return .text(message.threadKeys?.baseSubject?.base ?? BaseSubject.extract(h.subject ?? "").base)
         case .from: return .text(SortText.casemapped(h.from?.mailbox ?? ""))
         case .to: return .text(SortText.casemapped(h.to?.mailbox ?? ""))
         case .cc: return .text(SortText.casemapped(h.cc?.mailbox ?? ""))

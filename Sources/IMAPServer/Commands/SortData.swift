@@ -13,6 +13,8 @@ struct SortMessage: Sendable {
     /// The header fields SORT and THREAD read; empty when not needed or when the
     /// message vanished before it was read.
     var headers: SortHeaders
+    /// Threading's view of `headers`, when the header cache had it derived already.
+    var threadKeys: Threading.Keys? = nil
 
     /// RFC 5256 §2.2 "sent date": the Date: field, else INTERNALDATE.
     var sentDate: Int64 { headers.sentDate ?? internalDate }
@@ -244,8 +246,9 @@ struct SortDataJob: Sendable {
                 continue
             }
             // Headers on disk, or read by an earlier SORT or THREAD: no file to open.
-            if let headers = stored?[offset] ?? nil {
+            if let (headers, keys) = stored?[offset] ?? nil {
                 message.headers = headers
+                message.threadKeys = keys
                 found.append(message)
                 continue
             }

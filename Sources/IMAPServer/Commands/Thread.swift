@@ -21,6 +21,7 @@ extension IMAPSession {
             input.messageID = message.headers.messageID
             input.inReplyTo = message.headers.inReplyTo
             input.references = message.headers.references
+            input.keys = message.threadKeys
             return input
         }
         let algorithm = thread.algorithm

@@ -14,8 +14,9 @@ extension Threading.ContainerForest {
         for index in roots.indices where !roots[index].ignore {
             let container =
                 roots[index].dummy ? sortedChildren(roots[index].container)[0] : roots[index].container
-            guard let subject = messages[message[container]].subject else { continue }
-            let (base, replyOrForward) = BaseSubject.extract(subject)
+            let input = messages[message[container]]
+            guard let (base, replyOrForward) = input.keys?.baseSubject ?? input.subject.map(BaseSubject.extract)
+            else { continue }
             // (5B ii) An empty thread subject is not merged.
             if base.isEmpty { continue }
             if let holder = table[Threading.ByteKey(base)] {

@@ -80,8 +80,7 @@ extension Threading {
             return self.message.count - 1
         }
 
-        private mutating func container(for id: [UInt8]) -> Int {
-            let key = ByteKey(id)
+        private mutating func container(for key: ByteKey) -> Int {
             if let existing = byID[key] { return existing }
             let created = newContainer()
             byID[key] = created
@@ -105,18 +104,20 @@ extension Threading {
             for (index, message) in messages.enumerated() {
                 // (1) A message without a valid Message-ID, or with one an earlier
                 // message already has, gets a container of its own.
+                let keys =
+                    message.keys
+                    ?? Keys(
+                        subject: nil, messageID: message.messageID, inReplyTo: message.inReplyTo,
+                        references: message.references)
                 var own: Int
-                if let id = message.messageID.flatMap({ Threading.messageIDs($0).first }) {
+                if let id = keys.ownID {
                     own = container(for: id)
                     if self.message[own] >= 0 { own = newContainer(message: index) }
                     self.message[own] = index
                 } else {
                     own = newContainer(message: index)
                 }
-                var references = message.references.map(Threading.messageIDs) ?? []
-                if references.isEmpty, let first = message.inReplyTo.flatMap({ Threading.messageIDs($0).first }) {
-                    references = [first]
-                }
+                let references = keys.references
                 // (1A) Each reference the parent of the next, unless the next already
                 // has a parent or the link would make a loop.
                 var previous: Int?

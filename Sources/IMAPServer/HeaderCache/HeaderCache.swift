@@ -46,11 +46,11 @@ final class HeaderCache: Sendable {
     func lookup(
         _ folder: SharedFolder, uidValidity: StoreUIDValidity,
         records: ArraySlice<MessageRecord>, fields: SortFields
-    ) -> [SortHeaders?] {
+    ) -> [(headers: SortHeaders, keys: Threading.Keys?)?] {
         let datesOnly = fields == .date
         let cache = folderCache(folder.directory)
         let found = try? folder.owner.perform {
-            cache.state.withLock { state -> [SortHeaders?] in
+            cache.state.withLock { state -> [(headers: SortHeaders, keys: Threading.Keys?)?] in
                 state.reset(ifNot: uidValidity.rawValue)
                 let kind: HeaderCacheFormat.Kind = datesOnly ? .dates : .headers
                 cache.load(kind, &state, uidValidity: uidValidity.rawValue, owner: self)
@@ -63,14 +63,14 @@ final class HeaderCache: Sendable {
                         else { return nil }
                         var headers = SortHeaders()
                         headers.sentDate = entry.date == HeaderCacheFormat.absentDate ? nil : entry.date
-                        return headers
+                        return (headers, nil)
                     }
                 }
                 return records.map { record in
                     guard let box = table.headers[record.uid.rawValue],
                         box.entry.nameHash == HeaderCacheFormat.nameHash(record.baseName)
                     else { return nil }
-                    return fields.trim(box.entry.headers)
+                    return (fields.trim(box.entry.headers), box.keys)
                 }
             }
         }
@@ -226,9 +226,16 @@ final class FolderCache: Sendable {
 
 /// An entry in a box: a lookup copies one reference, not the ten strings and arrays of
 /// its header fields (a SORT or THREAD looks up every message of the folder).
+/// Threading's keys are derived once, here, and shared by every THREAD.
 final class EntryBox: Sendable {
     let entry: HeaderCacheFormat.Entry
-    init(_ entry: HeaderCacheFormat.Entry) { self.entry = entry }
+    let keys: Threading.Keys
+    init(_ entry: HeaderCacheFormat.Entry) {
+        self.entry = entry
+        let h = entry.headers
+        keys = Threading.Keys(
+            subject: h.subject, messageID: h.messageID, inReplyTo: h.inReplyTo, references: h.references)
+    }
 }
 
 struct FolderCacheState: Sendable {
