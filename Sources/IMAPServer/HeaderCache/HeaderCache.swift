@@ -22,6 +22,10 @@ final class HeaderCache: Sendable {
     /// Folders kept in memory; the least recently used beyond this are dropped (their
     /// files stay and are read again when needed).
     static let maxFolders = 64
+    /// The folders kept in memory together hold at most this much of their files
+    /// (in memory a headers file takes a few times its size): older folders are dropped
+    /// when a new one is opened.
+    static let maxFileBytesInMemory = 128 * 1024 * 1024
     static let maxDatesFileBytes = 64 * 1024 * 1024
     static let maxHeadersFileBytes = 256 * 1024 * 1024
     /// Stale entries tolerated before a compaction: `factor` × messages + `slack`.
@@ -114,11 +118,15 @@ final class HeaderCache: Sendable {
                 found.lastUse.store(folders.clock, ordering: .relaxed)
                 return found
             }
-            if folders.byDirectory.count >= Self.maxFolders,
+            // Beyond the folder count or the byte budget, the least recently used go
+            // (the one asked for now is never among them).
+            var total = folders.byDirectory.values.reduce(0) { $0 + $1.bytes.load(ordering: .relaxed) }
+            while folders.byDirectory.count >= Self.maxFolders || (total > Self.maxFileBytesInMemory),
                 let oldest = folders.byDirectory.min(by: {
                     $0.value.lastUse.load(ordering: .relaxed) < $1.value.lastUse.load(ordering: .relaxed)
                 })
             {
+                total -= oldest.value.bytes.load(ordering: .relaxed)
                 folders.byDirectory[oldest.key] = nil
             }
             let created = FolderCache(directory: directory)
@@ -134,6 +142,8 @@ final class FolderCache: Sendable {
     let files: [HeaderCacheFile]
     let state = Mutex(FolderCacheState())
     let lastUse = Atomic<UInt64>(0)
+    /// The size of the files as read or written (for the memory budget).
+    let bytes = Atomic<Int>(0)
 
     init(directory: String) {
         files = [
@@ -181,6 +191,11 @@ final class FolderCache: Sendable {
             if let mark, decoded.validEnd == mark.size { table.known = mark }
         }
         state.tables[i] = table
+        noteSize(state)
+    }
+
+    private func noteSize(_ state: FolderCacheState) {
+        bytes.store(state.tables.reduce(0) { $0 + ($1.seen?.size ?? 0) }, ordering: .relaxed)
     }
 
     func append(
@@ -221,6 +236,7 @@ final class FolderCache: Sendable {
             table.fileEntries = keep.count
         }
         state.tables[i] = table
+        noteSize(state)
     }
 }
 
