@@ -69,13 +69,18 @@ extension Threading.ContainerForest {
     /// still to write).
     func write(_ roots: [Threading.Root]) -> [ThreadNode] {
         var nodes: [ThreadNode] = []
+        nodes.reserveCapacity(message.count)
         for root in roots where !root.ignore {
             var stack = [root.container]
             while let container = stack.popLast() {
                 let sorted = sortedChildren(container)
                 let number = message[container] < 0 ? 0 : messages[message[container]].number
                 nodes.append(ThreadNode(number, childCount: sorted.count))
-                stack += sorted.reversed()
+                if sorted.count == 1 {
+                    stack.append(sorted[0])
+                } else if !sorted.isEmpty {
+                    stack += sorted.reversed()
+                }
             }
         }
         return nodes

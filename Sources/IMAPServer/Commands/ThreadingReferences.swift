@@ -168,7 +168,9 @@ extension Threading {
         }
 
         func sortedChildren(_ container: Int) -> [Int] {
-            children[container].sorted { key($0) < key($1) }
+            // Most containers have no child or one: nothing to sort, nothing to copy.
+            guard children[container].count > 1 else { return children[container] }
+            return children[container].sorted { key($0) < key($1) }
         }
 
         /// (4) Roots by sent date; a dummy by its oldest child, and replaced by its
