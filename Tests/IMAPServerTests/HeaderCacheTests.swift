@@ -204,6 +204,32 @@ final class HeaderCacheTests: XCTestCase {
         XCTAssertEqual(after, reference)
     }
 
+    /// At most `maxFolders` folders are held in memory; one dropped is read from its
+    /// files again when used again.
+    func testFoldersInMemoryAreBounded() async throws {
+        let count = HeaderCache.maxFolders + 2
+        let server = try await startServer()
+        try server.maildir.makeUser("alice", folders: (0..<count).map { "f\($0)" })
+        for n in 0..<count {
+            try server.maildir.deliver(
+                "alice", folder: "f\(n)", name: "1700000000.M\(n)P1.host:2,", into: "cur", body: Self.message(n))
+        }
+        let client = try server.connect()
+        try client.login()
+        let cache = try XCTUnwrap(server.server.context.headerCache)
+        for n in 0..<count {
+            XCTAssertTrue(try client.command("SELECT f\(n)").ok)
+            XCTAssertEqual(try client.command("UID SORT (SUBJECT) UTF-8 ALL").untagged, ["* SORT 1"])
+        }
+        XCTAssertEqual(cache.folderCount, HeaderCache.maxFolders)
+        let loads = cache.fileLoads.load(ordering: .relaxed)
+        let read = messagesRead(server.server)
+        XCTAssertTrue(try client.command("SELECT f0").ok)
+        XCTAssertEqual(try client.command("UID SORT (SUBJECT) UTF-8 ALL").untagged, ["* SORT 1"])
+        XCTAssertEqual(cache.fileLoads.load(ordering: .relaxed), loads + 1)
+        XCTAssertEqual(messagesRead(server.server), read)
+    }
+
     func testFormatRoundTripAndTornFrames() throws {
         var headers = SortHeaders()
         headers.subject = "Re: café"
