@@ -220,7 +220,7 @@ struct SortDataJob: Sendable {
     /// Messages one step handles when their fields come from the cache.
     static let cachedSlice = 4096
 
-    /// The matches among `messages[range]`, and how many files were opened for them.
+    /// The matches among `records[range]`, and how many files were opened for them.
     func run(_ range: Range<Int>) throws -> (found: [SortMessage], filesRead: Int) {
         var opened = 0
         // Without details to complete, the slice is read in place (no copy of records).
