@@ -211,7 +211,10 @@ final class FolderCache: Sendable {
                 dateOnly.sentDate = entry.headers.sentDate
                 return HeaderCacheFormat.Entry(uid: entry.uid, nameHash: entry.nameHash, headers: dateOnly)
             } : entries
-        var table = state.tables[i]
+        // Moved out, not copied: a copy would make the first change below copy the
+        // whole dictionary (every append of a 100,000-message folder's first SORT).
+        var table = FolderCacheState.Table(kind: kind)
+        swap(&table, &state.tables[i])
         let appended = file.append(kept, uidValidity: uidValidity, known: table.known)
         if let reloaded = appended.reloaded {
             table.removeAll()
