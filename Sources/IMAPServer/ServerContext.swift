@@ -14,6 +14,8 @@ final class ServerContext: Sendable {
     let registry: FolderRegistry
     /// What was parsed of each message, for every session (MessageCache/).
     let messageCache: ParsedMessageCache
+    /// SORT and THREAD's header fields on disk, per folder (HeaderCache/); nil when off.
+    let headerCache: HeaderCache?
     /// What SEARCH did with message contents (Commands/SearchText.swift).
     let searchStatistics = SearchStatistics()
     let pools: WorkPools
@@ -39,6 +41,7 @@ final class ServerContext: Sendable {
         self.literalBudget = ByteBudget(capacity: config.maxBufferedLiteralBytes)
         self.registry = FolderRegistry(logger: logger)
         self.messageCache = ParsedMessageCache(budget: config.messageCacheBytes)
+        self.headerCache = config.headerCache ? HeaderCache() : nil
         self.pools = pools
         self.logger = logger
     }

@@ -77,6 +77,17 @@ enum MaildirNames {
     static let neverFolderNames: Set<String> = ["subscriptions", "maildirsize"]
 }
 
+/// This server's header cache beside `dovecot-uidlist` (IMAPServer's HeaderCache/,
+/// MAILDIR-FORMATS.md): SORT and THREAD read it instead of every message file.
+public enum HeaderCacheNames {
+    /// Date: of each message (12 bytes an entry): what a date-only SORT needs.
+    public static let dates = "imapd-cache.dates"
+    /// Everything SORT and THREAD read of a message's header.
+    public static let headers = "imapd-cache.headers"
+    /// The compaction's temporary file (`<name>` + this), renamed over the cache.
+    public static let temporarySuffix = ".tmp"
+}
+
 /// Syntax of `dovecot-uidlist`.
 enum UIDListSyntax {
     static let space: UInt8 = UInt8(ascii: " ")

@@ -80,7 +80,7 @@ public struct FileOwner: Sendable, Hashable, CustomStringConvertible {
 
 extension Optional where Wrapped == FileOwner {
     /// `owner.perform` when there is an owner, `body` as it is otherwise.
-    func perform<T>(_ body: () throws -> T) throws -> T {
+    public func perform<T>(_ body: () throws -> T) throws -> T {
         switch self {
         case .some(let owner): return try owner.perform(body)
         case .none: return try body()

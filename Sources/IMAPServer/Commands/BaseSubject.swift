@@ -56,12 +56,11 @@ enum BaseSubject {
     }
 
     private static func removeTrailers(_ text: inout [UInt8], from start: Int, _ isReplyOrForward: inout Bool) {
-        let fwd = Array("(FWD)".utf8)
         var end = text.count
         while end > start {
             if text[end - 1] == space {
                 end -= 1
-            } else if end - start >= 5 && Array(text[(end - 5)..<end]) == fwd {
+            } else if end - start >= 5 && hasPrefix(text, end - 5, "(FWD)") {
                 isReplyOrForward = true
                 end -= 5
             } else {
@@ -83,9 +82,14 @@ enum BaseSubject {
         return i
     }
 
-    private static func hasPrefix(_ text: [UInt8], _ index: Int, _ prefix: String) -> Bool {
-        let p = Array(prefix.utf8)
-        return text.count - index >= p.count && Array(text[index..<(index + p.count)]) == p
+    /// Whether `prefix` (ASCII) is at `index`; compared in place (this runs for every
+    /// message of a SORT SUBJECT or THREAD).
+    private static func hasPrefix(_ text: [UInt8], _ index: Int, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard index >= 0, text.count - index >= count else { return false }
+        let p = prefix.utf8Start
+        for offset in 0..<count where text[index + offset] != p[offset] { return false }
+        return true
     }
 
     private static func removeLeader(_ text: [UInt8], _ start: inout Int, _ isReplyOrForward: inout Bool) -> Bool {

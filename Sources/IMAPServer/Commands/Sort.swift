@@ -14,7 +14,7 @@ extension IMAPSession {
             let found = await collectSortMessages(
                 tag: tag, mailbox: mailbox, charset: sort.charset, key: sort.key,
                 fields: SortFields(sort.criteria.map(\.key)),
-                needsDetails: !keys.isDisjoint(with: [.arrival, .size, .date]), evaluatorUsed: { evaluator = $0 })
+                needsDetails: !keys.isDisjoint(with: [.arrival, .size]), evaluatorUsed: { evaluator = $0 })
         else { return }
         let criteria = sort.criteria
         let order: [Int]
@@ -102,7 +102,8 @@ enum SortOrder {
         case .arrival: return .number(message.internalDate)
         case .date: return .number(message.sentDate)
         case .size: return .number(Int64(message.size))
-        case .subject: return .text(BaseSubject.extract(h.subject ?? "").base)
+        case .subject:
+            return .text(message.threadKeys?.baseSubject?.base ?? BaseSubject.extract(h.subject ?? "").base)
         case .from: return .text(SortText.casemapped(h.from?.mailbox ?? ""))
         case .to: return .text(SortText.casemapped(h.to?.mailbox ?? ""))
         case .cc: return .text(SortText.casemapped(h.cc?.mailbox ?? ""))
@@ -111,18 +112,45 @@ enum SortOrder {
         }
     }
 
-    /// The indices of `messages` in sort order.
+    /// The indices of `messages` in sort order. Values are kept in one column per
+    /// criterion (numbers apart from texts), so comparing two messages reads arrays
+    /// and copies nothing.
     static func order(_ messages: [SortMessage], by criteria: [SortCriterion]) -> [Int] {
-        let values = messages.map { message in criteria.map { value($0.key, message) } }
-        let order = messages.indices.sorted { a, b in
-            for (index, criterion) in criteria.enumerated() {
-                let (x, y) = (values[a][index], values[b][index])
-                if x == y { continue }
-                return criterion.reverse ? y < x : x < y
-            }
-            return messages[a].sequenceNumber.rawValue < messages[b].sequenceNumber.rawValue
+        enum Column {
+            case numbers([Int64])
+            case texts([[UInt8]])
         }
-        return order
+        let columns: [(column: Column, reverse: Bool)] = criteria.map { criterion in
+            let column: Column
+            switch criterion.key {
+            case .arrival: column = .numbers(messages.map(\.internalDate))
+            case .date: column = .numbers(messages.map(\.sentDate))
+            case .size: column = .numbers(messages.map { Int64($0.size) })
+            default:
+                column = .texts(
+                    messages.map {
+                        guard case .text(let text) = value(criterion.key, $0) else { return [] }
+                        return text
+                    })
+            }
+            return (column, criterion.reverse)
+        }
+        // Mailbox order breaks ties (RFC 5256 §3).
+        let mailboxOrder = messages.map(\.sequenceNumber.rawValue)
+        return messages.indices.sorted { a, b in
+            for (column, reverse) in columns {
+                switch column {
+                case .numbers(let values):
+                    let (x, y) = (values[a], values[b])
+                    if x == y { continue }
+                    return reverse ? y < x : x < y
+                case .texts(let values):
+                    if values[a] == values[b] { continue }
+                    return reverse ? SortText.less(values[b], values[a]) : SortText.less(values[a], values[b])
+                }
+            }
+            return mailboxOrder[a] < mailboxOrder[b]
+        }
     }
 
     /// RFC 5267 §3.1 ESORT: MIN and MAX are the first and last message in sort order,

@@ -13,6 +13,8 @@ struct SortMessage: Sendable {
     /// The header fields SORT and THREAD read; empty when not needed or when the
     /// message vanished before it was read.
     var headers: SortHeaders
+    /// Threading's view of `headers`, when the header cache had it derived already.
+    var threadKeys: Threading.Keys? = nil
 
     /// RFC 5256 §2.2 "sent date": the Date: field, else INTERNALDATE.
     var sentDate: Int64 { headers.sentDate ?? internalDate }
@@ -20,9 +22,10 @@ struct SortMessage: Sendable {
     /// Roughly what this takes in memory.
     var estimatedBytes: Int {
         let h = headers
-        let texts = [h.subject, h.from?.mailbox, h.from?.displayName, h.to?.mailbox, h.to?.displayName, h.cc?.mailbox]
-        return 128 + texts.reduce(0) { $0 + ($1?.utf8.count ?? 0) } + (h.messageID?.count ?? 0)
-            + (h.inReplyTo?.count ?? 0) + (h.references?.count ?? 0)
+        // No array of the texts: this runs for every message of a SORT.
+        func size(_ a: SortAddress?) -> Int { a.map { $0.mailbox.utf8.count + $0.displayName.utf8.count } ?? 0 }
+        return 128 + (h.subject?.utf8.count ?? 0) + size(h.from) + size(h.to) + size(h.cc)
+            + (h.messageID?.count ?? 0) + (h.inReplyTo?.count ?? 0) + (h.references?.count ?? 0)
     }
 }
 
@@ -74,8 +77,8 @@ struct SortFields: OptionSet, Sendable {
         if contains(.cc) { kept.cc = headers.cc.map(Self.trim) }
         if contains(.date) { kept.sentDate = headers.sentDate }
         if contains(.threading) {
-            kept.messageID = headers.messageID.map { Array($0.prefix(Self.maxIDBytes)) }
-            kept.inReplyTo = headers.inReplyTo.map { Array($0.prefix(Self.maxIDBytes)) }
+            kept.messageID = headers.messageID.map(Self.prefixID)
+            kept.inReplyTo = headers.inReplyTo.map(Self.prefixID)
             kept.references = headers.references.map(Self.lastReferences)
         }
         return kept
@@ -96,6 +99,12 @@ struct SortFields: OptionSet, Sendable {
             kept.append(scalar)
         }
         return String(kept)
+    }
+
+    /// The first `maxIDBytes` of an identifier field (the value itself, not a copy,
+    /// when it is that short: trimming runs for every message of a SORT or THREAD).
+    static func prefixID(_ value: [UInt8]) -> [UInt8] {
+        value.count > maxIDBytes ? Array(value.prefix(maxIDBytes)) : value
     }
 
     /// The tail of a References value from the first "<" within its last
@@ -144,15 +153,18 @@ extension IMAPSession {
         }
         // A live SORT (CONTEXT=SORT) evaluates changed messages with the same keys.
         evaluatorUsed(evaluator)
-        let candidates = view.records.enumerated().map {
-            (sequenceNumber: MailboxView.sequenceNumber(atIndex: $0.offset), record: $0.element)
-        }
+        // The view's records as they are (no copy of 100,000 records per SORT).
+        let candidates = view.records
         let channel = writer.channel
         let job = SortDataJob(
-            evaluator: evaluator, messages: candidates, folder: mailbox.folder, uidValidity: view.uidValidity,
-            cache: context.messageCache, statistics: context.searchStatistics, fields: fields,
+            evaluator: evaluator, records: candidates,
+            numbers: candidates.indices.map(MailboxView.sequenceNumber(atIndex:)), folder: mailbox.folder,
+            uidValidity: view.uidValidity,
+            cache: context.messageCache, headerCache: context.headerCache, statistics: context.searchStatistics,
+            fields: fields,
             needsDetails: needsDetails || evaluator.needsDetails, connectionIsGone: { !channel.isActive })
         var found: [SortMessage] = []
+        found.reserveCapacity(candidates.count)
         var bytes = 0
         do {
             let reads = !fields.isEmpty || evaluator.needsContent
@@ -188,14 +200,18 @@ extension IMAPSession {
 }
 
 /// The blocking part of SORT and THREAD: SearchJob's matching, and for each match the
-/// header fields (read once per message with the content keys, through the
-/// parsed-message cache). Statistics and cancellation as SearchJob's.
+/// header fields: from the header cache on disk (HeaderCache) when it has them, else
+/// read once per message with the content keys, through the parsed-message cache, and
+/// then added to the header cache. Statistics and cancellation as SearchJob's.
 struct SortDataJob: Sendable {
     let evaluator: SearchEvaluator
-    let messages: [(sequenceNumber: SequenceNumber, record: MessageRecord)]
+    /// The messages to consider and their sequence numbers (same length).
+    let records: [MessageRecord]
+    let numbers: [SequenceNumber]
     let folder: SharedFolder
     let uidValidity: StoreUIDValidity
     let cache: ParsedMessageCache
+    let headerCache: HeaderCache?
     let statistics: SearchStatistics
     let fields: SortFields
     let needsDetails: Bool
@@ -204,45 +220,80 @@ struct SortDataJob: Sendable {
     /// Messages one step handles when their fields come from the cache.
     static let cachedSlice = 4096
 
-    /// The matches among `messages[range]`, and how many files were opened for them.
+    /// The matches among `records[range]`, and how many files were opened for them.
     func run(_ range: Range<Int>) throws -> (found: [SortMessage], filesRead: Int) {
         var opened = 0
-        let messages = try SearchJob.slice(messages, range, needsDetails: needsDetails, folder: folder)
+        // Without details to complete, the slice is read in place (no copy of records).
+        var records = self.records[range]
+        if needsDetails { records = ArraySlice(try folder.completeDetails(Array(records))) }
+        let needsContent = evaluator.needsContent
+        // A date-only SORT reads the small dates file; anything else the headers file.
+        let stored =
+            needsContent || fields.isEmpty
+            ? nil
+            : headerCache?.lookup(folder, uidValidity: uidValidity, records: records, fields: fields)
         var found: [SortMessage] = []
-        for (n, record) in messages {
+        found.reserveCapacity(records.count)
+        var read: [(record: MessageRecord, headers: SortHeaders)] = []
+        for (offset, record) in records.enumerated() {
+            let n = numbers[range.lowerBound + offset]
             var message = SortMessage(
                 sequenceNumber: n, uid: record.uid, internalDate: record.internalDate ?? 0,
                 size: record.virtualSize ?? 0, headers: SortHeaders())
-            let needsContent = evaluator.needsContent
             if !needsContent && !evaluator.matches(sequenceNumber: n, record: record, content: nil) { continue }
             if !needsContent && fields.isEmpty {
                 found.append(message)
                 continue
             }
-            // Headers read by an earlier SORT or THREAD: no file to open.
+            // Headers on disk, or read by an earlier SORT or THREAD: no file to open.
+            if let (headers, keys) = stored?[offset] ?? nil {
+                message.headers = headers
+                message.threadKeys = keys
+                found.append(message)
+                continue
+            }
             if !needsContent, let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)?.sortHeaders
             {
                 try SearchJob.stopIfGone(connectionIsGone, statistics)
                 message.headers = fields.trim(cached)
                 found.append(message)
+                if headerCache != nil { read.append((record, SortFields.all.trim(cached))) }
                 continue
             }
             opened += 1
-            guard let headers = try read(n, record) else { continue }
-            message.headers = headers
+            guard let (headers, complete) = try self.read(n, record) else { continue }
+            message.headers = fields.trim(headers)
             found.append(message)
+            if let complete, headerCache != nil { read.append((record, complete)) }
         }
+        headerCache?.store(
+            folder, uidValidity: uidValidity, read, liveCount: self.records.count,
+            live: { Set(self.records.map(\.uid.rawValue)) })
+        try completeSentDates(&found)
         return (found, opened)
     }
 
+    /// RFC 5256 §2.2: a message without a usable Date: is sorted by its INTERNALDATE,
+    /// which (unlike Date:) needs the file's mtime: fetched only for those messages.
+    private func completeSentDates(_ found: inout [SortMessage]) throws {
+        guard fields.contains(.date) else { return }
+        let lacking = found.indices.filter { found[$0].headers.sentDate == nil && found[$0].internalDate == 0 }
+        guard !lacking.isEmpty else { return }
+        let details = try folder.details(of: lacking.map { found[$0].uid })
+        for (index, record) in zip(lacking, details) {
+            if let date = record?.internalDate { found[index].internalDate = date }
+        }
+    }
+
     /// The message's header fields when it matches (empty when not needed or when the
-    /// file vanished or shrank under the read: such a message matches no content key);
+    /// file vanished or shrank under the read: such a message matches no content key),
+    /// and all of them as the header cache keeps them when the file was read whole;
     /// nil when it does not match.
-    private func read(_ n: SequenceNumber, _ record: MessageRecord) throws -> SortHeaders? {
+    private func read(_ n: SequenceNumber, _ record: MessageRecord) throws -> (SortHeaders, SortHeaders?)? {
         statistics.beforeRead.withLock { $0 }?.run()
         try SearchJob.stopIfGone(connectionIsGone, statistics)
         guard let file = try folder.openMessage(record.uid) else {
-            return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? SortHeaders() : nil
+            return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? (SortHeaders(), nil) : nil
         }
         defer { file.close() }
         statistics.messagesRead.add(1, ordering: .relaxed)
@@ -255,9 +306,9 @@ struct SortDataJob: Sendable {
                 evaluator.needsContent
                 ? SearchableMessage(tree: parsed.tree, raw: raw, plan: evaluator.plan, statistics: statistics) : nil
             let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
-            let headers = parsed.sortHeaders.map(fields.trim) ?? SortHeaders()
-            guard probe.fileShrank else { return matches ? headers : nil }
-            return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? SortHeaders() : nil
+            let headers = parsed.sortHeaders.map(SortFields.all.trim)
+            guard probe.fileShrank else { return matches ? (headers ?? SortHeaders(), headers) : nil }
+            return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? (SortHeaders(), nil) : nil
         }
     }
 }

@@ -12,7 +12,7 @@ extension IMAPSession {
         guard
             let found = await collectSortMessages(
                 tag: tag, mailbox: mailbox, charset: thread.charset, key: thread.key, fields: .thread,
-                needsDetails: true)
+                needsDetails: false)
         else { return }
         let messages = found.map { message in
             var input = Threading.Message(
@@ -21,6 +21,7 @@ extension IMAPSession {
             input.messageID = message.headers.messageID
             input.inReplyTo = message.headers.inReplyTo
             input.references = message.headers.references
+            input.keys = message.threadKeys
             return input
         }
         let algorithm = thread.algorithm

@@ -21,6 +21,8 @@ enum Threading {
         var messageID: [UInt8]?
         var inReplyTo: [UInt8]?
         var references: [UInt8]?
+        /// The same fields already taken apart (from the header cache), or nil.
+        var keys: Keys?
 
         init(
             number: UInt32, sentDate: Int64, subject: String? = nil, messageID: String? = nil,
@@ -32,6 +34,26 @@ enum Threading {
             self.messageID = messageID.map { Array($0.utf8) }
             self.inReplyTo = inReplyTo.map { Array($0.utf8) }
             self.references = references.map { Array($0.utf8) }
+        }
+    }
+
+    /// What threading derives from a message's Subject, Message-ID, In-Reply-To and
+    /// References, computed once when the header cache holds the message and kept with
+    /// it, so a THREAD of a cached folder parses no identifier and no subject again.
+    final class Keys: Sendable {
+        /// The first identifier of Message-ID.
+        let ownID: ByteKey?
+        /// The identifiers of References, or else the first of In-Reply-To (step 1).
+        let references: [ByteKey]
+        /// RFC 5256 §2.1 base subject; nil when there is no Subject.
+        let baseSubject: (base: [UInt8], isReplyOrForward: Bool)?
+
+        init(subject: String?, messageID: [UInt8]?, inReplyTo: [UInt8]?, references: [UInt8]?) {
+            ownID = messageID.flatMap { Threading.messageIDs($0).first }.map(ByteKey.init)
+            var ids = references.map(Threading.messageIDs) ?? []
+            if ids.isEmpty, let first = inReplyTo.flatMap({ Threading.messageIDs($0).first }) { ids = [first] }
+            self.references = ids.map(ByteKey.init)
+            baseSubject = subject.map(BaseSubject.extract)
         }
     }
 
@@ -49,7 +71,7 @@ enum Threading {
     /// of one base subject is a thread whose first message is the parent of the
     /// others; threads ordered by their first message's sent date.
     static func orderedSubject(_ messages: [Message]) -> [ThreadNode] {
-        let subjects = messages.map { BaseSubject.extract($0.subject ?? "").base }
+        let subjects = messages.map { $0.keys?.baseSubject?.base ?? BaseSubject.extract($0.subject ?? "").base }
         let order = messages.indices.sorted { a, b in
             if subjects[a] != subjects[b] { return SortText.less(subjects[a], subjects[b]) }
             if messages[a].sentDate != messages[b].sentDate { return messages[a].sentDate < messages[b].sentDate }

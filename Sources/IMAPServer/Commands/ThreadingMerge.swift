@@ -9,23 +9,25 @@ extension Threading.ContainerForest {
     /// or takes its place when the table's root is no dummy and this one is a dummy,
     /// or when the table's root is a reply or forward and this one is not.
     func gatherSubjects(_ roots: inout [Threading.Root]) {
-        var table: [[UInt8]: Int] = [:]
+        var table: [Threading.ByteKey: Int] = [:]
+        table.reserveCapacity(roots.count)
         for index in roots.indices where !roots[index].ignore {
             let container =
                 roots[index].dummy ? sortedChildren(roots[index].container)[0] : roots[index].container
-            guard let subject = messages[message[container]].subject else { continue }
-            let (base, replyOrForward) = BaseSubject.extract(subject)
+            let input = messages[message[container]]
+            guard let (base, replyOrForward) = input.keys?.baseSubject ?? input.subject.map(BaseSubject.extract)
+            else { continue }
             // (5B ii) An empty thread subject is not merged.
             if base.isEmpty { continue }
-            if let holder = table[base] {
+            if let holder = table[Threading.ByteKey(base)] {
                 if !roots[holder].dummy && (roots[index].dummy || (roots[holder].replyOrForward && !replyOrForward)) {
                     roots[holder].parentRoot = index
-                    table[base] = index
+                    table[Threading.ByteKey(base)] = index
                 } else {
                     roots[index].parentRoot = holder
                 }
             } else {
-                table[base] = index
+                table[Threading.ByteKey(base)] = index
             }
             roots[index].replyOrForward = replyOrForward
         }
@@ -67,13 +69,18 @@ extension Threading.ContainerForest {
     /// still to write).
     func write(_ roots: [Threading.Root]) -> [ThreadNode] {
         var nodes: [ThreadNode] = []
+        nodes.reserveCapacity(message.count)
         for root in roots where !root.ignore {
             var stack = [root.container]
             while let container = stack.popLast() {
                 let sorted = sortedChildren(container)
                 let number = message[container] < 0 ? 0 : messages[message[container]].number
                 nodes.append(ThreadNode(number, childCount: sorted.count))
-                stack += sorted.reversed()
+                if sorted.count == 1 {
+                    stack.append(sorted[0])
+                } else if !sorted.isEmpty {
+                    stack += sorted.reversed()
+                }
             }
         }
         return nodes

@@ -34,6 +34,17 @@ extension Threading {
         var key = SortKey(date: 0, order: -1)
     }
 
+    /// A message identifier or base subject as a dictionary key, hashed in one call
+    /// over its bytes (`[UInt8]`'s own hashing feeds the hasher a byte at a time,
+    /// which was the larger part of threading a big folder).
+    struct ByteKey: Hashable {
+        let bytes: [UInt8]
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        func hash(into hasher: inout Hasher) {
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
     struct SortKey: Comparable {
         var date: Int64
         var order: Int
@@ -52,9 +63,15 @@ extension Threading {
         private var hadChild: [Bool] = []
         /// Per container, after step 3: its children in the pruned tree.
         var children: [[Int]] = []
-        private var byID: [[UInt8]: Int] = [:]
+        private var byID: [ByteKey: Int] = [:]
 
-        init(_ messages: [Message]) { self.messages = messages }
+        init(_ messages: [Message]) {
+            self.messages = messages
+            byID.reserveCapacity(messages.count * 2)
+            message.reserveCapacity(messages.count * 2)
+            parent.reserveCapacity(messages.count * 2)
+            hadChild.reserveCapacity(messages.count * 2)
+        }
 
         private mutating func newContainer(message: Int = -1) -> Int {
             self.message.append(message)
@@ -63,10 +80,10 @@ extension Threading {
             return self.message.count - 1
         }
 
-        private mutating func container(for id: [UInt8]) -> Int {
-            if let existing = byID[id] { return existing }
+        private mutating func container(for key: ByteKey) -> Int {
+            if let existing = byID[key] { return existing }
             let created = newContainer()
-            byID[id] = created
+            byID[key] = created
             return created
         }
 
@@ -87,18 +104,20 @@ extension Threading {
             for (index, message) in messages.enumerated() {
                 // (1) A message without a valid Message-ID, or with one an earlier
                 // message already has, gets a container of its own.
+                let keys =
+                    message.keys
+                    ?? Keys(
+                        subject: nil, messageID: message.messageID, inReplyTo: message.inReplyTo,
+                        references: message.references)
                 var own: Int
-                if let id = message.messageID.flatMap({ Threading.messageIDs($0).first }) {
+                if let id = keys.ownID {
                     own = container(for: id)
                     if self.message[own] >= 0 { own = newContainer(message: index) }
                     self.message[own] = index
                 } else {
                     own = newContainer(message: index)
                 }
-                var references = message.references.map(Threading.messageIDs) ?? []
-                if references.isEmpty, let first = message.inReplyTo.flatMap({ Threading.messageIDs($0).first }) {
-                    references = [first]
-                }
+                let references = keys.references
                 // (1A) Each reference the parent of the next, unless the next already
                 // has a parent or the link would make a loop.
                 var previous: Int?
@@ -149,7 +168,9 @@ extension Threading {
         }
 
         func sortedChildren(_ container: Int) -> [Int] {
-            children[container].sorted { key($0) < key($1) }
+            // Most containers have no child or one: nothing to sort, nothing to copy.
+            guard children[container].count > 1 else { return children[container] }
+            return children[container].sorted { key($0) < key($1) }
         }
 
         /// (4) Roots by sent date; a dummy by its oldest child, and replaced by its

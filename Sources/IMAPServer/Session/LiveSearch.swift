@@ -137,8 +137,12 @@ extension IMAPSession {
             // The sort values of the new matches: headers read once per message.
             let newcomers = candidates.filter { added[$0.record.uid] != nil }
             let job = SortDataJob(
-                evaluator: search.evaluator, messages: newcomers, folder: mailbox.folder,
-                uidValidity: view.uidValidity, cache: context.messageCache, statistics: context.searchStatistics,
+                evaluator: search.evaluator, records: newcomers.map(\.record),
+                numbers: newcomers.map(\.sequenceNumber), folder: mailbox.folder,
+                // No header cache here: `newcomers` is not the folder (the cache's
+                // compaction counts the folder's messages from `messages`).
+                uidValidity: view.uidValidity, cache: context.messageCache, headerCache: nil,
+                statistics: context.searchStatistics,
                 fields: sort.fields, needsDetails: sort.needsDetails || search.evaluator.needsDetails,
                 connectionIsGone: { false })
             guard let found = try? job.run(0..<newcomers.count).found, found.count == newcomers.count else {

@@ -1,0 +1,236 @@
+// The byte format of this server's header cache files (`imapd-cache.dates`,
+// `imapd-cache.headers`; MAILDIR-FORMATS.md), pure: encoding and decoding only, no I/O.
+//
+//     file   = header frame*
+//     header = magic (8 bytes) version (u32) UIDVALIDITY (u32)          16 bytes
+//     frame  = length (u32) crc32 (u32) payload                         length = payload bytes
+//     payload= entry+                                                   one append's entries
+//
+// Integers are little-endian. A frame is one append (one write(2) under flock): a kill -9
+// or a power failure can leave its tail torn; the CRC-32 (zlib's) over the payload finds
+// that, and everything from the first bad frame on is dropped, never trusted. The same
+// UID may appear more than once (a message parsed again after a reload); the last entry
+// wins.
+import CZlib
+import MailMessage
+
+enum HeaderCacheFormat {
+    /// Which of the two files: each has its own magic and entry layout.
+    enum Kind: Sendable {
+        /// uid (u32), name hash (u32), Date: (i64, `absentDate` when none): 16 bytes.
+        case dates
+        /// The dates entry followed by ten optional byte strings (varint length + 1,
+        /// 0 for absent): Subject, From mailbox and display name, To's, Cc's,
+        /// Message-ID, In-Reply-To, References.
+        case headers
+
+        var magic: [UInt8] { Array((self == .dates ? "imapdCD\u{1}" : "imapdCH\u{1}").utf8) }
+    }
+
+    static let version: UInt32 = 1
+    static let headerSize = 16
+    static let frameHeaderSize = 8
+    /// A frame larger than this is damage, not data (one append holds at most a
+    /// SORT slice of entries, each capped by SortFields).
+    static let maxFrameBytes = 64 * 1024 * 1024
+    /// Date: absent or unparsable.
+    static let absentDate = Int64.min
+
+    /// One cached message: the name hash ties the entry to the file it was read from.
+    struct Entry: Sendable, Equatable {
+        var uid: UInt32
+        var nameHash: UInt32
+        var headers: SortHeaders
+    }
+
+    // MARK: Writing
+
+    static func fileHeader(_ kind: Kind, uidValidity: UInt32) -> [UInt8] {
+        var bytes = kind.magic
+        append32(&bytes, version)
+        append32(&bytes, uidValidity)
+        return bytes
+    }
+
+    /// One frame holding `entries`.
+    static func frame(_ kind: Kind, _ entries: [Entry]) -> [UInt8] {
+        var payload: [UInt8] = []
+        payload.reserveCapacity(entries.count * (kind == .dates ? 16 : 160))
+        for entry in entries { encode(kind, entry, into: &payload) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(payload.count + frameHeaderSize)
+        append32(&bytes, UInt32(payload.count))
+        append32(&bytes, crc(payload[...]))
+        bytes += payload
+        return bytes
+    }
+
+    static func encode(_ kind: Kind, _ entry: Entry, into bytes: inout [UInt8]) {
+        append32(&bytes, entry.uid)
+        append32(&bytes, entry.nameHash)
+        let date = entry.headers.sentDate ?? absentDate
+        append32(&bytes, UInt32(truncatingIfNeeded: date))
+        append32(&bytes, UInt32(truncatingIfNeeded: date >> 32))
+        guard kind == .headers else { return }
+        let h = entry.headers
+        let strings: [[UInt8]?] = [
+            h.subject.map { Array($0.utf8) }, h.from.map { Array($0.mailbox.utf8) },
+            h.from.map { Array($0.displayName.utf8) }, h.to.map { Array($0.mailbox.utf8) },
+            h.to.map { Array($0.displayName.utf8) }, h.cc.map { Array($0.mailbox.utf8) },
+            h.cc.map { Array($0.displayName.utf8) }, h.messageID, h.inReplyTo, h.references,
+        ]
+        for string in strings {
+            guard let string else {
+                bytes.append(0)
+                continue
+            }
+            appendVarint(&bytes, UInt64(string.count) + 1)
+            bytes += string
+        }
+    }
+
+    // MARK: Reading
+
+    /// What a file holds: its UIDVALIDITY, the entries of its intact frames in file
+    /// order, and where the intact part ends (the file's size when nothing is torn).
+    struct Contents: Sendable {
+        var uidValidity: UInt32
+        var entries: [Entry]
+        var validEnd: Int
+    }
+
+    /// nil when the file header is not ours (wrong magic or version, too short):
+    /// the file is to be started again.
+    static func decode(_ kind: Kind, _ bytes: [UInt8]) -> Contents? {
+        var entries: [Entry] = []
+        guard let (uidValidity, validEnd) = decode(kind, bytes, visit: { entries.append($0) }) else { return nil }
+        return Contents(uidValidity: uidValidity, entries: entries, validEnd: validEnd)
+    }
+
+    /// The same without collecting: `visit` sees the entries of each intact frame, in
+    /// file order (a frame's entries only once the whole frame decoded). Answers the
+    /// UIDVALIDITY and where the intact part ends.
+    static func decode(_ kind: Kind, _ bytes: [UInt8], visit: (Entry) -> Void) -> (uidValidity: UInt32, validEnd: Int)?
+    {
+        guard bytes.count >= headerSize, Array(bytes[0..<8]) == kind.magic, read32(bytes, 8) == version else {
+            return nil
+        }
+        var validEnd = headerSize
+        var offset = headerSize
+        var frame: [Entry] = []
+        while bytes.count - offset >= frameHeaderSize {
+            let length = Int(read32(bytes, offset))
+            let start = offset + frameHeaderSize
+            guard length > 0, length <= maxFrameBytes, length <= bytes.count - start else { break }
+            let payload = bytes[start..<start + length]
+            frame.removeAll(keepingCapacity: true)
+            guard crc(payload) == read32(bytes, offset + 4), decodeEntries(kind, payload, into: &frame) else { break }
+            for entry in frame { visit(entry) }
+            offset = start + length
+            validEnd = offset
+        }
+        return (read32(bytes, 12), validEnd)
+    }
+
+    /// The entries of one payload appended to `entries`; false when it does not parse
+    /// to its end exactly.
+    static func decodeEntries(_ kind: Kind, _ payload: ArraySlice<UInt8>, into entries: inout [Entry]) -> Bool {
+        var reader = Reader(bytes: payload, offset: payload.startIndex)
+        while reader.offset < payload.endIndex {
+            guard let uid = reader.u32(), let nameHash = reader.u32(), let low = reader.u32(), let high = reader.u32()
+            else { return false }
+            let date = Int64(bitPattern: UInt64(high) << 32 | UInt64(low))
+            var headers = SortHeaders()
+            headers.sentDate = date == absentDate ? nil : date
+            if kind == .headers {
+                var strings: [[UInt8]?] = []
+                for _ in 0..<10 {
+                    guard let string = reader.optionalBytes() else { return false }
+                    strings.append(string)
+                }
+                func text(_ i: Int) -> String? { strings[i].map { String(decoding: $0, as: UTF8.self) } }
+                func address(_ i: Int) -> SortAddress? {
+                    text(i).map { SortAddress(mailbox: $0, displayName: text(i + 1) ?? "") }
+                }
+                headers.subject = text(0)
+                headers.from = address(1)
+                headers.to = address(3)
+                headers.cc = address(5)
+                headers.messageID = strings[7]
+                headers.inReplyTo = strings[8]
+                headers.references = strings[9]
+            }
+            entries.append(Entry(uid: uid, nameHash: nameHash, headers: headers))
+        }
+        return true
+    }
+
+    private struct Reader {
+        let bytes: ArraySlice<UInt8>
+        var offset: Int
+
+        mutating func u32() -> UInt32? {
+            guard bytes.endIndex - offset >= 4 else { return nil }
+            defer { offset += 4 }
+            return HeaderCacheFormat.read32(bytes, offset)
+        }
+
+        /// A varint (LEB128) length + 1 and that many bytes; `.some(nil)` for 0 (absent).
+        mutating func optionalBytes() -> [UInt8]?? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                guard offset < bytes.endIndex, shift < 35 else { return nil }
+                let byte = bytes[offset]
+                offset += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { break }
+                shift += 7
+            }
+            if value == 0 { return .some(nil) }
+            let count = Int(value - 1)
+            guard bytes.endIndex - offset >= count else { return nil }
+            defer { offset += count }
+            return .some(Array(bytes[offset..<offset + count]))
+        }
+    }
+
+    // MARK: Integers and checksums
+
+    static func crc(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        bytes.withUnsafeBufferPointer { buffer in
+            UInt32(truncatingIfNeeded: crc32(0, buffer.baseAddress, UInt32(buffer.count)))
+        }
+    }
+
+    static func append32(_ bytes: inout [UInt8], _ value: UInt32) {
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    static func appendVarint(_ bytes: inout [UInt8], _ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
+    }
+
+    static func read32<C: RandomAccessCollection<UInt8>>(_ bytes: C, _ offset: C.Index) -> UInt32
+    where C.Index == Int {
+        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
+            | UInt32(bytes[offset + 3]) << 24
+    }
+
+    /// FNV-1a of the message's base name: an entry whose hash differs from the file's
+    /// name now describes another file (a uidlist rebuilt by another program) and is
+    /// not used.
+    static func nameHash(_ baseName: String) -> UInt32 {
+        var name = baseName
+        return name.withUTF8 { bytes in
+            var hash: UInt32 = 0x811C_9DC5
+            for byte in bytes { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+            return hash
+        }
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import Logging
+import MailMessage
+import MaildirStore
+import XCTest
+
+@testable import IMAPServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The persistent header cache of SORT and THREAD (HeaderCache/): after a restart a
+/// complete cache answers without opening a message file; changes made while the server
+/// was down, damage and planted files give the answers the Maildir gives.
+final class HeaderCacheTests: XCTestCase {
+    static let commands = [
+        "UID SORT (REVERSE DATE) UTF-8 ALL", "UID SORT (DATE) UTF-8 ALL", "UID SORT (SUBJECT FROM) UTF-8 ALL",
+        "UID SORT (DISPLAYTO CC REVERSE DISPLAYFROM) UTF-8 ALL", "UID THREAD REFERENCES UTF-8 ALL",
+        "UID THREAD ORDEREDSUBJECT UTF-8 ALL", "UID THREAD REFS UTF-8 ALL",
+    ]
+
+    /// Message `index`: threads of three by References, every fifth without Date:
+    /// (sorted by INTERNALDATE), subjects with and without "Re:".
+    static func message(_ index: Int) -> String {
+        var text = "From: \"Sender \(index % 7)\" <s\(index % 7)@example.org>\nTo: r\(index % 4)@example.org\n"
+        if index % 3 == 0 { text += "Cc: c\(index % 5)@example.org\n" }
+        text += "Subject: \(index % 3 == 0 ? "" : "Re: ")topic \(index / 3)\n"
+        if index % 5 != 0 { text += "Date: Mon, \(1 + index % 27) Feb 2023 10:\(10 + index % 40):00 +0000\n" }
+        text += "Message-ID: <m\(index)@example.org>\n"
+        if index % 3 != 0 { text += "References: <m\(index - index % 3)@example.org>\n" }
+        return text + "\nbody \(index)\n"
+    }
+
+    func deliver(_ server: RunningServer, _ range: Range<Int>) throws {
+        for index in range {
+            try server.maildir.deliver(
+                "alice", name: "1700000\(100 + index).M\(index)P1.host:2,", into: "cur", body: Self.message(index),
+                mtime: TimeInterval(1_600_000_000 + (index * 7919) % 1000))
+        }
+    }
+
+    /// Another server on the same spool, as after a restart of the first (stopped).
+    func restart(_ first: RunningServer, cache: Bool = true) async throws -> (server: IMAPServer, port: Int) {
+        await first.stop()
+        var config = ServerConfiguration(root: first.maildir.root, passwdFile: first.passwdPath)
+        config.listen = [ListenAddress(host: "127.0.0.1", port: 0)]
+        config.serverName = "test"
+        config.headerCache = cache
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .error
+        let server = try IMAPServer(configuration: config, logger: quiet)
+        let port = try await server.start().first?.port ?? 0
+        addTeardownBlock { await server.shutdown() }
+        return (server, port)
+    }
+
+    func answers(port: Int) throws -> [[String]] {
+        let client = try TestClient(port: port)
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        return try Self.commands.map { command in
+            let reply = try client.command(command)
+            XCTAssertTrue(reply.ok, "\(command): \(reply.tagged)")
+            return reply.untagged
+        }
+    }
+
+    func messagesRead(_ server: IMAPServer) -> Int {
+        server.context.searchStatistics.messagesRead.load(ordering: .relaxed)
+    }
+
+    var inbox: (RunningServer) -> String { { $0.maildir.root + "/alice" } }
+
+    /// The answers a server without a header cache gives for the spool as it is now.
+    func truth(_ first: RunningServer) async throws -> [[String]] {
+        let (reference, port) = try await restart(first, cache: false)
+        let found = try answers(port: port)
+        await reference.shutdown()
+        return found
+    }
+
+    func testRestartWithACompleteCacheOpensNoMessageFile() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<40)
+        let before = try answers(port: first.port)
+        XCTAssertEqual(messagesRead(first.server), 40)
+        for name in [HeaderCacheNames.dates, HeaderCacheNames.headers] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: inbox(first) + "/" + name), name)
+        }
+        let (second, port) = try await restart(first)
+        XCTAssertEqual(try answers(port: port), before)
+        XCTAssertEqual(messagesRead(second), 0)
+        await second.shutdown()
+        let reference = try await truth(first)
+        XCTAssertEqual(before, reference)
+    }
+
+    /// Added, expunged and replaced messages while the server was down; then a
+    /// dovecot-uidlist removed (a new UIDVALIDITY: the cache is started again).
+    func testChangesWhileTheServerWasDownAreSeen() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<30)
+        _ = try answers(port: first.port)
+        await first.stop()
+        let cur = inbox(first) + "/cur/"
+        try FileManager.default.removeItem(atPath: cur + "1700000105.M5P1.host:2,")
+        // "Edited" by a mail reader: the old file removed, the new text under a new name.
+        try FileManager.default.removeItem(atPath: cur + "1700000107.M7P1.host:2,")
+        try first.maildir.deliver(
+            "alice", name: "1700000999.M7edit.host:2,", into: "cur",
+            body: Self.message(7).replacingOccurrences(of: "topic 2", with: "aardvark"), mtime: 1_600_000_100)
+        try deliver(first, 30..<33)
+        let (second, port) = try await restart(first)
+        let after = try answers(port: port)
+        XCTAssertEqual(messagesRead(second), 4)
+        await second.shutdown()
+        let afterTruth = try await truth(first)
+        XCTAssertEqual(after, afterTruth)
+
+        try FileManager.default.removeItem(atPath: inbox(first) + "/dovecot-uidlist")
+        let (third, thirdPort) = try await restart(first)
+        let thirdAnswers = try answers(port: thirdPort)
+        await third.shutdown()
+        let thirdTruth = try await truth(first)
+        XCTAssertEqual(thirdAnswers, thirdTruth)
+        XCTAssertEqual(messagesRead(third), 32)
+    }
+
+    /// A tail torn in the middle of a frame and a byte flipped inside one: the damaged
+    /// frames are dropped, their messages read again, and the file is whole afterwards.
+    func testTornAndCorruptFilesAreRebuilt() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<20)
+        _ = try answers(port: first.port)
+        try deliver(first, 20..<25)
+        let expected = try answers(port: first.port)
+        await first.stop()
+        let headers = inbox(first) + "/" + HeaderCacheNames.headers
+        let dates = inbox(first) + "/" + HeaderCacheNames.dates
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: headers)[.size] as? Int)
+        XCTAssertEqual(truncate(headers, off_t(size - 7)), 0)
+        var bytes = try XCTUnwrap(FileManager.default.contents(atPath: dates))
+        bytes[HeaderCacheFormat.headerSize + HeaderCacheFormat.frameHeaderSize + 3] ^= 0x40
+        try bytes.write(to: URL(fileURLWithPath: dates))
+
+        let (second, port) = try await restart(first)
+        XCTAssertEqual(try answers(port: port), expected)
+        // The torn frame held the last five; the flipped byte was in the first frame
+        // of the dates file, so a date-only SORT read all 25 again.
+        XCTAssertEqual(messagesRead(second), 25)
+        for (path, kind) in [(headers, HeaderCacheFormat.Kind.headers), (dates, .dates)] {
+            let data = try XCTUnwrap(FileManager.default.contents(atPath: path))
+            let contents = try XCTUnwrap(HeaderCacheFormat.decode(kind, Array(data)))
+            XCTAssertEqual(contents.validEnd, data.count, path)
+        }
+        let (third, thirdPort) = try await restart(first)
+        XCTAssertEqual(try answers(port: thirdPort), expected)
+        XCTAssertEqual(messagesRead(third), 0)
+    }
+
+    /// A symlink and a FIFO at the cache's paths are neither followed nor read, nor
+    /// replaced: the answers are the Maildir's.
+    func testPlantedSymlinkAndFIFOAreIgnored() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<10)
+        let target = first.maildir.root + "/elsewhere"
+        XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: Data("precious".utf8)))
+        XCTAssertEqual(symlink(target, inbox(first) + "/" + HeaderCacheNames.headers), 0)
+        XCTAssertEqual(mkfifo(inbox(first) + "/" + HeaderCacheNames.dates, 0o600), 0)
+        let expected = try answers(port: first.port)
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "precious")
+        let reference = try await truth(first)
+        XCTAssertEqual(expected, reference)
+    }
+
+    /// More stale entries than 2 × messages + 1024: the next append rewrites each file
+    /// with the folder's messages only.
+    func testExpungedEntriesAreDroppedByCompaction() async throws {
+        let server = try await startServer()
+        try deliver(server, 0..<1100)
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        XCTAssertTrue(try client.command("UID SORT (SUBJECT) UTF-8 ALL").ok)
+        let cache = try XCTUnwrap(server.server.context.headerCache)
+        XCTAssertEqual(cache.compactions.load(ordering: .relaxed), 0)
+        XCTAssertTrue(try client.command("STORE 11:* +FLAGS.SILENT (\\Deleted)").ok)
+        XCTAssertTrue(try client.command("EXPUNGE").ok)
+        try deliver(server, 1100..<1101)
+        XCTAssertTrue(try client.command("NOOP").ok)
+        let sorted = try client.command("UID SORT (SUBJECT) UTF-8 ALL")
+        XCTAssertTrue(sorted.ok)
+        XCTAssertEqual(cache.compactions.load(ordering: .relaxed), 2)
+        let headers = try XCTUnwrap(
+            FileManager.default.contents(atPath: inbox(server) + "/" + HeaderCacheNames.headers))
+        let contents = try XCTUnwrap(HeaderCacheFormat.decode(.headers, Array(headers)))
+        XCTAssertEqual(contents.entries.count, 11)
+        XCTAssertEqual(contents.validEnd, headers.count)
+        let dates = try XCTUnwrap(FileManager.default.contents(atPath: inbox(server) + "/" + HeaderCacheNames.dates))
+        XCTAssertEqual(HeaderCacheFormat.decode(.dates, Array(dates))?.entries.count, 11)
+        let after = try answers(port: server.port)
+        let reference = try await truth(server)
+        XCTAssertEqual(after, reference)
+    }
+
+    /// At most `maxFolders` folders are held in memory; one dropped is read from its
+    /// files again when used again.
+    func testFoldersInMemoryAreBounded() async throws {
+        let count = HeaderCache.maxFolders + 2
+        let server = try await startServer()
+        try server.maildir.makeUser("alice", folders: (0..<count).map { "f\($0)" })
+        for n in 0..<count {
+            try server.maildir.deliver(
+                "alice", folder: "f\(n)", name: "1700000000.M\(n)P1.host:2,", into: "cur", body: Self.message(n))
+        }
+        let client = try server.connect()
+        try client.login()
+        let cache = try XCTUnwrap(server.server.context.headerCache)
+        for n in 0..<count {
+            XCTAssertTrue(try client.command("SELECT f\(n)").ok)
+            XCTAssertEqual(try client.command("UID SORT (SUBJECT) UTF-8 ALL").untagged, ["* SORT 1"])
+        }
+        XCTAssertEqual(cache.folderCount, HeaderCache.maxFolders)
+        let loads = cache.fileLoads.load(ordering: .relaxed)
+        let read = messagesRead(server.server)
+        XCTAssertTrue(try client.command("SELECT f0").ok)
+        XCTAssertEqual(try client.command("UID SORT (SUBJECT) UTF-8 ALL").untagged, ["* SORT 1"])
+        XCTAssertEqual(cache.fileLoads.load(ordering: .relaxed), loads + 1)
+        XCTAssertEqual(messagesRead(server.server), read)
+    }
+
+    func testFormatRoundTripAndTornFrames() throws {
+        var headers = SortHeaders()
+        headers.subject = "Re: café"
+        headers.from = SortAddress(mailbox: "a", displayName: "Ä B")
+        headers.cc = SortAddress(mailbox: "", displayName: "")
+        headers.sentDate = -5
+        headers.references = Array("<x@y> <z@w>".utf8)
+        headers.messageID = []
+        let entries = [
+            HeaderCacheFormat.Entry(uid: 7, nameHash: 42, headers: headers),
+            HeaderCacheFormat.Entry(uid: 9, nameHash: 1, headers: SortHeaders()),
+        ]
+        let header = HeaderCacheFormat.fileHeader(.headers, uidValidity: 1234)
+        let file = header + HeaderCacheFormat.frame(.headers, entries) + HeaderCacheFormat.frame(.headers, [entries[1]])
+        let decoded = try XCTUnwrap(HeaderCacheFormat.decode(.headers, file))
+        XCTAssertEqual(decoded.uidValidity, 1234)
+        XCTAssertEqual(decoded.entries, entries + [entries[1]])
+        XCTAssertEqual(decoded.validEnd, file.count)
+        // Every cut inside the last frame leaves exactly the first one.
+        let firstEnd = header.count + HeaderCacheFormat.frame(.headers, entries).count
+        for cut in firstEnd..<file.count {
+            let torn = try XCTUnwrap(HeaderCacheFormat.decode(.headers, Array(file[..<cut])))
+            XCTAssertEqual(torn.entries, entries)
+            XCTAssertEqual(torn.validEnd, firstEnd)
+        }
+        XCTAssertNil(HeaderCacheFormat.decode(.dates, file))
+        let dates = HeaderCacheFormat.fileHeader(.dates, uidValidity: 1) + HeaderCacheFormat.frame(.dates, entries)
+        XCTAssertEqual(dates.count, HeaderCacheFormat.headerSize + HeaderCacheFormat.frameHeaderSize + 2 * 16)
+        XCTAssertEqual(HeaderCacheFormat.decode(.dates, dates)?.entries.map(\.headers.sentDate), [-5, nil])
+    }
+}
