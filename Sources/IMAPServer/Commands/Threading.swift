@@ -55,6 +55,12 @@ enum Threading {
             self.references = ids.map(ByteKey.init)
             baseSubject = subject.map(BaseSubject.extract)
         }
+
+        /// Roughly what the keys take (a THREAD's memory budget counts them in place
+        /// of the texts they were derived from).
+        var estimatedBytes: Int {
+            (ownID?.bytes.count ?? 0) + references.reduce(0) { $0 + $1.bytes.count } + (baseSubject?.base.count ?? 0)
+        }
     }
 
     static func thread(_ messages: [Message], algorithm: ThreadAlgorithm) -> [ThreadNode] {
