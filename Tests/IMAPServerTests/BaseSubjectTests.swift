@@ -22,6 +22,16 @@ final class BaseSubjectTests: XCTestCase {
         check("Résumé", "RE\u{301}SUME\u{301}", reply: false)
     }
 
+    /// ASCII text is upper-cased byte for byte (its fast path), other text scalar by
+    /// scalar, with the same answer for the ASCII part.
+    func testCasemappingOfEveryASCIIByte() {
+        let bytes = (0..<128).map { UInt8($0) }
+        let all = String(decoding: bytes, as: UTF8.self)
+        let expected = bytes.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 - 32 : $0 }
+        XCTAssertEqual(SortText.casemapped(all), expected)
+        XCTAssertEqual(SortText.casemapped(all + "é"), expected + [UInt8(ascii: "E"), 0xCC, 0x81])
+    }
+
     /// Steps (3) and (5): `subj-refwd` leaders, repeated, any case, with or without
     /// white space and a blob before the colon.
     func testReplyAndForwardLeaders() {

@@ -25,6 +25,12 @@ final class ThreadingTests: XCTestCase {
             },
             ["a@b", "c@d"])
         XCTAssertEqual(Threading.messageIDs(Array("<<x@y>".utf8)).count, 1)
+        // The first only (Message-ID, In-Reply-To), and folding inside an identifier.
+        XCTAssertEqual(
+            Threading.messageIDs(Array("junk <nope> <a\t@ b\r\n c> <d@e>".utf8), limit: 1).map {
+                String(decoding: $0, as: UTF8.self)
+            },
+            ["a@bc"])
     }
 
     /// A conversation in the shape of RFC 5256 §4's example answer

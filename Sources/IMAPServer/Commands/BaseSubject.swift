@@ -40,19 +40,26 @@ enum BaseSubject {
     private static let space = UInt8(ascii: " ")
 
     static func packWhitespace(_ bytes: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var lastWasSpace = false
-        for b in bytes {
-            if b == space || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") || b == UInt8(ascii: "\n") {
-                if !lastWasSpace { out.append(space) }
-                lastWasSpace = true
-            } else {
-                out.append(b)
-                lastWasSpace = false
+        // Written in place, never longer than the input (a THREAD derives this for
+        // every message of the folder).
+        [UInt8](unsafeUninitializedCapacity: bytes.count) { out, count in
+            var n = 0
+            var lastWasSpace = false
+            for b in bytes {
+                if b == space || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") || b == UInt8(ascii: "\n") {
+                    if !lastWasSpace {
+                        out[n] = space
+                        n += 1
+                    }
+                    lastWasSpace = true
+                } else {
+                    out[n] = b
+                    n += 1
+                    lastWasSpace = false
+                }
             }
+            count = n
         }
-        return out
     }
 
     private static func removeTrailers(_ text: inout [UInt8], from start: Int, _ isReplyOrForward: inout Bool) {
@@ -149,6 +156,19 @@ enum BaseSubject {
 /// "F"; "ß" stays), then compared as UTF-8 bytes.
 enum SortText {
     static func casemapped(_ text: String) -> [UInt8] {
+        // All ASCII (most subjects): upper case byte for byte, as the loop below
+        // would, without taking the text apart into scalars.
+        var text = text
+        let ascii = text.withUTF8 { bytes -> [UInt8]? in
+            guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+            return [UInt8](unsafeUninitializedCapacity: bytes.count) { out, count in
+                for (i, b) in bytes.enumerated() {
+                    out[i] = b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z") ? b - 32 : b
+                }
+                count = bytes.count
+            }
+        }
+        if let ascii { return ascii }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

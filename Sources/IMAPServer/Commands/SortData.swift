@@ -26,6 +26,7 @@ struct SortMessage: Sendable {
         func size(_ a: SortAddress?) -> Int { a.map { $0.mailbox.utf8.count + $0.displayName.utf8.count } ?? 0 }
         return 128 + (h.subject?.utf8.count ?? 0) + size(h.from) + size(h.to) + size(h.cc)
             + (h.messageID?.count ?? 0) + (h.inReplyTo?.count ?? 0) + (h.references?.count ?? 0)
+            + (threadKeys?.estimatedBytes ?? 0)
     }
 }
 

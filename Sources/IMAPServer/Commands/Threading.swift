@@ -49,11 +49,19 @@ enum Threading {
         let baseSubject: (base: [UInt8], isReplyOrForward: Bool)?
 
         init(subject: String?, messageID: [UInt8]?, inReplyTo: [UInt8]?, references: [UInt8]?) {
-            ownID = messageID.flatMap { Threading.messageIDs($0).first }.map(ByteKey.init)
-            var ids = references.map(Threading.messageIDs) ?? []
-            if ids.isEmpty, let first = inReplyTo.flatMap({ Threading.messageIDs($0).first }) { ids = [first] }
+            ownID = messageID.flatMap { Threading.messageIDs($0, limit: 1).first }.map(ByteKey.init)
+            var ids = references.map { Threading.messageIDs($0) } ?? []
+            if ids.isEmpty, let first = inReplyTo.flatMap({ Threading.messageIDs($0, limit: 1).first }) {
+                ids = [first]
+            }
             self.references = ids.map(ByteKey.init)
             baseSubject = subject.map(BaseSubject.extract)
+        }
+
+        /// Roughly what the keys take (a THREAD's memory budget counts them in place
+        /// of the texts they were derived from).
+        var estimatedBytes: Int {
+            (ownID?.bytes.count ?? 0) + references.reduce(0) { $0 + $1.bytes.count } + (baseSubject?.base.count ?? 0)
         }
     }
 
@@ -102,32 +110,36 @@ enum Threading {
     /// The message identifiers in a Message-ID, In-Reply-To or References value:
     /// each `<…>` holding an "@", white space inside removed (folding), as Dovecot's
     /// `message_id_get_next` reads them. Compared case-sensitively.
-    static func messageIDs(_ value: [UInt8]) -> [[UInt8]] {
+    static func messageIDs(_ value: [UInt8], limit: Int = .max) -> [[UInt8]] {
         var ids: [[UInt8]] = []
         var index = 0
-        while index < value.count {
+        while index < value.count && ids.count < limit {
             guard value[index] == UInt8(ascii: "<") else {
                 index += 1
                 continue
             }
-            var id: [UInt8] = []
+            // Scanned first, copied once: the bytes up to ">" (or the next "<"), and
+            // whether any of them is folding white space to leave out.
             var hasAt = false
+            var hasSpace = false
             var end = index + 1
             while end < value.count, value[end] != UInt8(ascii: ">"), value[end] != UInt8(ascii: "<") {
                 let b = value[end]
-                if b != UInt8(ascii: " ") && b != UInt8(ascii: "\t") && b != UInt8(ascii: "\r") && b != 10 {
-                    id.append(b)
-                    if b == UInt8(ascii: "@") { hasAt = true }
-                }
+                if isFoldingSpace(b) { hasSpace = true } else if b == UInt8(ascii: "@") { hasAt = true }
                 end += 1
             }
             if end < value.count, value[end] == UInt8(ascii: ">"), hasAt {
-                ids.append(id)
+                let inside = value[(index + 1)..<end]
+                ids.append(hasSpace ? inside.filter { !isFoldingSpace($0) } : Array(inside))
                 index = end + 1
             } else {
                 index = end
             }
         }
         return ids
+    }
+
+    private static func isFoldingSpace(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") || b == 10
     }
 }

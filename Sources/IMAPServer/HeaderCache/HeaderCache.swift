@@ -70,11 +70,16 @@ final class HeaderCache: Sendable {
                         return (headers, nil)
                     }
                 }
+                // THREAD reads Subject, Message-ID, In-Reply-To and References only
+                // through the keys derived from them: the texts themselves are not
+                // handed on (each would be retained and released per message, several
+                // times over, on the way to Threading).
+                let kept = fields.contains(.threading) ? fields.subtracting([.subject, .threading]) : fields
                 return records.map { record in
                     guard let box = table.headers[record.uid.rawValue],
                         box.entry.nameHash == HeaderCacheFormat.nameHash(record.baseName)
                     else { return nil }
-                    return (fields.trim(box.entry.headers), box.keys)
+                    return (kept.trim(box.entry.headers), box.keys)
                 }
             }
         }

@@ -117,15 +117,16 @@ enum HeaderCacheFormat {
         }
         var validEnd = headerSize
         var offset = headerSize
-        var frame: [Entry] = []
         while bytes.count - offset >= frameHeaderSize {
             let length = Int(read32(bytes, offset))
             let start = offset + frameHeaderSize
             guard length > 0, length <= maxFrameBytes, length <= bytes.count - start else { break }
             let payload = bytes[start..<start + length]
-            frame.removeAll(keepingCapacity: true)
-            guard crc(payload) == read32(bytes, offset + 4), decodeEntries(kind, payload, into: &frame) else { break }
-            for entry in frame { visit(entry) }
+            // Checked whole before any entry is made: a frame's entries are seen only
+            // when all of it parses, and no array of them is built on the way (a
+            // 100,000-message file is read this way after every restart).
+            guard crc(payload) == read32(bytes, offset + 4), isWellFormed(kind, payload) else { break }
+            forEachEntry(kind, payload, visit)
             offset = start + length
             validEnd = offset
         }
@@ -135,34 +136,56 @@ enum HeaderCacheFormat {
     /// The entries of one payload appended to `entries`; false when it does not parse
     /// to its end exactly.
     static func decodeEntries(_ kind: Kind, _ payload: ArraySlice<UInt8>, into entries: inout [Entry]) -> Bool {
+        guard isWellFormed(kind, payload) else { return false }
+        forEachEntry(kind, payload) { entries.append($0) }
+        return true
+    }
+
+    /// Whether `payload` is a whole number of entries, parsed to its end exactly
+    /// (nothing is allocated: lengths are only skipped).
+    static func isWellFormed(_ kind: Kind, _ payload: ArraySlice<UInt8>) -> Bool {
+        var reader = Reader(bytes: payload, offset: payload.startIndex)
+        let fixed = 16
+        while reader.offset < payload.endIndex {
+            guard payload.endIndex - reader.offset >= fixed else { return false }
+            reader.offset += fixed
+            if kind == .headers {
+                for _ in 0..<fieldCount { guard reader.skipOptionalBytes() else { return false } }
+            }
+        }
+        return true
+    }
+
+    /// The optional byte strings after a headers entry's 16 fixed bytes (Kind.headers).
+    static let fieldCount = 10
+
+    /// The entries of a payload `isWellFormed` accepted, in order.
+    private static func forEachEntry(_ kind: Kind, _ payload: ArraySlice<UInt8>, _ visit: (Entry) -> Void) {
         var reader = Reader(bytes: payload, offset: payload.startIndex)
         while reader.offset < payload.endIndex {
             guard let uid = reader.u32(), let nameHash = reader.u32(), let low = reader.u32(), let high = reader.u32()
-            else { return false }
+            else { return }
             let date = Int64(bitPattern: UInt64(high) << 32 | UInt64(low))
             var headers = SortHeaders()
             headers.sentDate = date == absentDate ? nil : date
             if kind == .headers {
-                var strings: [[UInt8]?] = []
-                for _ in 0..<10 {
-                    guard let string = reader.optionalBytes() else { return false }
-                    strings.append(string)
+                // Straight into the fields: no array of the ten strings per entry.
+                func text() -> String? { reader.optionalText() ?? nil }
+                func address() -> SortAddress? {
+                    let mailbox = text()
+                    let displayName = text()
+                    return mailbox.map { SortAddress(mailbox: $0, displayName: displayName ?? "") }
                 }
-                func text(_ i: Int) -> String? { strings[i].map { String(decoding: $0, as: UTF8.self) } }
-                func address(_ i: Int) -> SortAddress? {
-                    text(i).map { SortAddress(mailbox: $0, displayName: text(i + 1) ?? "") }
-                }
-                headers.subject = text(0)
-                headers.from = address(1)
-                headers.to = address(3)
-                headers.cc = address(5)
-                headers.messageID = strings[7]
-                headers.inReplyTo = strings[8]
-                headers.references = strings[9]
+                headers.subject = text()
+                headers.from = address()
+                headers.to = address()
+                headers.cc = address()
+                headers.messageID = reader.optionalBytes() ?? nil
+                headers.inReplyTo = reader.optionalBytes() ?? nil
+                headers.references = reader.optionalBytes() ?? nil
             }
-            entries.append(Entry(uid: uid, nameHash: nameHash, headers: headers))
+            visit(Entry(uid: uid, nameHash: nameHash, headers: headers))
         }
-        return true
     }
 
     private struct Reader {
@@ -175,8 +198,9 @@ enum HeaderCacheFormat {
             return HeaderCacheFormat.read32(bytes, offset)
         }
 
-        /// A varint (LEB128) length + 1 and that many bytes; `.some(nil)` for 0 (absent).
-        mutating func optionalBytes() -> [UInt8]?? {
+        /// A varint (LEB128) length + 1: the length, `.some(nil)` for 0 (absent), nil
+        /// when the varint or the bytes it counts run past the end.
+        private mutating func length() -> Int?? {
             var value: UInt64 = 0
             var shift: UInt64 = 0
             while true {
@@ -190,8 +214,30 @@ enum HeaderCacheFormat {
             if value == 0 { return .some(nil) }
             let count = Int(value - 1)
             guard bytes.endIndex - offset >= count else { return nil }
+            return .some(count)
+        }
+
+        mutating func skipOptionalBytes() -> Bool {
+            guard let count = length() else { return false }
+            offset += count ?? 0
+            return true
+        }
+
+        /// A varint length + 1 and that many bytes; `.some(nil)` for 0 (absent).
+        mutating func optionalBytes() -> [UInt8]?? {
+            guard let count = length() else { return nil }
+            guard let count else { return .some(nil) }
             defer { offset += count }
             return .some(Array(bytes[offset..<offset + count]))
+        }
+
+        /// The same as text (UTF-8, repaired as `String(decoding:)` does), made from
+        /// the bytes in place.
+        mutating func optionalText() -> String?? {
+            guard let count = length() else { return nil }
+            guard let count else { return .some(nil) }
+            defer { offset += count }
+            return .some(String(decoding: bytes[offset..<offset + count], as: UTF8.self))
         }
     }
 
