@@ -17,14 +17,10 @@ import Synchronization
 /// substring match; Dovecot, the reference where the RFC leaves room, folds both sides
 /// as its SORT does (i;unicode-casemap, RFC 5051: titlecase, then one level of
 /// decomposition), so "re" finds "Résumé" and "cafe" finds "café" (checked against
-/// Dovecot 2.3.19). SORT's fold (`SortText.casemapped`) is used, with a byte loop for
-/// all-ASCII text, which is most of what a SEARCH reads.
+/// Dovecot 2.3.19). SORT's fold (`SortText.casemapped`, which upper-cases all-ASCII
+/// text byte for byte, most of what a SEARCH reads) is used.
 enum SearchFold {
-    static func bytes(_ text: String) -> [UInt8] {
-        let utf8 = text.utf8
-        guard utf8.allSatisfy({ $0 < 0x80 }) else { return SortText.casemapped(text) }
-        return utf8.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 - 32 : $0 }
-    }
+    static func bytes(_ text: String) -> [UInt8] { SortText.casemapped(text) }
 }
 
 /// Where a text key looks.
