@@ -87,7 +87,7 @@ public final class Quota: Sendable {
 
     /// Reads `maildirsize`, recalculating when it is missing or untrustworthy.
     private func currentUsageAsOwner() throws -> QuotaUsage {
-        if let (bytes, mtime) = try file.read(), let usage = Self.trust(bytes, mtime: mtime, limits: limits).usage {
+        if let (bytes, mtime) = try file.read(), let usage = Self.trust(bytes, mtime: mtime, limits: limits) {
             return usage
         }
         let usage = try Self.count(store)
@@ -95,19 +95,20 @@ public final class Quota: Sendable {
         return usage
     }
 
-    /// The usage a file states, or nil with the reason it must be recalculated.
+    /// The usage a file states, or nil when it must be recalculated.
     static func trust(_ bytes: [UInt8], mtime: Int64, limits: QuotaLimits, now: Int64 = Int64(time(nil)))
-        -> (usage: QuotaUsage?, reason: String?)
+        -> QuotaUsage?
     {
-        guard bytes.count <= MaildirSizeFormat.maxSize else { return (nil, "larger than 5120 bytes") }
-        guard let parsed = MaildirSizeFormat.parse(bytes) else { return (nil, "unparseable") }
-        guard parsed.limits == limits else { return (nil, "limits changed") }
+        // Larger than the format allows, unparseable, or written for other limits.
+        guard bytes.count <= MaildirSizeFormat.maxSize, let parsed = MaildirSizeFormat.parse(bytes),
+            parsed.limits == limits
+        else { return nil }
         if parsed.usage.exceeds(limits) || parsed.usage.bytes < 0 || parsed.usage.messages < 0 {
-            // Over quota: trust only a fresh summary (Dovecot's and Maildir++'s rule).
-            if parsed.deltaLines > 1 { return (nil, "over quota with deltas") }
-            if now - mtime > MaildirSizeFormat.staleSeconds { return (nil, "over quota and stale") }
+            // Over quota: trust only a fresh summary (Dovecot's and Maildir++'s rule):
+            // not one with deltas after it, not one older than 15 minutes.
+            if parsed.deltaLines > 1 || now - mtime > MaildirSizeFormat.staleSeconds { return nil }
         }
-        return (parsed.usage, nil)
+        return parsed.usage
     }
 
     /// Counts every message of every folder (cur/ and new/, dot files skipped): the

@@ -91,7 +91,7 @@ final class MaildirSizeTests: XCTestCase {
         func trusted(_ text: String, age: Int64 = 0, _ l: QuotaLimits = limits) -> QuotaUsage? {
             var bytes = Array(text.utf8)
             if bytes.isEmpty { bytes = [] }
-            return Quota.trust(bytes, mtime: now - age, limits: l, now: now).usage
+            return Quota.trust(bytes, mtime: now - age, limits: l, now: now)
         }
         XCTAssertEqual(trusted("1000S,10C\n10 1\n20 1\n"), QuotaUsage(bytes: 30, messages: 2))
         XCTAssertNil(trusted("2000S,10C\n10 1\n"), "limits changed")
