@@ -116,16 +116,8 @@ struct MaildirSizeFile {
     /// The file's bytes (at most maxSize + 1) and mtime; nil when it is missing or
     /// not a regular file.
     func read() throws -> (bytes: [UInt8], mtime: Int64)? {
-        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            // ELOOP: a symlink; ENXIO: a FIFO/socket without a peer.
-            if POSIX.isMissing(code) || code == ELOOP || code == ENXIO { return nil }
-            throw POSIX.error(path, code)
-        }
+        guard let (fd, status) = try POSIX.openRegularFile(path) else { return nil }
         defer { close(fd) }
-        let status = try POSIX.status(fd: fd, path: path)
-        guard status.isRegular else { return nil }
         let bytes = try POSIX.pread(fd: fd, path: path, offset: 0, count: MaildirSizeFormat.maxSize + 1)
         return (bytes, status.mtime.seconds)
     }
@@ -134,14 +126,8 @@ struct MaildirSizeFile {
     /// left alone: the next read recalculates it from the folders.
     func append(bytes: Int64, messages: Int64) throws {
         guard bytes != 0 || messages != 0 else { return }
-        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if POSIX.isMissing(code) || code == ELOOP || code == ENXIO { return }
-            throw POSIX.error(path, code)
-        }
+        guard let (fd, _) = try POSIX.openRegularFile(path, flags: O_WRONLY | O_APPEND) else { return }
         defer { close(fd) }
-        guard try POSIX.status(fd: fd, path: path).isRegular else { return }
         let line = MaildirSizeFormat.deltaLine(bytes: bytes, messages: messages)
         let written = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard written == line.count else { throw POSIX.error(path, written < 0 ? errno : EIO) }

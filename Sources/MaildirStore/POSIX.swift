@@ -119,14 +119,16 @@ enum POSIX {
         throw error(path, code)
     }
 
-    /// Opens a message file for reading; nil when it is missing or is not a regular
-    /// file. Symlinks are never followed (one planted in cur/ could point anywhere, e.g.
-    /// at another user's mail) and O_NONBLOCK keeps a FIFO from blocking the open.
-    static func openRegularFile(_ path: String) throws -> (fd: Int32, status: FileStatus)? {
-        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+    /// Opens an existing file (a message, `maildirsize`) for reading, or with `flags`;
+    /// nil when it is missing or is not a regular file. Symlinks are never followed
+    /// (one planted in cur/ could point anywhere, e.g. at another user's mail: ELOOP)
+    /// and O_NONBLOCK keeps a FIFO from blocking the open (a write open of one without
+    /// a reader, or any open of a socket, fails with ENXIO).
+    static func openRegularFile(_ path: String, flags: Int32 = O_RDONLY) throws -> (fd: Int32, status: FileStatus)? {
+        let fd = Glibc.open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
-            if isMissing(code) || code == ELOOP { return nil }
+            if isMissing(code) || code == ELOOP || code == ENXIO { return nil }
             throw error(path, code)
         }
         do {
