@@ -168,9 +168,10 @@ struct SearchJob: Sendable {
     /// Messages whose content one call of `run` reads.
     static let contentSlice = 64
 
-    /// `messages[range]`, with INTERNALDATE and sizes completed when `needsDetails`
-    /// (shared with SortDataJob).
-    static func slice(
+    /// `messages[range]`, with INTERNALDATE and sizes completed when `needsDetails`.
+    /// (SortDataJob keeps records and sequence numbers apart and completes its slice
+    /// in place.)
+    private static func slice(
         _ messages: [(sequenceNumber: SequenceNumber, record: MessageRecord)], _ range: Range<Int>,
         needsDetails: Bool, folder: SharedFolder
     ) throws -> [(sequenceNumber: SequenceNumber, record: MessageRecord)] {
