@@ -38,7 +38,7 @@ let package = Package(
         // per-user file-system ids (FileOwner.swift).
         .target(
             name: "MaildirStore",
-            dependencies: ["CFileCredentials", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CFileCredentials", "CZlib", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // crypt(3) from libcrypt; no C code, only a module map.
         .systemLibrary(

@@ -177,6 +177,9 @@ public final class IMAPServer: Sendable {
             for channel in open where channel.isActive { channel.close(promise: nil) }
         }
         context.registry.stopWatching()
+        // The next start loads large folders from their imapd-index (FolderIndex.swift).
+        let registry = context.registry
+        try? await pools.general.runIfActive { registry.saveIndexes() }
         try? await group.shutdownGracefully()
         await pools.shutdown()
     }

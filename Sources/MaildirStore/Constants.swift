@@ -54,6 +54,9 @@ enum MaildirNames {
     /// This server's mod-sequence log (ModSeqFile.swift, MAILDIR-FORMATS.md).
     static let modSeqLog = "imapd-modseq"
     static let modSeqLogTemp = "imapd-modseq.tmp"
+    /// This server's saved folder state (FolderIndex.swift, MAILDIR-FORMATS.md).
+    static let folderIndex = "imapd-index"
+    static let folderIndexTemp = "imapd-index.tmp"
     /// In the mail root: the last UIDVALIDITY handed out, as 8 lowercase hex digits.
     static let uidValidity = "dovecot-uidvalidity"
     /// In the mail root: `dovecot-uidvalidity.<8hex>`, the atomically renamed marker.

@@ -30,18 +30,21 @@ struct MaildirFileName: Hashable, Sendable {
             self.init(baseName: name, hasInfo: false)
             return
         }
-        let base = String(decoding: bytes[..<colon], as: UTF8.self)
-        let info = bytes[(colon + 1)...]
+        self.init(baseName: String(decoding: bytes[..<colon], as: UTF8.self), info: bytes[(colon + 1)...])
+    }
+
+    /// A base name and the bytes after its ':' (the folder index keeps names so).
+    init<Info: Collection<UInt8>>(baseName: String, info: Info) {
         guard info.starts(with: FileNameSyntax.infoVersion2) else {
-            self.init(baseName: base)
+            self.init(baseName: baseName)
             foreignInfo = String(decoding: info, as: UTF8.self)
             return
         }
-        let flagsStart = info.startIndex + FileNameSyntax.infoVersion2.count
+        let flagsStart = info.index(info.startIndex, offsetBy: FileNameSyntax.infoVersion2.count)
         let flagsEnd = info[flagsStart...].firstIndex(of: FileNameSyntax.fieldSeparator) ?? info.endIndex
         self.init(
-            baseName: base, letters: Array(info[flagsStart..<flagsEnd]),
-            infoSuffix: String(decoding: info[flagsEnd...], as: UTF8.self))
+            baseName: baseName, letters: Array(info[flagsStart..<flagsEnd]),
+            infoSuffix: flagsEnd == info.endIndex ? "" : String(decoding: info[flagsEnd...], as: UTF8.self))
     }
 
     /// The full file name.

@@ -12,11 +12,17 @@ struct FolderContext: Sendable {
     /// Whose file-system ids every operation on the folder runs with (FileOwner.swift);
     /// nil: the process's own.
     let owner: FileOwner?
+    /// Folders with this many messages or more get an `imapd-index` (FolderIndex.swift).
+    let indexMinimumMessages: Int
 
-    init(directory: String, mailRoot: String, logger: Logger, lockTimeout: Duration, owner: FileOwner? = nil) {
+    init(
+        directory: String, mailRoot: String, logger: Logger, lockTimeout: Duration, owner: FileOwner? = nil,
+        indexMinimumMessages: Int = FolderIndex.minimumMessages
+    ) {
         self.directory = directory
         self.mailRoot = mailRoot
         self.owner = owner
+        self.indexMinimumMessages = indexMinimumMessages
         var logger = logger
         logger[metadataKey: "folder"] = "\(directory)"
         self.logger = logger

@@ -43,6 +43,8 @@ public final class FolderRegistry: Sendable {
 
     let logger: Logger
     let lockTimeout: Duration
+    /// Folders with this many messages get an imapd-index (FolderIndex.swift).
+    let indexMinimumMessages: Int
     private let folders = Mutex<[String: Entry]>([:])
     /// Directories being built now: the gate its builder holds and how many threads
     /// hold or wait for it.
@@ -59,9 +61,12 @@ public final class FolderRegistry: Sendable {
 
     /// `lockTimeout`: how long a writer waits for dovecot-uidlist.lock before failing
     /// with .locked.
-    public init(logger: Logger, lockTimeout: Duration) {
+    public init(
+        logger: Logger, lockTimeout: Duration, indexMinimumMessages: Int = FolderIndex.minimumMessages
+    ) {
         self.logger = logger
         self.lockTimeout = lockTimeout
+        self.indexMinimumMessages = indexMinimumMessages
     }
 
     /// Opens (or returns the already-open) shared state for `directory` and counts one
@@ -88,7 +93,8 @@ public final class FolderRegistry: Sendable {
             if let open = try retainRegistered(key, owner: owner) { return open }
             let created = try SharedFolder(
                 context: FolderContext(
-                    directory: key, mailRoot: mailRoot, logger: logger, lockTimeout: lockTimeout, owner: owner))
+                    directory: key, mailRoot: mailRoot, logger: logger, lockTimeout: lockTimeout, owner: owner,
+                    indexMinimumMessages: indexMinimumMessages))
             buildCount.wrappingAdd(1, ordering: .relaxed)
             folders.withLock { $0[key] = Entry(folder: created, users: 1) }
             // After registering: startWatching sets the watcher before listing the
@@ -158,6 +164,12 @@ public final class FolderRegistry: Sendable {
                     metadata: ["folder": "\(folder.directory)", "error": "\(error)"])
             }
         }
+    }
+
+    /// Saves the imapd-index of every folder still held (open or parked), for the next
+    /// start: called when the server stops, after the sessions ended. Blocking work.
+    public func saveIndexes() {
+        for folder in folders.withLock({ $0.values.map(\.folder) }) { folder.saveIndex() }
     }
 
     /// Drops one user; the last one closes it (parks it: see the top of this file).

@@ -101,6 +101,18 @@ struct LocationTable: Sendable, ExpressibleByDictionaryLiteral {
         }
     }
 
+    /// Adds a file under a base name not in the table yet (loading a saved state: one
+    /// lookup, not two); false, and nothing changed, when the name is there already.
+    mutating func insertNew(_ base: String, _ location: MessageLocation) -> Bool {
+        if let old = byBaseName.updateValue(location, forKey: base) {
+            byBaseName[base] = old
+            return false
+        }
+        digest.insert(NameDigest.hasher(location))
+        if location.inNew { inNewCount += 1 }
+        return true
+    }
+
     var count: Int { byBaseName.count }
 
     mutating func reserveCapacity(_ capacity: Int) { byBaseName.reserveCapacity(capacity) }

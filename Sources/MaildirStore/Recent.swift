@@ -22,8 +22,9 @@
 //   (`persistClaimedRecent`, blocking work for the thread pool). A restart between a
 //   claim and that move makes those messages recent once more, which is harmless.
 //   Messages APPEND and COPY write straight into cur/ that no session claimed before a
-//   restart are not recent after it: nothing on disk recorded them (Dovecot's index
-//   does; this server keeps no index).
+//   restart stay recent after it only when the folder is loaded from its imapd-index,
+//   which holds the mark (FolderIndex.swift; SharedFolder takes the lower of the two);
+//   a folder built from the Maildir has nothing on disk that recorded them.
 import Glibc
 
 /// What `SharedFolder.claimRecent` found for one session.

@@ -21,35 +21,71 @@ public final class SharedFolder: Sendable {
     let context: FolderContext
     private let state: Mutex<FolderState>
     private let delivery = Mutex(())
+    /// The state came from imapd-index rather than a full build (for tests).
+    let openedFromIndex: Bool
 
-    /// Reads (or creates) dovecot-uidlist and scans the folder once, as the folder's owner.
+    /// Loads imapd-index, or reads (or creates) dovecot-uidlist and scans the folder
+    /// once, as the folder's owner.
     init(context: FolderContext) throws {
         self.directory = context.directory
         self.context = context
-        self.state = Mutex(try context.owner.perform { try Self.initialState(context) })
+        let (initial, fromIndex) = try context.owner.perform { try Self.initialState(context) }
+        self.state = Mutex(initial)
+        self.openedFromIndex = fromIndex
     }
 
     /// Whose file-system ids the folder's operations run with (nil: the process's own).
     public var owner: FileOwner? { context.owner }
 
-    private static func initialState(_ context: FolderContext) throws -> FolderState {
+    /// The saved state (imapd-index) brought up to date, else the state built from the
+    /// uidlist, the modseq log and a full scan (then saved for the next time).
+    private static func initialState(_ context: FolderContext) throws -> (FolderState, fromIndex: Bool) {
         guard (try POSIX.status(context.curPath))?.isDirectory == true else {
             throw StoreError.nonexistent(context.directory)
         }
+        if var indexed = context.loadIndexedState() {
+            context.logger.debug("folder state loaded from imapd-index")
+            let unclaimed = indexed.firstRecentUID
+            try bringUpToDate(&indexed, context, force: false)
+            // Messages nobody claimed before the restart stay recent (Recent.swift).
+            indexed.firstRecentUID = min(indexed.firstRecentUID, unclaimed)
+            return (indexed, true)
+        }
         var initial = try context.loadState()
         context.loadModSeqs(&initial)
-        let firstNewUID = initial.nextUID
+        try bringUpToDate(&initial, context, force: true)
+        context.writeIndex(initial)
+        return (initial, false)
+    }
+
+    /// The first synchronize of a state just loaded, then \Recent and the modseq log.
+    private static func bringUpToDate(_ state: inout FolderState, _ context: FolderContext, force: Bool) throws {
+        let firstNewUID = state.nextUID
         var ignored: [FolderChange] = []
         do {
-            try context.synchronize(&initial, force: true, moveNewToCur: false, changes: &ignored)
+            try context.synchronize(&state, force: force, moveNewToCur: false, changes: &ignored)
         } catch StoreError.locked(let path) {
             // Messages without UIDs yet stay out until the lock can be had.
             context.logger.warning("folder opened without its newest messages", metadata: ["lock": "\(path)"])
-            initial.forceRescan = true
+            state.forceRescan = true
         }
-        initial.startRecent(firstNewUID: firstNewUID)
-        context.finishModSeqLoad(&initial)
-        return initial
+        state.startRecent(firstNewUID: firstNewUID)
+        context.finishModSeqLoad(&state)
+    }
+
+    /// Saves the folder's state to imapd-index after a synchronize (at shutdown: the next
+    /// start loads it). Errors are logged, never thrown: the index is an optimisation.
+    public func saveIndex() {
+        do {
+            try perform { context, state, changes in
+                try context.synchronize(&state, force: false, moveNewToCur: false, changes: &changes)
+                // The index must match the log: what the synchronize stamped goes first.
+                context.commitModSeqs(&state)
+                context.writeIndex(state)
+            }
+        } catch {
+            context.logger.debug("imapd-index not saved", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Rescans new/ and cur/ (cheaply: when neither directory changed since the last

@@ -130,7 +130,10 @@ struct UIDListRecord: Hashable, Sendable {
         self.uid = uid
         self.fields = fields
         self.fileName = fileName
-        self.baseName = MaildirFileName(parsing: fileName).baseName
+        // A v3 name is the base name itself (no ':'): one string, not a parse.
+        self.baseName =
+            fileName.utf8.contains(FileNameSyntax.infoSeparator)
+            ? MaildirFileName(parsing: fileName).baseName : fileName
     }
 
     /// The `W<n>` field: size with CRLF line ends.

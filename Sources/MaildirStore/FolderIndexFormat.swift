@@ -1,0 +1,395 @@
+// The byte format of `imapd-index` (MAILDIR-FORMATS.md): a FolderState written whole, so
+// a folder opened after a restart is loaded instead of rebuilt from readdir, the
+// uidlist and the modseq log. Pure: encoding and decoding, no I/O (FolderIndex.swift).
+//
+//     file    = magic(8) version(u32) length(u64) crc32(u32) payload     length = payload bytes
+//     payload = uidvalidity(u32) uidlist-header uidlist-file consumed(u64) state-bits(u8)
+//               next-uid(u32) highest-exposed-uid(u32) first-recent-uid(u32)
+//               cur-mtime new-mtime last-scan-start                       each opt-timestamp
+//               modseqs records messages
+//
+// Integers are little-endian. Everything is checked while reading: a short or damaged
+// file (a torn write, a flipped byte) decodes to nil and the caller builds the state
+// from the Maildir instead. The CRC catches damage; the bounds checks make sure that
+// even a file with a matching CRC cannot make the reader run past its end.
+import Glibc
+
+struct FolderIndexFormat {
+    static let magic: [UInt8] = Array("IMAPDIX\u{0}".utf8)
+    static let version: UInt32 = 1
+    /// magic + version + length + crc32.
+    static let headerSize = 8 + 4 + 8 + 4
+
+    /// state-bits
+    static let partialLineBit: UInt8 = 1 << 0
+    static let needsRewriteBit: UInt8 = 1 << 1
+    static let forceRescanBit: UInt8 = 1 << 2
+    /// A message's flags byte: in new/, and its base name is that of its UID's record.
+    static let inNewBit: UInt8 = 1 << 0
+    static let recordBaseBit: UInt8 = 1 << 1
+    /// Unknown INTERNALDATE or size.
+    static let absent: Int64 = -1
+
+    /// The whole file for `state`, the CRC computed by `checksum`; nil for a state the
+    /// format cannot hold (a message without a file, over 255 fields on a line).
+    static func encode(_ state: FolderState, checksum: (ArraySlice<UInt8>) -> UInt32) -> [UInt8]? {
+        guard state.header.fields.count <= UInt8.max, state.records.allSatisfy({ $0.fields.count <= UInt8.max })
+        else { return nil }
+        var out = IndexWriter()
+        out.reserve(64 * (state.records.count + state.messages.count) + 1024)
+        out.u32(state.header.uidValidity)
+        encodeHeader(state.header, into: &out)
+        out.status(state.uidListFile)
+        out.u64(UInt64(state.uidListConsumed))
+        var bits: UInt8 = 0
+        if state.uidListHasPartialLine { bits |= partialLineBit }
+        if state.uidListNeedsRewrite { bits |= needsRewriteBit }
+        if state.forceRescan { bits |= forceRescanBit }
+        out.u8(bits)
+        out.u32(state.nextUID)
+        out.u32(state.highestExposedUID)
+        out.u32(state.firstRecentUID)
+        for stamp in [state.curMtime, state.newMtime, state.lastScanStart] { out.timestamp(stamp) }
+        encodeModSeqs(state.modSeqs, into: &out)
+        out.u32(UInt32(state.records.count))
+        for record in state.records {
+            out.u32(record.uid)
+            out.text(record.fileName)
+            out.u8(UInt8(record.fields.count))
+            for field in record.fields { out.text(field) }
+        }
+        guard encodeMessages(state, into: &out) else { return nil }
+
+        var file = IndexWriter()
+        file.reserve(headerSize + out.bytes.count)
+        file.bytes += magic
+        file.u32(version)
+        file.u64(UInt64(out.bytes.count))
+        file.u32(checksum(out.bytes[...]))
+        file.bytes += out.bytes
+        return file.bytes
+    }
+
+    private static func encodeHeader(_ header: UIDListHeader, into out: inout IndexWriter) {
+        out.u8(UInt8(header.version))
+        out.u8(UInt8(header.fields.count))
+        for field in header.fields {
+            out.u8(field.key)
+            out.text(field.value)
+        }
+    }
+
+    private static func encodeModSeqs(_ modSeqs: ModSeqState, into out: inout IndexWriter) {
+        out.u64(modSeqs.highest.rawValue)
+        out.u64(modSeqs.floor.rawValue)
+        out.status(modSeqs.log.file)
+        out.u64(UInt64(modSeqs.log.lineCount))
+        out.u64(modSeqs.log.ceiling.rawValue)
+        out.u32(UInt32(modSeqs.expunges.count))
+        for (uid, modSeq) in modSeqs.expunges {
+            out.u32(uid.rawValue)
+            out.u64(modSeq.rawValue)
+        }
+    }
+
+    /// Each message: uid, mod-sequence, INTERNALDATE and sizes (or `absent`), a flags
+    /// byte, its base name unless it is its record's, and what follows the base name in
+    /// its file name (":2,S" or nothing).
+    private static func encodeMessages(_ state: FolderState, into out: inout IndexWriter) -> Bool {
+        out.u32(UInt32(state.messages.count))
+        var recordIndex = 0
+        for message in state.messages {
+            guard let location = state.locations[message.baseName], location.name.baseName == message.baseName
+            else { return false }
+            while recordIndex < state.records.count && state.records[recordIndex].uid < message.uid.rawValue {
+                recordIndex += 1
+            }
+            let record = recordIndex < state.records.count ? state.records[recordIndex] : nil
+            let sharesBase = record?.uid == message.uid.rawValue && record?.baseName == message.baseName
+            out.u32(message.uid.rawValue)
+            out.u64(message.modSeq.rawValue)
+            out.i64(message.internalDate ?? absent)
+            out.i64(message.physicalSize.map(Int64.init) ?? absent)
+            out.i64(message.virtualSize.map(Int64.init) ?? absent)
+            out.u8((location.inNew ? inNewBit : 0) | (sharesBase ? recordBaseBit : 0))
+            if !sharesBase { out.text(message.baseName) }
+            let full = location.name.fileName.utf8
+            out.text(full.dropFirst(message.baseName.utf8.count))
+        }
+        return true
+    }
+
+    /// Whether the file's frame is whole and its CRC matches; the payload if so.
+    static func payload(of file: [UInt8], checksum: (ArraySlice<UInt8>) -> UInt32) -> ArraySlice<UInt8>? {
+        let header: (magic: [UInt8], version: UInt32?, length: UInt64?, crc: UInt32?)? = file.withUnsafeBufferPointer {
+            var reader = IndexReader($0)
+            guard let magic = reader.take(magic.count) else { return nil }
+            return (Array(magic), reader.u32(), reader.u64(), reader.u32())
+        }
+        guard let header, header.magic == magic, header.version == version, file.count >= headerSize,
+            header.length == UInt64(file.count - headerSize), let crc = header.crc
+        else { return nil }
+        let payload = file[headerSize...]
+        return checksum(payload) == crc ? payload : nil
+    }
+
+    /// The FolderState in `payload`, its messages' flags named by `keywords`; nil when it
+    /// does not decode whole.
+    static func decode(_ payload: ArraySlice<UInt8>, keywords: KeywordTable) -> FolderState? {
+        payload.withUnsafeBufferPointer { decode(IndexReader($0), keywords: keywords) }
+    }
+
+    private static func decode(_ reader: IndexReader, keywords: KeywordTable) -> FolderState? {
+        var reader = reader
+        guard let uidValidity = reader.u32(), let header = decodeHeader(&reader),
+            header.uidValidity == uidValidity, let uidListFile = reader.status(), let consumed = reader.u64(),
+            let bits = reader.u8(), let nextUID = reader.u32(), let highestExposed = reader.u32(),
+            let firstRecent = reader.u32(), let curMtime = reader.timestamp(), let newMtime = reader.timestamp(),
+            let lastScanStart = reader.timestamp(), let modSeqs = decodeModSeqs(&reader)
+        else { return nil }
+        var state = FolderState(header: header)
+        state.uidListFile = uidListFile
+        state.uidListConsumed = Int(clamping: consumed)
+        state.uidListHasPartialLine = bits & partialLineBit != 0
+        state.uidListNeedsRewrite = bits & needsRewriteBit != 0
+        state.forceRescan = bits & forceRescanBit != 0
+        state.nextUID = nextUID
+        state.highestExposedUID = highestExposed
+        state.firstRecentUID = firstRecent
+        state.curMtime = curMtime
+        state.newMtime = newMtime
+        state.lastScanStart = lastScanStart
+        state.modSeqs = modSeqs
+        state.keywords = keywords
+        guard decodeRecords(&reader, into: &state), decodeMessages(&reader, into: &state), reader.isAtEnd else {
+            return nil
+        }
+        return state
+    }
+
+    private static func decodeHeader(_ reader: inout IndexReader) -> UIDListHeader? {
+        guard let version = reader.u8(), let count = reader.u8() else { return nil }
+        var fields: [UIDListHeaderField] = []
+        for _ in 0..<count {
+            guard let key = reader.u8(), let value = reader.text() else { return nil }
+            fields.append(UIDListHeaderField(key: key, value: value))
+        }
+        return UIDListHeader(version: Int(version), fields: fields)
+    }
+
+    private static func decodeModSeqs(_ reader: inout IndexReader) -> ModSeqState? {
+        guard let highest = reader.u64(), let floor = reader.u64(), let file = reader.status(),
+            let lineCount = reader.u64(), let ceiling = reader.u64(), let count = reader.u32(),
+            Int(count) <= reader.remaining / 12
+        else { return nil }
+        var modSeqs = ModSeqState(start: ModSeq(highest))
+        modSeqs.floor = ModSeq(floor)
+        modSeqs.expunges.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let uid = reader.u32(), let modSeq = reader.u64() else { return nil }
+            modSeqs.expunges.append((StoreUID(uid), ModSeq(modSeq)))
+        }
+        modSeqs.log = ModSeqLogPosition(
+            file: file, lineCount: Int(clamping: lineCount), ceiling: ModSeq(ceiling), needsRewrite: false)
+        return modSeqs
+    }
+
+    /// Records ascend (as in the uidlist); `recordUIDs` keeps the first of a repeated name.
+    private static func decodeRecords(_ reader: inout IndexReader, into state: inout FolderState) -> Bool {
+        guard let count = reader.u32(), Int(count) <= reader.remaining / 7 else { return false }
+        state.records.reserveCapacity(Int(count))
+        state.recordUIDs.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let uid = reader.u32(), let fileName = reader.name(), let fieldCount = reader.u8() else {
+                return false
+            }
+            var fields: [String] = []
+            for _ in 0..<fieldCount {
+                guard let field = reader.text() else { return false }
+                fields.append(field)
+            }
+            if let last = state.records.last, last.uid >= uid { return false }
+            let record = UIDListRecord(uid: uid, fields: fields, fileName: fileName)
+            state.records.append(record)
+            // The first record of a repeated name keeps it (FolderState.addRecord); one
+            // lookup per record when names do not repeat.
+            if let first = state.recordUIDs.updateValue(uid, forKey: record.baseName) {
+                state.recordUIDs[record.baseName] = first
+            }
+        }
+        return true
+    }
+
+    private static func decodeMessages(_ reader: inout IndexReader, into state: inout FolderState) -> Bool {
+        guard let count = reader.u32(), Int(count) <= reader.remaining / 39 else { return false }
+        state.messages.reserveCapacity(Int(count))
+        state.locations.reserveCapacity(Int(count))
+        var recordIndex = 0
+        var flagsOfLetters: [[UInt8]: MessageFlags] = [:]
+        var keywordLetters: UInt32 = 0
+        for _ in 0..<count {
+            guard let uid = reader.u32(), let modSeq = reader.u64(), let date = reader.i64(),
+                let physical = reader.i64(), let virtual = reader.i64(), let bits = reader.u8()
+            else { return false }
+            if let last = state.messages.last, last.uid.rawValue >= uid { return false }
+            while recordIndex < state.records.count && state.records[recordIndex].uid < uid { recordIndex += 1 }
+            let baseName: String
+            if bits & recordBaseBit != 0 {
+                guard recordIndex < state.records.count, state.records[recordIndex].uid == uid else { return false }
+                baseName = state.records[recordIndex].baseName
+            } else {
+                guard let own = reader.name() else { return false }
+                baseName = own
+            }
+            guard let info = reader.bytes(), info.isEmpty || info.first == FileNameSyntax.infoSeparator else {
+                return false
+            }
+            let name =
+                info.isEmpty
+                ? MaildirFileName(baseName: baseName, hasInfo: false)
+                : MaildirFileName(baseName: baseName, info: info.dropFirst())
+            keywordLetters |= FlagLetters.keywordMask(name.letters)
+            let flags =
+                flagsOfLetters[name.letters]
+                ?? {
+                    let derived = state.keywords.flags(for: FlagLetters(decoding: name.letters))
+                    flagsOfLetters[name.letters] = derived
+                    return derived
+                }()
+            guard state.locations.insertNew(baseName, MessageLocation(inNew: bits & inNewBit != 0, name: name)) else {
+                return false
+            }
+            state.messages.append(
+                MessageRecord(
+                    uid: StoreUID(uid), flags: flags, internalDate: date == absent ? nil : date,
+                    physicalSize: physical < 0 ? nil : Int(physical), virtualSize: virtual < 0 ? nil : Int(virtual),
+                    baseName: baseName, modSeq: ModSeq(modSeq)))
+        }
+        state.orphanKeywordIndexes = Set(
+            (0..<FlagLetter.keywordCount).filter {
+                keywordLetters & (1 << $0) != 0 && state.keywords.name(at: $0) == nil
+            })
+        return true
+    }
+}
+
+/// Appends little-endian integers and length-prefixed texts.
+struct IndexWriter {
+    var bytes: [UInt8] = []
+
+    mutating func reserve(_ count: Int) { bytes.reserveCapacity(count) }
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+    mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
+
+    /// u32 length, then the bytes.
+    mutating func text<S: Collection<UInt8>>(_ value: S) {
+        u32(UInt32(value.count))
+        bytes += value
+    }
+
+    mutating func text(_ value: String) { text(value.utf8) }
+
+    mutating func timestamp(_ value: Timestamp?) {
+        guard let value else {
+            u8(0)
+            return
+        }
+        u8(1)
+        i64(value.seconds)
+        i64(value.nanoseconds)
+    }
+
+    mutating func status(_ value: FileStatus?) {
+        guard let value else {
+            u8(0)
+            return
+        }
+        u8(1)
+        u64(value.device)
+        u64(value.inode)
+        u32(value.mode)
+        u64(UInt64(value.size))
+        timestamp(value.mtime)
+    }
+}
+
+/// Reads what IndexWriter wrote; nil when the bytes end early or a value is out of
+/// range (the caller then gives up on the file). Over borrowed memory: reading a field
+/// costs no reference count (a slice per field made loading twice as slow).
+struct IndexReader {
+    private let input: UnsafeBufferPointer<UInt8>
+    private var position = 0
+
+    init(_ input: UnsafeBufferPointer<UInt8>) {
+        self.input = input
+    }
+
+    var remaining: Int { input.count - position }
+    var isAtEnd: Bool { position == input.count }
+
+    mutating func take(_ count: Int) -> UnsafeBufferPointer<UInt8>? {
+        guard count >= 0, count <= remaining, let base = input.baseAddress else {
+            return count == 0 ? UnsafeBufferPointer(start: nil, count: 0) : nil
+        }
+        defer { position += count }
+        return UnsafeBufferPointer(start: base + position, count: count)
+    }
+
+    mutating func u8() -> UInt8? { take(1)?.first }
+
+    mutating func u32() -> UInt32? {
+        guard let raw = take(4) else { return nil }
+        return UInt32(littleEndian: UnsafeRawBufferPointer(raw).loadUnaligned(as: UInt32.self))
+    }
+
+    mutating func u64() -> UInt64? {
+        guard let raw = take(8) else { return nil }
+        return UInt64(littleEndian: UnsafeRawBufferPointer(raw).loadUnaligned(as: UInt64.self))
+    }
+
+    mutating func i64() -> Int64? { u64().map { Int64(bitPattern: $0) } }
+
+    /// A length-prefixed byte string.
+    mutating func bytes() -> UnsafeBufferPointer<UInt8>? {
+        guard let count = u32() else { return nil }
+        return take(Int(count))
+    }
+
+    mutating func text() -> String? { bytes().map { String(decoding: $0, as: UTF8.self) } }
+
+    /// A file or base name: not empty, no '/' or NUL (never a path out of the folder).
+    mutating func name() -> String? {
+        guard let raw = bytes(), !raw.isEmpty, !raw.contains(UInt8(ascii: "/")), !raw.contains(0) else { return nil }
+        return String(decoding: raw, as: UTF8.self)
+    }
+
+    mutating func timestamp() -> Timestamp?? {
+        guard let present = u8() else { return nil }
+        guard present == 1 else { return present == 0 ? .some(nil) : nil }
+        guard let seconds = i64(), let nanoseconds = i64() else { return nil }
+        return .some(Timestamp(seconds: seconds, nanoseconds: nanoseconds))
+    }
+
+    mutating func status() -> FileStatus?? {
+        guard let present = u8() else { return nil }
+        guard present == 1 else { return present == 0 ? .some(nil) : nil }
+        guard let device = u64(), let inode = u64(), let mode = u32(), let size = u64(),
+            let mtime = timestamp(), let mtime
+        else { return nil }
+        return .some(FileStatus(device: device, inode: inode, mode: mode, size: Int(clamping: size), mtime: mtime))
+    }
+}
+
+extension FileStatus {
+    init(device: UInt64, inode: UInt64, mode: UInt32, size: Int, mtime: Timestamp) {
+        var st = stat()
+        st.st_dev = __dev_t(truncatingIfNeeded: device)
+        st.st_ino = __ino_t(truncatingIfNeeded: inode)
+        st.st_mode = mode
+        st.st_size = off_t(size)
+        self.init(st)
+        self.mtime = mtime
+    }
+}
