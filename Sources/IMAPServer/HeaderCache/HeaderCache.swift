@@ -59,11 +59,14 @@ final class HeaderCache: Sendable {
                 let kind: HeaderCacheFormat.Kind = datesOnly ? .dates : .headers
                 cache.load(kind, &state, uidValidity: uidValidity.rawValue, owner: self)
                 let table = state.tables[kind == .dates ? 0 : 1]
+                // By index, not by zipping records: a zip copies every MessageRecord (two
+                // reference counts each, 100,000 times).
+                let uids = records.map(\.uid.rawValue)
+                let start = records.startIndex
                 if datesOnly {
                     // The small table: a date and a hash per message, nothing to copy.
-                    return records.map { record in
-                        guard let entry = table.dates[record.uid.rawValue],
-                            entry.nameHash == HeaderCacheFormat.nameHash(record.baseName)
+                    return table.dates.lookup(uids).enumerated().map { offset, entry in
+                        guard let entry, entry.nameHash == HeaderCacheFormat.nameHash(records[start + offset].baseName)
                         else { return nil }
                         var headers = SortHeaders()
                         headers.sentDate = entry.date == HeaderCacheFormat.absentDate ? nil : entry.date
@@ -75,9 +78,8 @@ final class HeaderCache: Sendable {
                 // handed on (each would be retained and released per message, several
                 // times over, on the way to Threading).
                 let kept = fields.contains(.threading) ? fields.subtracting([.subject, .threading]) : fields
-                return records.map { record in
-                    guard let box = table.headers[record.uid.rawValue],
-                        box.entry.nameHash == HeaderCacheFormat.nameHash(record.baseName)
+                return table.headers.lookup(uids).enumerated().map { offset, box in
+                    guard let box, box.entry.nameHash == HeaderCacheFormat.nameHash(records[start + offset].baseName)
                     else { return nil }
                     return (kept.trim(box.entry.headers), box.keys)
                 }
@@ -175,21 +177,22 @@ final class FolderCache: Sendable {
         table.loaded = true
         table.seen = mark
         var count = 0
-        var byUID: [UInt32: EntryBox] = [:]
-        var dates: [UInt32: (nameHash: UInt32, date: Int64)] = [:]
-        if kind == .dates { dates.reserveCapacity(bytes.count / 16) } else { byUID.reserveCapacity(bytes.count / 128) }
+        var filled = FolderCacheState.Table(kind: kind)
+        if kind == .dates {
+            filled.dates.reserveCapacity(bytes.count / 16)
+        } else {
+            filled.headers.reserveCapacity(bytes.count / 128)
+        }
         // Straight into the table: no array of every entry on the way.
         let decoded = HeaderCacheFormat.decode(kind, bytes) { entry in
             count += 1
-            if kind == .dates {
-                dates[entry.uid] = (entry.nameHash, entry.headers.sentDate ?? HeaderCacheFormat.absentDate)
-            } else {
-                byUID[entry.uid] = EntryBox(entry)
-            }
+            filled.put(entry)
         }
         if let decoded, decoded.uidValidity == uidValidity {
-            table.headers = byUID
-            table.dates = dates
+            filled.dates.normalize()
+            filled.headers.normalize()
+            table.headers = filled.headers
+            table.dates = filled.dates
             table.fileEntries = count
             // A torn tail is not "known": the next append decodes it under the lock
             // and cuts it off before writing.
@@ -228,6 +231,8 @@ final class FolderCache: Sendable {
         }
         owner.appends.add(1, ordering: .relaxed)
         for entry in kept { table.put(entry) }
+        table.dates.normalize()
+        table.headers.normalize()
         table.fileEntries += kept.count
         table.known = appended.mark
         table.seen = appended.mark ?? file.currentMark()
@@ -243,6 +248,8 @@ final class FolderCache: Sendable {
             for entry in keep { table.put(entry) }
             table.fileEntries = keep.count
         }
+        table.dates.normalize()
+        table.headers.normalize()
         state.tables[i] = table
         noteSize(state)
     }
@@ -267,26 +274,27 @@ struct FolderCacheState: Sendable {
         let kind: HeaderCacheFormat.Kind
         var loaded = false
         /// The headers file's entries by UID (the last one of a UID wins).
-        var headers: [UInt32: EntryBox] = [:]
+        var headers = UIDTable<EntryBox>()
         /// The dates file's, kept small: what a date-only SORT reads per message.
-        var dates: [UInt32: (nameHash: UInt32, date: Int64)] = [:]
+        var dates = UIDTable<(nameHash: UInt32, date: Int64)>()
 
         mutating func put(_ entry: HeaderCacheFormat.Entry) {
             if kind == .dates {
-                dates[entry.uid] = (entry.nameHash, entry.headers.sentDate ?? HeaderCacheFormat.absentDate)
+                dates.put(entry.uid, (entry.nameHash, entry.headers.sentDate ?? HeaderCacheFormat.absentDate))
             } else {
-                headers[entry.uid] = EntryBox(entry)
+                headers.put(entry.uid, EntryBox(entry))
             }
         }
 
         mutating func removeAll() {
-            headers = [:]
-            dates = [:]
+            headers.removeAll()
+            dates.removeAll()
         }
 
+        /// Every entry (after `normalize`: one per UID).
         func all() -> [HeaderCacheFormat.Entry] {
-            guard kind == .dates else { return headers.values.map(\.entry) }
-            return dates.map { uid, value in
+            guard kind == .dates else { return headers.entries.map(\.1.entry) }
+            return dates.entries.map { uid, value in
                 var headers = SortHeaders()
                 headers.sentDate = value.date == HeaderCacheFormat.absentDate ? nil : value.date
                 return HeaderCacheFormat.Entry(uid: uid, nameHash: value.nameHash, headers: headers)
