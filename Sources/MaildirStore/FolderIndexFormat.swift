@@ -12,11 +12,12 @@
 // file (a torn write, a flipped byte) decodes to nil and the caller builds the state
 // from the Maildir instead. The CRC catches damage; the bounds checks make sure that
 // even a file with a matching CRC cannot make the reader run past its end.
+import Dispatch
 import Glibc
 
 struct FolderIndexFormat {
     static let magic: [UInt8] = Array("IMAPDIX\u{0}".utf8)
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
     /// magic + version + length + crc32.
     static let headerSize = 8 + 4 + 8 + 4
 
@@ -96,6 +97,10 @@ struct FolderIndexFormat {
     /// byte, its base name unless it is its record's, and what follows the base name in
     /// its file name (":2,S" or nothing).
     private static func encodeMessages(_ state: FolderState, into out: inout IndexWriter) -> Bool {
+        let digest = state.locations.digest.sums
+        out.u64(UInt64(digest.count))
+        out.u64(digest.first)
+        out.u64(digest.second)
         out.u32(UInt32(state.messages.count))
         var recordIndex = 0
         for message in state.messages {
@@ -161,10 +166,42 @@ struct FolderIndexFormat {
         state.lastScanStart = lastScanStart
         state.modSeqs = modSeqs
         state.keywords = keywords
-        guard decodeRecords(&reader, into: &state), decodeMessages(&reader, into: &state), reader.isAtEnd else {
-            return nil
+        guard decodeRecords(&reader, into: &state) else { return nil }
+        // The records' name → UID table and the messages with their files do not
+        // depend on each other: built on two threads, they take half the time (each is
+        // a dictionary of 100,000s of names on a large folder).
+        let halves = Halves()
+        let withRecords = state
+        let messagesReader = reader
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            if half == 0 {
+                halves.recordUIDs = recordUIDs(of: withRecords.records)
+            } else {
+                var reader = messagesReader
+                var whole = withRecords
+                if decodeMessages(&reader, into: &whole), reader.isAtEnd { halves.state = whole }
+            }
         }
-        return state
+        guard var decoded = halves.state else { return nil }
+        decoded.recordUIDs = halves.recordUIDs
+        return decoded
+    }
+
+    /// What the two halves of `decode` produce, each writing its own field.
+    private final class Halves: @unchecked Sendable {
+        var recordUIDs: [String: UInt32] = [:]
+        var state: FolderState?
+    }
+
+    /// Base name → UID of `records`; the first record of a repeated name keeps it
+    /// (FolderState.addRecord). One lookup per record when names do not repeat.
+    private static func recordUIDs(of records: [UIDListRecord]) -> [String: UInt32] {
+        var table: [String: UInt32] = [:]
+        table.reserveCapacity(records.count)
+        for record in records {
+            if let first = table.updateValue(record.uid, forKey: record.baseName) { table[record.baseName] = first }
+        }
+        return table
     }
 
     private static func decodeHeader(_ reader: inout IndexReader) -> UIDListHeader? {
@@ -194,11 +231,10 @@ struct FolderIndexFormat {
         return modSeqs
     }
 
-    /// Records ascend (as in the uidlist); `recordUIDs` keeps the first of a repeated name.
+    /// Records ascend (as in the uidlist); `recordUIDs` is left to `decode`.
     private static func decodeRecords(_ reader: inout IndexReader, into state: inout FolderState) -> Bool {
         guard let count = reader.u32(), Int(count) <= reader.remaining / 7 else { return false }
         state.records.reserveCapacity(Int(count))
-        state.recordUIDs.reserveCapacity(Int(count))
         for _ in 0..<count {
             guard let uid = reader.u32(), let fileName = reader.name(), let fieldCount = reader.u8() else {
                 return false
@@ -209,24 +245,21 @@ struct FolderIndexFormat {
                 fields.append(field)
             }
             if let last = state.records.last, last.uid >= uid { return false }
-            let record = UIDListRecord(uid: uid, fields: fields, fileName: fileName)
-            state.records.append(record)
-            // The first record of a repeated name keeps it (FolderState.addRecord); one
-            // lookup per record when names do not repeat.
-            if let first = state.recordUIDs.updateValue(uid, forKey: record.baseName) {
-                state.recordUIDs[record.baseName] = first
-            }
+            state.records.append(UIDListRecord(uid: uid, fields: fields, fileName: fileName))
         }
         return true
     }
 
     private static func decodeMessages(_ reader: inout IndexReader, into state: inout FolderState) -> Bool {
-        guard let count = reader.u32(), Int(count) <= reader.remaining / 39 else { return false }
+        guard let digestCount = reader.u64(), let first = reader.u64(), let second = reader.u64(),
+            let count = reader.u32(), Int(count) <= reader.remaining / 39
+        else { return false }
         state.messages.reserveCapacity(Int(count))
         state.locations.reserveCapacity(Int(count))
         var recordIndex = 0
         var flagsOfLetters: [[UInt8]: MessageFlags] = [:]
         var keywordLetters: UInt32 = 0
+        var previous: (info: UnsafeBufferPointer<UInt8>, name: MaildirFileName, flags: MessageFlags)?
         for _ in 0..<count {
             guard let uid = reader.u32(), let modSeq = reader.u64(), let date = reader.i64(),
                 let physical = reader.i64(), let virtual = reader.i64(), let bits = reader.u8()
@@ -244,19 +277,33 @@ struct FolderIndexFormat {
             guard let info = reader.bytes(), info.isEmpty || info.first == FileNameSyntax.infoSeparator else {
                 return false
             }
-            let name =
-                info.isEmpty
-                ? MaildirFileName(baseName: baseName, hasInfo: false)
-                : MaildirFileName(baseName: baseName, info: info.dropFirst())
-            keywordLetters |= FlagLetters.keywordMask(name.letters)
-            let flags =
-                flagsOfLetters[name.letters]
-                ?? {
-                    let derived = state.keywords.flags(for: FlagLetters(decoding: name.letters))
-                    flagsOfLetters[name.letters] = derived
-                    return derived
-                }()
-            guard state.locations.insertNew(baseName, MessageLocation(inNew: bits & inNewBit != 0, name: name)) else {
+            // Neighbours mostly share their flags (":2,S"): the previous message's info
+            // part, letters and flags are reused, not parsed and allocated again.
+            var name: MaildirFileName
+            let flags: MessageFlags
+            if let previous, previous.info.elementsEqual(info) {
+                name = previous.name
+                name.baseName = baseName
+                flags = previous.flags
+            } else {
+                name =
+                    info.isEmpty
+                    ? MaildirFileName(baseName: baseName, hasInfo: false)
+                    : MaildirFileName(baseName: baseName, info: info.dropFirst())
+                keywordLetters |= FlagLetters.keywordMask(name.letters)
+                flags =
+                    flagsOfLetters[name.letters]
+                    ?? {
+                        let derived = state.keywords.flags(for: FlagLetters(decoding: name.letters))
+                        flagsOfLetters[name.letters] = derived
+                        return derived
+                    }()
+                previous = (info, name, flags)
+            }
+            guard
+                state.locations.insertNewWithoutDigest(
+                    baseName, MessageLocation(inNew: bits & inNewBit != 0, name: name))
+            else {
                 return false
             }
             state.messages.append(
@@ -269,7 +316,9 @@ struct FolderIndexFormat {
             (0..<FlagLetter.keywordCount).filter {
                 keywordLetters & (1 << $0) != 0 && state.keywords.name(at: $0) == nil
             })
-        return true
+        // The digest of the names, as saved (not hashed again: a tenth of the load).
+        return state.locations.restoreDigest(
+            NameDigest(count: Int(clamping: digestCount), first: first, second: second))
     }
 }
 
@@ -318,7 +367,11 @@ struct IndexWriter {
 /// Reads what IndexWriter wrote; nil when the bytes end early or a value is out of
 /// range (the caller then gives up on the file). Over borrowed memory: reading a field
 /// costs no reference count (a slice per field made loading twice as slow).
-struct IndexReader {
+///
+/// @unchecked Sendable: a read-only view, used only inside the `withUnsafeBufferPointer`
+/// call that lends the bytes, which also outlives `decode`'s two threads
+/// (`concurrentPerform` returns when both are done).
+struct IndexReader: @unchecked Sendable {
     private let input: UnsafeBufferPointer<UInt8>
     private var position = 0
 

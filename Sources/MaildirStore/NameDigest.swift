@@ -42,6 +42,18 @@ struct NameDigest: Equatable, Sendable {
         }
     }
 
+    /// The three sums, for the folder index (FolderIndexFormat), which saves them
+    /// instead of hashing every name again when it is loaded.
+    var sums: (count: Int, first: UInt64, second: UInt64) { (count, first, second) }
+
+    init(count: Int, first: UInt64, second: UInt64) {
+        self.count = count
+        self.first = first
+        self.second = second
+    }
+
+    init() {}
+
     mutating func insert(_ hasher: Hasher) {
         count += 1
         first &+= hasher.first
@@ -101,15 +113,23 @@ struct LocationTable: Sendable, ExpressibleByDictionaryLiteral {
         }
     }
 
-    /// Adds a file under a base name not in the table yet (loading a saved state: one
-    /// lookup, not two); false, and nothing changed, when the name is there already.
-    mutating func insertNew(_ base: String, _ location: MessageLocation) -> Bool {
+    /// Loading a saved state (FolderIndexFormat): adds a file under a base name not in
+    /// the table yet, with one lookup, not two, and without hashing its name: the
+    /// caller sets the saved digest of all of them (`restoreDigest`). False, and
+    /// nothing changed, when the name is there already.
+    mutating func insertNewWithoutDigest(_ base: String, _ location: MessageLocation) -> Bool {
         if let old = byBaseName.updateValue(location, forKey: base) {
             byBaseName[base] = old
             return false
         }
-        digest.insert(NameDigest.hasher(location))
         if location.inNew { inNewCount += 1 }
+        return true
+    }
+
+    /// The digest saved with these very files; false when it cannot be theirs.
+    mutating func restoreDigest(_ saved: NameDigest) -> Bool {
+        guard saved.count == byBaseName.count else { return false }
+        digest = saved
         return true
     }
 

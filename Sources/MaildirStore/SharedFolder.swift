@@ -279,6 +279,9 @@ extension SharedFolder {
             if state.locations.count != state.messages.count {
                 problems.append("\(state.locations.count) files for \(state.messages.count) messages")
             }
+            var digest = NameDigest()
+            for (_, location) in state.locations.byBaseName { digest.insert(NameDigest.hasher(location)) }
+            if digest != state.locations.digest { problems.append("the name digest is not that of the files") }
             return problems
         }
     }
