@@ -341,26 +341,30 @@ struct IndexWriter {
     mutating func text(_ value: String) { text(value.utf8) }
 
     mutating func timestamp(_ value: Timestamp?) {
-        guard let value else {
-            u8(0)
-            return
+        optional(value) { out, value in
+            out.i64(value.seconds)
+            out.i64(value.nanoseconds)
         }
-        u8(1)
-        i64(value.seconds)
-        i64(value.nanoseconds)
     }
 
     mutating func status(_ value: FileStatus?) {
+        optional(value) { out, value in
+            out.u64(value.device)
+            out.u64(value.inode)
+            out.u32(value.mode)
+            out.u64(UInt64(value.size))
+            out.timestamp(value.mtime)
+        }
+    }
+
+    /// A presence byte (0 absent, 1 present), then the value when present.
+    private mutating func optional<T>(_ value: T?, _ write: (inout IndexWriter, T) -> Void) {
         guard let value else {
             u8(0)
             return
         }
         u8(1)
-        u64(value.device)
-        u64(value.inode)
-        u32(value.mode)
-        u64(UInt64(value.size))
-        timestamp(value.mtime)
+        write(&self, value)
     }
 }
 

@@ -479,6 +479,16 @@ class Server:
         self.stop()
         self.start()
 
+    def kill(self) -> None:
+        """SIGKILL (a crash: nothing written at exit), wait for it to be gone."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        proc.kill()
+        proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
     def _abort(self, why: str) -> None:
         if self.proc is not None:
             if self.proc.poll() is None:

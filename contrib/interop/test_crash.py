@@ -112,11 +112,7 @@ class CrashTest(ServerTestCase):
         for _ in range(WATCH_LIMIT):
             if os.listdir(os.path.join(dest, "tmp")) or os.listdir(os.path.join(dest, "cur")):
                 break
-        proc, self.server.proc = self.server.proc, None
-        proc.kill()
-        proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        self.server.kill()
         # Whatever the server sent before dying; no tagged OK means it was mid-command.
         r.sock.settimeout(5)
         lines, last = r.until_tagged(b"a3")

@@ -51,26 +51,27 @@ class FolderIndexCrashTest(ServerTestCase):
             body = f"Subject: m{i}\nMessage-ID: <i{i}@example.org>\n\nbody {i}\n".encode()
             deliver(self.root, "alice", "INBOX", body, 1_650_000_000 + i, i)
 
+    def ok(self, r: RawClient, tag: bytes, text: bytes):
+        """The command's untagged lines; its tagged answer must be OK."""
+        lines, last = r.command(tag, text)
+        self.assertTrue(last is not None and last.startswith(tag + b" OK"), (text, last))
+        return lines
+
     def session(self) -> RawClient:
         r = RawClient(self.server.port)
-        for tag, text in ((b"l", b"LOGIN alice alice-demo"), (b"s", b"SELECT INBOX (CONDSTORE)")):
-            _, last = r.command(tag, text)
-            self.assertTrue(last is not None and last.startswith(tag + b" OK"), last)
+        self.ok(r, b"l", b"LOGIN alice alice-demo")
+        self.ok(r, b"s", b"SELECT INBOX (CONDSTORE)")
         return r
 
     def answers(self):
         """SELECT's data and every message (UID, FLAGS, MODSEQ), and HIGHESTMODSEQ."""
         r = RawClient(self.server.port)
         try:
-            _, last = r.command(b"l", b"LOGIN alice alice-demo")
-            self.assertTrue(last.startswith(b"l OK"), last)
+            self.ok(r, b"l", b"LOGIN alice alice-demo")
             # IMAP4rev2 has no \Recent, which a restart may change (Recent.swift).
-            _, last = r.command(b"e", b"ENABLE IMAP4rev2")
-            self.assertTrue(last.startswith(b"e OK"), last)
-            selected, last = r.command(b"s", b"SELECT INBOX (CONDSTORE)")
-            self.assertTrue(last.startswith(b"s OK"), last)
-            messages, last = r.command(b"f", b"UID FETCH 1:* (FLAGS MODSEQ)")
-            self.assertTrue(last.startswith(b"f OK"), last)
+            self.ok(r, b"e", b"ENABLE IMAP4rev2")
+            selected = self.ok(r, b"s", b"SELECT INBOX (CONDSTORE)")
+            messages = self.ok(r, b"f", b"UID FETCH 1:* (FLAGS MODSEQ)")
             highest = [int(re.search(rb"HIGHESTMODSEQ (\d+)", ln).group(1)) for ln in selected if b"HIGHESTMODSEQ" in ln]
             self.assertEqual(len(highest), 1, selected)
             told = [ln for ln in selected if b"HIGHESTMODSEQ" not in ln]
@@ -87,8 +88,7 @@ class FolderIndexCrashTest(ServerTestCase):
                 flag = self.rng.choice([b"\\Seen", b"\\Flagged", b"$Work", b"\\Deleted"])
                 sign = self.rng.choice([b"+", b"-"])
                 r.command(b"t%d" % n, b"UID STORE %d %sFLAGS (%s)" % (uid, sign, flag))
-            _, last = r.command(b"e", b"EXPUNGE")
-            self.assertTrue(last.startswith(b"e OK"), last)
+            self.ok(r, b"e", b"EXPUNGE")
         finally:
             r.close()
 
@@ -122,11 +122,7 @@ class FolderIndexCrashTest(ServerTestCase):
                 and self.server.proc.poll() is None
             ):
                 pass
-        proc, self.server.proc = self.server.proc, None
-        proc.kill()
-        proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        self.server.kill()
 
     def assert_answers_the_maildir(self):
         """What this server answers (from whatever index the kill left) equals what a

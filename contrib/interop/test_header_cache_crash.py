@@ -96,11 +96,7 @@ class HeaderCacheCrashTest(ServerTestCase):
                 deadline = time.monotonic() + 30
                 while sizes() == before and time.monotonic() < deadline and self.server.proc.poll() is None:
                     pass
-            proc, self.server.proc = self.server.proc, None
-            proc.kill()
-            proc.wait()
-            if proc.stdout:
-                proc.stdout.close()
+            self.server.kill()
         finally:
             r.close()
         self.server.start()

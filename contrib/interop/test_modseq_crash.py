@@ -112,11 +112,7 @@ class ModSeqCrashTest(ServerTestCase):
         for t in threads:
             t.start()
         self.assertTrue(self.enough.wait(timeout=120), f"only {self.answers} answers before the deadline")
-        proc, self.server.proc = self.server.proc, None
-        proc.kill()
-        proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        self.server.kill()
         for t in threads:
             t.join(timeout=60)
             self.assertFalse(t.is_alive(), "a client did not see the server go")
