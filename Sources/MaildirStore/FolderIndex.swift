@@ -97,7 +97,7 @@ extension FolderContext {
     }
 
     /// dovecot-uidlist is the file the state was read from, unchanged or only appended to.
-    private func uidListContinues(_ state: FolderState) throws -> Bool {
+    func uidListContinues(_ state: FolderState) throws -> Bool {
         guard let known = state.uidListFile, let current = try POSIX.status(uidListPath, followSymlinks: false),
             current.isSameFile(as: known), current.isRegular
         else { return false }

@@ -68,7 +68,8 @@ final class FolderIndexTests: XCTestCase {
         try maildir.deliver("new/1700000200.M200P1.host", mtime: 1_700_000_200)
         try maildir.renameFile("cur/1700000011.M1P1.host,S=21:2,S", "cur/1700000011.M1P1.host,S=21:2,RS")
         try maildir.remove("cur/1700000012.M2P1.host,S=21:2,FS")
-        let folder = try reopen(maildir)
+        let registry = registry()
+        let folder = try registry.open(directory: maildir.root, mailRoot: maildir.root)
         XCTAssertTrue(folder.openedFromIndex)
         let after = try folder.synchronize(moveNewToCur: false)
         XCTAssertEqual(
@@ -79,6 +80,12 @@ final class FolderIndexTests: XCTestCase {
         XCTAssertEqual(after.messages.last?.baseName, "1700000200.M200P1.host")
         XCTAssertEqual(after.firstRecentUID, before.firstRecentUID, "nothing was claimed: all still recent")
         XCTAssertEqual(folder.invariantViolations(), [])
+        // The UID given to the delivery was appended to the uidlist: the state still
+        // continues that file, so the next stop saves it and the next start loads it.
+        registry.saveIndexes()
+        let again = try reopen(maildir)
+        XCTAssertTrue(again.openedFromIndex)
+        XCTAssertEqual(view(try again.synchronize(moveNewToCur: false)), view(after))
     }
 
     /// Dovecot's same-second problem: a change in the same timestamp tick as the scan the
@@ -195,6 +202,26 @@ final class FolderIndexTests: XCTestCase {
         XCTAssertEqual(try folder.synchronize(moveNewToCur: false).messages.map(\.uid), before.messages.map(\.uid))
         XCTAssertEqual(try outside.readString("victim"), "untouched")
         XCTAssertTrue(try reopen(maildir).openedFromIndex, "the index replaced the symlink")
+    }
+
+    /// A folder deleted and created again under its name while this server held the old
+    /// one: the old state never writes the new folder's index.
+    func testFolderReplacedWhileHeldGetsNoIndexFromTheOldState() throws {
+        let maildir = try TempMaildir()
+        try maildir.deliver("cur/1700000001.M1P1.host:2,S")
+        let registry = registry()
+        let folder = try registry.open(directory: maildir.root, mailRoot: maildir.root)
+        registry.release(folder)
+        for name in ["cur", "new", "tmp"] { try maildir.remove(name) }
+        for name in ["dovecot-uidlist", "imapd-modseq", "imapd-index"] where maildir.exists(name) {
+            try maildir.remove(name)
+        }
+        for name in ["cur", "new", "tmp"] { try maildir.makeDirectory(name) }
+        try maildir.deliver("cur/1700000002.M2P1.host:2,S")
+        registry.saveIndexes()
+        XCTAssertFalse(maildir.exists("imapd-index"))
+        let reopened = try reopen(maildir)
+        XCTAssertEqual(try reopened.synchronize(moveNewToCur: false).messages.map(\.baseName), ["1700000002.M2P1.host"])
     }
 
     func testSmallFoldersGetNoIndex() throws {
