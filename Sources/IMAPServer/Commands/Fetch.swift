@@ -131,6 +131,8 @@ struct FetchPlan: Sendable {
     var includesFlags: Bool
     /// INTERNALDATE or RFC822.SIZE: details a scan leaves unread (MessageRecord).
     var needsDetails: Bool
+    /// The records answer every item (UID, FLAGS, MODSEQ) and nothing sets \Seen.
+    var isRecordOnly: Bool { !needsFile && !needsDetails && !setsSeen }
     /// CONDSTORE is enabled: a message this FETCH sets \Seen on reports its new
     /// MODSEQ too (RFC 7162 §3.1).
     var reportsModSeq = false

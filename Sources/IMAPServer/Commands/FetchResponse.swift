@@ -49,18 +49,8 @@ extension FetchJob {
         for (index, item) in items.enumerated() {
             let first = index == 0
             switch item {
-            case .uid: encoder.writeFetchItem(.uid(record.uid.wire), isFirst: first, into: &output.buffer)
-            case .flags:
-                flagBytes.write(
-                    record.flags, recent: record.recent, encoder: encoder, isFirst: first, into: &output.buffer)
-            // Both known here: `run` completed the details or skipped the message.
-            case .internalDate:
-                let date = IMAPDateTime(secondsSinceEpoch: record.internalDate ?? 0, zoneMinutes: 0)
-                encoder.writeFetchItem(.internalDate(date), isFirst: first, into: &output.buffer)
-            case .rfc822Size:
-                encoder.writeFetchItem(.rfc822Size(record.virtualSize ?? 0), isFirst: first, into: &output.buffer)
-            case .modSeq:
-                encoder.writeFetchItem(.modSeq(record.modSeq.rawValue), isFirst: first, into: &output.buffer)
+            case .uid, .flags, .internalDate, .rfc822Size, .modSeq:
+                Self.writeRecordItem(item, record, isFirst: first, encoder, &flagBytes, into: &output.buffer)
             case .binary(let part, let partial, _):
                 guard let raw, let content = binaries[index] else { continue }
                 try writeBinary(part, content, partial: partial, raw: raw, probe: probe, isFirst: first, into: &output)
@@ -98,6 +88,26 @@ extension FetchJob {
             }
         }
         encoder.writeFetchEnd(into: &output.buffer)
+    }
+
+    /// An item the message record answers (no file): UID, FLAGS, INTERNALDATE,
+    /// RFC822.SIZE, MODSEQ. INTERNALDATE and RFC822.SIZE are known here: `prepare`
+    /// completed the details, or `emit` skipped the message.
+    static func writeRecordItem(
+        _ item: FetchAttribute, _ record: Message, isFirst: Bool, _ encoder: ResponseEncoder,
+        _ flagBytes: inout FlagBytesCache, into buffer: inout ByteBuffer
+    ) {
+        switch item {
+        case .uid: encoder.writeFetchItem(.uid(record.uid.wire), isFirst: isFirst, into: &buffer)
+        case .flags:
+            flagBytes.write(record.flags, recent: record.recent, encoder: encoder, isFirst: isFirst, into: &buffer)
+        case .internalDate:
+            let date = IMAPDateTime(secondsSinceEpoch: record.internalDate ?? 0, zoneMinutes: 0)
+            encoder.writeFetchItem(.internalDate(date), isFirst: isFirst, into: &buffer)
+        case .rfc822Size: encoder.writeFetchItem(.rfc822Size(record.virtualSize ?? 0), isFirst: isFirst, into: &buffer)
+        case .modSeq: encoder.writeFetchItem(.modSeq(record.modSeq.rawValue), isFirst: isFirst, into: &buffer)
+        default: break
+        }
     }
 
     /// BINARY[part]<partial> (RFC 3516 §4.2, RFC 9051 §6.4.5): the decoded content, or
@@ -215,6 +225,9 @@ struct FlagBytesCache {
     }
 
     private var encoded: [Key: [UInt8]] = [:]
+    /// The last set written: neighbours mostly share their flags, and comparing with
+    /// the last costs less than hashing a set per message.
+    private var last: (key: Key, bytes: [UInt8])?
     /// Distinct sets kept (keywords make many combinations possible).
     static let capacity = 256
 
@@ -223,7 +236,12 @@ struct FlagBytesCache {
     ) {
         if !isFirst { buffer.writeInteger(UInt8(ascii: " ")) }
         let key = Key(flags: flags, recent: recent)
+        if let last, last.key == key {
+            buffer.writeBytes(last.bytes)
+            return
+        }
         if let bytes = encoded[key] {
+            last = (key, bytes)
             buffer.writeBytes(bytes)
             return
         }
