@@ -30,7 +30,6 @@
 // from the Maildir. Written when a large folder was built from the Maildir, and when
 // the server stops (FolderRegistry.saveIndexes). Folders under `minimumMessages` get
 // none: they are built in milliseconds.
-import CZlib
 import Glibc
 
 public enum FolderIndex {
@@ -40,19 +39,6 @@ public enum FolderIndex {
     /// the Maildir.
     static let maximumBytes = 1 << 30
 
-    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        bytes.withUnsafeBufferPointer { buffer in
-            var crc: UInt = 0
-            var offset = 0
-            // crc32 takes a 32-bit length: in slices.
-            while offset < buffer.count {
-                let count = min(buffer.count - offset, 1 << 30)
-                crc = crc32(crc, buffer.baseAddress! + offset, UInt32(count))
-                offset += count
-            }
-            return UInt32(truncatingIfNeeded: crc)
-        }
-    }
 }
 
 extension FolderContext {
@@ -89,7 +75,7 @@ extension FolderContext {
         defer { close(fd) }
         guard status.size <= FolderIndex.maximumBytes else { return nil }
         let bytes = try POSIX.pread(fd: fd, path: indexPath, offset: 0, count: status.size)
-        guard let payload = FolderIndexFormat.payload(of: bytes, checksum: FolderIndex.checksum) else {
+        guard let payload = FolderIndexFormat.payload(of: bytes) else {
             logger.info("imapd-index torn or damaged; building the folder from the Maildir")
             return nil
         }
@@ -132,7 +118,7 @@ extension FolderContext {
             !state.pendingUIDValidityReset, state.discardedUIDListFile == nil,
             state.modSeqs.log.file != nil, !state.modSeqs.log.needsRewrite, !state.modSeqs.log.failing,
             state.modSeqs.journal.isEmpty, state.modSeqs.remembered.isEmpty,
-            let bytes = FolderIndexFormat.encode(state, checksum: FolderIndex.checksum)
+            let bytes = FolderIndexFormat.encode(state)
         else { return }
         do {
             if unlink(indexTempPath) != 0 && !POSIX.isMissing(errno) { throw POSIX.error(indexTempPath) }

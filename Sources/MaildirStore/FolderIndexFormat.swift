@@ -31,9 +31,9 @@ struct FolderIndexFormat {
     /// Unknown INTERNALDATE or size.
     static let absent: Int64 = -1
 
-    /// The whole file for `state`, the CRC computed by `checksum`; nil for a state the
-    /// format cannot hold (a message without a file, over 255 fields on a line).
-    static func encode(_ state: FolderState, checksum: (ArraySlice<UInt8>) -> UInt32) -> [UInt8]? {
+    /// The whole file for `state`; nil for a state the format cannot hold (a message
+    /// without a file, over 255 fields on a line).
+    static func encode(_ state: FolderState) -> [UInt8]? {
         guard state.header.fields.count <= UInt8.max, state.records.allSatisfy({ $0.fields.count <= UInt8.max })
         else { return nil }
         var out = IndexWriter()
@@ -66,7 +66,7 @@ struct FolderIndexFormat {
         file.bytes += magic
         file.u32(version)
         file.u64(UInt64(out.bytes.count))
-        file.u32(checksum(out.bytes[...]))
+        file.u32(CRC32.of(out.bytes[...]))
         file.bytes += out.bytes
         return file.bytes
     }
@@ -125,7 +125,7 @@ struct FolderIndexFormat {
     }
 
     /// Whether the file's frame is whole and its CRC matches; the payload if so.
-    static func payload(of file: [UInt8], checksum: (ArraySlice<UInt8>) -> UInt32) -> ArraySlice<UInt8>? {
+    static func payload(of file: [UInt8]) -> ArraySlice<UInt8>? {
         let header: (magic: [UInt8], version: UInt32?, length: UInt64?, crc: UInt32?)? = file.withUnsafeBufferPointer {
             var reader = IndexReader($0)
             guard let magic = reader.take(magic.count) else { return nil }
@@ -135,7 +135,7 @@ struct FolderIndexFormat {
             header.length == UInt64(file.count - headerSize), let crc = header.crc
         else { return nil }
         let payload = file[headerSize...]
-        return checksum(payload) == crc ? payload : nil
+        return CRC32.of(payload) == crc ? payload : nil
     }
 
     /// The FolderState in `payload`, its messages' flags named by `keywords`; nil when it

@@ -11,8 +11,8 @@
 // that, and everything from the first bad frame on is dropped, never trusted. The same
 // UID may appear more than once (a message parsed again after a reload); the last entry
 // wins.
-import CZlib
 import MailMessage
+import MaildirStore
 
 enum HeaderCacheFormat {
     /// Which of the two files: each has its own magic and entry layout.
@@ -60,7 +60,7 @@ enum HeaderCacheFormat {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(payload.count + frameHeaderSize)
         append32(&bytes, UInt32(payload.count))
-        append32(&bytes, crc(payload[...]))
+        append32(&bytes, CRC32.of(payload[...]))
         bytes += payload
         return bytes
     }
@@ -125,7 +125,7 @@ enum HeaderCacheFormat {
             // Checked whole before any entry is made: a frame's entries are seen only
             // when all of it parses, and no array of them is built on the way (a
             // 100,000-message file is read this way after every restart).
-            guard crc(payload) == read32(bytes, offset + 4), isWellFormed(kind, payload) else { break }
+            guard CRC32.of(payload) == read32(bytes, offset + 4), isWellFormed(kind, payload) else { break }
             forEachEntry(kind, payload, visit)
             offset = start + length
             validEnd = offset
@@ -241,13 +241,7 @@ enum HeaderCacheFormat {
         }
     }
 
-    // MARK: Integers and checksums
-
-    static func crc(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        bytes.withUnsafeBufferPointer { buffer in
-            UInt32(truncatingIfNeeded: crc32(0, buffer.baseAddress, UInt32(buffer.count)))
-        }
-    }
+    // MARK: Integers
 
     static func append32(_ bytes: inout [UInt8], _ value: UInt32) {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
