@@ -23,8 +23,6 @@ public final class SharedFolder: Sendable {
     private let delivery = Mutex(())
     /// The state came from imapd-index rather than a full build (for tests).
     let openedFromIndex: Bool
-    /// cur/ (device, inode) when the folder was built (see `saveIndex`).
-    private let curIdentity: (device: UInt64, inode: UInt64)?
 
     /// Loads imapd-index, or reads (or creates) dovecot-uidlist and scans the folder
     /// once, as the folder's owner.
@@ -34,7 +32,6 @@ public final class SharedFolder: Sendable {
         let (initial, fromIndex) = try context.owner.perform { try Self.initialState(context) }
         self.state = Mutex(initial)
         self.openedFromIndex = fromIndex
-        curIdentity = (try? POSIX.status(context.curPath)).flatMap { $0.map { ($0.device, $0.inode) } }
     }
 
     /// Whose file-system ids the folder's operations run with (nil: the process's own).
@@ -79,15 +76,14 @@ public final class SharedFolder: Sendable {
     /// Saves the folder's state to imapd-index after a synchronize (at shutdown: the next
     /// start loads it). Errors are logged, never thrown: the index is an optimisation.
     ///
-    /// Only while the folder is still the one this state was built from: cur/ the same
-    /// directory and dovecot-uidlist the file the state read (or only appended to). A
-    /// folder deleted and created again under its name (inode numbers are reused at
-    /// once) or whose uidlist another program rewrote is left to a full build at the
-    /// next start, as FolderRegistry builds afresh rather than reuse such a parked folder.
+    /// Only while the folder is still the one this state was built from: its
+    /// dovecot-uidlist the file the state read, with the same header, unchanged or only
+    /// appended to. A folder deleted and created again under its name has another
+    /// uidlist (another UIDVALIDITY in its header, even when its cur/ got the old inode
+    /// number back), and one whose uidlist another program rewrote is left to a full
+    /// build at the next start too, as FolderRegistry builds afresh rather than reuse
+    /// such a parked folder.
     public func saveIndex() {
-        guard let built = curIdentity, let cur = try? POSIX.status(context.curPath),
-            cur.device == built.device, cur.inode == built.inode
-        else { return }
         do {
             try perform { context, state, changes in
                 guard try context.uidListContinues(state) else { return }
