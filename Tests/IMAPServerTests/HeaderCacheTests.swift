@@ -204,6 +204,35 @@ final class HeaderCacheTests: XCTestCase {
         XCTAssertEqual(after, reference)
     }
 
+    /// A compaction in the middle of a THREAD starts the cache's threading table
+    /// again: the keys of the slices before it are numbers of the old table, so the
+    /// messages are collected again, and the answer is the Maildir's.
+    func testCompactionDuringAThreadCollectsAgain() async throws {
+        let server = try await startServer()
+        try deliver(server, 0..<1300)
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        XCTAssertTrue(try client.command("UID THREAD REFERENCES UTF-8 ALL").ok)
+        XCTAssertTrue(try client.command("STORE 11:* +FLAGS.SILENT (\\Deleted)").ok)
+        XCTAssertTrue(try client.command("EXPUNGE").ok)
+        // 110 messages, 10 cached. The first slice (SearchJob.contentSlice) reads 54
+        // and appends them: 1,354 entries, over 2 × 110 + 1,024, so the file is
+        // compacted before the second slice looks up its messages.
+        try deliver(server, 1300..<1400)
+        XCTAssertTrue(try client.command("NOOP").ok)
+        let cache = try XCTUnwrap(server.server.context.headerCache)
+        let statistics = server.server.context.searchStatistics
+        XCTAssertEqual(cache.compactions.load(ordering: .relaxed), 0)
+        let threaded = try client.command("UID THREAD REFERENCES UTF-8 ALL")
+        XCTAssertTrue(threaded.ok)
+        // Both files, dates and headers.
+        XCTAssertEqual(cache.compactions.load(ordering: .relaxed), 2)
+        XCTAssertEqual(statistics.collectionRestarts.load(ordering: .relaxed), 1)
+        let reference = try await truth(server)
+        XCTAssertEqual(threaded.untagged, reference[Self.commands.firstIndex(of: "UID THREAD REFERENCES UTF-8 ALL")!])
+    }
+
     /// At most `maxFolders` folders are held in memory; one dropped is read from its
     /// files again when used again.
     func testFoldersInMemoryAreBounded() async throws {

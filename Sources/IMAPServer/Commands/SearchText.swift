@@ -216,6 +216,9 @@ final class SearchStatistics: Sendable {
     let decodes = Atomic<Int>(0)
     /// SEARCHes stopped because their connection closed.
     let cancelled = Atomic<Int>(0)
+    /// SORT and THREAD collections started again: the header cache's threading table
+    /// was started again under them (SortData.swift).
+    let collectionRestarts = Atomic<Int>(0)
 
     /// Tests only: runs before each message file is read (it may block, to hold a
     /// SEARCH at a known point). A class box: see ChangeInbox on closures in a Mutex.

@@ -14,7 +14,8 @@ extension IMAPSession {
             let found = await collectSortMessages(
                 tag: tag, mailbox: mailbox, charset: sort.charset, key: sort.key,
                 fields: SortFields(sort.criteria.map(\.key)),
-                needsDetails: !keys.isDisjoint(with: [.arrival, .size]), evaluatorUsed: { evaluator = $0 })
+                needsDetails: !keys.isDisjoint(with: [.arrival, .size]), evaluatorUsed: { evaluator = $0 }
+            )?.messages
         else { return }
         let criteria = sort.criteria
         let order: [Int]
@@ -103,7 +104,7 @@ enum SortOrder {
         case .date: return .number(message.sentDate)
         case .size: return .number(Int64(message.size))
         case .subject:
-            return .text(message.threadKeys?.baseSubject?.base ?? BaseSubject.extract(h.subject ?? "").base)
+            return .text(message.baseSubject ?? BaseSubject.extract(h.subject ?? "").base)
         case .from: return .text(SortText.casemapped(h.from?.mailbox ?? ""))
         case .to: return .text(SortText.casemapped(h.to?.mailbox ?? ""))
         case .cc: return .text(SortText.casemapped(h.cc?.mailbox ?? ""))

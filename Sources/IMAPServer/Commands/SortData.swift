@@ -13,8 +13,11 @@ struct SortMessage: Sendable {
     /// The header fields SORT and THREAD read; empty when not needed or when the
     /// message vanished before it was read.
     var headers: SortHeaders
-    /// Threading's view of `headers`, when the header cache had it derived already.
+    /// THREAD: threading's view of the header fields, when the header cache had it
+    /// derived already (numbers of `SortCollection.ids`; the texts are then absent).
     var threadKeys: Threading.Keys? = nil
+    /// SORT by SUBJECT: the base subject, when the header cache had it derived.
+    var baseSubject: [UInt8]? = nil
 
     /// RFC 5256 §2.2 "sent date": the Date: field, else INTERNALDATE.
     var sentDate: Int64 { headers.sentDate ?? internalDate }
@@ -26,8 +29,15 @@ struct SortMessage: Sendable {
         func size(_ a: SortAddress?) -> Int { a.map { $0.mailbox.utf8.count + $0.displayName.utf8.count } ?? 0 }
         return 128 + (h.subject?.utf8.count ?? 0) + size(h.from) + size(h.to) + size(h.cc)
             + (h.messageID?.count ?? 0) + (h.inReplyTo?.count ?? 0) + (h.references?.count ?? 0)
-            + (threadKeys?.estimatedBytes ?? 0)
+            + (threadKeys?.estimatedBytes ?? 0) + (baseSubject?.count ?? 0)
     }
+}
+
+/// What SORT and THREAD collected: the matching messages, and the table their
+/// threading keys are numbers of (nil when none has keys).
+struct SortCollection {
+    var messages: [SortMessage]
+    var ids: Threading.IDTable?
 }
 
 /// The header fields a SORT or THREAD keeps of each message, and their caps: a
@@ -127,7 +137,7 @@ extension IMAPSession {
     func collectSortMessages(
         tag: String, mailbox: SelectedMailbox, charset: String, key: SearchKey, fields: SortFields,
         needsDetails: Bool, evaluatorUsed: (SearchEvaluator) -> Void = { _ in }
-    ) async -> [SortMessage]? {
+    ) async -> SortCollection? {
         var key = key
         if !SearchCommand.isUTF8Compatible(charset) {
             // As SEARCH (RFC 9051 §6.4.4): strings converted to UTF-8, an unknown
@@ -157,23 +167,57 @@ extension IMAPSession {
         // The view's records as they are (no copy of 100,000 records per SORT).
         let candidates = view.records
         let channel = writer.channel
-        let job = SortDataJob(
+        var job = SortDataJob(
             evaluator: evaluator, records: candidates,
             numbers: candidates.indices.map(MailboxView.sequenceNumber(atIndex:)), folder: mailbox.folder,
             uidValidity: view.uidValidity,
             cache: context.messageCache, headerCache: context.headerCache, statistics: context.searchStatistics,
             fields: fields,
             needsDetails: needsDetails || evaluator.needsDetails, connectionIsGone: { !channel.isActive })
+        // Threading keys of one slice are numbers of the cache's table as that slice saw
+        // it. The table only grows, unless the cache was read again or compacted
+        // meanwhile (a new generation): then the keys of earlier slices mean nothing
+        // in it, and the messages are collected again (from the cache now, quickly).
+        // A third time the keys are not asked for: the texts come instead.
+        var attempts = 0
+        while true {
+            job.threadKeys = attempts < 2
+            switch await collectSortSlices(tag: tag, job, count: candidates.count) {
+            case .failed: return nil
+            case .collected(let collection): return collection
+            case .generationChanged:
+                context.searchStatistics.collectionRestarts.add(1, ordering: .relaxed)
+                attempts += 1
+            }
+        }
+    }
+
+    private enum SortSlices {
+        case collected(SortCollection)
+        case generationChanged
+        case failed
+    }
+
+    /// One pass of `collectSortMessages` over the candidates, slice by slice.
+    private func collectSortSlices(tag: String, _ job: SortDataJob, count: Int) async -> SortSlices {
+        let fields = job.fields
+        let evaluator = job.evaluator
         var found: [SortMessage] = []
-        found.reserveCapacity(candidates.count)
+        found.reserveCapacity(count)
+        var ids: Threading.IDTable?
         var bytes = 0
         do {
             let reads = !fields.isEmpty || evaluator.needsContent
-            var slice = reads ? SearchJob.contentSlice : max(1, candidates.count)
+            var slice = reads ? SearchJob.contentSlice : max(1, count)
             var start = 0
-            while start < candidates.count {
-                let range = start..<min(start + slice, candidates.count)
-                let (part, filesRead) = try await context.content { try job.run(range) }
+            while start < count {
+                let range = start..<min(start + slice, count)
+                let (part, filesRead, partIDs) = try await context.content { try job.run(range) }
+                if let partIDs {
+                    if let ids, ids.generation != partIDs.generation { return .generationChanged }
+                    // The latest: it holds every number the earlier slices were given.
+                    ids = partIDs
+                }
                 // A slice served from the cache opened no file: the next one may be
                 // larger (fewer pool round trips); one that read files goes back to
                 // SEARCH's slice, so reading stays in short turns.
@@ -185,18 +229,18 @@ extension IMAPSession {
                 bytes += part.reduce(0) { $0 + $1.estimatedBytes }
                 guard bytes <= SortFields.maxBytesPerCommand else {
                     fail(tag, .sortTooLarge)
-                    return nil
+                    return .failed
                 }
                 found += part
                 start = range.upperBound
             }
         } catch is SearchJob.ConnectionGone {
-            return nil
+            return .failed
         } catch {
             sendStoreFailure(tag, error, name: MailboxName(""))
-            return nil
+            return .failed
         }
-        return found
+        return .collected(SortCollection(messages: found, ids: ids))
     }
 }
 
@@ -217,12 +261,14 @@ struct SortDataJob: Sendable {
     let fields: SortFields
     let needsDetails: Bool
     let connectionIsGone: @Sendable () -> Bool
+    /// THREAD: whether the header cache's threading keys are taken (else the texts).
+    var threadKeys = true
 
     /// Messages one step handles when their fields come from the cache.
     static let cachedSlice = 4096
 
     /// The matches among `records[range]`, and how many files were opened for them.
-    func run(_ range: Range<Int>) throws -> (found: [SortMessage], filesRead: Int) {
+    func run(_ range: Range<Int>) throws -> (found: [SortMessage], filesRead: Int, ids: Threading.IDTable?) {
         var opened = 0
         // Without details to complete, the slice is read in place (no copy of records).
         var records = self.records[range]
@@ -232,7 +278,8 @@ struct SortDataJob: Sendable {
         let stored =
             needsContent || fields.isEmpty
             ? nil
-            : headerCache?.lookup(folder, uidValidity: uidValidity, records: records, fields: fields)
+            : headerCache?.lookup(
+                folder, uidValidity: uidValidity, records: records, fields: fields, threadKeys: threadKeys)
         var found: [SortMessage] = []
         found.reserveCapacity(records.count)
         var read: [(record: MessageRecord, headers: SortHeaders)] = []
@@ -247,9 +294,10 @@ struct SortDataJob: Sendable {
                 continue
             }
             // Headers on disk, or read by an earlier SORT or THREAD: no file to open.
-            if let (headers, keys) = stored?[offset] ?? nil {
-                message.headers = headers
-                message.threadKeys = keys
+            if let entry = stored?.entries[offset] {
+                message.headers = entry.headers
+                message.threadKeys = entry.keys
+                message.baseSubject = entry.baseSubject
                 found.append(message)
                 continue
             }
@@ -271,7 +319,7 @@ struct SortDataJob: Sendable {
             folder, uidValidity: uidValidity, read, liveCount: self.records.count,
             live: { Set(self.records.map(\.uid.rawValue)) })
         try completeSentDates(&found)
-        return (found, opened)
+        return (found, opened, stored?.ids)
     }
 
     /// RFC 5256 §2.2: a message without a usable Date: is sorted by its INTERNALDATE,

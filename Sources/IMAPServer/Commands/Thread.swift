@@ -14,20 +14,22 @@ extension IMAPSession {
                 tag: tag, mailbox: mailbox, charset: thread.charset, key: thread.key, fields: .thread,
                 needsDetails: false)
         else { return }
-        let messages = found.map { message in
-            var input = Threading.Message(
+        // Keys the header cache derived are numbers of its table; a message it did not
+        // have adds its own to this copy of the table (never handed back).
+        var ids = found.ids ?? Threading.IDTable()
+        let messages = found.messages.map { message in
+            let h = message.headers
+            return Threading.Item(
                 number: kind == .uid ? message.uid.rawValue : message.sequenceNumber.rawValue,
-                sentDate: message.sentDate, subject: message.headers.subject)
-            input.messageID = message.headers.messageID
-            input.inReplyTo = message.headers.inReplyTo
-            input.references = message.headers.references
-            input.keys = message.threadKeys
-            return input
+                sentDate: message.sentDate,
+                keys: message.threadKeys
+                    ?? ids.keys(
+                        subject: h.subject, messageID: h.messageID, inReplyTo: h.inReplyTo, references: h.references))
         }
         let algorithm = thread.algorithm
         let threads: [ThreadNode]
         do {
-            threads = try await context.content { Threading.thread(messages, algorithm: algorithm) }
+            threads = try await context.content { [ids] in Threading.thread(messages, ids: ids, algorithm: algorithm) }
         } catch {
             sendStoreFailure(tag, error, name: MailboxName(""))
             return

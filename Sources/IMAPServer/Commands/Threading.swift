@@ -10,7 +10,8 @@ import IMAPProtocol
 /// No step recurses: a thread a hundred thousand replies deep is walked with explicit
 /// stacks.
 enum Threading {
-    /// One message to thread, in mailbox order.
+    /// One message to thread, in mailbox order, with its header fields as texts
+    /// (tests, and messages the header cache did not have).
     struct Message: Sendable {
         /// What the answer shows: sequence number or UID.
         var number: UInt32
@@ -21,8 +22,6 @@ enum Threading {
         var messageID: [UInt8]?
         var inReplyTo: [UInt8]?
         var references: [UInt8]?
-        /// The same fields already taken apart (from the header cache), or nil.
-        var keys: Keys?
 
         init(
             number: UInt32, sentDate: Int64, subject: String? = nil, messageID: String? = nil,
@@ -37,39 +36,32 @@ enum Threading {
         }
     }
 
-    /// What threading derives from a message's Subject, Message-ID, In-Reply-To and
-    /// References, computed once when the header cache holds the message and kept with
-    /// it, so a THREAD of a cached folder parses no identifier and no subject again.
-    final class Keys: Sendable {
-        /// The first identifier of Message-ID.
-        let ownID: ByteKey?
-        /// The identifiers of References, or else the first of In-Reply-To (step 1).
-        let references: [ByteKey]
-        /// RFC 5256 §2.1 base subject; nil when there is no Subject.
-        let baseSubject: (base: [UInt8], isReplyOrForward: Bool)?
-
-        init(subject: String?, messageID: [UInt8]?, inReplyTo: [UInt8]?, references: [UInt8]?) {
-            ownID = messageID.flatMap { Threading.messageIDs($0, limit: 1).first }.map(ByteKey.init)
-            var ids = references.map { Threading.messageIDs($0) } ?? []
-            if ids.isEmpty, let first = inReplyTo.flatMap({ Threading.messageIDs($0, limit: 1).first }) {
-                ids = [first]
-            }
-            self.references = ids.map(ByteKey.init)
-            baseSubject = subject.map(BaseSubject.extract)
-        }
-
-        /// Roughly what the keys take (a THREAD's memory budget counts them in place
-        /// of the texts they were derived from).
-        var estimatedBytes: Int {
-            (ownID?.bytes.count ?? 0) + references.reduce(0) { $0 + $1.bytes.count } + (baseSubject?.base.count ?? 0)
-        }
+    /// One message as the algorithms take it: its keys are numbers of an `IDTable`.
+    struct Item: Sendable {
+        var number: UInt32
+        var sentDate: Int64
+        var keys: Keys
     }
 
+    /// Threads messages given as texts: their keys interned in a table of their own.
     static func thread(_ messages: [Message], algorithm: ThreadAlgorithm) -> [ThreadNode] {
+        var ids = IDTable()
+        let items = messages.map { message in
+            Item(
+                number: message.number, sentDate: message.sentDate,
+                keys: ids.keys(
+                    subject: message.subject, messageID: message.messageID, inReplyTo: message.inReplyTo,
+                    references: message.references))
+        }
+        return thread(items, ids: ids, algorithm: algorithm)
+    }
+
+    /// Threads `messages`, whose keys are numbers of `ids`.
+    static func thread(_ messages: [Item], ids: IDTable, algorithm: ThreadAlgorithm) -> [ThreadNode] {
         switch algorithm {
-        case .orderedSubject: return orderedSubject(messages)
-        case .references: return references(messages, mergeSubjects: true)
-        case .refs: return references(messages, mergeSubjects: false)
+        case .orderedSubject: return orderedSubject(messages, ids: ids)
+        case .references: return references(messages, ids: ids, mergeSubjects: true)
+        case .refs: return references(messages, ids: ids, mergeSubjects: false)
         }
     }
 
@@ -78,10 +70,12 @@ enum Threading {
     /// RFC 5256 §2.2 ORDEREDSUBJECT: sorted by base subject then sent date; each run
     /// of one base subject is a thread whose first message is the parent of the
     /// others; threads ordered by their first message's sent date.
-    static func orderedSubject(_ messages: [Message]) -> [ThreadNode] {
-        let subjects = messages.map { $0.keys?.baseSubject?.base ?? BaseSubject.extract($0.subject ?? "").base }
+    static func orderedSubject(_ messages: [Item], ids: IDTable) -> [ThreadNode] {
+        // Each base subject's rank among those present: the sort compares numbers.
+        let rank = subjectRanks(messages, ids: ids)
+        let subjects = messages.map { rank[Int($0.keys.subject)] }
         let order = messages.indices.sorted { a, b in
-            if subjects[a] != subjects[b] { return SortText.less(subjects[a], subjects[b]) }
+            if subjects[a] != subjects[b] { return subjects[a] < subjects[b] }
             if messages[a].sentDate != messages[b].sentDate { return messages[a].sentDate < messages[b].sentDate }
             return a < b
         }
@@ -103,6 +97,17 @@ enum Threading {
             for index in thread.dropFirst() { nodes.append(ThreadNode(messages[index].number)) }
         }
         return nodes
+    }
+
+    /// Per subject number, the rank of its base subject in `SortText` order among the
+    /// subjects of `messages` (equal subjects have one number, so one rank).
+    private static func subjectRanks(_ messages: [Item], ids: IDTable) -> [Int32] {
+        var present = [Bool](repeating: false, count: ids.subjects.count)
+        for message in messages { present[Int(message.keys.subject)] = true }
+        let sorted = present.indices.filter { present[$0] }.sorted { SortText.less(ids.subjects[$0], ids.subjects[$1]) }
+        var rank = [Int32](repeating: -1, count: ids.subjects.count)
+        for (position, subject) in sorted.enumerated() { rank[subject] = Int32(position) }
+        return rank
     }
 
     // MARK: Message-IDs

@@ -9,25 +9,26 @@ extension Threading.ContainerForest {
     /// or takes its place when the table's root is no dummy and this one is a dummy,
     /// or when the table's root is a reply or forward and this one is not.
     func gatherSubjects(_ roots: inout [Threading.Root]) {
-        var table: [Threading.ByteKey: Int] = [:]
-        table.reserveCapacity(roots.count)
+        // By subject number: the root holding each base subject, -1 for none yet.
+        var table = [Int](repeating: -1, count: ids.subjects.count)
         for index in roots.indices where !roots[index].ignore {
             let container =
-                roots[index].dummy ? sortedChildren(roots[index].container)[0] : roots[index].container
-            let input = messages[message[container]]
-            guard let (base, replyOrForward) = input.keys?.baseSubject ?? input.subject.map(BaseSubject.extract)
-            else { continue }
-            // (5B ii) An empty thread subject is not merged.
-            if base.isEmpty { continue }
-            if let holder = table[Threading.ByteKey(base)] {
+                roots[index].dummy ? oldestChild(roots[index].container) : roots[index].container
+            let keys = messages[message[container]].keys
+            let subject = Int(keys.subject)
+            let replyOrForward = keys.replyOrForward
+            // (5B ii) An empty thread subject (or none) is not merged.
+            if ids.subjects[subject].isEmpty { continue }
+            let holder = table[subject]
+            if holder >= 0 {
                 if !roots[holder].dummy && (roots[index].dummy || (roots[holder].replyOrForward && !replyOrForward)) {
                     roots[holder].parentRoot = index
-                    table[Threading.ByteKey(base)] = index
+                    table[subject] = index
                 } else {
                     roots[index].parentRoot = holder
                 }
             } else {
-                table[Threading.ByteKey(base)] = index
+                table[subject] = index
             }
             roots[index].replyOrForward = replyOrForward
         }

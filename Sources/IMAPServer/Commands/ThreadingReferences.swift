@@ -4,8 +4,8 @@ import IMAPProtocol
 /// indices: a container holds a message (`message >= 0`) or is a dummy (-1), one per
 /// message identifier met.
 extension Threading {
-    static func references(_ messages: [Message], mergeSubjects: Bool) -> [ThreadNode] {
-        var forest = ContainerForest(messages)
+    static func references(_ messages: [Item], ids: IDTable, mergeSubjects: Bool) -> [ThreadNode] {
+        var forest = ContainerForest(messages, ids: ids)
         forest.link()
         var roots = forest.shadowRoots()
         // (4) Sort the roots and (5) merge threads by base subject (REFERENCES only).
@@ -52,7 +52,8 @@ extension Threading {
     }
 
     struct ContainerForest {
-        let messages: [Message]
+        let messages: [Item]
+        let ids: IDTable
         /// Per container: its message index, or -1 for a dummy.
         var message: [Int] = []
         /// Per container: its parent by the reference links (step 1), -1 for none.
@@ -63,11 +64,13 @@ extension Threading {
         private var hadChild: [Bool] = []
         /// Per container, after step 3: its children in the pruned tree.
         var children: [[Int]] = []
-        private var byID: [ByteKey: Int] = [:]
+        /// Per identifier number of `ids`: its container, -1 before it is met.
+        private var byID: [Int32]
 
-        init(_ messages: [Message]) {
+        init(_ messages: [Item], ids: IDTable) {
             self.messages = messages
-            byID.reserveCapacity(messages.count * 2)
+            self.ids = ids
+            byID = Array(repeating: -1, count: ids.idCount)
             message.reserveCapacity(messages.count * 2)
             parent.reserveCapacity(messages.count * 2)
             hadChild.reserveCapacity(messages.count * 2)
@@ -80,10 +83,11 @@ extension Threading {
             return self.message.count - 1
         }
 
-        private mutating func container(for key: ByteKey) -> Int {
-            if let existing = byID[key] { return existing }
+        private mutating func container(for id: Int32) -> Int {
+            let existing = byID[Int(id)]
+            if existing >= 0 { return Int(existing) }
             let created = newContainer()
-            byID[key] = created
+            byID[Int(id)] = Int32(created)
             return created
         }
 
@@ -101,23 +105,19 @@ extension Threading {
 
         /// (1) Containers and reference links, message by message in mailbox order.
         mutating func link() {
-            for (index, message) in messages.enumerated() {
+            for index in messages.indices {
                 // (1) A message without a valid Message-ID, or with one an earlier
                 // message already has, gets a container of its own.
-                let keys =
-                    message.keys
-                    ?? Keys(
-                        subject: nil, messageID: message.messageID, inReplyTo: message.inReplyTo,
-                        references: message.references)
+                let keys = messages[index].keys
                 var own: Int
-                if let id = keys.ownID {
-                    own = container(for: id)
+                if keys.ownID >= 0 {
+                    own = container(for: keys.ownID)
                     if self.message[own] >= 0 { own = newContainer(message: index) }
                     self.message[own] = index
                 } else {
                     own = newContainer(message: index)
                 }
-                let references = keys.references
+                let references = ids.references(keys)
                 // (1A) Each reference the parent of the next, unless the next already
                 // has a parent or the link would make a loop.
                 var previous: Int?
@@ -165,6 +165,12 @@ extension Threading {
 
         func key(_ container: Int) -> SortKey {
             SortKey(date: messages[message[container]].sentDate, order: message[container])
+        }
+
+        /// The child with the smallest (sent date, mailbox order); the container has
+        /// children.
+        func oldestChild(_ container: Int) -> Int {
+            children[container].min { key($0) < key($1) }!
         }
 
         func sortedChildren(_ container: Int) -> [Int] {

@@ -45,16 +45,34 @@ final class HeaderCache: Sendable {
 
     init() {}
 
-    /// The cached headers of `records`, trimmed to `fields` (nil for a message not
-    /// cached, or cached under another name). A date-only SORT reads the small file.
+    /// What `lookup` found: per record, its cached headers trimmed to the fields
+    /// asked for (nil for a message not cached, or cached under another name).
+    struct Found {
+        var entries: [Entry?]
+        /// The table the threading keys are numbers of (THREAD only).
+        var ids: Threading.IDTable?
+    }
+
+    struct Entry {
+        var headers: SortHeaders
+        /// THREAD: the keys derived from the threading fields, which are left out of
+        /// `headers`.
+        var keys: Threading.Keys?
+        /// SORT by SUBJECT: the base subject, derived once when the entry was cached.
+        var baseSubject: [UInt8]?
+    }
+
+    /// The cached headers of `records`, trimmed to `fields`. A date-only SORT reads
+    /// the small file. With `threadKeys` false, a THREAD's fields are handed on as
+    /// texts (keys derived by the caller).
     func lookup(
         _ folder: SharedFolder, uidValidity: StoreUIDValidity,
-        records: ArraySlice<MessageRecord>, fields: SortFields
-    ) -> [(headers: SortHeaders, keys: Threading.Keys?)?] {
+        records: ArraySlice<MessageRecord>, fields: SortFields, threadKeys: Bool = true
+    ) -> Found {
         let datesOnly = fields == .date
         let cache = folderCache(folder.directory)
         let found = try? folder.owner.perform {
-            cache.state.withLock { state -> [(headers: SortHeaders, keys: Threading.Keys?)?] in
+            cache.state.withLock { state -> Found in
                 state.reset(ifNot: uidValidity.rawValue)
                 let kind: HeaderCacheFormat.Kind = datesOnly ? .dates : .headers
                 cache.load(kind, &state, uidValidity: uidValidity.rawValue, owner: self)
@@ -65,27 +83,37 @@ final class HeaderCache: Sendable {
                 let start = records.startIndex
                 if datesOnly {
                     // The small table: a date and a hash per message, nothing to copy.
-                    return table.dates.lookup(uids).enumerated().map { offset, entry in
+                    let entries = table.dates.lookup(uids).enumerated().map { offset, entry -> Entry? in
                         guard let entry, entry.nameHash == HeaderCacheFormat.nameHash(records[start + offset].baseName)
                         else { return nil }
                         var headers = SortHeaders()
                         headers.sentDate = entry.date == HeaderCacheFormat.absentDate ? nil : entry.date
-                        return (headers, nil)
+                        return Entry(headers: headers)
                     }
+                    return Found(entries: entries)
                 }
                 // THREAD reads Subject, Message-ID, In-Reply-To and References only
                 // through the keys derived from them: the texts themselves are not
                 // handed on (each would be retained and released per message, several
                 // times over, on the way to Threading).
-                let kept = fields.contains(.threading) ? fields.subtracting([.subject, .threading]) : fields
-                return table.headers.lookup(uids).enumerated().map { offset, box in
+                let threading = fields.contains(.threading) && threadKeys
+                let kept = threading ? fields.subtracting([.subject, .threading]) : fields
+                let ids = table.ids
+                let entries = table.headers.lookup(uids).enumerated().map { offset, box -> Entry? in
                     guard let box, box.entry.nameHash == HeaderCacheFormat.nameHash(records[start + offset].baseName)
                     else { return nil }
-                    return (kept.trim(box.entry.headers), box.keys)
+                    var found = Entry(headers: kept.trim(box.entry.headers))
+                    if threading {
+                        found.keys = box.keys
+                    } else if fields.contains(.subject) {
+                        found.baseSubject = ids.subjects[Int(box.keys.subject)]
+                    }
+                    return found
                 }
+                return Found(entries: entries, ids: threading ? ids : nil)
             }
         }
-        return found ?? Array(repeating: nil, count: records.count)
+        return found ?? Found(entries: Array(repeating: nil, count: records.count))
     }
 
     /// Remembers what was read of these messages: appended to both files.
@@ -182,6 +210,7 @@ final class FolderCache: Sendable {
             filled.dates.reserveCapacity(bytes.count / 16)
         } else {
             filled.headers.reserveCapacity(bytes.count / 128)
+            filled.ids.reserveCapacity(messages: bytes.count / 128)
         }
         // Straight into the table: no array of every entry on the way.
         let decoded = HeaderCacheFormat.decode(kind, bytes) { entry in
@@ -193,6 +222,7 @@ final class FolderCache: Sendable {
             filled.headers.normalize()
             table.headers = filled.headers
             table.dates = filled.dates
+            table.ids = filled.ids
             table.fileEntries = count
             // A torn tail is not "known": the next append decodes it under the lock
             // and cuts it off before writing.
@@ -260,12 +290,12 @@ final class FolderCache: Sendable {
 /// Threading's keys are derived once, here, and shared by every THREAD.
 final class EntryBox: Sendable {
     let entry: HeaderCacheFormat.Entry
+    /// Numbers of the table's `ids`.
     let keys: Threading.Keys
-    init(_ entry: HeaderCacheFormat.Entry) {
+    init(_ entry: HeaderCacheFormat.Entry, ids: inout Threading.IDTable) {
         self.entry = entry
         let h = entry.headers
-        keys = Threading.Keys(
-            subject: h.subject, messageID: h.messageID, inReplyTo: h.inReplyTo, references: h.references)
+        keys = ids.keys(subject: h.subject, messageID: h.messageID, inReplyTo: h.inReplyTo, references: h.references)
     }
 }
 
@@ -277,18 +307,23 @@ struct FolderCacheState: Sendable {
         var headers = UIDTable<EntryBox>()
         /// The dates file's, kept small: what a date-only SORT reads per message.
         var dates = UIDTable<(nameHash: UInt32, date: Int64)>()
+        /// What the headers entries' threading keys are numbers of. Started again
+        /// with the entries (`removeAll`): a THREAD that saw the old one in an
+        /// earlier slice sees the new generation and collects again.
+        var ids = Threading.IDTable()
 
         mutating func put(_ entry: HeaderCacheFormat.Entry) {
             if kind == .dates {
                 dates.put(entry.uid, (entry.nameHash, entry.headers.sentDate ?? HeaderCacheFormat.absentDate))
             } else {
-                headers.put(entry.uid, EntryBox(entry))
+                headers.put(entry.uid, EntryBox(entry, ids: &ids))
             }
         }
 
         mutating func removeAll() {
             headers.removeAll()
             dates.removeAll()
+            ids = Threading.IDTable()
         }
 
         /// Every entry (after `normalize`: one per UID).
