@@ -179,7 +179,12 @@ public final class IMAPServer: Sendable {
         context.registry.stopWatching()
         // The next start loads large folders from their imapd-index (FolderIndex.swift).
         let registry = context.registry
-        try? await pools.general.runIfActive { registry.saveIndexes() }
+        // And the first THREAD of a large folder reads its thread file (FolderCache.swift).
+        let headerCache = context.headerCache
+        try? await pools.general.runIfActive {
+            registry.saveIndexes()
+            headerCache?.saveThreadFiles()
+        }
         try? await group.shutdownGracefully()
         await pools.shutdown()
     }

@@ -87,6 +87,8 @@ public enum HeaderCacheNames {
     public static let dates = "imapd-cache.dates"
     /// Everything SORT and THREAD read of a message's header.
     public static let headers = "imapd-cache.headers"
+    /// THREAD's keys derived from the headers file, saved (ThreadCacheFormat).
+    public static let threads = "imapd-cache.threads"
     /// The compaction's temporary file (`<name>` + this), renamed over the cache.
     public static let temporarySuffix = ".tmp"
 }

@@ -55,11 +55,11 @@ final class HeaderCacheTests: XCTestCase {
         return (server, port)
     }
 
-    func answers(port: Int) throws -> [[String]] {
+    func answers(port: Int, _ commands: [String] = HeaderCacheTests.commands) throws -> [[String]] {
         let client = try TestClient(port: port)
         try client.login()
         XCTAssertTrue(try client.command("SELECT INBOX").ok)
-        return try Self.commands.map { command in
+        return try commands.map { command in
             let reply = try client.command(command)
             XCTAssertTrue(reply.ok, "\(command): \(reply.tagged)")
             return reply.untagged
@@ -73,9 +73,9 @@ final class HeaderCacheTests: XCTestCase {
     var inbox: (RunningServer) -> String { { $0.maildir.root + "/alice" } }
 
     /// The answers a server without a header cache gives for the spool as it is now.
-    func truth(_ first: RunningServer) async throws -> [[String]] {
+    func truth(_ first: RunningServer, _ commands: [String] = HeaderCacheTests.commands) async throws -> [[String]] {
         let (reference, port) = try await restart(first, cache: false)
-        let found = try answers(port: port)
+        let found = try answers(port: port, commands)
         await reference.shutdown()
         return found
     }
@@ -259,34 +259,85 @@ final class HeaderCacheTests: XCTestCase {
         XCTAssertEqual(messagesRead(server.server), read)
     }
 
-    func testFormatRoundTripAndTornFrames() throws {
-        var headers = SortHeaders()
-        headers.subject = "Re: café"
-        headers.from = SortAddress(mailbox: "a", displayName: "Ä B")
-        headers.cc = SortAddress(mailbox: "", displayName: "")
-        headers.sentDate = -5
-        headers.references = Array("<x@y> <z@w>".utf8)
-        headers.messageID = []
-        let entries = [
-            HeaderCacheFormat.Entry(uid: 7, nameHash: 42, headers: headers),
-            HeaderCacheFormat.Entry(uid: 9, nameHash: 1, headers: SortHeaders()),
-        ]
-        let header = HeaderCacheFormat.fileHeader(.headers, uidValidity: 1234)
-        let file = header + HeaderCacheFormat.frame(.headers, entries) + HeaderCacheFormat.frame(.headers, [entries[1]])
-        let decoded = try XCTUnwrap(HeaderCacheFormat.decode(.headers, file))
-        XCTAssertEqual(decoded.uidValidity, 1234)
-        XCTAssertEqual(decoded.entries, entries + [entries[1]])
-        XCTAssertEqual(decoded.validEnd, file.count)
-        // Every cut inside the last frame leaves exactly the first one.
-        let firstEnd = header.count + HeaderCacheFormat.frame(.headers, entries).count
-        for cut in firstEnd..<file.count {
-            let torn = try XCTUnwrap(HeaderCacheFormat.decode(.headers, Array(file[..<cut])))
-            XCTAssertEqual(torn.entries, entries)
-            XCTAssertEqual(torn.validEnd, firstEnd)
-        }
-        XCTAssertNil(HeaderCacheFormat.decode(.dates, file))
-        let dates = HeaderCacheFormat.fileHeader(.dates, uidValidity: 1) + HeaderCacheFormat.frame(.dates, entries)
-        XCTAssertEqual(dates.count, HeaderCacheFormat.headerSize + HeaderCacheFormat.frameHeaderSize + 2 * 16)
-        XCTAssertEqual(HeaderCacheFormat.decode(.dates, dates)?.entries.map(\.headers.sentDate), [-5, nil])
+    // MARK: The thread file
+
+    /// THREADs first, so that the folder's headers table is read for THREAD alone;
+    /// then a SORT that needs the texts.
+    static let threadFirst = [
+        "UID THREAD REFERENCES UTF-8 ALL", "UID THREAD REFS UTF-8 ALL", "UID THREAD ORDEREDSUBJECT UTF-8 ALL",
+        "UID SORT (SUBJECT FROM) UTF-8 ALL",
+    ]
+
+    func threadFileLoads(_ server: IMAPServer) -> Int {
+        server.context.headerCache?.threadFileLoads.load(ordering: .relaxed) ?? -1
+    }
+
+    /// A large folder's THREAD keys are saved at shutdown; the next start's THREAD
+    /// reads them, opens no message file and answers as the Maildir holds. Messages
+    /// delivered while the server was down are read and numbered after the saved ones.
+    func testThreadFileIsReadAfterARestart() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<1010)
+        _ = try answers(port: first.port)
+        let (second, port) = try await restart(first)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: inbox(first) + "/" + HeaderCacheNames.threads))
+        let restarted = try answers(port: port, Self.threadFirst)
+        XCTAssertEqual(threadFileLoads(second), 1)
+        XCTAssertEqual(messagesRead(second), 0)
+        await second.shutdown()
+        let reference = try await truth(first, Self.threadFirst)
+        XCTAssertEqual(restarted, reference)
+
+        try deliver(first, 1010..<1020)
+        let (third, thirdPort) = try await restart(first)
+        let grown = try answers(port: thirdPort, Self.threadFirst)
+        XCTAssertEqual(threadFileLoads(third), 1)
+        XCTAssertEqual(messagesRead(third), 10)
+        await third.shutdown()
+        let grownReference = try await truth(first, Self.threadFirst)
+        XCTAssertEqual(grown, grownReference)
+    }
+
+    /// A thread file with a changed byte, or one written for another state of the
+    /// headers file (here: its mtime moved on), is not used; the keys are derived
+    /// again and a whole thread file written. A symlink planted at its path is
+    /// neither followed nor written through.
+    func testDamagedStaleOrPlantedThreadFileIsNotUsed() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<1005)
+        let expected = try answers(port: first.port, Self.threadFirst)
+        await first.stop()
+        let path = inbox(first) + "/" + HeaderCacheNames.threads
+        let headers = inbox(first) + "/" + HeaderCacheNames.headers
+        var bytes = try XCTUnwrap(FileManager.default.contents(atPath: path))
+        XCTAssertNotNil(ThreadCacheFormat.decode(Array(bytes)))
+        bytes[bytes.count / 2] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let (second, port) = try await restart(first)
+        XCTAssertEqual(try answers(port: port, Self.threadFirst), expected)
+        XCTAssertEqual(threadFileLoads(second), 0)
+        XCTAssertEqual(messagesRead(second), 0)
+        await second.shutdown()
+        XCTAssertNotNil(ThreadCacheFormat.decode(Array(try XCTUnwrap(FileManager.default.contents(atPath: path)))))
+
+        var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, headers, &times, 0), 0)
+        let (third, thirdPort) = try await restart(first)
+        XCTAssertEqual(try answers(port: thirdPort, Self.threadFirst), expected)
+        XCTAssertEqual(threadFileLoads(third), 0)
+        await third.shutdown()
+
+        let target = first.maildir.root + "/elsewhere"
+        XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: Data("precious".utf8)))
+        XCTAssertEqual(unlink(path), 0)
+        XCTAssertEqual(symlink(target, path), 0)
+        let (fourth, fourthPort) = try await restart(first)
+        XCTAssertEqual(try answers(port: fourthPort, Self.threadFirst), expected)
+        XCTAssertEqual(threadFileLoads(fourth), 0)
+        await fourth.shutdown()
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "precious")
+        XCTAssertNotNil(ThreadCacheFormat.decode(Array(try XCTUnwrap(FileManager.default.contents(atPath: path)))))
+        let reference = try await truth(first, Self.threadFirst)
+        XCTAssertEqual(expected, reference)
     }
 }

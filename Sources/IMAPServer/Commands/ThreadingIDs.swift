@@ -29,11 +29,16 @@ extension Threading {
     /// made here. Only grows: a number, once given, keeps its meaning in this table
     /// and in every later copy of it with the same `generation`.
     struct IDTable: Sendable {
-        private var idNumbers: [ByteKey: Int32] = [:]
-        private var subjectNumbers: [ByteKey: Int32] = [:]
+        /// Identifiers by number (what the header cache's thread file keeps).
+        private(set) var ids: [[UInt8]] = []
         /// Base subjects by number (ORDEREDSUBJECT and SORT SUBJECT compare them).
         private(set) var subjects: [[UInt8]] = []
         private(set) var referenceList: [Int32] = []
+        /// Numbers by bytes, for interning. A table read from a thread file has none
+        /// until something is interned in it: a THREAD only reads numbers.
+        private var idNumbers: [ByteKey: Int32] = [:]
+        private var subjectNumbers: [ByteKey: Int32] = [:]
+        private var indexed = true
         /// Tells tables apart that were started separately: numbers of one mean
         /// nothing in another.
         let generation: UInt64
@@ -44,22 +49,34 @@ extension Threading {
             generation = Self.generations.add(1, ordering: .relaxed).newValue
         }
 
+        /// A table as a thread file kept it (checked by the caller: every reference
+        /// below `ids.count`).
+        init(ids: [[UInt8]], subjects: [[UInt8]], referenceList: [Int32]) {
+            self.init()
+            self.ids = ids
+            self.subjects = subjects
+            self.referenceList = referenceList
+            indexed = false
+        }
+
         /// Room for about `messages` more messages' keys, so that loading a large
         /// cache file does not rehash every identifier each time a table doubles.
         mutating func reserveCapacity(messages: Int) {
-            idNumbers.reserveCapacity(idNumbers.count + 2 * messages)
-            subjectNumbers.reserveCapacity(subjectNumbers.count + messages)
+            ids.reserveCapacity(ids.count + 2 * messages)
+            idNumbers.reserveCapacity(ids.count + 2 * messages)
+            subjectNumbers.reserveCapacity(subjects.count + messages)
             referenceList.reserveCapacity(referenceList.count + 2 * messages)
         }
 
         /// Identifiers interned so far: every `ownID` and reference is below this.
-        var idCount: Int { idNumbers.count }
+        var idCount: Int { ids.count }
 
         /// The keys of one message's fields (as the header cache or a message file
         /// gives them), interning what is new.
         mutating func keys(subject: String?, messageID: [UInt8]?, inReplyTo: [UInt8]?, references: [UInt8]?)
             -> Keys
         {
+            index()
             let own = messageID.flatMap { Threading.messageIDs($0, limit: 1).first }.map { intern(id: $0) } ?? -1
             var ids = references.map { Threading.messageIDs($0) } ?? []
             if ids.isEmpty, let first = inReplyTo.flatMap({ Threading.messageIDs($0, limit: 1).first }) {
@@ -82,9 +99,21 @@ extension Threading {
         private mutating func intern(id: [UInt8]) -> Int32 {
             let key = ByteKey(id)
             if let number = idNumbers[key] { return number }
-            let number = Int32(idNumbers.count)
+            let number = Int32(ids.count)
             idNumbers[key] = number
+            ids.append(id)
             return number
+        }
+
+        /// The dictionaries of a table read from a thread file, built before the
+        /// first new message is interned.
+        private mutating func index() {
+            guard !indexed else { return }
+            indexed = true
+            idNumbers.reserveCapacity(ids.count)
+            for (number, id) in ids.enumerated() { idNumbers[ByteKey(id)] = Int32(number) }
+            subjectNumbers.reserveCapacity(subjects.count)
+            for (number, subject) in subjects.enumerated() { subjectNumbers[ByteKey(subject)] = Int32(number) }
         }
 
         private mutating func intern(subject: [UInt8]) -> Int32 {

@@ -26,11 +26,24 @@ struct HeaderCacheFile: Sendable {
         var device: UInt64
         var inode: UInt64
         var size: Int
+        /// A file rewritten in place to the same size (cut back after damage, then
+        /// appended to) differs here.
+        var mtimeSeconds: Int64
+        var mtimeNanoseconds: UInt32
 
         init(_ st: stat) {
             device = UInt64(st.st_dev)
             inode = UInt64(st.st_ino)
             size = Int(st.st_size)
+            mtimeSeconds = Int64(st.st_mtim.tv_sec)
+            mtimeNanoseconds = UInt32(truncatingIfNeeded: st.st_mtim.tv_nsec)
+        }
+
+        /// As a thread file names the headers file it was derived from.
+        var source: ThreadCacheFormat.Source {
+            ThreadCacheFormat.Source(
+                device: device, inode: inode, size: UInt64(size), mtimeSeconds: mtimeSeconds,
+                mtimeNanoseconds: mtimeNanoseconds)
         }
     }
 
@@ -47,27 +60,11 @@ struct HeaderCacheFile: Sendable {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return ([], nil) }
         defer { close(fd) }
-        guard let (bytes, mark) = readAll(fd) else { return ([], nil) }
+        guard let (bytes, mark) = CacheFileIO.readAll(fd, maxBytes: maxBytes) else { return ([], nil) }
         return (bytes, mark)
     }
 
-    private func readAll(_ fd: Int32) -> ([UInt8], Mark)? {
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        let size = Int(st.st_size)
-        guard size <= maxBytes else { return ([], Mark(st)) }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var done = 0
-        while done < size {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, size - done, off_t(done)) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            done += n
-        }
-        // A file that shrank under the read: what was read is decoded as it stands.
-        if done < size { bytes.removeSubrange(done...) }
-        return (bytes, Mark(st))
-    }
+    private func readAll(_ fd: Int32) -> ([UInt8], Mark)? { CacheFileIO.readAll(fd, maxBytes: maxBytes) }
 
     /// What an append found and left.
     struct Appended: Sendable {
@@ -135,12 +132,6 @@ struct HeaderCacheFile: Sendable {
         let old = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         defer { if old >= 0 { close(old) } }
         if old >= 0 { _ = flock(old, LOCK_EX) }
-        let temporary = path + HeaderCacheNames.temporarySuffix
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         var bytes = HeaderCacheFormat.fileHeader(kind, uidValidity: uidValidity)
         // Frames of a bounded size, so no frame nears maxFrameBytes.
         var start = 0
@@ -149,15 +140,36 @@ struct HeaderCacheFile: Sendable {
             bytes += HeaderCacheFormat.frame(kind, Array(entries[start..<end]))
             start = end
         }
-        guard bytes.count <= maxBytes, writeAll(fd, bytes), rename(temporary, path) == 0 else {
-            unlink(temporary)
-            return nil
-        }
-        guard fstat(fd, &st) == 0 else { return nil }
-        return Mark(st)
+        guard bytes.count <= maxBytes else { return nil }
+        return CacheFileIO.replace(path, with: bytes)
     }
 
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool { CacheFileIO.writeAll(fd, bytes) }
+}
+
+/// The reads and writes both kinds of cache file share (the header cache's two, and
+/// the thread file).
+enum CacheFileIO {
+    /// The whole of a regular file (none of one larger than `maxBytes`: empty bytes).
+    static func readAll(_ fd: Int32, maxBytes: Int) -> ([UInt8], HeaderCacheFile.Mark)? {
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let size = Int(st.st_size)
+        guard size <= maxBytes else { return ([], HeaderCacheFile.Mark(st)) }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, size - done, off_t(done)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            done += n
+        }
+        // A file that shrank under the read: what was read is decoded as it stands.
+        if done < size { bytes.removeSubrange(done...) }
+        return (bytes, HeaderCacheFile.Mark(st))
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
@@ -166,5 +178,23 @@ struct HeaderCacheFile: Sendable {
             done += n
         }
         return true
+    }
+
+    /// Replaces `path` with a file holding `bytes`: written to `<path>.tmp` (a link or
+    /// pipe planted there is never followed or blocked on) and renamed over it.
+    /// Returns the new file's mark; nil when nothing was replaced.
+    static func replace(_ path: String, with bytes: [UInt8]) -> HeaderCacheFile.Mark? {
+        let temporary = path + HeaderCacheNames.temporarySuffix
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard writeAll(fd, bytes), rename(temporary, path) == 0 else {
+            unlink(temporary)
+            return nil
+        }
+        guard fstat(fd, &st) == 0 else { return nil }
+        return HeaderCacheFile.Mark(st)
     }
 }

@@ -11,6 +11,15 @@ struct UIDTable<Value: Sendable>: Sendable {
 
     var count: Int { uids.count }
 
+    init() {}
+
+    /// A table of `uids` (strictly ascending, as the caller checked) and their values.
+    init(ascending uids: [UInt32], values: [Value]) {
+        precondition(uids.count == values.count)
+        self.uids = uids
+        self.values = values
+    }
+
     mutating func reserveCapacity(_ capacity: Int) {
         uids.reserveCapacity(capacity)
         values.reserveCapacity(capacity)
@@ -68,6 +77,9 @@ struct UIDTable<Value: Sendable>: Sendable {
         }
         return found
     }
+
+    /// The UIDs and their values, ascending (after `normalize`).
+    var columns: (uids: [UInt32], values: [Value]) { (uids, values) }
 
     /// Every UID with its value, ascending (after `normalize`).
     var entries: Zip2Sequence<[UInt32], [Value]> { zip(uids, values) }
