@@ -13,8 +13,9 @@ final class LiveSortTests: XCTestCase {
     private func message(_ uid: UInt32, size: Int, subject: String) -> SortMessage {
         var headers = SortHeaders()
         headers.subject = subject
-        return SortMessage(
-            sequenceNumber: SequenceNumber(uid), uid: StoreUID(uid), internalDate: 0, size: size, headers: headers)
+        var message = SortMessage(sequenceNumber: SequenceNumber(uid), uid: StoreUID(uid), internalDate: 0, size: size)
+        message.setHeaders(headers)
+        return message
     }
 
     /// A client's copy: REMOVEFROM pairs remove the named numbers, ADDTO pairs insert

@@ -26,6 +26,9 @@ struct SearchEvaluator: Sendable {
     /// Whether any key needs INTERNALDATE or RFC822.SIZE, which a scan leaves unread
     /// (MessageRecord).
     let needsDetails: Bool
+    /// Whether every message matches (`ALL`, as SORT and THREAD of a whole folder ask):
+    /// callers skip the per-message evaluation.
+    let matchesEverything: Bool
     /// RFC 5032 OLDER/YOUNGER count from this instant (seconds since the epoch), taken
     /// once per search so that every message is measured from the same moment.
     let now: Int64
@@ -44,6 +47,15 @@ struct SearchEvaluator: Sendable {
         self.now = now
         needsContent = Self.needsContent(key)
         needsDetails = Self.needsDetails(key)
+        matchesEverything = Self.isAll(key)
+    }
+
+    private static func isAll(_ key: SearchKey) -> Bool {
+        switch key {
+        case .all: return true
+        case .and(let keys): return keys.allSatisfy(isAll)
+        default: return false
+        }
     }
 
     static func needsContent(_ key: SearchKey) -> Bool {

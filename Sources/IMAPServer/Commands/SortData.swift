@@ -2,7 +2,10 @@ import IMAPProtocol
 import MailMessage
 import MaildirStore
 
-/// One message as SORT and THREAD see it.
+/// One message as SORT and THREAD see it. Small and, without texts, free of
+/// references: a SORT by date or a THREAD of cached messages copies 100,000 of them
+/// several times on the way, and each copy of the header fields inline cost ten
+/// reference counts and 150 bytes.
 struct SortMessage: Sendable {
     var sequenceNumber: SequenceNumber
     var uid: StoreUID
@@ -10,26 +13,64 @@ struct SortMessage: Sendable {
     var internalDate: Int64
     /// RFC822.SIZE (0 when unknown).
     var size: Int
-    /// The header fields SORT and THREAD read; empty when not needed or when the
-    /// message vanished before it was read.
-    var headers: SortHeaders
+    /// The Date: field (nil when absent, unparsable or not asked for).
+    var dateField: Int64?
     /// THREAD: threading's view of the header fields, when the header cache had it
     /// derived already (numbers of `SortCollection.ids`; the texts are then absent).
     var threadKeys: Threading.Keys? = nil
+    /// The text fields (without the date), when any was asked for.
+    var texts: SortTexts?
+
+    init(sequenceNumber: SequenceNumber, uid: StoreUID, internalDate: Int64, size: Int) {
+        self.sequenceNumber = sequenceNumber
+        self.uid = uid
+        self.internalDate = internalDate
+        self.size = size
+    }
+
+    /// The header fields SORT and THREAD read; empty when not needed or when the
+    /// message vanished before it was read.
+    var headers: SortHeaders {
+        var headers = texts?.headers ?? SortHeaders()
+        headers.sentDate = dateField
+        return headers
+    }
+
     /// SORT by SUBJECT: the base subject, when the header cache had it derived.
-    var baseSubject: [UInt8]? = nil
+    var baseSubject: [UInt8]? { texts?.baseSubject }
+
+    /// Sets the header fields.
+    mutating func setHeaders(_ headers: SortHeaders) {
+        dateField = headers.sentDate
+        var fields = headers
+        fields.sentDate = nil
+        texts = fields == SortHeaders() ? nil : SortTexts(fields, baseSubject: nil)
+    }
 
     /// RFC 5256 §2.2 "sent date": the Date: field, else INTERNALDATE.
-    var sentDate: Int64 { headers.sentDate ?? internalDate }
+    var sentDate: Int64 { dateField ?? internalDate }
 
     /// Roughly what this takes in memory.
+    var estimatedBytes: Int { 64 + (threadKeys?.estimatedBytes ?? 0) + (texts?.estimatedBytes ?? 0) }
+}
+
+/// A message's text fields for SORT, boxed (SortMessage).
+final class SortTexts: Sendable {
+    let headers: SortHeaders
+    let baseSubject: [UInt8]?
+
+    init(_ headers: SortHeaders, baseSubject: [UInt8]?) {
+        self.headers = headers
+        self.baseSubject = baseSubject
+    }
+
     var estimatedBytes: Int {
         let h = headers
         // No array of the texts: this runs for every message of a SORT.
         func size(_ a: SortAddress?) -> Int { a.map { $0.mailbox.utf8.count + $0.displayName.utf8.count } ?? 0 }
-        return 128 + (h.subject?.utf8.count ?? 0) + size(h.from) + size(h.to) + size(h.cc)
+        return 64 + (h.subject?.utf8.count ?? 0) + size(h.from) + size(h.to) + size(h.cc)
             + (h.messageID?.count ?? 0) + (h.inReplyTo?.count ?? 0) + (h.references?.count ?? 0)
-            + (threadKeys?.estimatedBytes ?? 0) + (baseSubject?.count ?? 0)
+            + (baseSubject?.count ?? 0)
     }
 }
 
@@ -283,35 +324,42 @@ struct SortDataJob: Sendable {
         var found: [SortMessage] = []
         found.reserveCapacity(records.count)
         var read: [(record: MessageRecord, headers: SortHeaders)] = []
-        for (offset, record) in records.enumerated() {
+        // By index: a record is copied (two reference counts) only for the paths that
+        // need all of it.
+        for (offset, index) in records.indices.enumerated() {
             let n = numbers[range.lowerBound + offset]
             var message = SortMessage(
-                sequenceNumber: n, uid: record.uid, internalDate: record.internalDate ?? 0,
-                size: record.virtualSize ?? 0, headers: SortHeaders())
-            if !needsContent && !evaluator.matches(sequenceNumber: n, record: record, content: nil) { continue }
+                sequenceNumber: n, uid: records[index].uid, internalDate: records[index].internalDate ?? 0,
+                size: records[index].virtualSize ?? 0)
+            if !needsContent && !evaluator.matchesEverything
+                && !evaluator.matches(sequenceNumber: n, record: records[index], content: nil)
+            {
+                continue
+            }
             if !needsContent && fields.isEmpty {
                 found.append(message)
                 continue
             }
             // Headers on disk, or read by an earlier SORT or THREAD: no file to open.
             if let entry = stored?.entries[offset] {
-                message.headers = entry.headers
+                message.dateField = entry.date
+                message.texts = entry.texts
                 message.threadKeys = entry.keys
-                message.baseSubject = entry.baseSubject
                 found.append(message)
                 continue
             }
+            let record = records[index]
             if !needsContent, let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)?.sortHeaders
             {
                 try SearchJob.stopIfGone(connectionIsGone, statistics)
-                message.headers = fields.trim(cached)
+                message.setHeaders(fields.trim(cached))
                 found.append(message)
                 if headerCache != nil { read.append((record, SortFields.all.trim(cached))) }
                 continue
             }
             opened += 1
             guard let (headers, complete) = try self.read(n, record) else { continue }
-            message.headers = fields.trim(headers)
+            message.setHeaders(fields.trim(headers))
             found.append(message)
             if let complete, headerCache != nil { read.append((record, complete)) }
         }
@@ -326,7 +374,7 @@ struct SortDataJob: Sendable {
     /// which (unlike Date:) needs the file's mtime: fetched only for those messages.
     private func completeSentDates(_ found: inout [SortMessage]) throws {
         guard fields.contains(.date) else { return }
-        let lacking = found.indices.filter { found[$0].headers.sentDate == nil && found[$0].internalDate == 0 }
+        let lacking = found.indices.filter { found[$0].dateField == nil && found[$0].internalDate == 0 }
         guard !lacking.isEmpty else { return }
         let details = try folder.details(of: lacking.map { found[$0].uid })
         for (index, record) in zip(lacking, details) {

@@ -55,13 +55,22 @@ final class HeaderCache: Sendable {
         var ids: Threading.IDTable?
     }
 
+    /// Small, and without texts free of references (a SORT by date or a THREAD looks
+    /// up every message of the folder).
     struct Entry {
-        var headers: SortHeaders
-        /// THREAD: the keys derived from the threading fields, which are left out of
-        /// `headers`.
+        /// The Date: field; nil when absent or unparsable.
+        var date: Int64?
+        /// The text fields asked for (SORT; none for THREAD and a date-only SORT), with
+        /// the base subject when SUBJECT is asked for.
+        var texts: SortTexts?
+        /// THREAD: the keys derived from the threading fields, which are not handed on.
         var keys: Threading.Keys?
-        /// SORT by SUBJECT: the base subject, derived once when the entry was cached.
-        var baseSubject: [UInt8]?
+
+        init(date: Int64, texts: SortTexts? = nil, keys: Threading.Keys? = nil) {
+            self.date = date == HeaderCacheFormat.absentDate ? nil : date
+            self.texts = texts
+            self.keys = keys
+        }
     }
 
     /// The cached headers of `records`, trimmed to `fields`. A date-only SORT reads
@@ -91,9 +100,7 @@ final class HeaderCache: Sendable {
                     let entries = table.dates.lookup(uids).enumerated().map { offset, entry -> Entry? in
                         guard let entry, entry.nameHash == HeaderCacheFormat.nameHash(records[start + offset].baseName)
                         else { return nil }
-                        var headers = SortHeaders()
-                        headers.sentDate = entry.date == HeaderCacheFormat.absentDate ? nil : entry.date
-                        return Entry(headers: headers)
+                        return Entry(date: entry.date)
                     }
                     return Found(entries: entries)
                 }
@@ -102,9 +109,7 @@ final class HeaderCache: Sendable {
                     let entries = table.threads.lookup(uids).enumerated().map { offset, entry -> Entry? in
                         guard let entry, entry.nameHash == HeaderCacheFormat.nameHash(records[start + offset].baseName)
                         else { return nil }
-                        var headers = SortHeaders()
-                        headers.sentDate = entry.date == HeaderCacheFormat.absentDate ? nil : entry.date
-                        return Entry(headers: headers, keys: entry.keys)
+                        return Entry(date: entry.date, keys: entry.keys)
                     }
                     return Found(entries: entries, ids: table.ids)
                 }
@@ -113,11 +118,11 @@ final class HeaderCache: Sendable {
                 let entries = table.headers.lookup(uids).enumerated().map { offset, box -> Entry? in
                     guard let box, box.entry.nameHash == HeaderCacheFormat.nameHash(records[start + offset].baseName)
                     else { return nil }
-                    var found = Entry(headers: fields.trim(box.entry.headers))
-                    if let thread = threads?[offset] {
-                        found.baseSubject = table.ids.subjects[Int(thread.keys.subject)]
-                    }
-                    return found
+                    let baseSubject = threads?[offset].map { table.ids.subjects[Int($0.keys.subject)] }
+                    var kept = fields.trim(box.entry.headers)
+                    let date = kept.sentDate ?? HeaderCacheFormat.absentDate
+                    kept.sentDate = nil
+                    return Entry(date: date, texts: SortTexts(kept, baseSubject: baseSubject))
                 }
                 return Found(entries: entries)
             }

@@ -266,11 +266,13 @@ enum HeaderCacheFormat {
     /// name now describes another file (a uidlist rebuilt by another program) and is
     /// not used.
     static func nameHash(_ baseName: String) -> UInt32 {
-        var name = baseName
-        return name.withUTF8 { bytes in
+        // In place when the string is contiguous UTF-8 (names read from disk are): no
+        // copy of the string, no reference count (a SORT hashes every message's name).
+        func fnv<S: Sequence<UInt8>>(_ bytes: S) -> UInt32 {
             var hash: UInt32 = 0x811C_9DC5
             for byte in bytes { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
             return hash
         }
+        return baseName.utf8.withContiguousStorageIfAvailable { fnv($0) } ?? fnv(baseName.utf8)
     }
 }
