@@ -41,7 +41,7 @@ final class ServerContext: Sendable {
         self.literalBudget = ByteBudget(capacity: config.maxBufferedLiteralBytes)
         self.registry = FolderRegistry(logger: logger)
         self.messageCache = ParsedMessageCache(budget: config.messageCacheBytes)
-        self.headerCache = config.headerCache ? HeaderCache() : nil
+        self.headerCache = config.headerCache ? HeaderCache(logger: logger) : nil
         self.pools = pools
         self.logger = logger
     }

@@ -54,6 +54,7 @@ final class FolderCache: Sendable {
         owner.fileLoads.add(1, ordering: .relaxed)
         if kind == .headers && !texts, let now, let table = readThreadFile(source: now, uidValidity: uidValidity) {
             owner.threadFileLoads.add(1, ordering: .relaxed)
+            owner.logger.debug("thread keys loaded from imapd-cache.threads")
             state.tables[i] = table
             noteSize(state)
             return

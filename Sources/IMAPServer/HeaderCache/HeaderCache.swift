@@ -14,6 +14,7 @@
 //   again (HeaderCacheFile); what is missing is read from the message files again.
 // - The files have hard size caps; beyond them the cache stops growing (and SORT reads
 //   the rest from the files, as without a cache).
+import Logging
 import MailMessage
 import MaildirStore
 import Synchronization
@@ -45,7 +46,12 @@ final class HeaderCache: Sendable {
     /// Headers tables read from a thread file instead of the headers file (tests).
     let threadFileLoads = Atomic<Int>(0)
 
-    init() {}
+    /// Debug lines only (which file a table came from); never a header's text.
+    let logger: Logger
+
+    init(logger: Logger = Logger(label: "imapd.header-cache", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.logger = logger
+    }
 
     /// What `lookup` found: per record, its cached headers trimmed to the fields
     /// asked for (nil for a message not cached, or cached under another name).
