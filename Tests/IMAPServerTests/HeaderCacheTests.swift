@@ -283,6 +283,12 @@ final class HeaderCacheTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: inbox(first) + "/" + HeaderCacheNames.threads))
         let restarted = try answers(port: port, Self.threadFirst)
         XCTAssertEqual(threadFileLoads(second), 1)
+        // The memory budget counts THREAD's tables beside the files.
+        let files = try [HeaderCacheNames.dates, HeaderCacheNames.headers].reduce(0) { sum, name in
+            sum
+                + (try XCTUnwrap(FileManager.default.attributesOfItem(atPath: inbox(first) + "/" + name)[.size] as? Int))
+        }
+        XCTAssertGreaterThan(second.context.headerCache?.heldBytes ?? 0, files + 1010 * 24)
         XCTAssertEqual(messagesRead(second), 0)
         await second.shutdown()
         let reference = try await truth(first, Self.threadFirst)

@@ -39,6 +39,8 @@ extension Threading {
         private var idNumbers: [ByteKey: Int32] = [:]
         private var subjectNumbers: [ByteKey: Int32] = [:]
         private var indexed = true
+        /// The bytes of every identifier and subject held.
+        private var textBytes = 0
         /// Tells tables apart that were started separately: numbers of one mean
         /// nothing in another.
         let generation: UInt64
@@ -56,6 +58,7 @@ extension Threading {
             self.ids = ids
             self.subjects = subjects
             self.referenceList = referenceList
+            textBytes = ids.reduce(0) { $0 + $1.count } + subjects.reduce(0) { $0 + $1.count }
             indexed = false
         }
 
@@ -67,6 +70,10 @@ extension Threading {
             subjectNumbers.reserveCapacity(subjects.count + messages)
             referenceList.reserveCapacity(referenceList.count + 2 * messages)
         }
+
+        /// Roughly what the table takes in memory: its texts, their array and
+        /// dictionary slots, the reference list.
+        var estimatedBytes: Int { textBytes + 64 * (ids.count + subjects.count) + 4 * referenceList.count }
 
         /// Identifiers interned so far: every `ownID` and reference is below this.
         var idCount: Int { ids.count }
@@ -102,6 +109,7 @@ extension Threading {
             let number = Int32(ids.count)
             idNumbers[key] = number
             ids.append(id)
+            textBytes += id.count
             return number
         }
 
@@ -122,6 +130,7 @@ extension Threading {
             let number = Int32(subjects.count)
             subjectNumbers[key] = number
             subjects.append(subject)
+            textBytes += subject.count
             return number
         }
     }

@@ -106,8 +106,13 @@ final class FolderCache: Sendable {
         return table
     }
 
+    /// The files' sizes, and what THREAD's tables add (the thread entries and the
+    /// interned texts), for the memory budget.
     private func noteSize(_ state: FolderCacheState) {
-        bytes.store(state.tables.reduce(0) { $0 + ($1.seen?.size ?? 0) }, ordering: .relaxed)
+        let files = state.tables.reduce(0) { $0 + ($1.seen?.size ?? 0) }
+        let headers = state.tables[1]
+        let threads = headers.threads.count * MemoryLayout<(UInt32, ThreadEntry)>.stride
+        bytes.store(files + threads + headers.ids.estimatedBytes, ordering: .relaxed)
     }
 
     func append(

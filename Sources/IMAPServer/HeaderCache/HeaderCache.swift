@@ -166,6 +166,11 @@ final class HeaderCache: Sendable {
     /// Folders held in memory now (tests).
     var folderCount: Int { folders.withLock { $0.byDirectory.count } }
 
+    /// What the folders held count against `maxFileBytesInMemory` (tests).
+    var heldBytes: Int {
+        folders.withLock { $0.byDirectory.values.reduce(0) { $0 + $1.bytes.load(ordering: .relaxed) } }
+    }
+
     /// Writes the thread file of each folder held whose file on disk is missing or
     /// describes an older state (at shutdown: the next start's first THREAD of a
     /// large folder reads it instead of deriving every message's keys).
