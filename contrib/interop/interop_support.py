@@ -261,6 +261,15 @@ def deliver(root: str, user: str, folder: str, data: bytes, secs: int, usecs: in
 # --------------------------------------------------------------------------------------
 
 
+def file_signature(path: str):
+    """(inode, mtime in ns, size) of a file, None when it is missing."""
+    try:
+        st = os.stat(path)
+        return st.st_ino, st.st_mtime_ns, st.st_size
+    except FileNotFoundError:
+        return None
+
+
 def imapd_binary() -> str:
     path = os.environ.get("IMAPD_BIN", os.path.join(".build", "debug", "imapd-maildir"))
     if not os.path.isabs(path):
@@ -488,6 +497,21 @@ class Server:
         proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+    def kill_while_writing(self, path: str) -> None:
+        """SIGKILL as soon as the server starts replacing `path` (its `.tmp` appears or
+        the file changes), or once it has exited by itself; never later than 30 s."""
+        before = file_signature(path)
+        deadline = time.monotonic() + 30
+        while (
+            not os.path.exists(path + ".tmp")
+            and file_signature(path) == before
+            and time.monotonic() < deadline
+            and self.proc is not None
+            and self.proc.poll() is None
+        ):
+            pass
+        self.kill()
 
     def _abort(self, why: str) -> None:
         if self.proc is not None:

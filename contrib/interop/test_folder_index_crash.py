@@ -103,26 +103,11 @@ class FolderIndexCrashTest(ServerTestCase):
             wanted = "".join(sorted(set(letters) ^ {"R"}))
             os.rename(os.path.join(cur, name), os.path.join(cur, f"{base}:2,{wanted}"))
 
-    def index_signature(self):
-        try:
-            st = os.stat(self.index)
-            return st.st_ino, st.st_mtime_ns, st.st_size
-        except FileNotFoundError:
-            return None
-
     def kill(self, wait_for_write: bool):
-        before = self.index_signature()
-        temporary = self.index + ".tmp"
         if wait_for_write:
-            deadline = time.monotonic() + 30
-            while (
-                not os.path.exists(temporary)
-                and self.index_signature() == before
-                and time.monotonic() < deadline
-                and self.server.proc.poll() is None
-            ):
-                pass
-        self.server.kill()
+            self.server.kill_while_writing(self.index)
+        else:
+            self.server.kill()
 
     def assert_answers_the_maildir(self):
         """What this server answers (from whatever index the kill left) equals what a

@@ -88,25 +88,11 @@ class ThreadFileCrashTest(ServerTestCase):
         finally:
             r.close()
 
-    def signature(self):
-        try:
-            st = os.stat(self.threads)
-            return st.st_ino, st.st_mtime_ns, st.st_size
-        except FileNotFoundError:
-            return None
-
     def kill(self, wait_for_write: bool):
-        before = self.signature()
         if wait_for_write:
-            deadline = time.monotonic() + 30
-            while (
-                not os.path.exists(self.threads + ".tmp")
-                and self.signature() == before
-                and time.monotonic() < deadline
-                and self.server.proc.poll() is None
-            ):
-                pass
-        self.server.kill()
+            self.server.kill_while_writing(self.threads)
+        else:
+            self.server.kill()
 
     def assert_answers_the_maildir(self):
         """This server's answers (from whatever files the kill left) equal those of a

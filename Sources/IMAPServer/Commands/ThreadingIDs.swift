@@ -104,12 +104,23 @@ extension Threading {
         }
 
         private mutating func intern(id: [UInt8]) -> Int32 {
-            let key = ByteKey(id)
-            if let number = idNumbers[key] { return number }
-            let number = Int32(ids.count)
-            idNumbers[key] = number
-            ids.append(id)
-            textBytes += id.count
+            Self.intern(id, &idNumbers, &ids, &textBytes)
+        }
+
+        private mutating func intern(subject: [UInt8]) -> Int32 {
+            Self.intern(subject, &subjectNumbers, &subjects, &textBytes)
+        }
+
+        /// The number of `text` in `numbers`, or the next one, given to it now.
+        private static func intern(
+            _ text: [UInt8], _ numbers: inout [ByteKey: Int32], _ texts: inout [[UInt8]], _ textBytes: inout Int
+        ) -> Int32 {
+            let key = ByteKey(text)
+            if let number = numbers[key] { return number }
+            let number = Int32(texts.count)
+            numbers[key] = number
+            texts.append(text)
+            textBytes += text.count
             return number
         }
 
@@ -122,16 +133,6 @@ extension Threading {
             for (number, id) in ids.enumerated() { idNumbers[ByteKey(id)] = Int32(number) }
             subjectNumbers.reserveCapacity(subjects.count)
             for (number, subject) in subjects.enumerated() { subjectNumbers[ByteKey(subject)] = Int32(number) }
-        }
-
-        private mutating func intern(subject: [UInt8]) -> Int32 {
-            let key = ByteKey(subject)
-            if let number = subjectNumbers[key] { return number }
-            let number = Int32(subjects.count)
-            subjectNumbers[key] = number
-            subjects.append(subject)
-            textBytes += subject.count
-            return number
         }
     }
 }
