@@ -254,7 +254,11 @@ struct FolderIndexFormat {
             let count = reader.u32(), Int(count) <= reader.remaining / 39
         else { return false }
         state.messages.reserveCapacity(Int(count))
-        state.locations.reserveCapacity(Int(count))
+        // The files, in message order: the table of names is built when first used.
+        var names: [String] = []
+        var locations: [MessageLocation] = []
+        names.reserveCapacity(Int(count))
+        locations.reserveCapacity(Int(count))
         var recordIndex = 0
         var flagsOfLetters: [[UInt8]: MessageFlags] = [:]
         var keywordLetters: UInt32 = 0
@@ -299,12 +303,8 @@ struct FolderIndexFormat {
                     }()
                 previous = (info, name, flags)
             }
-            guard
-                state.locations.insertNewWithoutDigest(
-                    baseName, MessageLocation(inNew: bits & inNewBit != 0, name: name))
-            else {
-                return false
-            }
+            names.append(baseName)
+            locations.append(MessageLocation(inNew: bits & inNewBit != 0, name: name))
             state.messages.append(
                 MessageRecord(
                     uid: StoreUID(uid), flags: flags, internalDate: date == absent ? nil : date,
@@ -315,8 +315,11 @@ struct FolderIndexFormat {
             (0..<FlagLetter.keywordCount).filter {
                 keywordLetters & (1 << $0) != 0 && state.keywords.name(at: $0) == nil
             })
-        // The digest of the names, as saved (not hashed again: a tenth of the load).
-        return state.locations.restoreDigest(
-            NameDigest(count: Int(clamping: digestCount), first: first, second: second))
+        // The digest of the names, as saved: a digest of another number of names
+        // cannot be theirs.
+        guard digestCount == UInt64(names.count) else { return false }
+        state.locations = LocationTable(
+            loaded: names, locations, digest: NameDigest(count: names.count, first: first, second: second))
+        return true
     }
 }

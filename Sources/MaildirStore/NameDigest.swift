@@ -85,66 +85,6 @@ struct NameDigest: Equatable, Sendable {
     }
 }
 
-/// Base name → current file of every known message, with the digest of their names.
-struct LocationTable: Sendable, ExpressibleByDictionaryLiteral {
-    private(set) var byBaseName: [String: MessageLocation] = [:]
-    private(set) var digest = NameDigest()
-    /// How many of the files are in new/: a synchronize that moves new/ to cur/ skips
-    /// the walk over every location when this is 0 (issue 12: a NOOP on a 100,000-
-    /// message folder does no per-message work).
-    private(set) var inNewCount = 0
-
-    init(dictionaryLiteral elements: (String, MessageLocation)...) {
-        for (base, location) in elements { self[base] = location }
-    }
-
-    subscript(base: String) -> MessageLocation? {
-        get { byBaseName[base] }
-        set {
-            if let old = byBaseName[base] {
-                digest.remove(NameDigest.hasher(old))
-                if old.inNew { inNewCount -= 1 }
-            }
-            if let newValue {
-                digest.insert(NameDigest.hasher(newValue))
-                if newValue.inNew { inNewCount += 1 }
-            }
-            byBaseName[base] = newValue
-        }
-    }
-
-    /// Loading a saved state (FolderIndexFormat): adds a file under a base name not in
-    /// the table yet, with one lookup, not two, and without hashing its name: the
-    /// caller sets the saved digest of all of them (`restoreDigest`). False, and
-    /// nothing changed, when the name is there already.
-    mutating func insertNewWithoutDigest(_ base: String, _ location: MessageLocation) -> Bool {
-        if let old = byBaseName.updateValue(location, forKey: base) {
-            byBaseName[base] = old
-            return false
-        }
-        if location.inNew { inNewCount += 1 }
-        return true
-    }
-
-    /// The digest saved with these very files; false when it cannot be theirs.
-    mutating func restoreDigest(_ saved: NameDigest) -> Bool {
-        guard saved.count == byBaseName.count else { return false }
-        digest = saved
-        return true
-    }
-
-    var count: Int { byBaseName.count }
-
-    mutating func reserveCapacity(_ capacity: Int) { byBaseName.reserveCapacity(capacity) }
-    var keys: Dictionary<String, MessageLocation>.Keys { byBaseName.keys }
-
-    func filter(_ isIncluded: ((key: String, value: MessageLocation)) throws -> Bool) rethrows -> [String:
-        MessageLocation]
-    {
-        try byBaseName.filter(isIncluded)
-    }
-}
-
 extension POSIX {
     /// The digest of a directory's visible entries, as `directoryEntries` lists them
     /// (`.` names skipped, names that are not UTF-8 skipped), without making Strings.

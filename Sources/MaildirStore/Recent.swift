@@ -44,7 +44,7 @@ extension FolderState {
     /// (`firstNewUID`: the next UID the uidlist named before it), nor any above them.
     mutating func startRecent(firstNewUID: UInt32) {
         var lowest = min(nextUID, firstNewUID)
-        for (base, location) in locations.byBaseName where location.inNew {
+        locations.forEachInNew { base, _ in
             if let uid = recordUIDs[base], uid < lowest { lowest = uid }
         }
         firstRecentUID = lowest
