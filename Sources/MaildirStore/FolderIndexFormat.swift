@@ -12,7 +12,6 @@
 // file (a torn write, a flipped byte) decodes to nil and the caller builds the state
 // from the Maildir instead. The CRC catches damage; the bounds checks make sure that
 // even a file with a matching CRC cannot make the reader run past its end.
-import Dispatch
 
 struct FolderIndexFormat {
     static let magic: [UInt8] = Array("IMAPDIX\u{0}".utf8)
@@ -165,42 +164,12 @@ struct FolderIndexFormat {
         state.lastScanStart = lastScanStart
         state.modSeqs = modSeqs
         state.keywords = keywords
-        guard decodeRecords(&reader, into: &state) else { return nil }
-        // The records' name → UID table and the messages with their files do not
-        // depend on each other: built on two threads, they take half the time (each is
-        // a dictionary of 100,000s of names on a large folder).
-        let halves = Halves()
-        let withRecords = state
-        let messagesReader = reader
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
-            if half == 0 {
-                halves.recordUIDs = recordUIDs(of: withRecords.records)
-            } else {
-                var reader = messagesReader
-                var whole = withRecords
-                if decodeMessages(&reader, into: &whole), reader.isAtEnd { halves.state = whole }
-            }
+        guard decodeRecords(&reader, into: &state), decodeMessages(&reader, into: &state), reader.isAtEnd else {
+            return nil
         }
-        guard var decoded = halves.state else { return nil }
-        decoded.recordUIDs = halves.recordUIDs
-        return decoded
-    }
-
-    /// What the two halves of `decode` produce, each writing its own field.
-    private final class Halves: @unchecked Sendable {
-        var recordUIDs: [String: UInt32] = [:]
-        var state: FolderState?
-    }
-
-    /// Base name → UID of `records`; the first record of a repeated name keeps it
-    /// (FolderState.addRecord). One lookup per record when names do not repeat.
-    private static func recordUIDs(of records: [UIDListRecord]) -> [String: UInt32] {
-        var table: [String: UInt32] = [:]
-        table.reserveCapacity(records.count)
-        for record in records {
-            if let first = table.updateValue(record.uid, forKey: record.baseName) { table[record.baseName] = first }
-        }
-        return table
+        // Base name → UID of the records, built when first used (LazyNameTable).
+        state.recordUIDs = LazyNameTable(loaded: state.records.map(\.baseName), state.records.map(\.uid))
+        return state
     }
 
     private static func decodeHeader(_ reader: inout IndexReader) -> UIDListHeader? {
@@ -230,7 +199,7 @@ struct FolderIndexFormat {
         return modSeqs
     }
 
-    /// Records ascend (as in the uidlist); `recordUIDs` is left to `decode`.
+    /// Records ascend (as in the uidlist).
     private static func decodeRecords(_ reader: inout IndexReader, into state: inout FolderState) -> Bool {
         guard let count = reader.u32(), Int(count) <= reader.remaining / 7 else { return false }
         state.records.reserveCapacity(Int(count))

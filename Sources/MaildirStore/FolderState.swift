@@ -22,7 +22,7 @@ struct FolderState: Sendable {
     /// Records in file order (ascending UID), including stale ones (files gone).
     var records: [UIDListRecord] = []
     /// Base name → UID of every record (the first record wins if a name repeats).
-    var recordUIDs: [String: UInt32] = [:]
+    var recordUIDs: LazyNameTable<UInt32> = [:]
     /// The file we parsed (identity, size) and how far: appended records are read from
     /// `uidListConsumed` on, without a lock (Dovecot never rewrites bytes in place).
     var uidListFile: FileStatus?

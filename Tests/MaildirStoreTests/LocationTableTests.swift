@@ -4,7 +4,7 @@ import XCTest
 
 @testable import MaildirStore
 
-/// A table loaded from imapd-index (LocationTable.swift) answers as the dictionary it
+/// A table loaded from imapd-index (LocationTable over LazyNameTable) answers as the dictionary it
 /// stands for, builds it once however many copies read it at once, and a change to one
 /// copy leaves the others as they were.
 final class LocationTableTests: XCTestCase {
