@@ -98,9 +98,18 @@ struct IndexReader: @unchecked Sendable {
     mutating func text() -> String? { bytes().map { String(decoding: $0, as: UTF8.self) } }
 
     /// A file or base name: not empty, no '/' or NUL (never a path out of the folder).
-    mutating func name() -> String? {
-        guard let raw = bytes(), !raw.isEmpty, !raw.contains(UInt8(ascii: "/")), !raw.contains(0) else { return nil }
-        return String(decoding: raw, as: UTF8.self)
+    mutating func name() -> String? { scannedName()?.name }
+
+    /// The same, and whether it holds the info separator ':', from one pass over its
+    /// bytes (a large folder's index holds 100,000s of names).
+    mutating func scannedName() -> (name: String, hasInfoSeparator: Bool)? {
+        guard let raw = bytes(), !raw.isEmpty else { return nil }
+        var hasInfoSeparator = false
+        for byte in raw {
+            if byte == UInt8(ascii: "/") || byte == 0 { return nil }
+            if byte == FileNameSyntax.infoSeparator { hasInfoSeparator = true }
+        }
+        return (String(decoding: raw, as: UTF8.self), hasInfoSeparator)
     }
 
     mutating func timestamp() -> Timestamp?? {

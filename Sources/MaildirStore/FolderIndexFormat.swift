@@ -204,7 +204,9 @@ struct FolderIndexFormat {
         guard let count = reader.u32(), Int(count) <= reader.remaining / 7 else { return false }
         state.records.reserveCapacity(Int(count))
         for _ in 0..<count {
-            guard let uid = reader.u32(), let fileName = reader.name(), let fieldCount = reader.u8() else {
+            guard let uid = reader.u32(), let (fileName, hasInfoSeparator) = reader.scannedName(),
+                let fieldCount = reader.u8()
+            else {
                 return false
             }
             var fields: [String] = []
@@ -213,7 +215,8 @@ struct FolderIndexFormat {
                 fields.append(field)
             }
             if let last = state.records.last, last.uid >= uid { return false }
-            state.records.append(UIDListRecord(uid: uid, fields: fields, fileName: fileName))
+            state.records.append(
+                UIDListRecord(uid: uid, fields: fields, fileName: fileName, hasInfoSeparator: hasInfoSeparator))
         }
         return true
     }

@@ -127,13 +127,18 @@ struct UIDListRecord: Hashable, Sendable {
     var baseName: String
 
     init(uid: UInt32, fields: [String] = [], fileName: String) {
+        self.init(
+            uid: uid, fields: fields, fileName: fileName,
+            hasInfoSeparator: fileName.utf8.contains(FileNameSyntax.infoSeparator))
+    }
+
+    /// The same when the caller already knows whether the name holds a ':'.
+    init(uid: UInt32, fields: [String], fileName: String, hasInfoSeparator: Bool) {
         self.uid = uid
         self.fields = fields
         self.fileName = fileName
         // A v3 name is the base name itself (no ':'): one string, not a parse.
-        self.baseName =
-            fileName.utf8.contains(FileNameSyntax.infoSeparator)
-            ? MaildirFileName(parsing: fileName).baseName : fileName
+        self.baseName = hasInfoSeparator ? MaildirFileName(parsing: fileName).baseName : fileName
     }
 
     /// The `W<n>` field: size with CRLF line ends.
