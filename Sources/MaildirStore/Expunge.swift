@@ -30,7 +30,7 @@ extension FolderContext {
             var removedNow: [StoreUID] = []
             for uid in pending {
                 guard let index = state.messageIndex(uid),
-                    let location = state.locations[state.messages[index].baseName]
+                    let location = state.locations.location(of: state.messages[index].baseName, messageIndex: index)
                 else { continue }
                 let size = Quota.messageSize(name: location.name.fileName, path: path(of: location))
                 if unlink(path(of: location)) == 0 {

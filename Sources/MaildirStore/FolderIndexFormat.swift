@@ -101,8 +101,9 @@ struct FolderIndexFormat {
         out.u64(digest.second)
         out.u32(UInt32(state.messages.count))
         var recordIndex = 0
-        for message in state.messages {
-            guard let location = state.locations[message.baseName], location.name.baseName == message.baseName
+        for (index, message) in state.messages.enumerated() {
+            guard let location = state.locations.location(of: message.baseName, messageIndex: index),
+                location.name.baseName == message.baseName
             else { return false }
             while recordIndex < state.records.count && state.records[recordIndex].uid < message.uid.rawValue {
                 recordIndex += 1

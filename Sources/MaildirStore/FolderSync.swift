@@ -333,7 +333,8 @@ extension FolderContext {
         if listChanged { changes.append(.keywordsChanged(table.list)) }
         var flagChanges: [FlagChange] = []
         for index in state.messages.indices {
-            guard let location = state.locations[state.messages[index].baseName] else { continue }
+            guard let location = state.locations.location(of: state.messages[index].baseName, messageIndex: index)
+            else { continue }
             let flags = table.flags(for: FlagLetters(decoding: location.name.letters))
             if flags != state.messages[index].flags {
                 flagChanges.append(state.setFlags(flags, at: index, letters: location.name.letters))

@@ -75,6 +75,14 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
         }
     }
 
+    /// The value of `name` when it is the `index`th pair of a loaded table never
+    /// changed since, read in place (a FETCH of a few messages after a restart does not
+    /// build the dictionary of 100,000); else the dictionary's.
+    func value(of name: String, savedAt index: Int) -> Value? {
+        if let saved, index >= 0, index < saved.names.count, saved.names[index] == name { return saved.values[index] }
+        return self[name]
+    }
+
     /// Removes the entry of `name`, answering its value.
     mutating func removeValue(forKey name: String) -> Value? {
         takeSaved()

@@ -41,6 +41,12 @@ struct LocationTable: Sendable, ExpressibleByDictionaryLiteral {
         }
     }
 
+    /// The file of `messages[index]` (whose base name is `base`): a loaded table holds
+    /// its files in message order, and is read there in place while nothing changed.
+    func location(of base: String, messageIndex index: Int) -> MessageLocation? {
+        files.value(of: base, savedAt: index)
+    }
+
     var count: Int { files.count }
 
     mutating func reserveCapacity(_ capacity: Int) { files.reserveCapacity(capacity) }

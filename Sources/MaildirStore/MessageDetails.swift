@@ -40,7 +40,9 @@ extension SharedFolder {
                 guard let position = state.messageIndex(uid) else { continue }
                 let known = state.messages[position]
                 if known.lacksDetails {
-                    if let location = state.locations[known.baseName] { wanted.append((index, location)) }
+                    if let location = state.locations.location(of: known.baseName, messageIndex: position) {
+                        wanted.append((index, location))
+                    }
                 }
                 result[index] = known
             }

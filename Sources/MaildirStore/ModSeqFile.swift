@@ -176,8 +176,8 @@ extension FolderContext {
             var bytes = ModSeqLogFormat.header(uidValidity: state.uidValidity, floor: state.modSeqs.floor)
             ModSeqLogFormat.appendCeiling(ceiling, to: &bytes)
             bytes.reserveCapacity(bytes.count + 32 * (state.messages.count + state.modSeqs.expunges.count))
-            for message in state.messages {
-                let letters = state.locations[message.baseName]?.name.letters ?? []
+            for (index, message) in state.messages.enumerated() {
+                let letters = state.locations.location(of: message.baseName, messageIndex: index)?.name.letters ?? []
                 ModSeqLogFormat.append(
                     .message(uid: message.uid.rawValue, modSeq: message.modSeq, flagBits: FlagBits.of(letters)),
                     to: &bytes)

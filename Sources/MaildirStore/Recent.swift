@@ -76,7 +76,7 @@ extension SharedFolder {
             guard claiming else { return RecentClaim(uids: range, needsPersisting: false) }
             state.firstRecentUID = last.rawValue &+ 1
             let inNew = state.messageIndexes(in: range).contains {
-                state.locations[state.messages[$0].baseName]?.inNew == true
+                state.locations.location(of: state.messages[$0].baseName, messageIndex: $0)?.inNew == true
             }
             return RecentClaim(uids: range, needsPersisting: inNew)
         }

@@ -188,7 +188,7 @@ public final class SharedFolder: Sendable {
         try perform { context, state, changes in
             for attempt in 0..<2 {
                 guard let index = state.messageIndex(uid),
-                    let location = state.locations[state.messages[index].baseName]
+                    let location = state.locations.location(of: state.messages[index].baseName, messageIndex: index)
                 else { return nil }
                 let path = context.path(of: location)
                 if let (fd, status) = try POSIX.openRegularFile(path) {

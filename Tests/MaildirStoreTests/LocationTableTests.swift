@@ -82,6 +82,21 @@ final class LocationTableTests: XCTestCase {
         XCTAssertEqual(counts.withLock { $0 }, Array(repeating: 5000, count: 8))
     }
 
+    /// A message's file looked up by its index in a loaded table: in place when the
+    /// name is the one saved there, else from the dictionary.
+    func testLookupByMessageIndex() {
+        let table = loaded(100)
+        let all = names(100)
+        XCTAssertEqual(table.location(of: all[5], messageIndex: 5)?.name.fileName, location(5).name.fileName)
+        XCTAssertEqual(table.location(of: all[5], messageIndex: 6)?.name.fileName, location(5).name.fileName)
+        XCTAssertEqual(table.location(of: all[5], messageIndex: 1000)?.name.fileName, location(5).name.fileName)
+        XCTAssertNil(table.location(of: "nothing", messageIndex: 5))
+        var changed = table
+        changed[all[5]] = nil
+        XCTAssertNil(changed.location(of: all[5], messageIndex: 5))
+        XCTAssertNotNil(table.location(of: all[5], messageIndex: 5))
+    }
+
     func testANameSavedTwiceKeepsItsFirstFile() {
         let first = location(1)
         let second = location(2)
