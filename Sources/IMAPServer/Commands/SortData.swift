@@ -41,10 +41,7 @@ struct SortMessage: Sendable {
 
     /// Sets the header fields.
     mutating func setHeaders(_ headers: SortHeaders) {
-        dateField = headers.sentDate
-        var fields = headers
-        fields.sentDate = nil
-        texts = fields == SortHeaders() ? nil : SortTexts(fields, baseSubject: nil)
+        (dateField, texts) = SortTexts.split(headers)
     }
 
     /// RFC 5256 §2.2 "sent date": the Date: field, else INTERNALDATE.
@@ -62,6 +59,15 @@ final class SortTexts: Sendable {
     init(_ headers: SortHeaders, baseSubject: [UInt8]?) {
         self.headers = headers
         self.baseSubject = baseSubject
+    }
+
+    /// The date of `headers`, kept inline, and the rest in a box; no box when there
+    /// is no text and no base subject.
+    static func split(_ headers: SortHeaders, baseSubject: [UInt8]? = nil) -> (date: Int64?, texts: SortTexts?) {
+        var fields = headers
+        fields.sentDate = nil
+        let empty = fields == SortHeaders() && baseSubject == nil
+        return (headers.sentDate, empty ? nil : SortTexts(fields, baseSubject: baseSubject))
     }
 
     var estimatedBytes: Int {

@@ -18,13 +18,9 @@ extension IMAPSession {
         // have adds its own to this copy of the table (never handed back).
         var ids = found.ids ?? Threading.IDTable()
         let messages = found.messages.map { message in
-            let h = message.headers
-            return Threading.Item(
+            Threading.Item(
                 number: kind == .uid ? message.uid.rawValue : message.sequenceNumber.rawValue,
-                sentDate: message.sentDate,
-                keys: message.threadKeys
-                    ?? ids.keys(
-                        subject: h.subject, messageID: h.messageID, inReplyTo: h.inReplyTo, references: h.references))
+                sentDate: message.sentDate, keys: message.threadKeys ?? ids.keys(of: message.headers))
         }
         let algorithm = thread.algorithm
         let threads: [ThreadNode]

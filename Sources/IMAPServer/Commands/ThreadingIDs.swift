@@ -1,3 +1,4 @@
+import MailMessage
 import Synchronization
 
 // Threading's inputs as small integers. Message identifiers and base subjects are
@@ -95,6 +96,13 @@ extension Threading {
             return Keys(
                 ownID: own, referenceStart: start, referenceCount: Int32(ids.count), subject: intern(subject: base),
                 replyOrForward: replyOrForward)
+        }
+
+        /// The keys of header fields as SORT and THREAD keep them (SortFields.trim).
+        mutating func keys(of headers: SortHeaders) -> Keys {
+            keys(
+                subject: headers.subject, messageID: headers.messageID, inReplyTo: headers.inReplyTo,
+                references: headers.references)
         }
 
         /// The references of `keys`, made by this table or a copy with its generation.

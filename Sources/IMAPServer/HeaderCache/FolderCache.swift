@@ -6,7 +6,6 @@
 // derived from (device, inode, size, mtime); it is used only when the headers file is
 // exactly that now, and only for THREAD, which needs no text. Anything that needs the
 // texts (SORT, a compaction) reads the headers file itself.
-import Glibc
 import MailMessage
 import MaildirStore
 import Synchronization
@@ -63,9 +62,7 @@ final class FolderCache: Sendable {
         if kind == .headers {
             // The same file again (texts wanted after a THREAD): its thread file is
             // still the one on disk.
-            if current.loaded && table.known != nil && table.known == current.threadFileSource {
-                table.threadFileSource = current.threadFileSource
-            }
+            if table.known == current.threadFileSource { table.threadFileSource = current.threadFileSource }
             saveThreads(&table, uidValidity: uidValidity)
         }
         state.tables[i] = table
@@ -175,10 +172,7 @@ final class FolderCache: Sendable {
     /// (only thread entries, no texts); nil when there is none, it is damaged, or it
     /// was derived from another state of the headers file.
     private func readThreadFile(source: HeaderCacheFile.Mark, uidValidity: UInt32) -> FolderCacheState.Table? {
-        let fd = open(threadsPath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        guard let (bytes, _) = CacheFileIO.readAll(fd, maxBytes: Self.maxThreadFileBytes),
+        guard let (bytes, _) = CacheFileIO.read(threadsPath, maxBytes: Self.maxThreadFileBytes),
             let contents = ThreadCacheFormat.decode(bytes),
             contents.uidValidity == uidValidity, contents.source == source.source
         else { return nil }
@@ -248,9 +242,7 @@ struct FolderCacheState: Sendable {
                 dates.put(entry.uid, (entry.nameHash, date))
                 return
             }
-            let h = entry.headers
-            let keys = ids.keys(
-                subject: h.subject, messageID: h.messageID, inReplyTo: h.inReplyTo, references: h.references)
+            let keys = ids.keys(of: entry.headers)
             threads.put(entry.uid, ThreadEntry(nameHash: entry.nameHash, date: date, keys: keys))
             if textsLoaded { headers.put(entry.uid, EntryBox(entry)) }
         }

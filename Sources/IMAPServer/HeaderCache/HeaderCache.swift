@@ -101,36 +101,34 @@ final class HeaderCache: Sendable {
                 // reference counts each, 100,000 times).
                 let uids = records.map(\.uid.rawValue)
                 let start = records.startIndex
+                // Each value found, kept only when its name hash is that of the record's
+                // file now.
+                func entries<Value>(
+                    _ found: [Value?], _ nameHash: (Value) -> UInt32, _ entry: (Int, Value) -> Entry
+                ) -> [Entry?] {
+                    found.enumerated().map { offset, value in
+                        guard let value, nameHash(value) == HeaderCacheFormat.nameHash(records[start + offset].baseName)
+                        else { return nil }
+                        return entry(offset, value)
+                    }
+                }
                 if datesOnly {
                     // The small table: a date and a hash per message, nothing to copy.
-                    let entries = table.dates.lookup(uids).enumerated().map { offset, entry -> Entry? in
-                        guard let entry, entry.nameHash == HeaderCacheFormat.nameHash(records[start + offset].baseName)
-                        else { return nil }
-                        return Entry(date: entry.date)
-                    }
-                    return Found(entries: entries)
+                    return Found(entries: entries(table.dates.lookup(uids), \.nameHash) { Entry(date: $1.date) })
                 }
                 if threading {
                     // Plain values: nothing retained per message on the way to Threading.
-                    let entries = table.threads.lookup(uids).enumerated().map { offset, entry -> Entry? in
-                        guard let entry, entry.nameHash == HeaderCacheFormat.nameHash(records[start + offset].baseName)
-                        else { return nil }
-                        return Entry(date: entry.date, keys: entry.keys)
-                    }
-                    return Found(entries: entries, ids: table.ids)
+                    let found = entries(table.threads.lookup(uids), \.nameHash) { Entry(date: $1.date, keys: $1.keys) }
+                    return Found(entries: found, ids: table.ids)
                 }
                 // SORT by SUBJECT takes the base subject derived when the entry was put.
                 let threads = fields.contains(.subject) ? table.threads.lookup(uids) : nil
-                let entries = table.headers.lookup(uids).enumerated().map { offset, box -> Entry? in
-                    guard let box, box.entry.nameHash == HeaderCacheFormat.nameHash(records[start + offset].baseName)
-                    else { return nil }
+                let found = entries(table.headers.lookup(uids), \.entry.nameHash) { offset, box in
                     let baseSubject = threads?[offset].map { table.ids.subjects[Int($0.keys.subject)] }
-                    var kept = fields.trim(box.entry.headers)
-                    let date = kept.sentDate ?? HeaderCacheFormat.absentDate
-                    kept.sentDate = nil
-                    return Entry(date: date, texts: SortTexts(kept, baseSubject: baseSubject))
+                    let (date, texts) = SortTexts.split(fields.trim(box.entry.headers), baseSubject: baseSubject)
+                    return Entry(date: date ?? HeaderCacheFormat.absentDate, texts: texts)
                 }
-                return Found(entries: entries)
+                return Found(entries: found)
             }
         }
         return found ?? Found(entries: Array(repeating: nil, count: records.count))

@@ -57,10 +57,7 @@ struct HeaderCacheFile: Sendable {
     /// The file's bytes and mark; no bytes when it is missing, not a regular file or
     /// too large (then started again).
     func readBytes() -> (bytes: [UInt8], mark: Mark?) {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return ([], nil) }
-        defer { close(fd) }
-        guard let (bytes, mark) = CacheFileIO.readAll(fd, maxBytes: maxBytes) else { return ([], nil) }
+        guard let (bytes, mark) = CacheFileIO.read(path, maxBytes: maxBytes) else { return ([], nil) }
         return (bytes, mark)
     }
 
@@ -150,6 +147,15 @@ struct HeaderCacheFile: Sendable {
 /// The reads and writes both kinds of cache file share (the header cache's two, and
 /// the thread file).
 enum CacheFileIO {
+    /// The whole of the regular file at `path`, never through a symlink or blocking on
+    /// a FIFO; nil when there is none.
+    static func read(_ path: String, maxBytes: Int) -> ([UInt8], HeaderCacheFile.Mark)? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return readAll(fd, maxBytes: maxBytes)
+    }
+
     /// The whole of a regular file (none of one larger than `maxBytes`: empty bytes).
     static func readAll(_ fd: Int32, maxBytes: Int) -> ([UInt8], HeaderCacheFile.Mark)? {
         var st = stat()

@@ -201,16 +201,7 @@ enum HeaderCacheFormat {
         /// A varint (LEB128) length + 1: the length, `.some(nil)` for 0 (absent), nil
         /// when the varint or the bytes it counts run past the end.
         private mutating func length() -> Int?? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                guard offset < bytes.endIndex, shift < 35 else { return nil }
-                let byte = bytes[offset]
-                offset += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { break }
-                shift += 7
-            }
+            guard let value = HeaderCacheFormat.varint(bytes, at: &offset, end: bytes.endIndex) else { return nil }
             if value == 0 { return .some(nil) }
             let count = Int(value - 1)
             guard bytes.endIndex - offset >= count else { return nil }
@@ -245,6 +236,22 @@ enum HeaderCacheFormat {
 
     static func append32(_ bytes: inout [UInt8], _ value: UInt32) {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    /// A varint (LEB128, at most five bytes) at `offset`, which moves past it; nil
+    /// when it runs past `end` or is longer.
+    static func varint<C: RandomAccessCollection<UInt8>>(_ bytes: C, at offset: inout Int, end: Int) -> UInt64?
+    where C.Index == Int {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard offset < end, shift < 35 else { return nil }
+            let byte = bytes[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
     }
 
     static func appendVarint(_ bytes: inout [UInt8], _ value: UInt64) {

@@ -178,17 +178,9 @@ enum ThreadCacheFormat {
             var texts: [[UInt8]] = []
             texts.reserveCapacity(count)
             for _ in 0..<count {
-                var length: UInt64 = 0
-                var shift: UInt64 = 0
-                while true {
-                    guard offset < end, shift < 35 else { return nil }
-                    let byte = bytes[offset]
-                    offset += 1
-                    length |= UInt64(byte & 0x7F) << shift
-                    if byte & 0x80 == 0 { break }
-                    shift += 7
-                }
-                guard length <= UInt64(end - offset) else { return nil }
+                guard let length = HeaderCacheFormat.varint(bytes, at: &offset, end: end),
+                    length <= UInt64(end - offset)
+                else { return nil }
                 texts.append(Array(bytes[offset..<offset + Int(length)]))
                 offset += Int(length)
             }
