@@ -29,7 +29,12 @@ struct LocationTable: Sendable, ExpressibleByDictionaryLiteral {
     subscript(base: String) -> MessageLocation? {
         get { files[base] }
         set {
-            let old = newValue.map { files.updateValue($0, forKey: base) } ?? files.removeValue(forKey: base)
+            let old: MessageLocation?
+            if let newValue {
+                old = files.updateValue(newValue, forKey: base)
+            } else {
+                old = files.removeValue(forKey: base)
+            }
             if let old {
                 digest.remove(NameDigest.hasher(old))
                 if old.inNew { inNewCount -= 1 }
