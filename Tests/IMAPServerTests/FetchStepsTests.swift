@@ -27,5 +27,16 @@ final class FetchStepsTests: XCTestCase {
         let general = try client.command("FETCH 1:* (UID FLAGS RFC822.SIZE)")
         XCTAssertTrue(general.ok, general.tagged)
         XCTAssertEqual(general.untagged.map { $0.replacingOccurrences(of: " RFC822.SIZE 3)", with: ")") }, expected)
+        // MODSEQ too, and keywords: the raw writer and the general path agree.
+        XCTAssertTrue(try client.command("STORE 5,9,13,8000:8100 +FLAGS.SILENT ($Label1 Work)").ok)
+        let raw = try client.command("UID FETCH 1:* (FLAGS MODSEQ)")
+        XCTAssertTrue(raw.ok, raw.tagged)
+        // (The first MODSEQ item enables CONDSTORE: an untagged OK [HIGHESTMODSEQ] first.)
+        let rawLines = raw.untagged.filter { $0.contains(" FETCH (") }
+        XCTAssertEqual(rawLines.count, count)
+        XCTAssertTrue(rawLines[4].contains("$Label1 Work") && rawLines[4].contains("MODSEQ ("), rawLines[4])
+        let slow = try client.command("FETCH 1:* (UID FLAGS MODSEQ RFC822.SIZE)")
+        // (Compared as a whole: a failure would print 9,000 lines.)
+        XCTAssertTrue(slow.untagged.map { $0.replacingOccurrences(of: " RFC822.SIZE 3)", with: ")") } == rawLines)
     }
 }

@@ -172,19 +172,67 @@ final class FetchJob: @unchecked Sendable {
     /// of 100,000 messages. Returns the responses written.
     private func encodeRecordItems(into out: inout ByteBuffer) -> Int {
         let items = plan.attributes
+        if items.allSatisfy(\.isWrittenRaw) { return writeRawRecordItems(into: &out) }
         var flags = flagBytes
         defer { flagBytes = flags }
         var index = next
         defer { next = index }
         let start = index
         while index < messages.count, out.readableBytes < Self.stepBytes {
-            let message = messages[index]
+            Self.writeRecordMessage(messages[index], items, encoder, &flags, into: &out)
             index += 1
-            encoder.writeFetchStart(message.sequenceNumber, into: &out)
-            for (position, item) in items.enumerated() {
-                Self.writeRecordItem(item, message, isFirst: position == 0, encoder, &flags, into: &out)
+        }
+        return index - start
+    }
+
+    private static func writeRecordMessage(
+        _ message: Message, _ items: [FetchAttribute], _ encoder: ResponseEncoder, _ flags: inout FlagBytesCache,
+        into out: inout ByteBuffer
+    ) {
+        encoder.writeFetchStart(message.sequenceNumber, into: &out)
+        for (position, item) in items.enumerated() {
+            writeRecordItem(item, message, isFirst: position == 0, encoder, &flags, into: &out)
+        }
+        encoder.writeFetchEnd(into: &out)
+    }
+
+    /// `encodeRecordItems` for items RecordFetchWriter writes (UID, FLAGS, MODSEQ):
+    /// a step's responses written into one region of the buffer.
+    private func writeRawRecordItems(into out: inout ByteBuffer) -> Int {
+        let items = plan.attributes
+        let fixedBound =
+            RecordFetchWriter.startBound + RecordFetchWriter.endBound
+            + items.reduce(0) { $0 + ($1.rawBound ?? 0) }
+        var flags = flagBytes
+        defer { flagBytes = flags }
+        var index = next
+        defer { next = index }
+        let start = index
+        let encoder = self.encoder
+        out.writeRecordFetches(capacity: Self.stepBytes) { writer in
+            while index < messages.count {
+                let message = messages[index]
+                let flagItem =
+                    items.contains(.flags) ? flags.item(message.flags, recent: message.recent, encoder: encoder) : []
+                guard writer.fits(fixedBound + flagItem.count) else { break }
+                index += 1
+                writer.start(message.sequenceNumber)
+                for (position, item) in items.enumerated() {
+                    let isFirst = position == 0
+                    switch item {
+                    case .uid: writer.uid(message.uid.wire, isFirst: isFirst)
+                    case .flags: writer.encoded(flagItem, isFirst: isFirst)
+                    case .modSeq: writer.modSeq(message.modSeq.rawValue, isFirst: isFirst)
+                    default: preconditionFailure("not a raw record item")
+                    }
+                }
+                writer.end()
             }
-            encoder.writeFetchEnd(into: &out)
+        }
+        if index == start && index < messages.count {
+            // One response larger than a step (a FLAGS item of many long keywords).
+            Self.writeRecordMessage(messages[index], items, encoder, &flags, into: &out)
+            index += 1
         }
         return index - start
     }

@@ -235,25 +235,40 @@ struct FlagBytesCache {
         _ flags: MessageFlags, recent: Bool, encoder: ResponseEncoder, isFirst: Bool, into buffer: inout ByteBuffer
     ) {
         if !isFirst { buffer.writeInteger(UInt8(ascii: " ")) }
+        buffer.writeBytes(item(flags, recent: recent, encoder: encoder))
+    }
+
+    /// The FLAGS item of these flags, `FLAGS (...)`.
+    mutating func item(_ flags: MessageFlags, recent: Bool, encoder: ResponseEncoder) -> [UInt8] {
         let key = Key(flags: flags, recent: recent)
-        if let last, last.key == key {
-            buffer.writeBytes(last.bytes)
-            return
-        }
+        if let last, last.key == key { return last.bytes }
         if let bytes = encoded[key] {
             last = (key, bytes)
-            buffer.writeBytes(bytes)
-            return
+            return bytes
         }
         var scratch = ByteBuffer()
         encoder.writeFetchItem(.flags(flags.wireFlags(recent: recent)), isFirst: true, into: &scratch)
         let bytes = Array(scratch.readableBytesView)
         if encoded.count < Self.capacity { encoded[key] = bytes }
-        buffer.writeBytes(bytes)
+        last = (key, bytes)
+        return bytes
     }
 }
 
 extension FetchAttribute {
+    /// The most bytes RecordFetchWriter writes for this item (a FLAGS item: its leading
+    /// space, the item itself being known); nil for an item it does not write.
+    var rawBound: Int? {
+        switch self {
+        case .uid: return RecordFetchWriter.uidBound
+        case .flags: return 1
+        case .modSeq: return RecordFetchWriter.modSeqBound
+        default: return nil
+        }
+    }
+
+    var isWrittenRaw: Bool { rawBound != nil }
+
     /// The whole message as stored (BODY[], BODY.PEEK[], RFC822, with or without a
     /// partial range): served from the file without its MIME structure.
     var isWholeMessage: Bool {
