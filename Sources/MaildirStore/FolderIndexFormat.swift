@@ -229,13 +229,11 @@ struct FolderIndexFormat {
         state.messages.reserveCapacity(Int(count))
         // The files, in message order: the table of names is built when first used.
         var names: [String] = []
-        var locations: [MessageLocation] = []
+        var locations = LoadedLocations()
         names.reserveCapacity(Int(count))
         locations.reserveCapacity(Int(count))
         var recordIndex = 0
-        var flagsOfLetters: [[UInt8]: MessageFlags] = [:]
-        var keywordLetters: UInt32 = 0
-        var previous: (info: UnsafeBufferPointer<UInt8>, name: MaildirFileName, flags: MessageFlags)?
+        var infos = InfoPalette(keywords: state.keywords)
         for _ in 0..<count {
             guard let uid = reader.u32(), let modSeq = reader.u64(), let date = reader.i64(),
                 let physical = reader.i64(), let virtual = reader.i64(), let bits = reader.u8()
@@ -253,31 +251,9 @@ struct FolderIndexFormat {
             guard let info = reader.bytes(), info.isEmpty || info.first == FileNameSyntax.infoSeparator else {
                 return false
             }
-            // Neighbours mostly share their flags (":2,S"): the previous message's info
-            // part, letters and flags are reused, not parsed and allocated again.
-            var name: MaildirFileName
-            let flags: MessageFlags
-            if let previous, previous.info.elementsEqual(info) {
-                name = previous.name
-                name.baseName = baseName
-                flags = previous.flags
-            } else {
-                name =
-                    info.isEmpty
-                    ? MaildirFileName(baseName: baseName, hasInfo: false)
-                    : MaildirFileName(baseName: baseName, info: info.dropFirst())
-                keywordLetters |= FlagLetters.keywordMask(name.letters)
-                flags =
-                    flagsOfLetters[name.letters]
-                    ?? {
-                        let derived = state.keywords.flags(for: FlagLetters(decoding: name.letters))
-                        flagsOfLetters[name.letters] = derived
-                        return derived
-                    }()
-                previous = (info, name, flags)
-            }
+            let (paletteIndex, flags) = infos.entry(info, palette: &locations)
             names.append(baseName)
-            locations.append(MessageLocation(inNew: bits & inNewBit != 0, name: name))
+            locations.append(paletteIndex: paletteIndex, inNew: bits & inNewBit != 0)
             state.messages.append(
                 MessageRecord(
                     uid: StoreUID(uid), flags: flags, internalDate: date == absent ? nil : date,
@@ -286,7 +262,7 @@ struct FolderIndexFormat {
         }
         state.orphanKeywordIndexes = Set(
             (0..<FlagLetter.keywordCount).filter {
-                keywordLetters & (1 << $0) != 0 && state.keywords.name(at: $0) == nil
+                infos.keywordLetters & (1 << $0) != 0 && state.keywords.name(at: $0) == nil
             })
         // The digest of the names, as saved: a digest of another number of names
         // cannot be theirs.
@@ -294,5 +270,47 @@ struct FolderIndexFormat {
         state.locations = LocationTable(
             loaded: names, locations, digest: NameDigest(count: names.count, first: first, second: second))
         return true
+    }
+}
+
+/// The distinct info parts (":2,S") of a loaded index's files, each parsed once into a
+/// palette entry of LoadedLocations and its flags: a folder's files share a handful.
+private struct InfoPalette {
+    let keywords: KeywordTable
+    private var entries: [(info: [UInt8], paletteIndex: Int, flags: MessageFlags)] = []
+    /// Entries by info part, once there are more than a linear search should visit.
+    private var byInfo: [[UInt8]: Int] = [:]
+    private var last = 0
+    /// Bit i set when keyword letter i is on some file.
+    private(set) var keywordLetters: UInt32 = 0
+    private static let linearLimit = 16
+
+    init(keywords: KeywordTable) { self.keywords = keywords }
+
+    /// The palette index and flags of a file whose name ends in `info` (empty, or ':'
+    /// and what follows it).
+    mutating func entry(_ info: UnsafeBufferPointer<UInt8>, palette: inout LoadedLocations) -> (Int, MessageFlags) {
+        if let index = find(info) {
+            last = index
+            return (entries[index].paletteIndex, entries[index].flags)
+        }
+        let name =
+            info.isEmpty
+            ? MaildirFileName(baseName: "", hasInfo: false) : MaildirFileName(baseName: "", info: info.dropFirst())
+        keywordLetters |= FlagLetters.keywordMask(name.letters)
+        let flags = keywords.flags(for: FlagLetters(decoding: name.letters))
+        entries.append((Array(info), palette.addToPalette(name), flags))
+        last = entries.count - 1
+        if entries.count > Self.linearLimit { byInfo[entries[last].info] = last }
+        if entries.count == Self.linearLimit + 1 {
+            for (index, entry) in entries.enumerated() { byInfo[entry.info] = index }
+        }
+        return (entries[last].paletteIndex, flags)
+    }
+
+    private func find(_ info: UnsafeBufferPointer<UInt8>) -> Int? {
+        if last < entries.count && entries[last].info.elementsEqual(info) { return last }
+        guard entries.count <= Self.linearLimit else { return byInfo[Array(info)] }
+        return entries.firstIndex { $0.info.elementsEqual(info) }
     }
 }

@@ -5,6 +5,19 @@
 // half of it.
 import Synchronization
 
+/// The values of a loaded table in the order of its names. An array is one; a column
+/// may also keep its values coded (LoadedLocations) and make each when it is read.
+protocol SavedValues<Value> {
+    associatedtype Value
+    var count: Int { get }
+    /// The value of the `index`th name, `name` (which a value may hold).
+    func value(at index: Int, name: String) -> Value
+}
+
+extension Array: SavedValues {
+    func value(at index: Int, name: String) -> Element { self[index] }
+}
+
 struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral {
     private var table: [String: Value] = [:]
     /// Loaded pairs not yet in `table` (which is empty while they are kept).
@@ -15,10 +28,10 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
     /// (snapshots of the folder state) share it safely.
     final class Saved: Sendable {
         let names: [String]
-        let values: [Value]
+        let values: any SavedValues<Value> & Sendable
         private let built = Mutex<[String: Value]?>(nil)
 
-        init(names: [String], values: [Value]) {
+        init(names: [String], values: any SavedValues<Value> & Sendable) {
             precondition(names.count == values.count)
             self.names = names
             self.values = values
@@ -48,8 +61,10 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
         private func make() -> [String: Value] {
             var made: [String: Value] = [:]
             made.reserveCapacity(names.count)
-            for (name, value) in zip(names, values) {
-                if let first = made.updateValue(value, forKey: name) { made[name] = first }
+            for (index, name) in names.enumerated() {
+                if let first = made.updateValue(values.value(at: index, name: name), forKey: name) {
+                    made[name] = first
+                }
             }
             return made
         }
@@ -60,7 +75,7 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
     }
 
     /// A loaded table: `names[i]` has `values[i]`.
-    init(loaded names: [String], _ values: [Value]) {
+    init(loaded names: [String], _ values: any SavedValues<Value> & Sendable) {
         saved = Saved(names: names, values: values)
     }
 
@@ -79,7 +94,9 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
     /// changed since, read in place (a FETCH of a few messages after a restart does not
     /// build the dictionary of 100,000); else the dictionary's.
     func value(of name: String, savedAt index: Int) -> Value? {
-        if let saved, index >= 0, index < saved.names.count, saved.names[index] == name { return saved.values[index] }
+        if let saved, index >= 0, index < saved.names.count, saved.names[index] == name {
+            return saved.values.value(at: index, name: name)
+        }
         return self[name]
     }
 
@@ -114,7 +131,10 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
     /// as saved, without building its dictionary.
     func forEach(where isIncluded: (Value) -> Bool, _ body: (String, Value) -> Void) {
         if let saved {
-            for (name, value) in zip(saved.names, saved.values) where isIncluded(value) { body(name, value) }
+            for (index, name) in saved.names.enumerated() {
+                let value = saved.values.value(at: index, name: name)
+                if isIncluded(value) { body(name, value) }
+            }
         } else {
             for (name, value) in table where isIncluded(value) { body(name, value) }
         }

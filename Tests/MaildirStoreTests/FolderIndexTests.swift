@@ -62,6 +62,40 @@ final class FolderIndexTests: XCTestCase {
         XCTAssertEqual(view(try built.synchronize(moveNewToCur: false)), view(before))
     }
 
+    /// More distinct name endings than the loader's palette searches one by one (flag
+    /// letters, keyword letters without names, suffixes, another info version, none),
+    /// in cur/ and new/: every file and flag set reads back as it was.
+    func testManyDistinctFileNameEndingsLoadAsTheyWere() throws {
+        let maildir = try TempMaildir()
+        let keywordLetters = Array("abcdef")
+        for i in 1...60 {
+            let letters = "S" + String(keywordLetters.indices.filter { i & (1 << $0) != 0 }.map { keywordLetters[$0] })
+            let ending =
+                switch i % 6 {
+                case 0: ""
+                case 1: ":1,experimental\(i)"
+                case 2: ":2,\(letters),suffix\(i % 4)"
+                default: ":2,\(letters)"
+                }
+            try maildir.deliver("\(i % 9 == 0 ? "new" : "cur")/17000000\(10 + i).M\(i)P1.host\(ending)")
+        }
+        let first = try registry().open(directory: maildir.root, mailRoot: maildir.root)
+        let before = try first.synchronize(moveNewToCur: false)
+        XCTAssertEqual(before.messages.count, 60)
+        let registry = registry()
+        _ = try registry.open(directory: maildir.root, mailRoot: maildir.root)
+        registry.saveIndexes()
+        let folder = try reopen(maildir)
+        XCTAssertTrue(folder.openedFromIndex)
+        XCTAssertEqual(view(try folder.synchronize(moveNewToCur: false)), view(before))
+        XCTAssertEqual(folder.invariantViolations(), [])
+        // A flag change renames the right file.
+        _ = try folder.store(.add, flags: MessageFlags(system: [.flagged]), uids: [StoreUID(8)])
+        let files = try maildir.list("cur")
+        XCTAssertTrue(files.contains("1700000018.M8P1.host:2,FSd,suffix0"), "\(files)")
+        XCTAssertEqual(folder.invariantViolations(), [])
+    }
+
     func testChangesByAnotherProgramWhileDownAreSeen() throws {
         let (maildir, before) = try populated()
         // An MDA delivers, a client of another server sets \Seen and expunges one.

@@ -24,7 +24,8 @@ final class LocationTableTests: XCTestCase {
     }
 
     private func loaded(_ count: Int) -> LocationTable {
-        LocationTable(loaded: names(count), (0..<count).map(location), digest: reference(count).digest)
+        LocationTable(
+            loaded: names(count), LoadedLocations((0..<count).map(location)), digest: reference(count).digest)
     }
 
     private func summary(_ table: LocationTable) -> [String: String] {
@@ -100,7 +101,9 @@ final class LocationTableTests: XCTestCase {
     func testANameSavedTwiceKeepsItsFirstFile() {
         let first = location(1)
         let second = location(2)
-        let table = LocationTable(loaded: ["a", "a"], [first, second], digest: NameDigest())
-        XCTAssertEqual(table["a"]?.name.fileName, first.name.fileName)
+        let table = LocationTable(loaded: ["a", "a"], LoadedLocations([first, second]), digest: NameDigest())
+        XCTAssertEqual(table["a"]?.inNew, first.inNew)
+        XCTAssertEqual(table["a"]?.name.letters, first.name.letters)
+        XCTAssertEqual(table["a"]?.name.baseName, "a")
     }
 }
