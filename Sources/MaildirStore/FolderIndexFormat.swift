@@ -124,21 +124,26 @@ struct FolderIndexFormat {
     }
 
     /// Whether the file's frame is whole and its CRC matches; the payload if so.
-    static func payload(of file: [UInt8]) -> ArraySlice<UInt8>? {
-        let header: (magic: [UInt8], version: UInt32?, length: UInt64?, crc: UInt32?)? = file.withUnsafeBufferPointer {
-            var reader = IndexReader($0)
-            guard let magic = reader.take(magic.count) else { return nil }
-            return (Array(magic), reader.u32(), reader.u64(), reader.u32())
-        }
-        guard let header, header.magic == magic, header.version == version, file.count >= headerSize,
-            header.length == UInt64(file.count - headerSize), let crc = header.crc
+    static func payload(of file: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        var reader = IndexReader(file)
+        guard let head = reader.take(magic.count), head.elementsEqual(magic), reader.u32() == version,
+            let length = reader.u64(), let crc = reader.u32(), length == UInt64(reader.remaining),
+            let payload = reader.take(reader.remaining), CRC32.of(payload) == crc
         else { return nil }
-        let payload = file[headerSize...]
-        return CRC32.of(payload) == crc ? payload : nil
+        return payload
+    }
+
+    /// The same for a file in an array.
+    static func payload(of file: [UInt8]) -> ArraySlice<UInt8>? {
+        file.withUnsafeBufferPointer { payload(of: $0) } == nil ? nil : file[headerSize...]
     }
 
     /// The FolderState in `payload`, its messages' flags named by `keywords`; nil when it
     /// does not decode whole.
+    static func decode(_ payload: UnsafeBufferPointer<UInt8>, keywords: KeywordTable) -> FolderState? {
+        decode(IndexReader(payload), keywords: keywords)
+    }
+
     static func decode(_ payload: ArraySlice<UInt8>, keywords: KeywordTable) -> FolderState? {
         payload.withUnsafeBufferPointer { decode(IndexReader($0), keywords: keywords) }
     }

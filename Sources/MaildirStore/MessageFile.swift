@@ -61,22 +61,7 @@ public final class MessageFile: Sendable {
         guard fd >= 0 else { throw StoreError.io(path, errno: EBADF) }
         defer { Glibc.close(fd) }
         let length = min(size, try POSIX.status(fd: fd, path: path).size)
-        guard length > 0 else {
-            return try body(UnsafeRawBufferPointer(start: nil, count: 0), ShrinkProbe(shortRead: length < size))
-        }
-        guard let address = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
-            throw POSIX.error(path)
-        }
-        defer { munmap(address, length) }
-        let start = Int(bitPattern: address)
-        guard let slot = TruncationGuard.shared.register(start: start, end: start + length) else {
-            // Every slot busy (far more mappings than threads): read it instead.
-            let bytes = try read(offset: 0, count: length)
-            return try bytes.withUnsafeBytes { try body($0, ShrinkProbe(shortRead: bytes.count < size)) }
-        }
-        defer { TruncationGuard.shared.unregister(slot) }
-        return try body(
-            UnsafeRawBufferPointer(start: address, count: length), ShrinkProbe(slot: slot, shortRead: length < size))
+        return try GuardedMapping.withMapping(fd: fd, length: length, expected: size, path: path, body)
     }
 
     public func close() {

@@ -50,6 +50,29 @@ final class TruncationGuardTests: XCTestCase {
         XCTAssertFalse(intact.1)
     }
 
+    /// imapd-index is mapped with every page read in at once (MAP_POPULATE): a
+    /// truncation still takes the pages away, and they still read as zeros.
+    func testAPopulatedMappingIsGuardedToo() throws {
+        let maildir = try TempMaildir()
+        let path = maildir.path("imapd-index")
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: Self.size)))
+        let fd = open(path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let (before, sum, after) = try GuardedMapping.withMapping(
+            fd: fd, length: Self.size, expected: Self.size, path: path, populate: true
+        ) { raw, probe -> (Bool, Int, Bool) in
+            let before = probe.fileShrank
+            XCTAssertEqual(truncate(path, off_t(Self.page)), 0)
+            var sum = 0
+            for offset in stride(from: 0, to: raw.count, by: Self.page) { sum += Int(raw[offset]) }
+            return (before, sum, probe.fileShrank)
+        }
+        XCTAssertFalse(before)
+        XCTAssertEqual(sum, 7, "the first page kept, the rest zeros")
+        XCTAssertTrue(after)
+    }
+
     func testAFileAlreadyShorterThanWhenOpenedIsReported() throws {
         let (maildir, first, second) = try openTwoMessages()
         defer {
