@@ -174,7 +174,7 @@ struct FolderIndexFormat {
             return nil
         }
         // Base name → UID of the records, built when first used (LazyNameTable).
-        state.recordUIDs = LazyNameTable(loaded: state.records.map(\.baseName), state.records.map(\.uid))
+        state.recordUIDs = LazyNameTable(loaded: RecordUIDs(records: state.records))
         return state
     }
 
@@ -233,9 +233,7 @@ struct FolderIndexFormat {
         else { return false }
         state.messages.reserveCapacity(Int(count))
         // The files, in message order: the table of names is built when first used.
-        var names: [String] = []
         var locations = LoadedLocations()
-        names.reserveCapacity(Int(count))
         locations.reserveCapacity(Int(count))
         var recordIndex = 0
         var infos = InfoPalette(keywords: state.keywords)
@@ -257,8 +255,7 @@ struct FolderIndexFormat {
                 return false
             }
             let (paletteIndex, flags) = infos.entry(info, palette: &locations)
-            names.append(baseName)
-            locations.append(paletteIndex: paletteIndex, inNew: bits & inNewBit != 0)
+            locations.append(name: baseName, paletteIndex: paletteIndex, inNew: bits & inNewBit != 0)
             state.messages.append(
                 MessageRecord(
                     uid: StoreUID(uid), flags: flags, internalDate: date == absent ? nil : date,
@@ -271,9 +268,9 @@ struct FolderIndexFormat {
             })
         // The digest of the names, as saved: a digest of another number of names
         // cannot be theirs.
-        guard digestCount == UInt64(names.count) else { return false }
+        guard digestCount == UInt64(locations.count) else { return false }
         state.locations = LocationTable(
-            loaded: names, locations, digest: NameDigest(count: names.count, first: first, second: second))
+            loaded: locations, digest: NameDigest(count: locations.count, first: first, second: second))
         return true
     }
 }
@@ -318,4 +315,14 @@ private struct InfoPalette {
         guard entries.count <= Self.linearLimit else { return byInfo[Array(info)] }
         return entries.firstIndex { $0.info.elementsEqual(info) }
     }
+}
+
+/// The records' base names and UIDs, read from the records themselves (LazyNameTable).
+/// It shares the records' array: FolderState.addRecord changes the table before it
+/// appends, so the array is not copied while this still holds it.
+struct RecordUIDs: SavedPairs, Sendable {
+    let records: [UIDListRecord]
+    var count: Int { records.count }
+    func name(at index: Int) -> String { records[index].baseName }
+    func value(at index: Int) -> UInt32 { records[index].uid }
 }

@@ -163,8 +163,10 @@ struct FolderState: Sendable {
     /// Takes a record read from the uidlist; false if its base name already has a UID.
     mutating func addRecord(_ record: UIDListRecord) -> Bool {
         guard recordUIDs[record.baseName] == nil else { return false }
-        records.append(record)
+        // The table first: a loaded one lets go of the records' array (RecordUIDs),
+        // which the append then changes in place instead of copying.
         recordUIDs[record.baseName] = record.uid
+        records.append(record)
         nextUID = max(nextUID, record.uid &+ 1)
         return true
     }

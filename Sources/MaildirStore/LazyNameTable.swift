@@ -5,17 +5,15 @@
 // half of it.
 import Synchronization
 
-/// The values of a loaded table in the order of its names. An array is one; a column
-/// may also keep its values coded (LoadedLocations) and make each when it is read.
-protocol SavedValues<Value> {
+/// The pairs of a loaded table, in the order they were saved. They may be read from
+/// what the folder state holds anyway (RecordUIDs: the records' names and UIDs) or kept
+/// coded (LoadedLocations), each made when it is read: no second array of 100,000
+/// names at the load.
+protocol SavedPairs<Value> {
     associatedtype Value
     var count: Int { get }
-    /// The value of the `index`th name, `name` (which a value may hold).
-    func value(at index: Int, name: String) -> Value
-}
-
-extension Array: SavedValues {
-    func value(at index: Int, name: String) -> Element { self[index] }
+    func name(at index: Int) -> String
+    func value(at index: Int) -> Value
 }
 
 struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral {
@@ -27,14 +25,11 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
     /// changes after the load but that one build, under its lock: copies of a table
     /// (snapshots of the folder state) share it safely.
     final class Saved: Sendable {
-        let names: [String]
-        let values: any SavedValues<Value> & Sendable
+        let pairs: any SavedPairs<Value> & Sendable
         private let built = Mutex<[String: Value]?>(nil)
 
-        init(names: [String], values: any SavedValues<Value> & Sendable) {
-            precondition(names.count == values.count)
-            self.names = names
-            self.values = values
+        init(_ pairs: any SavedPairs<Value> & Sendable) {
+            self.pairs = pairs
         }
 
         var dictionary: [String: Value] {
@@ -60,11 +55,10 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
         /// a repeated name keeps its UID; the index writer never repeats a file).
         private func make() -> [String: Value] {
             var made: [String: Value] = [:]
-            made.reserveCapacity(names.count)
-            for (index, name) in names.enumerated() {
-                if let first = made.updateValue(values.value(at: index, name: name), forKey: name) {
-                    made[name] = first
-                }
+            made.reserveCapacity(pairs.count)
+            for index in 0..<pairs.count {
+                let name = pairs.name(at: index)
+                if let first = made.updateValue(pairs.value(at: index), forKey: name) { made[name] = first }
             }
             return made
         }
@@ -74,9 +68,9 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
         for (name, value) in elements { table[name] = value }
     }
 
-    /// A loaded table: `names[i]` has `values[i]`.
-    init(loaded names: [String], _ values: any SavedValues<Value> & Sendable) {
-        saved = Saved(names: names, values: values)
+    /// A loaded table.
+    init(loaded pairs: any SavedPairs<Value> & Sendable) {
+        saved = Saved(pairs)
     }
 
     /// The whole table as a dictionary (built now if it was loaded and never used).
@@ -94,8 +88,8 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
     /// changed since, read in place (a FETCH of a few messages after a restart does not
     /// build the dictionary of 100,000); else the dictionary's.
     func value(of name: String, savedAt index: Int) -> Value? {
-        if let saved, index >= 0, index < saved.names.count, saved.names[index] == name {
-            return saved.values.value(at: index, name: name)
+        if let saved, index >= 0, index < saved.pairs.count, saved.pairs.name(at: index) == name {
+            return saved.pairs.value(at: index)
         }
         return self[name]
     }
@@ -120,7 +114,7 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
     }
 
     /// Entries (for a loaded table with a repeated name, the pairs saved).
-    var count: Int { saved?.names.count ?? table.count }
+    var count: Int { saved?.pairs.count ?? table.count }
 
     mutating func reserveCapacity(_ capacity: Int) {
         takeSaved()
@@ -131,9 +125,9 @@ struct LazyNameTable<Value: Sendable>: Sendable, ExpressibleByDictionaryLiteral 
     /// as saved, without building its dictionary.
     func forEach(where isIncluded: (Value) -> Bool, _ body: (String, Value) -> Void) {
         if let saved {
-            for (index, name) in saved.names.enumerated() {
-                let value = saved.values.value(at: index, name: name)
-                if isIncluded(value) { body(name, value) }
+            for index in 0..<saved.pairs.count {
+                let value = saved.pairs.value(at: index)
+                if isIncluded(value) { body(saved.pairs.name(at: index), value) }
             }
         } else {
             for (name, value) in table where isIncluded(value) { body(name, value) }

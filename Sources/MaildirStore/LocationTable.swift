@@ -18,8 +18,8 @@ struct LocationTable: Sendable, ExpressibleByDictionaryLiteral {
 
     /// A loaded table (FolderIndexFormat): the names and their files in message order,
     /// and the digest saved with them (not hashed again: a tenth of the load).
-    init(loaded names: [String], _ locations: LoadedLocations, digest: NameDigest) {
-        files = LazyNameTable(loaded: names, locations)
+    init(loaded locations: LoadedLocations, digest: NameDigest) {
+        files = LazyNameTable(loaded: locations)
         self.digest = digest
         inNewCount = locations.inNewCount
     }
@@ -78,18 +78,20 @@ struct LocationTable: Sendable, ExpressibleByDictionaryLiteral {
 /// so 100,000 messages need a handful of entries and four bytes each, where a
 /// MessageLocation each took 72 bytes and four reference counts to build at every
 /// load. A file is made whole (its base name put in) when it is read.
-struct LoadedLocations: SavedValues, Sendable {
+struct LoadedLocations: SavedPairs, Sendable {
     /// A code's bit saying the file is in new/; the rest is its palette index.
     private static let inNewBit: UInt32 = 1 << 31
+    private var names: [String] = []
     private var codes: [UInt32] = []
     private var palette: [MaildirFileName] = []
 
     init() {}
 
-    /// The same files coded (tests; the index reader builds its palette as it reads).
-    init(_ locations: [MessageLocation]) {
+    /// These files coded under these names (tests; the index reader builds its palette
+    /// as it reads).
+    init(names: [String], _ locations: [MessageLocation]) {
         var known: [MaildirFileName: Int] = [:]
-        for location in locations {
+        for (name, location) in zip(names, locations) {
             var file = location.name
             file.baseName = ""
             let index: Int
@@ -99,21 +101,26 @@ struct LoadedLocations: SavedValues, Sendable {
                 index = addToPalette(file)
                 known[file] = index
             }
-            append(paletteIndex: index, inNew: location.inNew)
+            append(name: name, paletteIndex: index, inNew: location.inNew)
         }
     }
 
     var count: Int { codes.count }
     var inNewCount: Int { codes.count(where: { $0 & Self.inNewBit != 0 }) }
 
-    func value(at index: Int, name: String) -> MessageLocation {
+    func name(at index: Int) -> String { names[index] }
+
+    func value(at index: Int) -> MessageLocation {
         let code = codes[index]
         var file = palette[Int(code & ~Self.inNewBit)]
-        file.baseName = name
+        file.baseName = names[index]
         return MessageLocation(inNew: code & Self.inNewBit != 0, name: file)
     }
 
-    mutating func reserveCapacity(_ capacity: Int) { codes.reserveCapacity(capacity) }
+    mutating func reserveCapacity(_ capacity: Int) {
+        names.reserveCapacity(capacity)
+        codes.reserveCapacity(capacity)
+    }
 
     /// A new palette entry (its base name is ignored); returns its index.
     mutating func addToPalette(_ file: MaildirFileName) -> Int {
@@ -123,8 +130,9 @@ struct LoadedLocations: SavedValues, Sendable {
         return palette.count - 1
     }
 
-    mutating func append(paletteIndex: Int, inNew: Bool) {
+    mutating func append(name: String, paletteIndex: Int, inNew: Bool) {
         precondition(paletteIndex < palette.count)
+        names.append(name)
         codes.append(UInt32(paletteIndex) | (inNew ? Self.inNewBit : 0))
     }
 }

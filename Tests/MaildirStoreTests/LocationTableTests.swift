@@ -25,7 +25,7 @@ final class LocationTableTests: XCTestCase {
 
     private func loaded(_ count: Int) -> LocationTable {
         LocationTable(
-            loaded: names(count), LoadedLocations((0..<count).map(location)), digest: reference(count).digest)
+            loaded: LoadedLocations(names: names(count), (0..<count).map(location)), digest: reference(count).digest)
     }
 
     private func summary(_ table: LocationTable) -> [String: String] {
@@ -101,7 +101,7 @@ final class LocationTableTests: XCTestCase {
     func testANameSavedTwiceKeepsItsFirstFile() {
         let first = location(1)
         let second = location(2)
-        let table = LocationTable(loaded: ["a", "a"], LoadedLocations([first, second]), digest: NameDigest())
+        let table = LocationTable(loaded: LoadedLocations(names: ["a", "a"], [first, second]), digest: NameDigest())
         XCTAssertEqual(table["a"]?.inNew, first.inNew)
         XCTAssertEqual(table["a"]?.name.letters, first.name.letters)
         XCTAssertEqual(table["a"]?.name.baseName, "a")
