@@ -1,6 +1,8 @@
 // The byte-level coding of `imapd-index` (FolderIndexFormat.swift): little-endian
-// integers, length-prefixed strings, optional timestamps and file identities, written
-// by IndexWriter and read back, bounds-checked, by IndexReader.
+// integers, varints (LEB128: seven bits a byte, low first, the high bit set on every
+// byte but the last; signed ones zigzag-mapped), strings prefixed with their length
+// as a varint, optional timestamps and file identities, written by IndexWriter and
+// read back, bounds-checked, by IndexReader.
 import Glibc
 
 /// Appends little-endian integers and length-prefixed texts.
@@ -13,9 +15,21 @@ struct IndexWriter {
     mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
     mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
 
-    /// u32 length, then the bytes.
+    mutating func varint(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    /// A signed value, small in magnitude either side of zero: 0, -1, 1, -2… as 0, 1, 2, 3…
+    mutating func zigzag(_ value: Int64) { varint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
+
+    /// Length (varint), then the bytes.
     mutating func text<S: Collection<UInt8>>(_ value: S) {
-        u32(UInt32(value.count))
+        varint(UInt64(value.count))
         bytes += value
     }
 
@@ -89,9 +103,26 @@ struct IndexReader: @unchecked Sendable {
 
     mutating func i64() -> Int64? { u64().map { Int64(bitPattern: $0) } }
 
+    /// A varint of at most ten bytes; nil past the end, or for one that overflows 64 bits.
+    mutating func varint() -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while let byte = u8() {
+            guard shift < 63 || byte <= 1 else { return nil }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
+        return nil
+    }
+
+    mutating func zigzag() -> Int64? {
+        varint().map { Int64(bitPattern: ($0 >> 1) ^ (0 &- ($0 & 1))) }
+    }
+
     /// A length-prefixed byte string.
     mutating func bytes() -> UnsafeBufferPointer<UInt8>? {
-        guard let count = u32() else { return nil }
+        guard let count = varint(), count <= UInt64(remaining) else { return nil }
         return take(Int(count))
     }
 
