@@ -225,6 +225,10 @@ struct FlagBytesCache {
     }
 
     private var encoded: [Key: [UInt8]] = [:]
+    /// Sets without keywords, the commonest, by their system flags and \Recent: an
+    /// array index instead of a hash (neighbours' flags differ often enough that
+    /// hashing was a tenth of `UID FETCH 1:* (FLAGS)`).
+    private var plain: [[UInt8]?] = Array(repeating: nil, count: 2 << 8)
     /// The last set written: neighbours mostly share their flags, and comparing with
     /// the last costs less than hashing a set per message.
     private var last: (key: Key, bytes: [UInt8])?
@@ -240,18 +244,29 @@ struct FlagBytesCache {
 
     /// The FLAGS item of these flags, `FLAGS (...)`.
     mutating func item(_ flags: MessageFlags, recent: Bool, encoder: ResponseEncoder) -> [UInt8] {
+        if flags.keywords.isEmpty {
+            let slot = Int(flags.system.rawValue) << 1 | (recent ? 1 : 0)
+            if let bytes = plain[slot] { return bytes }
+            let bytes = Self.encode(flags, recent: recent, encoder: encoder)
+            plain[slot] = bytes
+            return bytes
+        }
         let key = Key(flags: flags, recent: recent)
         if let last, last.key == key { return last.bytes }
         if let bytes = encoded[key] {
             last = (key, bytes)
             return bytes
         }
-        var scratch = ByteBuffer()
-        encoder.writeFetchItem(.flags(flags.wireFlags(recent: recent)), isFirst: true, into: &scratch)
-        let bytes = Array(scratch.readableBytesView)
+        let bytes = Self.encode(flags, recent: recent, encoder: encoder)
         if encoded.count < Self.capacity { encoded[key] = bytes }
         last = (key, bytes)
         return bytes
+    }
+
+    private static func encode(_ flags: MessageFlags, recent: Bool, encoder: ResponseEncoder) -> [UInt8] {
+        var scratch = ByteBuffer()
+        encoder.writeFetchItem(.flags(flags.wireFlags(recent: recent)), isFirst: true, into: &scratch)
+        return Array(scratch.readableBytesView)
     }
 }
 
