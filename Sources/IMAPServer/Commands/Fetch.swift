@@ -28,20 +28,10 @@ extension IMAPSession {
         var plan = FetchPlan(attributes: attributes, isUID: set.isUID)
         if mailbox.readOnly { plan.setsSeen = false }
         plan.reportsModSeq = condstoreEnabled
-        let view = mailbox.view
-        var messages = numbers.map { view.fetchMessage(at: $0) }
-        if let changedSince = modifiers.changedSince {
-            messages.removeAll { $0.modSeq.rawValue <= changedSince }
-            if modifiers.vanished, case .uids(let uids) = set {
-                sendVanishedEarlier(mailbox, since: ModSeq(changedSince), uids: uids)
-            }
-        }
+        let messages = fetchMessages(mailbox, numbers, plan: plan, set: set, modifiers: modifiers)
         // What the responses' MODSEQ items can reach (Condstore.swift): one pass over
         // what this FETCH already walks.
-        if attributes.contains(.modSeq), let highest = messages.lazy.map(\.modSeq).max() { noteModSeqSent(highest) }
-        if reportsRecent && !mailbox.recent.isEmpty {
-            for index in messages.indices { messages[index].recent = mailbox.recent.contains(messages[index].uid) }
-        }
+        if attributes.contains(.modSeq), let highest = messages.highestModSeq { noteModSeqSent(highest) }
 
         // Everything already buffered goes out first: the job's output follows it.
         await flushOutput()
@@ -97,6 +87,31 @@ extension IMAPSession {
 }
 
 extension IMAPSession {
+    /// The messages `numbers` as the job reads them: for a FETCH the records answer
+    /// alone, from the view as each response is written; else listed, without those
+    /// CHANGEDSINCE excludes (whose VANISHED, when asked for, goes out now).
+    private func fetchMessages(
+        _ mailbox: SelectedMailbox, _ numbers: [SequenceNumber], plan: FetchPlan, set: MessageSet,
+        modifiers: FetchModifiers
+    ) -> FetchJob.Messages {
+        let view = mailbox.view
+        let recent = reportsRecent && !mailbox.recent.isEmpty ? mailbox.recent : nil
+        guard plan.isRecordOnly && modifiers.changedSince == nil else {
+            var messages = numbers.map { view.fetchMessage(at: $0) }
+            if let changedSince = modifiers.changedSince {
+                messages.removeAll { $0.modSeq.rawValue <= changedSince }
+                if modifiers.vanished, case .uids(let uids) = set {
+                    sendVanishedEarlier(mailbox, since: ModSeq(changedSince), uids: uids)
+                }
+            }
+            if let recent {
+                for index in messages.indices { messages[index].recent = recent.contains(messages[index].uid) }
+            }
+            return .listed(messages)
+        }
+        return .fromView(view, numbers, recent: recent)
+    }
+
     /// Runs `job` step by step on the content pool, each step's bytes written before
     /// the next starts, and only once the connection can take them (ChannelOutput):
     /// a client that stops reading leaves the job suspended, holding no thread.

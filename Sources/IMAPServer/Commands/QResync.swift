@@ -47,7 +47,7 @@ extension IMAPSession {
         }
         await flushOutput()
         let job = FetchJob(
-            plan: plan, messages: messages, folder: mailbox.folder, uidValidity: mailbox.view.uidValidity,
+            plan: plan, messages: .listed(messages), folder: mailbox.folder, uidValidity: mailbox.view.uidValidity,
             cache: context.messageCache, encoder: writer.encoder, logger: logger)
         do {
             _ = try await stream(job)
