@@ -29,7 +29,7 @@ final class ConnectionChannelTests: XCTestCase {
         addTeardownBlock {
             _ = try? await channel.finish(acceptAlreadyClosed: true)
             await server.shutdown()
-            withExtendedLifetime(maildir) {}
+            maildir.remove()
         }
         try await channel.testingEventLoop.executeInContext {
             try channel.pipeline.syncOperations.addHandler(IMAPConnectionHandler(server: context))

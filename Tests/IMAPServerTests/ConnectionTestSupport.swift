@@ -19,10 +19,14 @@ extension XCTestCase {
         return server
     }
 
-    /// Stops `server` when the test ends, passed or failed. The block holds the
-    /// RunningServer, so its Maildir lives as long as the test, used or not.
+    /// Stops `server` when the test ends, passed or failed, and removes its Maildir.
+    /// The block holds the RunningServer, so its Maildir lives as long as the test,
+    /// used or not.
     func stopAtTeardown(_ server: RunningServer) {
-        addTeardownBlock { await server.stop() }
+        addTeardownBlock {
+            await server.stop()
+            server.maildir.remove()
+        }
     }
 
     /// Stops a server the test started itself (a restart) when the test ends.

@@ -38,9 +38,11 @@ final class SessionHarness {
             logger: logger)
         channel = NIOAsyncTestingChannel()
         let channel = self.channel
+        let maildir = self.maildir
         testCase.addTeardownBlock {
             _ = try? await channel.finish()
             await pools.shutdown()
+            maildir.remove()
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 143))
         guard case .admitted(let slot, _) = context.limits.admitConnection(address: "127.0.0.1") else {

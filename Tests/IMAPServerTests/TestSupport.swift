@@ -16,7 +16,12 @@ final class TemporaryMaildir: Sendable {
         root = NSTemporaryDirectory() + "imapd-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    deinit { remove() }
+
+    /// Removes the tree now. XCTest keeps every test case, and what its teardown blocks
+    /// captured, until the process exits: a deinit alone left hundreds of trees in
+    /// /tmp after each run.
+    func remove() { try? FileManager.default.removeItem(atPath: root) }
 
     /// Creates `<root>/<user>` with cur/new/tmp (and `folders` as `.Name` subfolders).
     @discardableResult
