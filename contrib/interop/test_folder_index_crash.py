@@ -31,13 +31,13 @@ MAGIC = b"IMAPDIX\x00"
 
 
 def intact(path: str) -> bool:
-    """magic, version 2, the payload length and its CRC32 all match."""
+    """magic, version 3, the payload length and its CRC32 all match."""
     with open(path, "rb") as fh:
         data = fh.read()
     if len(data) < 24 or data[:8] != MAGIC:
         return False
     version, length, crc = struct.unpack_from("<IQI", data, 8)
-    return version == 2 and length == len(data) - 24 and zlib.crc32(data[24:]) == crc
+    return version == 3 and length == len(data) - 24 and zlib.crc32(data[24:]) == crc
 
 
 @unittest.skipUnless(TARGET == "imapd", "imapd-index is imapd-maildir's own")
