@@ -83,12 +83,29 @@ public struct MessageRecord: Sendable, Hashable {
     public var uid: StoreUID
     public var flags: MessageFlags
     /// File mtime in seconds since the epoch = INTERNALDATE (never changed by us).
-    public var internalDate: Int64?
+    public var internalDate: Int64? {
+        get { storedDate == Self.unknownDate ? nil : storedDate }
+        set { storedDate = newValue ?? Self.unknownDate }
+    }
     /// Physical size in bytes (from ,S= or stat).
-    public var physicalSize: Int?
+    public var physicalSize: Int? {
+        get { storedPhysicalSize < 0 ? nil : storedPhysicalSize }
+        set { storedPhysicalSize = newValue.map { max(0, $0) } ?? Self.unknownSize }
+    }
     /// Size with CRLF line ends (from ,W= in the name, or the uidlist W field, or computed
     /// once by reading the file and remembered in memory), = RFC822.SIZE.
-    public var virtualSize: Int?
+    public var virtualSize: Int? {
+        get { storedVirtualSize < 0 ? nil : storedVirtualSize }
+        set { storedVirtualSize = newValue.map { max(0, $0) } ?? Self.unknownSize }
+    }
+    // The three above stored without Optional's extra byte, which padded each to 16
+    // bytes: a record takes 72 bytes instead of 96, and a folder state, its snapshots
+    // and a cold SELECT's new memory a quarter less per message.
+    private var storedDate: Int64
+    private var storedPhysicalSize: Int
+    private var storedVirtualSize: Int
+    private static let unknownDate = Int64.min
+    private static let unknownSize = -1
     /// Base name (before the last ':'), the message's identity.
     public var baseName: String
     /// The mod-sequence of the message's last change (arrival or flags), RFC 7162.
@@ -101,9 +118,9 @@ public struct MessageRecord: Sendable, Hashable {
         self.modSeq = modSeq
         self.uid = uid
         self.flags = flags
-        self.internalDate = internalDate
-        self.physicalSize = physicalSize
-        self.virtualSize = virtualSize
+        storedDate = internalDate ?? Self.unknownDate
+        storedPhysicalSize = physicalSize.map { max(0, $0) } ?? Self.unknownSize
+        storedVirtualSize = virtualSize.map { max(0, $0) } ?? Self.unknownSize
         self.baseName = baseName
     }
 
