@@ -47,6 +47,12 @@ struct MaildirFileName: Hashable, Sendable {
             infoSuffix: flagsEnd == info.endIndex ? "" : String(decoding: info[flagsEnd...], as: UTF8.self))
     }
 
+    /// Everything after the base name is the same (the info part and its flags).
+    func hasSameEnding(as other: MaildirFileName) -> Bool {
+        hasInfo == other.hasInfo && letters == other.letters && infoSuffix == other.infoSuffix
+            && foreignInfo == other.foreignInfo
+    }
+
     /// The full file name.
     var fileName: String {
         guard hasInfo else { return baseName }

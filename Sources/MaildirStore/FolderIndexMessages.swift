@@ -36,28 +36,17 @@ extension FolderIndexFormat {
         out.u64(digest.first)
         out.u64(digest.second)
         // The endings first, numbered in the order met.
-        var endingNumbers: [String: Int] = [:]
-        var messageEndings: [Int] = []
+        var endings = EndingTable()
+        var messageEndings: [(number: Int, inNew: Bool)] = []
         messageEndings.reserveCapacity(state.messages.count)
-        var endings: [String] = []
-        var files: [MessageLocation] = []
-        files.reserveCapacity(state.messages.count)
         for (index, message) in state.messages.enumerated() {
             guard let location = state.locations.location(of: message.baseName, messageIndex: index),
                 location.name.baseName == message.baseName
             else { return false }
-            let ending = String(
-                decoding: location.name.fileName.utf8.dropFirst(message.baseName.utf8.count), as: UTF8.self)
-            let number = endingNumbers[ending] ?? endings.count
-            if number == endings.count {
-                endingNumbers[ending] = number
-                endings.append(ending)
-            }
-            messageEndings.append(number)
-            files.append(location)
+            messageEndings.append((endings.number(of: location.name), location.inNew))
         }
-        out.varint(UInt64(endings.count))
-        for ending in endings { out.text(ending) }
+        out.varint(UInt64(endings.endings.count))
+        for ending in endings.endings { out.text(ending.fileName) }
 
         out.varint(UInt64(state.messages.count))
         var recordIndex = 0
@@ -70,7 +59,7 @@ extension FolderIndexFormat {
             let sharesBase =
                 recordIndex < state.records.count && state.records[recordIndex].uid == uid
                 && state.records[recordIndex].baseName == message.baseName
-            var bits: UInt8 = files[index].inNew ? inNewBit : 0
+            var bits: UInt8 = messageEndings[index].inNew ? inNewBit : 0
             if sharesBase { bits |= recordBaseBit }
             if message.internalDate != nil { bits |= dateBit }
             if message.physicalSize != nil { bits |= physicalSizeBit }
@@ -86,7 +75,7 @@ extension FolderIndexFormat {
             }
             if let physical = message.physicalSize { out.varint(UInt64(clamping: physical)) }
             if let virtual = message.virtualSize { out.zigzag(Int64(virtual) - Int64(message.physicalSize ?? 0)) }
-            out.varint(UInt64(messageEndings[index]))
+            out.varint(UInt64(messageEndings[index].number))
             if !sharesBase { out.text(message.baseName) }
         }
         return true
@@ -203,6 +192,41 @@ extension FolderIndexFormat {
         var endings: [(paletteIndex: Int, flags: MessageFlags)] = []
         /// Bit i set when keyword letter i is in some ending.
         var keywordLetters: UInt32 = 0
+    }
+}
+
+/// The distinct endings of the files being written, each numbered once. Compared field
+/// by field with the last one met and then the first few (a folder's files share a
+/// handful), by hash past those: no string is made per message.
+private struct EndingTable {
+    /// The files with their base names left empty: `fileName` is the ending.
+    private(set) var endings: [MaildirFileName] = []
+    private var byEnding: [MaildirFileName: Int] = [:]
+    private var last = 0
+    private static let linearLimit = 16
+
+    mutating func number(of name: MaildirFileName) -> Int {
+        if last < endings.count && endings[last].hasSameEnding(as: name) { return last }
+        if endings.count <= Self.linearLimit, let found = endings.firstIndex(where: { $0.hasSameEnding(as: name) }) {
+            last = found
+            return found
+        }
+        var ending = name
+        ending.baseName = ""
+        if let found = byEnding[ending] {
+            last = found
+            return found
+        }
+        endings.append(ending)
+        last = endings.count - 1
+        if endings.count > Self.linearLimit {
+            if byEnding.isEmpty {
+                for (index, known) in endings.enumerated() { byEnding[known] = index }
+            } else {
+                byEnding[ending] = last
+            }
+        }
+        return last
     }
 }
 
