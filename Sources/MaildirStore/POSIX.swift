@@ -124,6 +124,14 @@ enum POSIX {
     /// (one planted in cur/ could point anywhere, e.g. at another user's mail: ELOOP)
     /// and O_NONBLOCK keeps a FIFO from blocking the open (a write open of one without
     /// a reader, or any open of a socket, fails with ENXIO).
+    /// Starts reading a regular file's contents into the page cache; nothing when it is
+    /// missing or not a regular file.
+    static func readAhead(_ path: String) {
+        guard let (fd, _) = try? openRegularFile(path) else { return }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED)
+        close(fd)
+    }
+
     static func openRegularFile(_ path: String, flags: Int32 = O_RDONLY) throws -> (fd: Int32, status: FileStatus)? {
         let fd = Glibc.open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {

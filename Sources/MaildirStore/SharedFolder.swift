@@ -11,6 +11,7 @@
 //   every observer in order and a thread's own batch is delivered before its call
 //   returns. A callback that (against the rules) changes the folder does not deadlock:
 //   its batch is delivered by the loop already running on its thread.
+import Dispatch
 import Glibc
 import Logging
 import Synchronization
@@ -200,6 +201,34 @@ public final class SharedFolder: Sendable {
             return nil
         }
     }
+
+    /// Has the files of `uids` read into the page cache, several at once, before they are
+    /// opened one by one: right after a restart each file costs the disk a directory
+    /// block, an inode and its data, and a FETCH of a page of messages waited for them
+    /// one message at a time. Advisory only: a file gone or renamed since is skipped.
+    public func prefetch(_ uids: [StoreUID]) {
+        let paths: [String] =
+            (try? perform { context, state, _ in
+                uids.compactMap { uid -> String? in
+                    guard let index = state.messageIndex(uid),
+                        let location = state.locations.location(
+                            of: state.messages[index].baseName, messageIndex: index)
+                    else { return nil }
+                    return context.path(of: location)
+                }
+            }) ?? []
+        guard paths.count > 1 else { return }
+        let owner = context.owner
+        let lanes = min(paths.count, Self.prefetchLanes)
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            try? owner.perform {
+                for index in stride(from: lane, to: paths.count, by: lanes) { POSIX.readAhead(paths[index]) }
+            }
+        }
+    }
+
+    /// Files `prefetch` opens at once (its threads wait for the disk, not the CPU).
+    static let prefetchLanes = 4
 
     /// Runs `body` under the Mutex with the folder owner's file-system ids (every folder
     /// operation passes here, on whichever thread calls it: pool or inotify watcher),
