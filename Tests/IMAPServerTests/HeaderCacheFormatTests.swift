@@ -57,7 +57,7 @@ final class HeaderCacheFormatTests: XCTestCase {
                     nameHash: UInt32(n * 7), date: n == 2 ? HeaderCacheFormat.absentDate : Int64(-n), keys: keys))
         }
         let uids: [UInt32] = [3, 4, 9, 70_000]
-        let source = ThreadCacheFormat.Source(device: 1, inode: 2, size: 3, mtimeSeconds: -4, mtimeNanoseconds: 5)
+        let source = HeaderCacheFile.Mark(device: 1, inode: 2, size: 3, mtimeSeconds: -4, mtimeNanoseconds: 5)
         let bytes = ThreadCacheFormat.encode(
             uidValidity: 77, source: source, headersFileEntries: 6, uids: uids, entries: entries, ids: ids)
         return (bytes, uids, entries, ids)
@@ -69,7 +69,7 @@ final class HeaderCacheFormatTests: XCTestCase {
         XCTAssertEqual(decoded.uidValidity, 77)
         XCTAssertEqual(
             decoded.source,
-            ThreadCacheFormat.Source(device: 1, inode: 2, size: 3, mtimeSeconds: -4, mtimeNanoseconds: 5))
+            HeaderCacheFile.Mark(device: 1, inode: 2, size: 3, mtimeSeconds: -4, mtimeNanoseconds: 5))
         XCTAssertEqual(decoded.headersFileEntries, 6)
         XCTAssertEqual(decoded.uids, uids)
         XCTAssertEqual(decoded.entries.map(\.nameHash), entries.map(\.nameHash))

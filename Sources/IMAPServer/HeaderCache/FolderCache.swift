@@ -174,7 +174,7 @@ final class FolderCache: Sendable {
     private func readThreadFile(source: HeaderCacheFile.Mark, uidValidity: UInt32) -> FolderCacheState.Table? {
         guard let (bytes, _) = CacheFileIO.read(threadsPath, maxBytes: Self.maxThreadFileBytes),
             let contents = ThreadCacheFormat.decode(bytes),
-            contents.uidValidity == uidValidity, contents.source == source.source
+            contents.uidValidity == uidValidity, contents.source == source
         else { return nil }
         var table = FolderCacheState.Table(kind: .headers)
         table.threads = UIDTable(ascending: contents.uids, values: contents.entries)
@@ -196,7 +196,7 @@ final class FolderCache: Sendable {
             table.threads.count >= Self.threadFileMinimum
         else { return }
         let bytes = ThreadCacheFormat.encode(
-            uidValidity: uidValidity, source: known.source, headersFileEntries: table.fileEntries,
+            uidValidity: uidValidity, source: known, headersFileEntries: table.fileEntries,
             uids: table.threads.columns.uids, entries: table.threads.columns.values, ids: table.ids)
         guard bytes.count <= Self.maxThreadFileBytes, CacheFileIO.replace(threadsPath, with: bytes) != nil else {
             return

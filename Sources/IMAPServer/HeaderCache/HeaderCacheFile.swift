@@ -31,19 +31,20 @@ struct HeaderCacheFile: Sendable {
         var mtimeSeconds: Int64
         var mtimeNanoseconds: UInt32
 
+        init(device: UInt64, inode: UInt64, size: Int, mtimeSeconds: Int64, mtimeNanoseconds: UInt32) {
+            self.device = device
+            self.inode = inode
+            self.size = size
+            self.mtimeSeconds = mtimeSeconds
+            self.mtimeNanoseconds = mtimeNanoseconds
+        }
+
         init(_ st: stat) {
             device = UInt64(st.st_dev)
             inode = UInt64(st.st_ino)
             size = Int(st.st_size)
             mtimeSeconds = Int64(st.st_mtim.tv_sec)
             mtimeNanoseconds = UInt32(truncatingIfNeeded: st.st_mtim.tv_nsec)
-        }
-
-        /// As a thread file names the headers file it was derived from.
-        var source: ThreadCacheFormat.Source {
-            ThreadCacheFormat.Source(
-                device: device, inode: inode, size: UInt64(size), mtimeSeconds: mtimeSeconds,
-                mtimeNanoseconds: mtimeNanoseconds)
         }
     }
 

@@ -27,19 +27,11 @@ enum ThreadCacheFormat {
     static let entrySize = 28
     private static let replyOrForwardBit: UInt32 = 1 << 31
 
-    /// The headers file a thread file was derived from, as stat(2) saw it.
-    struct Source: Sendable, Equatable {
-        var device: UInt64
-        var inode: UInt64
-        var size: UInt64
-        var mtimeSeconds: Int64
-        var mtimeNanoseconds: UInt32
-    }
-
     /// What a thread file holds.
     struct Contents: Sendable {
         var uidValidity: UInt32
-        var source: Source
+        /// The headers file it was derived from, as stat(2) saw it.
+        var source: HeaderCacheFile.Mark
         /// Entries of the headers file, stale ones included (for its compaction).
         var headersFileEntries: Int
         var uids: [UInt32]
@@ -53,7 +45,7 @@ enum ThreadCacheFormat {
     /// entry's references are written out in turn, so the reference list is written
     /// without the ranges of entries no longer held.
     static func encode(
-        uidValidity: UInt32, source: Source, headersFileEntries: Int,
+        uidValidity: UInt32, source: HeaderCacheFile.Mark, headersFileEntries: Int,
         uids: [UInt32], entries: [ThreadEntry], ids: Threading.IDTable
     ) -> [UInt8] {
         var bytes = magic
@@ -61,7 +53,7 @@ enum ThreadCacheFormat {
         put32(&bytes, uidValidity)
         put64(&bytes, source.device)
         put64(&bytes, source.inode)
-        put64(&bytes, source.size)
+        put64(&bytes, UInt64(source.size))
         put64(&bytes, UInt64(bitPattern: source.mtimeSeconds))
         put32(&bytes, source.mtimeNanoseconds)
         let referenceCount = entries.reduce(0) { $0 + Int($1.keys.referenceCount) }
@@ -100,9 +92,11 @@ enum ThreadCacheFormat {
         guard CRC32.of(bytes[0..<body]) == read32(bytes, body) else { return nil }
         var reader = Reader(bytes: bytes, offset: 12, end: body)
         let uidValidity = reader.u32()
-        let source = Source(
-            device: reader.u64(), inode: reader.u64(), size: reader.u64(),
-            mtimeSeconds: Int64(bitPattern: reader.u64()), mtimeNanoseconds: reader.u32())
+        let (device, inode, size) = (reader.u64(), reader.u64(), reader.u64())
+        guard let size = Int(exactly: size) else { return nil }
+        let source = HeaderCacheFile.Mark(
+            device: device, inode: inode, size: size, mtimeSeconds: Int64(bitPattern: reader.u64()),
+            mtimeNanoseconds: reader.u32())
         let counts = (0..<5).map { _ in Int(reader.u32()) }
         let (entryCount, referenceCount, idCount, subjectCount) = (counts[0], counts[1], counts[2], counts[3])
         // Fixed-size parts first: counts that claim more than the file holds end here,
