@@ -24,11 +24,15 @@ extension FetchJob {
         subscript(index: Int) -> Message {
             switch self {
             case .listed(let messages): return messages[index]
-            case .fromView(let view, let numbers, let recent):
-                var message = view.fetchMessage(at: numbers[index])
-                if let recent { message.recent = recent.contains(message.uid) }
-                return message
+            case .fromView(let view, let numbers, let recent): return Self.message(numbers[index], view, recent)
             }
+        }
+
+        /// Message `number` of the view, \Recent marked from `recent`.
+        static func message(_ number: SequenceNumber, _ view: MailboxView, _ recent: RecentUIDs?) -> Message {
+            var message = view.fetchMessage(at: number)
+            if let recent { message.recent = recent.contains(message.uid) }
+            return message
         }
 
         var highestModSeq: ModSeq? {
@@ -57,11 +61,8 @@ extension FetchJob {
         case .listed(let list):
             return encodeRecordItems(into: &out) { list[$0] }
         case .fromView(let view, let numbers, let recent):
-            return encodeRecordItems(into: &out) { index in
-                var message = view.fetchMessage(at: numbers[index])
-                if let recent { message.recent = recent.contains(message.uid) }
-                return message
-            }
+            // The view taken out of the enum once, not once per message.
+            return encodeRecordItems(into: &out) { Messages.message(numbers[$0], view, recent) }
         }
     }
 
@@ -80,12 +81,10 @@ extension FetchJob {
     /// `index`th message given by `message`.
     private func encodeRecordItems(into out: inout ByteBuffer, _ message: (Int) -> Message) -> Int {
         let items = plan.attributes
-        let fixedBound =
-            RecordFetchWriter.startBound + RecordFetchWriter.endBound
-            + items.reduce(0) { $0 + ($1.rawBound ?? 0) }
         // The items as plain values: FetchAttribute has payloads, and copying one per
         // message and item (a switch, `contains`) cost a tenth of the command.
         let kinds = items.map(RawItem.init)
+        let fixedBound = RecordFetchWriter.startBound + RecordFetchWriter.endBound + kinds.reduce(0) { $0 + $1.bound }
         let wantsFlags = kinds.contains(.flags)
         var flags = flagBytes
         defer { flagBytes = flags }
@@ -121,7 +120,7 @@ extension FetchJob {
         return index - start
     }
 
-    /// An item RecordFetchWriter writes.
+    /// An item RecordFetchWriter writes: exactly those FetchPlan.isRecordOnly admits.
     private enum RawItem {
         case uid, flags, modSeq
 
@@ -131,6 +130,16 @@ extension FetchJob {
             case .flags: self = .flags
             case .modSeq: self = .modSeq
             default: preconditionFailure("not a raw record item")
+            }
+        }
+
+        /// The most bytes written for it (a FLAGS item: its leading space, the item
+        /// itself being known per message).
+        var bound: Int {
+            switch self {
+            case .uid: return RecordFetchWriter.uidBound
+            case .flags: return 1
+            case .modSeq: return RecordFetchWriter.modSeqBound
             }
         }
     }

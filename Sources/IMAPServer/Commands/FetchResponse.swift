@@ -271,19 +271,6 @@ struct FlagBytesCache {
 }
 
 extension FetchAttribute {
-    /// The most bytes RecordFetchWriter writes for this item (a FLAGS item: its leading
-    /// space, the item itself being known); nil for an item it does not write.
-    var rawBound: Int? {
-        switch self {
-        case .uid: return RecordFetchWriter.uidBound
-        case .flags: return 1
-        case .modSeq: return RecordFetchWriter.modSeqBound
-        default: return nil
-        }
-    }
-
-    var isWrittenRaw: Bool { rawBound != nil }
-
     /// The whole message as stored (BODY[], BODY.PEEK[], RFC822, with or without a
     /// partial range): served from the file without its MIME structure.
     var isWholeMessage: Bool {
