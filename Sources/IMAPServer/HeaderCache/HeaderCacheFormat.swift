@@ -84,7 +84,7 @@ enum HeaderCacheFormat {
                 bytes.append(0)
                 continue
             }
-            appendVarint(&bytes, UInt64(string.count) + 1)
+            Varint.append(UInt64(string.count) + 1, to: &bytes)
             bytes += string
         }
     }
@@ -252,15 +252,6 @@ enum HeaderCacheFormat {
             if byte & 0x80 == 0 { return value }
             shift += 7
         }
-    }
-
-    static func appendVarint(_ bytes: inout [UInt8], _ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
     }
 
     static func read32<C: RandomAccessCollection<UInt8>>(_ bytes: C, _ offset: C.Index) -> UInt32

@@ -73,7 +73,7 @@ enum ThreadCacheFormat {
             for reference in ids.references(entry.keys) { put32(&bytes, UInt32(bitPattern: reference)) }
         }
         for text in ids.ids + ids.subjects {
-            HeaderCacheFormat.appendVarint(&bytes, UInt64(text.count))
+            Varint.append(UInt64(text.count), to: &bytes)
             bytes += text
         }
         put32(&bytes, CRC32.of(bytes[...]))
