@@ -106,8 +106,10 @@ public struct ServerConfiguration: Sendable {
     /// changes may re-evaluate for one of them before it ends with NOUPDATE.
     public var maxLiveSearchReevaluation: Int = 5_000
     /// SORT and THREAD keep what they read of each message's header in files beside
-    /// dovecot-uidlist (`imapd-cache.dates`, `imapd-cache.headers`; HeaderCache/), so
-    /// a restart does not mean reading every message again. Off: nothing is written.
+    /// dovecot-uidlist (`imapd-cache.dates`, `imapd-cache.headers`; HeaderCache/), and
+    /// FETCH and SEARCH their ENVELOPE, BODYSTRUCTURE and header texts
+    /// (`imapd-cache.listing`; ListingCache/), so a restart does not mean reading every
+    /// message again. Off: nothing is written.
     public var headerCache: Bool = true
 
     /// Seconds of client silence before the autologout: `idleTimeoutSeconds`, raised

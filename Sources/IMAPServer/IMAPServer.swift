@@ -181,9 +181,12 @@ public final class IMAPServer: Sendable {
         let registry = context.registry
         // And the first THREAD of a large folder reads its thread file (FolderCache.swift).
         let headerCache = context.headerCache
+        // And the listing cache's offsets, so its file is not read to find them.
+        let listingCache = context.listingCache
         try? await pools.general.runIfActive {
             registry.saveIndexes()
             headerCache?.saveThreadFiles()
+            listingCache?.saveOffsets()
         }
         try? await group.shutdownGracefully()
         await pools.shutdown()

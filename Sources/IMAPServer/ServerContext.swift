@@ -16,6 +16,9 @@ final class ServerContext: Sendable {
     let messageCache: ParsedMessageCache
     /// SORT and THREAD's header fields on disk, per folder (HeaderCache/); nil when off.
     let headerCache: HeaderCache?
+    /// ENVELOPE, BODYSTRUCTURE and SEARCH's header texts on disk, per folder
+    /// (ListingCache/); nil when the header cache is off.
+    let listingCache: ListingCache?
     /// What SEARCH did with message contents (Commands/SearchText.swift).
     let searchStatistics = SearchStatistics()
     let pools: WorkPools
@@ -42,6 +45,7 @@ final class ServerContext: Sendable {
         self.registry = FolderRegistry(logger: logger)
         self.messageCache = ParsedMessageCache(budget: config.messageCacheBytes)
         self.headerCache = config.headerCache ? HeaderCache(logger: logger) : nil
+        self.listingCache = config.headerCache ? ListingCache(logger: logger) : nil
         self.pools = pools
         self.logger = logger
     }

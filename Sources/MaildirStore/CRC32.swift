@@ -1,6 +1,6 @@
 // zlib's CRC-32, for the checksummed files this server writes: `imapd-index`
-// (FolderIndexFormat) and the frames of the header cache (IMAPServer's
-// HeaderCacheFormat). One implementation, so both files check alike.
+// (FolderIndexFormat) and the frames of the header and listing caches (IMAPServer's
+// HeaderCacheFormat, ListingFormat). One implementation, so both files check alike.
 import CZlib
 
 public enum CRC32 {
@@ -8,6 +8,10 @@ public enum CRC32 {
     /// argument is 32 bits).
     public static func of(_ bytes: ArraySlice<UInt8>) -> UInt32 {
         bytes.withUnsafeBufferPointer(of)
+    }
+
+    public static func of(_ raw: UnsafeRawBufferPointer) -> UInt32 {
+        of(raw.assumingMemoryBound(to: UInt8.self))
     }
 
     public static func of(_ buffer: UnsafeBufferPointer<UInt8>) -> UInt32 {

@@ -89,6 +89,11 @@ public enum HeaderCacheNames {
     public static let headers = "imapd-cache.headers"
     /// THREAD's keys derived from the headers file, saved (ThreadCacheFormat).
     public static let threads = "imapd-cache.threads"
+    /// ENVELOPE, BODYSTRUCTURE and SEARCH's header texts of each message, one frame
+    /// each, read by offset (the listing cache, IMAPServer/ListingCache/).
+    public static let listing = "imapd-cache.listing"
+    /// Where each UID's frame is in the listing file, as of its last save.
+    public static let listingOffsets = "imapd-cache.listing-offsets"
     /// The compaction's temporary file (`<name>` + this), renamed over the cache.
     public static let temporarySuffix = ".tmp"
 }

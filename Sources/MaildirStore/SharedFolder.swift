@@ -202,6 +202,14 @@ public final class SharedFolder: Sendable {
         }
     }
 
+    /// The base names of `uids` as the folder knows them now (nil for a message gone):
+    /// what a cache entry read from a file is tied to.
+    public func baseNames(of uids: [StoreUID]) -> [String?] {
+        state.withLock { state in
+            uids.map { uid in state.messageIndex(uid).map { state.messages[$0].baseName } }
+        }
+    }
+
     /// Has the files of `uids` read into the page cache, several at once, before they are
     /// opened one by one: right after a restart each file costs the disk a directory
     /// block, an inode and its data, and a FETCH of a page of messages waited for them

@@ -37,7 +37,7 @@ extension IMAPSession {
         await flushOutput()
         let job = FetchJob(
             plan: plan, messages: messages, folder: mailbox.folder, uidValidity: mailbox.view.uidValidity,
-            cache: context.messageCache, encoder: writer.encoder, logger: logger)
+            cache: context.messageCache, listing: context.listingCache, encoder: writer.encoder, logger: logger)
         let result: FetchJob.Result
         do {
             result = try await stream(job)
@@ -168,6 +168,10 @@ struct FetchPlan: Sendable {
 }
 
 extension FetchPlan {
+    /// ENVELOPE and/or BODYSTRUCTURE (BODY) are the only items that need the file:
+    /// the listing cache can answer it (ListingCache).
+    var isListing: Bool { needsFile && !needsRawBytes }
+
     /// Everything this FETCH needs of the message is in `parsed`: no file to open.
     func isServed(by parsed: ParsedMessage) -> Bool {
         !needsRawBytes && (!needsEnvelope || parsed.envelope != nil)

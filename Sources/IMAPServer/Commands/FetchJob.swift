@@ -86,6 +86,8 @@ final class FetchJob: @unchecked Sendable {
     /// The folder's UIDVALIDITY as the session knows it (part of the cache key).
     let uidValidity: StoreUIDValidity
     let cache: ParsedMessageCache
+    /// The persistent listing cache (nil when the server keeps none).
+    let listing: ListingCache?
     let encoder: ResponseEncoder
     let logger: Logger
     let allocator = ByteBufferAllocator()
@@ -119,13 +121,15 @@ final class FetchJob: @unchecked Sendable {
 
     init(
         plan: FetchPlan, messages: Messages, folder: SharedFolder, uidValidity: StoreUIDValidity,
-        cache: ParsedMessageCache, encoder: ResponseEncoder, logger: Logger
+        cache: ParsedMessageCache, listing: ListingCache? = nil, encoder: ResponseEncoder, logger: Logger
     ) {
         self.plan = plan
         self.messages = messages
         self.folder = folder
         self.uidValidity = uidValidity
         self.cache = cache
+        // Only a FETCH the cache can answer alone reads and writes it (ListingCache).
+        self.listing = plan.isListing ? listing : nil
         self.encoder = encoder
         self.logger = logger
     }
@@ -147,7 +151,10 @@ final class FetchJob: @unchecked Sendable {
             sent = encodeRecordItems(into: &out)
             return Step(bytes: out, finished: next == messages.count ? result : nil)
         }
+        // What was read of message files this step goes to the listing cache.
+        defer { storeListing() }
         while pending.isEmpty, !stopped, next < messages.count, out.readableBytes < Self.stepBytes {
+            if listing != nil && next >= listedUpTo { lookUpListing() }
             if plan.needsFile && next >= prefetched && filesAreCold { prefetchFiles() }
             let message = messages[next]
             next += 1
@@ -196,6 +203,12 @@ final class FetchJob: @unchecked Sendable {
     /// `messages` with the details `prepare` completed.
     private var detailed: [Message]?
 
+    /// Listing cache entries of the messages from `next` up to `listedUpTo`
+    /// (FetchJobListing.swift), and the entries made this step, to be stored.
+    var listed: [StoreUID: ListingEntry] = [:]
+    var listedUpTo = 0
+    var listingMade: [ListingEntry] = []
+
     /// Messages before this one had their files prefetched (or needed none).
     private var prefetched = 0
     /// Files prefetched at a time: a page of a webmail listing.
@@ -213,10 +226,10 @@ final class FetchJob: @unchecked Sendable {
         let end = min(messages.count, next + Self.prefetchWindow)
         let uids = (next..<end).compactMap { index -> StoreUID? in
             let uid = messages[index].uid
-            if let cached = cache.lookup(folder, uidValidity: uidValidity, uid: uid), plan.isServed(by: cached) {
+            if let cached = cache.peek(folder, uidValidity: uidValidity, uid: uid), plan.isServed(by: cached) {
                 return nil
             }
-            return uid
+            return isListed(uid) ? nil : uid
         }
         prefetched = end
         folder.prefetch(uids)
@@ -254,6 +267,11 @@ final class FetchJob: @unchecked Sendable {
             try write(message.sequenceNumber, record, items, parsed: cached, raw: nil, binaries: [:], into: &output)
             return true
         }
+        if let listed = listedMessage(record.uid, cached: cached) {
+            // From the listing cache: the same answer as above (the same race).
+            try write(message.sequenceNumber, record, items, parsed: listed, raw: nil, binaries: [:], into: &output)
+            return true
+        }
         let opening = ContinuousClock.now
         guard let file = try folder.openMessage(record.uid) else {
             result.missing += 1
@@ -261,7 +279,9 @@ final class FetchJob: @unchecked Sendable {
         }
         filesAreCold = ContinuousClock.now - opening > Self.coldOpen
         let outcome = try file.withContents { raw, probe -> MessageOutcome in
-            try emit(message.sequenceNumber, record, items, cached: cached, raw: raw, probe: probe, into: &output)
+            try emit(
+                message.sequenceNumber, record, items, cached: cached, raw: raw, probe: probe, file: file, into: &output
+            )
         }
         switch outcome {
         case .written:
@@ -283,7 +303,7 @@ final class FetchJob: @unchecked Sendable {
     /// One message read from its file's contents.
     private func emit(
         _ number: SequenceNumber, _ record: Message, _ items: [FetchAttribute], cached: ParsedMessage?,
-        raw: UnsafeRawBufferPointer, probe: ShrinkProbe, into output: inout MessageOutput
+        raw: UnsafeRawBufferPointer, probe: ShrinkProbe, file: MessageFile, into output: inout MessageOutput
     ) throws -> MessageOutcome {
         guard plan.needsTree else {
             // BODY[] / RFC822 alone: the file is sent as it is, with no MIME parse
@@ -292,7 +312,8 @@ final class FetchJob: @unchecked Sendable {
             try write(number, record, items, parsed: nil, raw: raw, probe: probe, binaries: [:], into: &output)
             return .written
         }
-        let parsed = parse(raw, probe: probe, cached: cached, uid: record.uid)
+        let parse = parse(raw, probe: probe, cached: cached, uid: record.uid)
+        let parsed = parse.message
         // BINARY contents are decoded before anything of this message is written: an
         // undecodable part fails the command (RFC 3516 §4.3) and no half-written FETCH
         // response may reach the client.
@@ -301,7 +322,7 @@ final class FetchJob: @unchecked Sendable {
             switch item {
             case .binary(let part, _, _), .binarySize(let part):
                 // A part that does not exist is empty, as for BODY[part].
-                let content = parsed.tree.binaryContent(part, raw) ?? .decoded([])
+                let content = parse.tree.binaryContent(part, raw) ?? .decoded([])
                 if case .unknownEncoding = content { return probe.fileShrank ? .shrunk : .unknownCTE }
                 binaries[index] = content
             default: continue
@@ -314,6 +335,7 @@ final class FetchJob: @unchecked Sendable {
         // Whatever was read while writing (header fields, sections) came from the
         // file too.
         if probe.fileShrank { throw MessageShrank() }
+        noteForListing(parsed, file.record)
         return .written
     }
 
@@ -367,13 +389,15 @@ final class FetchJob: @unchecked Sendable {
         return true
     }
 
-    /// The message's parse: the cached one completed with what this FETCH needs, or a
-    /// fresh parse, stored back in the cache when anything was added.
+    /// The message's parse: the cached one completed with what this FETCH needs (both
+    /// ENVELOPE and BODYSTRUCTURE when they go to the listing cache), or a fresh parse,
+    /// stored back in the cache when anything was added.
     private func parse(
         _ raw: UnsafeRawBufferPointer, probe: ShrinkProbe, cached: ParsedMessage?, uid: StoreUID
-    ) -> ParsedMessage {
-        cache.parse(
-            raw, probe: probe, cached: cached, envelope: plan.needsEnvelope, structure: plan.needsStructure,
-            folder: folder, uidValidity: uidValidity, uid: uid)
+    ) -> ParsedMessageCache.Parsed {
+        let both = listing != nil
+        return cache.parse(
+            raw, probe: probe, cached: cached, envelope: plan.needsEnvelope || both,
+            structure: plan.needsStructure || both, folder: folder, uidValidity: uidValidity, uid: uid)
     }
 }

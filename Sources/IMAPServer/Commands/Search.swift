@@ -40,13 +40,13 @@ extension IMAPSession {
         let channel = writer.channel
         let job = SearchJob(
             evaluator: evaluator, messages: candidates, folder: mailbox.folder, uidValidity: view.uidValidity,
-            cache: context.messageCache, statistics: context.searchStatistics,
+            cache: context.messageCache, listing: context.listingCache, statistics: context.searchStatistics,
             connectionIsGone: { !channel.isActive })
         var matched: [SequenceNumber] = []
         do {
             // In slices on the content pool: a SEARCH of a huge folder takes turns with
             // other users' FETCH steps instead of holding a thread for its whole run.
-            let slice = evaluator.needsContent ? SearchJob.contentSlice : max(1, candidates.count)
+            let slice = job.slice
             var start = 0
             repeat {
                 let range = start..<min(start + slice, candidates.count)
@@ -163,10 +163,39 @@ struct SearchJob: Sendable {
     /// The folder's UIDVALIDITY as the session knows it (part of the cache key).
     let uidValidity: StoreUIDValidity
     let cache: ParsedMessageCache
+    /// Set when the listing cache keeps every text this SEARCH asks about
+    /// (`SearchHeaders.covers`): its entries answer, and what is read from files goes
+    /// back to it.
+    let listing: ListingCache?
     let statistics: SearchStatistics
     let connectionIsGone: @Sendable () -> Bool
     /// Messages whose content one call of `run` reads.
     static let contentSlice = 64
+    /// Messages one call of `run` takes from the listing cache (a read of it, and no
+    /// file when all are there).
+    static let listingSlice = 1024
+
+    init(
+        evaluator: SearchEvaluator, messages: [(sequenceNumber: SequenceNumber, record: MessageRecord)],
+        folder: SharedFolder, uidValidity: StoreUIDValidity, cache: ParsedMessageCache, listing: ListingCache? = nil,
+        statistics: SearchStatistics, connectionIsGone: @escaping @Sendable () -> Bool
+    ) {
+        self.evaluator = evaluator
+        self.messages = messages
+        self.folder = folder
+        self.uidValidity = uidValidity
+        self.cache = cache
+        let covered = evaluator.plan.scopes.allSatisfy { SearchHeaders.covers($0.scope) }
+        self.listing = evaluator.needsContent && covered ? listing : nil
+        self.statistics = statistics
+        self.connectionIsGone = connectionIsGone
+    }
+
+    /// Messages one call of `run` handles.
+    var slice: Int {
+        guard evaluator.needsContent else { return max(1, messages.count) }
+        return listing == nil ? Self.contentSlice : Self.listingSlice
+    }
 
     /// `messages[range]`, with INTERNALDATE and sizes completed when `needsDetails`.
     /// (SortDataJob keeps records and sequence numbers apart and completes its slice
@@ -195,9 +224,17 @@ struct SearchJob: Sendable {
         var matched: [SequenceNumber] = []
         let needsContent = evaluator.needsContent
         let messages = try Self.slice(messages, range, needsDetails: evaluator.needsDetails, folder: folder)
-        for (n, record) in messages {
+        let listed = lookUpListing(messages)
+        var made: [ListingEntry] = []
+        defer { if let listing { listing.store(folder, uidValidity: uidValidity, made) } }
+        for (index, (n, record)) in messages.enumerated() {
             if !needsContent {
                 if evaluator.matches(sequenceNumber: n, record: record, content: nil) { matched.append(n) }
+                continue
+            }
+            if let headers = listed[index]?.searchHeaders {
+                let content = SearchableMessage(headers: headers, plan: evaluator.plan, statistics: statistics)
+                if evaluator.matches(sequenceNumber: n, record: record, content: content) { matched.append(n) }
                 continue
             }
             statistics.beforeRead.withLock { $0 }?.run()
@@ -220,11 +257,34 @@ struct SearchJob: Sendable {
                 let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
                 // A file truncated under the read was read as zeros: treated as a
                 // message that vanished, it matches no content key.
-                guard probe.fileShrank else { return matches }
+                guard probe.fileShrank else {
+                    if listing != nil { made.append(listingEntry(file.record, parsed.tree, raw, over: listed[index])) }
+                    return matches
+                }
                 return evaluator.matches(sequenceNumber: n, record: record, content: nil)
             }
             if hit { matched.append(n) }
         }
         return matched
+    }
+
+    /// The listing cache's entries of `messages` (none when it is not used).
+    private func lookUpListing(_ messages: [(sequenceNumber: SequenceNumber, record: MessageRecord)])
+        -> [ListingEntry?]
+    {
+        guard let listing else { return Array(repeating: nil, count: messages.count) }
+        return listing.lookup(
+            folder, uidValidity: uidValidity, messages: messages.map { ($0.record.uid, $0.record.baseName) },
+            parts: .search)
+    }
+
+    /// The entry to store for a message read from its file: its search texts, with
+    /// what the cache held of it before.
+    private func listingEntry(
+        _ record: MessageRecord, _ tree: MessageTree, _ raw: UnsafeRawBufferPointer, over earlier: ListingEntry?
+    ) -> ListingEntry {
+        var entry = ListingEntry(uid: record.uid.rawValue, nameHash: HeaderCacheFormat.nameHash(record.baseName))
+        entry.searchHeaders = SearchHeaders(tree: tree, raw: raw)
+        return entry.merged(over: earlier)
     }
 }

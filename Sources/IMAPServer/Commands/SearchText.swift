@@ -141,10 +141,14 @@ struct SearchTextPlan: Sendable {
 }
 
 /// One message's searchable text during one SEARCH: decoded, folded and matched
-/// lazily, each at most once.
+/// lazily, each at most once; or, for keys the listing cache covers, its cached texts.
 final class SearchableMessage {
-    private let tree: MessageTree
-    private let raw: UnsafeRawBufferPointer
+    private enum Source {
+        case file(MessageTree, UnsafeRawBufferPointer)
+        /// Only scopes `SearchHeaders.covers` are asked of it (SearchJob checks).
+        case cached(SearchHeaders)
+    }
+    private let source: Source
     private let plan: SearchTextPlan
     private let statistics: SearchStatistics
     private var bodies: [[UInt8]]?
@@ -153,14 +157,26 @@ final class SearchableMessage {
 
     /// `raw` must stay valid while this object is used (the caller's file mapping).
     init(tree: MessageTree, raw: UnsafeRawBufferPointer, plan: SearchTextPlan, statistics: SearchStatistics) {
-        self.tree = tree
-        self.raw = raw
+        source = .file(tree, raw)
         self.plan = plan
         self.statistics = statistics
         found = Array(repeating: nil, count: plan.scopes.count)
     }
 
-    var sentDate: IMAPDate? { tree.sentDate(raw)?.date }
+    /// The texts the listing cache kept of the message.
+    init(headers: SearchHeaders, plan: SearchTextPlan, statistics: SearchStatistics) {
+        source = .cached(headers)
+        self.plan = plan
+        self.statistics = statistics
+        found = Array(repeating: nil, count: plan.scopes.count)
+    }
+
+    var sentDate: IMAPDate? {
+        switch source {
+        case .file(let tree, let raw): return tree.sentDate(raw)?.date
+        case .cached(let headers): return headers.sentDate
+        }
+    }
 
     /// Whether needle `needle` of scope `scope` occurs (an empty needle: whether the
     /// scope has any text at all, RFC 9051 §6.4.4's "HEADER field-name """).
@@ -177,22 +193,26 @@ final class SearchableMessage {
     }
 
     private func haystacks(_ scope: SearchScope) -> [[UInt8]] {
+        guard case .file(let tree, let raw) = source else {
+            guard case .cached(let headers) = source else { return [] }
+            return headers.texts(scope).map(SearchFold.bytes)
+        }
         switch scope {
-        case .text: return headersOfAllParts() + bodyTexts()
-        case .body: return bodyTexts()
+        case .text: return headersOfAllParts(tree, raw) + bodyTexts(tree, raw)
+        case .body: return bodyTexts(tree, raw)
         case .header(let name): return decode { tree.decodedHeaderValues(name, raw) }
         case .address(let name): return decode { tree.decodedAddressValues(name, raw) }
         }
     }
 
-    private func bodyTexts() -> [[UInt8]] {
+    private func bodyTexts(_ tree: MessageTree, _ raw: UnsafeRawBufferPointer) -> [[UInt8]] {
         if let bodies { return bodies }
         let decoded = decode { tree.decodedBodyTexts(raw) }
         bodies = decoded
         return decoded
     }
 
-    private func headersOfAllParts() -> [[UInt8]] {
+    private func headersOfAllParts(_ tree: MessageTree, _ raw: UnsafeRawBufferPointer) -> [[UInt8]] {
         if let partHeaders { return partHeaders }
         let decoded = decode { tree.decodedHeaders(raw).flatMap { [$0.0, $0.1] } }
         partHeaders = decoded

@@ -409,7 +409,7 @@ struct SortDataJob: Sendable {
                 evaluator.needsContent
                 ? SearchableMessage(tree: parsed.tree, raw: raw, plan: evaluator.plan, statistics: statistics) : nil
             let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
-            let headers = parsed.sortHeaders.map(SortFields.all.trim)
+            let headers = parsed.message.sortHeaders.map(SortFields.all.trim)
             guard probe.fileShrank else { return matches ? (headers ?? SortHeaders(), headers) : nil }
             return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? (SortHeaders(), nil) : nil
         }

@@ -12,7 +12,7 @@ enum CacheCost {
     static let entryOverhead = 96
 
     static func of(_ message: ParsedMessage) -> Int {
-        entryOverhead + message.tree.estimatedMemory + (message.envelope.map(of) ?? 0)
+        entryOverhead + (message.tree?.estimatedMemory ?? 0) + (message.envelope.map(of) ?? 0)
             + (message.bodyStructure.map { of($0, depth: 0) } ?? 0) + (message.sortHeaders.map(of) ?? 0)
     }
 

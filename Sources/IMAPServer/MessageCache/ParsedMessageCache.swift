@@ -39,9 +39,10 @@ import MaildirStore
 import Synchronization
 
 /// What was parsed of one message. Envelope and structure are filled in when first
-/// asked for; the tree always.
+/// asked for; the tree whenever the file was parsed (an entry made from the listing
+/// cache has none until a FETCH needs the file).
 struct ParsedMessage: Sendable {
-    var tree: MessageTree
+    var tree: MessageTree?
     var envelope: Envelope?
     /// The BODYSTRUCTURE form (with extension data); BODY is the same value encoded
     /// without it (ResponseEncoder ignores extension data when not extensible).
@@ -145,6 +146,16 @@ final class ParsedMessageCache: Sendable {
         return found
     }
 
+    /// The cached parse of `uid` without counting a hit or a miss or marking it used:
+    /// for looking ahead at messages a FETCH will `lookup` when it reaches them.
+    func peek(_ folder: SharedFolder, uidValidity: StoreUIDValidity, uid: StoreUID) -> ParsedMessage? {
+        guard budget > 0 else { return nil }
+        return shard(folder.directory).state.withLock { state in
+            guard let entries = state.folders[folder.directory], entries.uidValidity == uidValidity else { return nil }
+            return entries.entries[uid.rawValue]?.message
+        }
+    }
+
     /// Counts one MIME parse of a message file (the counter tests rely on).
     func countParse(_ folder: SharedFolder) { shard(folder.directory).state.withLock { $0.statistics.parses += 1 } }
 
@@ -167,37 +178,45 @@ final class ParsedMessageCache: Sendable {
         if mustObserve { observe(folder) }
     }
 
+    /// A parse with its tree, which `ParsedMessage` may lack.
+    struct Parsed {
+        var message: ParsedMessage
+        var tree: MessageTree
+    }
+
     /// The parse of `raw` (the bytes of message `uid`): `cached` completed with the
-    /// envelope and structure when asked for, or a fresh parse (counted); stored back
-    /// when anything was added, unless `probe` says the file shrank under the parse
+    /// tree, envelope and structure when asked for, or a fresh parse (counted); stored
+    /// back when anything was added, unless `probe` says the file shrank under the parse
     /// (a parse of zeros must never be served to anyone).
     func parse(
         _ raw: UnsafeRawBufferPointer, probe: ShrinkProbe, cached: ParsedMessage?, envelope: Bool, structure: Bool,
         sortHeaders: Bool = false, folder: SharedFolder, uidValidity: StoreUIDValidity, uid: StoreUID
-    ) -> ParsedMessage {
-        var parsed: ParsedMessage
+    ) -> Parsed {
+        var parsed = cached ?? ParsedMessage()
         var changed = false
-        if let cached {
-            parsed = cached
+        let tree: MessageTree
+        if let known = parsed.tree {
+            tree = known
         } else {
             countParse(folder)
-            parsed = ParsedMessage(tree: MessageTree.parse(raw))
+            tree = MessageTree.parse(raw)
+            parsed.tree = tree
             changed = true
         }
         if envelope && parsed.envelope == nil {
-            parsed.envelope = parsed.tree.envelope(raw)
+            parsed.envelope = tree.envelope(raw)
             changed = true
         }
         if structure && parsed.bodyStructure == nil {
-            parsed.bodyStructure = parsed.tree.bodyStructure(raw, extensible: true)
+            parsed.bodyStructure = tree.bodyStructure(raw, extensible: true)
             changed = true
         }
         if sortHeaders && parsed.sortHeaders == nil {
-            parsed.sortHeaders = SortFields.all.trim(parsed.tree.sortHeaders(raw))
+            parsed.sortHeaders = SortFields.all.trim(tree.sortHeaders(raw))
             changed = true
         }
         if changed && !probe.fileShrank { store(parsed, folder: folder, uidValidity: uidValidity, uid: uid) }
-        return parsed
+        return Parsed(message: parsed, tree: tree)
     }
 
     /// Drops the entries of expunged messages.

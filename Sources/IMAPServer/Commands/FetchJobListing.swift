@@ -1,0 +1,69 @@
+import IMAPProtocol
+import MaildirStore
+
+// FetchJob and the persistent listing cache (ListingCache): a FETCH whose only
+// file-bound items are ENVELOPE and BODYSTRUCTURE (BODY) looks the next messages up in
+// it, a window at a time, before opening any file; what it parses from files instead
+// goes back to it at the end of each step.
+extension FetchJob {
+    /// Messages looked up in the listing cache at a time (one or two reads of it).
+    static let listingWindow = 256
+
+    /// Looks up the messages from `next` that the parsed-message cache cannot answer.
+    func lookUpListing() {
+        guard let listing else { return }
+        let end = min(messages.count, next + Self.listingWindow)
+        listedUpTo = end
+        listed.removeAll(keepingCapacity: true)
+        let uids = (next..<end).compactMap { index -> StoreUID? in
+            let uid = messages[index].uid
+            guard let cached = cache.peek(folder, uidValidity: uidValidity, uid: uid) else { return uid }
+            return plan.isServed(by: cached) ? nil : uid
+        }
+        guard !uids.isEmpty else { return }
+        let names = folder.baseNames(of: uids)
+        let known = zip(uids, names).compactMap { uid, name in name.map { (uid: uid, baseName: $0) } }
+        var parts: ListingCodec.Parts = []
+        if plan.needsEnvelope { parts.insert(.envelope) }
+        if plan.needsStructure { parts.insert(.structure) }
+        let found = listing.lookup(folder, uidValidity: uidValidity, messages: known, parts: parts)
+        for (message, entry) in zip(known, found) {
+            if let entry { listed[message.uid] = entry }
+        }
+    }
+
+    /// Whether the listing cache answers this FETCH for `uid` (no file to prefetch).
+    func isListed(_ uid: StoreUID) -> Bool {
+        listed[uid]?.serves(envelope: plan.needsEnvelope, structure: plan.needsStructure) == true
+    }
+
+    /// The parse the listing cache answers for `uid`, with what `cached` had; kept in
+    /// the parsed-message cache too, so the next FETCH of it reads nothing.
+    func listedMessage(_ uid: StoreUID, cached: ParsedMessage?) -> ParsedMessage? {
+        guard isListed(uid), let entry = listed[uid] else { return nil }
+        var parsed = cached ?? ParsedMessage()
+        if parsed.envelope == nil { parsed.envelope = entry.envelope }
+        if parsed.bodyStructure == nil { parsed.bodyStructure = entry.bodyStructure }
+        cache.store(parsed, folder: folder, uidValidity: uidValidity, uid: uid)
+        return parsed
+    }
+
+    /// A message parsed from its file: its ENVELOPE and BODYSTRUCTURE go to the
+    /// listing cache, over what the cache held of it.
+    func noteForListing(_ parsed: ParsedMessage, _ record: MessageRecord) {
+        guard listing != nil, let envelope = parsed.envelope, let structure = parsed.bodyStructure else { return }
+        let entry = ListingEntry(
+            uid: record.uid.rawValue, nameHash: HeaderCacheFormat.nameHash(record.baseName), envelope: envelope,
+            bodyStructure: structure)
+        let earlier = listed[record.uid]
+        guard !entry.isCovered(by: earlier) else { return }
+        listingMade.append(entry.merged(over: earlier))
+    }
+
+    /// Stores what this step parsed.
+    func storeListing() {
+        guard let listing, !listingMade.isEmpty else { return }
+        listing.store(folder, uidValidity: uidValidity, listingMade)
+        listingMade.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,190 @@
+// The byte format of the listing cache's two files (MAILDIR-FORMATS.md), pure:
+//
+// `imapd-cache.listing`, appended to, read by offset:
+//
+//     file    = header frame*
+//     header  = magic "imapdCL\1" version (u32) UIDVALIDITY (u32) generation (u64)   24 bytes
+//     frame   = length (u32) crc32 (u32) entry                                  length = entry bytes
+//
+// One frame per message (ListingCodec), so a frame read alone by its offset is checked
+// alone: its CRC, then its UID and name hash against the message asked for. The same
+// UID may have several frames (the last one written wins). The generation is random,
+// new with each file, so offsets saved for one file are never used in another.
+//
+// `imapd-cache.listing-offsets`, rewritten whole (tmp + rename):
+//
+//     header  = magic "imapdCO\1" version (u32) UIDVALIDITY (u32) generation (u64)
+//               covered (u64) frames (u32) count (u32) crc32 (u32)               44 bytes
+//     body    = count × (uid − previous uid (varint), offset − previous offset (zigzag varint))
+//
+// The CRC covers the header's first 40 bytes and the body: a damaged `covered` would
+// send the tail scan into the middle of a frame.
+//
+// It says where each UID's last frame is among the first `covered` bytes of the listing
+// file of that generation (which held `frames` frames). Frames after `covered` (appended
+// since the save, or by a process killed before saving) are found by reading the tail.
+import MaildirStore
+
+enum ListingFormat {
+    static let dataMagic = Array("imapdCL\u{1}".utf8)
+    static let offsetsMagic = Array("imapdCO\u{1}".utf8)
+    static let version: UInt32 = 1
+    static let headerSize = 24
+    static let frameHeaderSize = 8
+    static let offsetsHeaderSize = 44
+    /// An entry larger than this is not cached (a message of thousands of parts is
+    /// parsed again instead), and a larger length field is damage.
+    static let maxEntryBytes = 1024 * 1024
+
+    struct Header: Equatable {
+        var uidValidity: UInt32
+        var generation: UInt64
+    }
+
+    // MARK: The listing file
+
+    static func header(_ header: Header) -> [UInt8] {
+        var bytes = dataMagic
+        append32(&bytes, version)
+        append32(&bytes, header.uidValidity)
+        append64(&bytes, header.generation)
+        return bytes
+    }
+
+    static func decodeHeader(_ bytes: UnsafeRawBufferPointer) -> Header? {
+        guard bytes.count >= headerSize, bytes.prefix(8).elementsEqual(dataMagic), read32(bytes, 8) == version
+        else { return nil }
+        return Header(uidValidity: read32(bytes, 12), generation: read64(bytes, 16))
+    }
+
+    /// A frame of `entry`; nil when the entry is over `maxEntryBytes`.
+    static func frame(_ entry: ListingEntry, into bytes: inout [UInt8]) -> Bool {
+        var payload: [UInt8] = []
+        ListingCodec.encode(entry, into: &payload)
+        guard payload.count <= maxEntryBytes else { return false }
+        append32(&bytes, UInt32(payload.count))
+        append32(&bytes, CRC32.of(payload[...]))
+        bytes += payload
+        return true
+    }
+
+    /// The entry bytes of the frame at the start of `bytes`, and the frame's whole
+    /// length; nil when it is incomplete, damaged or too long.
+    static func frame(at bytes: UnsafeRawBufferPointer) -> (entry: UnsafeRawBufferPointer, length: Int)? {
+        guard bytes.count >= frameHeaderSize else { return nil }
+        let length = Int(read32(bytes, 0))
+        guard length >= 9, length <= maxEntryBytes, length <= bytes.count - frameHeaderSize else { return nil }
+        let entry = UnsafeRawBufferPointer(rebasing: bytes[frameHeaderSize..<frameHeaderSize + length])
+        guard CRC32.of(entry) == read32(bytes, 4) else { return nil }
+        return (entry, frameHeaderSize + length)
+    }
+
+    /// The length field of the frame starting `bytes`, when plausible (for reading a
+    /// frame whose first bytes came short).
+    static func frameLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        let length = Int(read32(bytes, 0))
+        guard length >= 9, length <= maxEntryBytes else { return nil }
+        return frameHeaderSize + length
+    }
+
+    // MARK: The offsets file
+
+    struct Offsets: Equatable {
+        var header: Header
+        /// Bytes of the listing file the offsets describe (frames before it).
+        var covered: Int
+        /// Frames in those bytes (stale ones included: compaction counts them).
+        var frames: Int
+        var uids: [UInt32]
+        var offsets: [UInt32]
+    }
+
+    static func encode(_ o: Offsets) -> [UInt8] {
+        var body: [UInt8] = []
+        body.reserveCapacity(o.uids.count * 4)
+        var previousUID: UInt32 = 0
+        var previousOffset: Int64 = 0
+        for (uid, offset) in zip(o.uids, o.offsets) {
+            Varint.append(UInt64(uid - previousUID), to: &body)
+            let delta = Int64(offset) - previousOffset
+            Varint.append(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)), to: &body)
+            previousUID = uid
+            previousOffset = Int64(offset)
+        }
+        var bytes = offsetsMagic
+        append32(&bytes, version)
+        append32(&bytes, o.header.uidValidity)
+        append64(&bytes, o.header.generation)
+        append64(&bytes, UInt64(o.covered))
+        append32(&bytes, UInt32(o.frames))
+        append32(&bytes, UInt32(o.uids.count))
+        append32(&bytes, CRC32.of((bytes + body)[...]))
+        return bytes + body
+    }
+
+    /// nil when the file is not ours, torn or damaged (its CRC), or its UIDs do not
+    /// ascend.
+    static func decodeOffsets(_ bytes: UnsafeRawBufferPointer) -> Offsets? {
+        guard bytes.count >= offsetsHeaderSize, bytes.prefix(8).elementsEqual(offsetsMagic),
+            read32(bytes, 8) == version
+        else { return nil }
+        let body = UnsafeRawBufferPointer(rebasing: bytes[offsetsHeaderSize...])
+        let count = Int(read32(bytes, 36))
+        // Two bytes at least per pair: a larger count is damage.
+        var checked = Array(bytes[0..<40])
+        checked += body
+        guard CRC32.of(checked[...]) == read32(bytes, 40), count <= body.count / 2 else { return nil }
+        var o = Offsets(
+            header: Header(uidValidity: read32(bytes, 12), generation: read64(bytes, 16)),
+            covered: Int(clamping: read64(bytes, 24)), frames: Int(read32(bytes, 32)), uids: [], offsets: [])
+        o.uids.reserveCapacity(count)
+        o.offsets.reserveCapacity(count)
+        var position = 0
+        var uid: UInt64 = 0
+        var offset: Int64 = 0
+        for index in 0..<count {
+            guard let du = varint(body, &position), let dz = varint(body, &position) else { return nil }
+            uid += du
+            offset += Int64(bitPattern: (dz >> 1) ^ (0 &- (dz & 1)))
+            guard uid <= UInt64(UInt32.max), du > 0 || index == 0, offset >= Int64(headerSize),
+                offset <= Int64(UInt32.max)
+            else { return nil }
+            o.uids.append(UInt32(uid))
+            o.offsets.append(UInt32(offset))
+        }
+        guard position == body.count else { return nil }
+        return o
+    }
+
+    // MARK: Integers
+
+    private static func varint(_ bytes: UnsafeRawBufferPointer, _ position: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while position < bytes.count, shift < 63 {
+            let byte = bytes[position]
+            position += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+        return nil
+    }
+
+    static func append32(_ bytes: inout [UInt8], _ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+    }
+
+    static func append64(_ bytes: inout [UInt8], _ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+    }
+
+    static func read32(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt32 {
+        bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian
+    }
+
+    static func read64(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt64 {
+        bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian
+    }
+}

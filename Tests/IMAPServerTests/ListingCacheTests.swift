@@ -1,0 +1,292 @@
+import Foundation
+import Logging
+import MaildirStore
+import XCTest
+
+@testable import IMAPServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The persistent listing cache (ListingCache/) end to end: after a restart, ENVELOPE
+/// and BODYSTRUCTURE listings and SEARCH on the cached header fields open no message
+/// file, and whatever happened to the spool or the cache files meanwhile, the answers
+/// are those of a server without any cache file.
+final class ListingCacheTests: XCTestCase {
+    static let fetches = [
+        "UID FETCH 1:* (ENVELOPE BODYSTRUCTURE)", "UID FETCH 1:* (BODY)", "UID FETCH 1:* (UID ENVELOPE)",
+    ]
+    static let searches = [
+        "UID SEARCH FROM s3", "UID SEARCH SUBJECT \"topic 1\"", "UID SEARCH OR TO r1 CC c2",
+        "UID SEARCH SENTSINCE 10-Feb-2023 NOT BCC hidden", "UID SEARCH HEADER Message-ID m7@",
+        "UID SEARCH FROM \"Zoë\"", "UID SEARCH SUBJECT \"café\"",
+    ]
+    static let commands = fetches + searches
+
+    /// Message `index`: every third multipart with an attachment, every fifth without
+    /// Date:, encoded words in some names and subjects.
+    static func message(_ index: Int) -> String {
+        let name = index % 4 == 0 ? "=?utf-8?q?Zo=C3=AB_\(index % 7)?=" : "Sender \(index % 7)"
+        var text = "From: \"\(name)\" <s\(index % 7)@example.org>\nTo: r\(index % 4)@example.org\n"
+        if index % 3 == 0 { text += "Cc: c\(index % 5)@example.org\nBcc: hidden@example.org\n" }
+        let subject = index % 6 == 1 ? "=?iso-8859-1?q?caf=E9?= \(index / 3)" : "topic \(index / 3)"
+        text += "Subject: \(subject)\n"
+        if index % 5 != 0 { text += "Date: Mon, \(1 + index % 27) Feb 2023 10:\(10 + index % 40):00 +0000\n" }
+        text += "Message-ID: <m\(index)@example.org>\n"
+        guard index % 3 == 0 else { return text + "\nbody \(index)\n" }
+        return text + """
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="b\(index)"
+
+            --b\(index)
+            Content-Type: text/plain; charset=utf-8
+
+            body \(index)
+            --b\(index)
+            Content-Type: application/pdf; name="f\(index).pdf"
+            Content-Disposition: attachment; filename="f\(index).pdf"
+            Content-Transfer-Encoding: base64
+
+            JVBERi0xLjQK
+            --b\(index)--
+
+            """
+    }
+
+    func deliver(_ server: RunningServer, _ range: Range<Int>) throws {
+        for index in range {
+            try server.maildir.deliver(
+                "alice", name: "1700000\(100 + index).M\(index)P1.host:2,", into: "cur", body: Self.message(index),
+                mtime: TimeInterval(1_600_000_000 + index))
+        }
+    }
+
+    /// Another server on the same spool, as after a restart of the first (stopped).
+    func restart(_ first: RunningServer, cache: Bool = true) async throws -> (server: IMAPServer, port: Int) {
+        await first.stop()
+        var config = ServerConfiguration(root: first.maildir.root, passwdFile: first.passwdPath)
+        config.listen = [ListenAddress(host: "127.0.0.1", port: 0)]
+        config.serverName = "test"
+        config.headerCache = cache
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .error
+        let server = try IMAPServer(configuration: config, logger: quiet)
+        let port = try await server.start().first?.port ?? 0
+        addTeardownBlock { await server.shutdown() }
+        return (server, port)
+    }
+
+    func answers(port: Int, _ commands: [String] = ListingCacheTests.commands) throws -> [[String]] {
+        let client = try TestClient(port: port)
+        try client.login()
+        XCTAssertTrue(try client.command("EXAMINE INBOX").ok)
+        return try commands.map { command in
+            let reply = try client.command(command)
+            XCTAssertTrue(reply.ok, "\(command): \(reply.tagged)")
+            return reply.untagged
+        }
+    }
+
+    /// Files parsed for FETCH and read for SEARCH.
+    func filesRead(_ server: IMAPServer) -> Int {
+        server.context.messageCache.statistics.parses
+            + server.context.searchStatistics.messagesRead.load(ordering: .relaxed)
+    }
+
+    var inbox: (RunningServer) -> String { { $0.maildir.root + "/alice" } }
+
+    /// The answers a server without cache files gives for the spool as it is now.
+    func truth(_ first: RunningServer) async throws -> [[String]] {
+        let (reference, port) = try await restart(first, cache: false)
+        let found = try answers(port: port)
+        await reference.shutdown()
+        return found
+    }
+
+    func testRestartAnswersListingsAndHeaderSearchesFromTheCache() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<40)
+        let before = try answers(port: first.port)
+        XCTAssertTrue(before[3].first?.hasPrefix("* SEARCH 4 ") == true, "\(before[3])")
+        XCTAssertTrue(before.contains { $0.first?.contains("Zo=C3=AB") == true })
+        XCTAssertEqual(before[7].first, "* SEARCH 8", "\(before[7])")
+        XCTAssertTrue(before[9].first?.hasPrefix("* SEARCH 2 8 ") == true, "\(before[9])")
+        let listing = inbox(first) + "/" + HeaderCacheNames.listing
+        XCTAssertTrue(FileManager.default.fileExists(atPath: listing))
+        let (second, port) = try await restart(first)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: inbox(first) + "/" + HeaderCacheNames.listingOffsets))
+        XCTAssertEqual(try answers(port: port), before)
+        XCTAssertEqual(filesRead(second), 0)
+        let cache = try XCTUnwrap(second.context.listingCache)
+        XCTAssertEqual(cache.misses.load(ordering: .relaxed), 0)
+        XCTAssertGreaterThan(cache.hits.load(ordering: .relaxed), 0)
+        await second.shutdown()
+        let reference = try await truth(first)
+        XCTAssertEqual(before, reference)
+    }
+
+    /// A SEARCH of a key the cache does not keep (BODY, other header fields) reads
+    /// the files, and still gives the same answer.
+    func testKeysTheCacheDoesNotKeepReadTheFiles() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<12)
+        let commands = ["UID SEARCH BODY \"body 3\"", "UID SEARCH FROM s3 HEADER MIME-Version 1.0"]
+        let before = try answers(port: first.port, Self.commands + commands)
+        let (second, port) = try await restart(first)
+        XCTAssertEqual(try answers(port: port, Self.commands), Array(before.prefix(Self.commands.count)))
+        XCTAssertEqual(filesRead(second), 0)
+        XCTAssertEqual(try answers(port: port, commands), Array(before.suffix(commands.count)))
+        // The BODY search parses each file once (the cache gave no tree) and reads it;
+        // the second only reads.
+        XCTAssertEqual(filesRead(second), 36)
+    }
+
+    /// Added, expunged and re-named messages while the server was down (the uidlist
+    /// edited so a UID names another file); then the uidlist removed (a new
+    /// UIDVALIDITY: the file is started again).
+    func testChangesWhileTheServerWasDownAreSeen() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<30)
+        _ = try answers(port: first.port)
+        await first.stop()
+        let cur = inbox(first) + "/cur/"
+        try FileManager.default.removeItem(atPath: cur + "1700000105.M5P1.host:2,")
+        // UID 8 now names another file with another text.
+        let uidlist = inbox(first) + "/dovecot-uidlist"
+        let list = try String(contentsOfFile: uidlist, encoding: .utf8)
+        XCTAssertTrue(list.contains("1700000107.M7P1.host"))
+        try list.replacingOccurrences(of: "1700000107.M7P1.host", with: "1700000999.M7edit.host")
+            .write(toFile: uidlist, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: cur + "1700000107.M7P1.host:2,")
+        try first.maildir.deliver(
+            "alice", name: "1700000999.M7edit.host:2,", into: "cur",
+            body: Self.message(7).replacingOccurrences(of: "Sender 0", with: "Aardvark s3"), mtime: 1_600_000_100)
+        try deliver(first, 30..<33)
+        let (second, port) = try await restart(first)
+        let after = try answers(port: port)
+        // The replaced message and the three new ones, each parsed once and read once
+        // by the first SEARCH that needs it.
+        XCTAssertEqual(filesRead(second), 8)
+        await second.shutdown()
+        let afterTruth = try await truth(first)
+        XCTAssertEqual(after, afterTruth)
+        XCTAssertTrue(after[3].first?.contains(" 8 ") == true, "\(after[3])")
+
+        try FileManager.default.removeItem(atPath: uidlist)
+        let (third, thirdPort) = try await restart(first)
+        let thirdAnswers = try answers(port: thirdPort)
+        XCTAssertEqual(filesRead(third), 2 * 32)
+        await third.shutdown()
+        let thirdTruth = try await truth(first)
+        XCTAssertEqual(thirdAnswers, thirdTruth)
+    }
+
+    /// The offsets of each frame in the listing file, walking the length fields.
+    func frameOffsets(_ bytes: [UInt8]) -> [Int] {
+        var offsets: [Int] = []
+        var offset = ListingFormat.headerSize
+        while offset + 4 <= bytes.count {
+            offsets.append(offset)
+            let length = bytes[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
+            offset += ListingFormat.frameHeaderSize + length
+        }
+        return offsets
+    }
+
+    /// A byte flipped in a frame in the middle and a torn tail, the offsets file gone:
+    /// the frames from the damaged one on are misses, read again from the files and
+    /// appended after the file was cut there; the answers stay the Maildir's.
+    func testTornAndCorruptListingFileGivesTheMaildirsAnswers() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<25)
+        let expected = try answers(port: first.port)
+        await first.stop()
+        let listing = inbox(first) + "/" + HeaderCacheNames.listing
+        try FileManager.default.removeItem(atPath: inbox(first) + "/" + HeaderCacheNames.listingOffsets)
+        var bytes = Array(try XCTUnwrap(FileManager.default.contents(atPath: listing)))
+        let frames = frameOffsets(bytes)
+        // 25 frames from the first FETCH, 25 completed by the first SEARCH.
+        XCTAssertEqual(frames.count, 50)
+        bytes[frames[40] + ListingFormat.frameHeaderSize + 12] ^= 0x40
+        try Data(bytes.dropLast(9)).write(to: URL(fileURLWithPath: listing))
+
+        let (second, port) = try await restart(first)
+        XCTAssertEqual(try answers(port: port), expected)
+        // Messages 16…25 lost their SEARCH texts, and the last its ENVELOPE too.
+        XCTAssertGreaterThan(filesRead(second), 0)
+        await second.shutdown()
+        let uidValidity = try XCTUnwrap(bytes.withUnsafeBytes { ListingFormat.decodeHeader($0) }).uidValidity
+        let loaded = ListingFile(directory: inbox(first), maxBytes: 1 << 30).load(uidValidity: uidValidity)
+        XCTAssertEqual(loaded.known, loaded.mark)
+        XCTAssertEqual(loaded.offsets.count, 25)
+        let (third, thirdPort) = try await restart(first)
+        XCTAssertEqual(try answers(port: thirdPort), expected)
+        XCTAssertEqual(filesRead(third), 0)
+    }
+
+    /// Offsets that lead to other messages' frames (under a valid CRC): every lookup
+    /// is a miss, and the messages are read from their files.
+    func testWrongOffsetsAreMisses() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<12)
+        let expected = try answers(port: first.port)
+        await first.stop()
+        let offsets = inbox(first) + "/" + HeaderCacheNames.listingOffsets
+        var saved = try XCTUnwrap(
+            FileManager.default.contents(atPath: offsets).flatMap { data in
+                Array(data).withUnsafeBytes { ListingFormat.decodeOffsets($0) }
+            })
+        XCTAssertEqual(saved.uids, Array(1...12))
+        for index in stride(from: 0, to: 12, by: 2) { saved.offsets.swapAt(index, index + 1) }
+        try Data(ListingFormat.encode(saved)).write(to: URL(fileURLWithPath: offsets))
+        let (second, port) = try await restart(first)
+        XCTAssertEqual(try answers(port: port), expected)
+        // Each message parsed once for FETCH and read once for SEARCH.
+        XCTAssertEqual(filesRead(second), 24)
+        // The FETCH's twelve lookups missed; the SEARCH found the entries the FETCH
+        // wrote, without texts.
+        let cache = try XCTUnwrap(second.context.listingCache)
+        XCTAssertEqual(cache.misses.load(ordering: .relaxed), 12)
+    }
+
+    func testPlantedSymlinkAndFIFOAreIgnored() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<10)
+        let target = first.maildir.root + "/elsewhere"
+        XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: Data("precious".utf8)))
+        XCTAssertEqual(symlink(target, inbox(first) + "/" + HeaderCacheNames.listing), 0)
+        XCTAssertEqual(mkfifo(inbox(first) + "/" + HeaderCacheNames.listingOffsets, 0o600), 0)
+        let expected = try answers(port: first.port)
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "precious")
+        let reference = try await truth(first)
+        XCTAssertEqual(expected, reference)
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "precious")
+    }
+
+    /// More frames than 2 × messages + 1024: the next append rewrites the file with
+    /// the folder's messages only.
+    func testExpungedEntriesAreDroppedByCompaction() async throws {
+        let server = try await startServer()
+        try deliver(server, 0..<1100)
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        XCTAssertTrue(try client.command("UID FETCH 1:* (ENVELOPE)").ok)
+        let cache = try XCTUnwrap(server.server.context.listingCache)
+        XCTAssertEqual(cache.compactions.load(ordering: .relaxed), 0)
+        XCTAssertTrue(try client.command("STORE 11:* +FLAGS.SILENT (\\Deleted)").ok)
+        XCTAssertTrue(try client.command("EXPUNGE").ok)
+        try deliver(server, 1100..<1101)
+        XCTAssertTrue(try client.command("NOOP").ok)
+        let fetched = try client.command("UID FETCH 1:* (ENVELOPE)")
+        XCTAssertEqual(fetched.untagged.filter { $0.contains("ENVELOPE") }.count, 11)
+        XCTAssertEqual(cache.compactions.load(ordering: .relaxed), 1)
+        let bytes = Array(
+            try XCTUnwrap(FileManager.default.contents(atPath: inbox(server) + "/" + HeaderCacheNames.listing)))
+        let uidValidity = try XCTUnwrap(bytes.withUnsafeBytes { ListingFormat.decodeHeader($0) }).uidValidity
+        let loaded = ListingFile(directory: inbox(server), maxBytes: 1 << 30).load(uidValidity: uidValidity)
+        XCTAssertEqual(loaded.frames, 11)
+        XCTAssertEqual(loaded.saved, loaded.end)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import IMAPProtocol
+import MailMessage
+import MaildirStore
+import XCTest
+
+@testable import IMAPServer
+
+/// The listing cache's byte formats (ListingCodec, ListingFormat): every message of the
+/// golden corpus reads back as it was parsed, partial reads give the parts asked for,
+/// and damaged bytes decode to nil, never to a crash.
+final class ListingCodecTests: XCTestCase {
+    static func corpus() throws -> [(name: String, bytes: [UInt8])] {
+        let directory = GoldenTests.golden.appendingPathComponent("corpus")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        return try names.map { ($0, Array(try Data(contentsOf: directory.appendingPathComponent($0)))) }
+    }
+
+    /// What FETCH and SEARCH would cache of `bytes`.
+    static func entry(_ bytes: [UInt8], uid: UInt32) -> ListingEntry {
+        bytes.withUnsafeBytes { raw in
+            let tree = MessageTree.parse(raw)
+            return ListingEntry(
+                uid: uid, nameHash: uid &* 2_654_435_761, envelope: tree.envelope(raw),
+                bodyStructure: tree.bodyStructure(raw, extensible: true),
+                searchHeaders: SearchHeaders(tree: tree, raw: raw))
+        }
+    }
+
+    static func encoded(_ entry: ListingEntry) -> [UInt8] {
+        var bytes: [UInt8] = []
+        ListingCodec.encode(entry, into: &bytes)
+        return bytes
+    }
+
+    static func decode(_ bytes: [UInt8], _ parts: ListingCodec.Parts = .all) -> ListingEntry? {
+        bytes.withUnsafeBytes { ListingCodec.decode($0, wanted: parts) }
+    }
+
+    func testCorpusRoundTrips() throws {
+        let corpus = try Self.corpus()
+        XCTAssertGreaterThanOrEqual(corpus.count, GoldenTests.minimumMessages)
+        for (index, message) in corpus.enumerated() {
+            let entry = Self.entry(message.bytes, uid: UInt32(index + 1))
+            let bytes = Self.encoded(entry)
+            XCTAssertEqual(Self.decode(bytes), entry, message.name)
+            // What a SEARCH reads: the texts only.
+            let search = try XCTUnwrap(Self.decode(bytes, .search), message.name)
+            XCTAssertEqual(search.searchHeaders, entry.searchHeaders, message.name)
+            XCTAssertNil(search.envelope, message.name)
+            XCTAssertNil(search.bodyStructure, message.name)
+            // What a FETCH (ENVELOPE BODYSTRUCTURE) reads; and ENVELOPE or BODY alone.
+            let listing = try XCTUnwrap(Self.decode(bytes, .listing), message.name)
+            XCTAssertEqual(listing.envelope, entry.envelope, message.name)
+            XCTAssertEqual(listing.bodyStructure, entry.bodyStructure, message.name)
+            XCTAssertNil(listing.searchHeaders, message.name)
+            XCTAssertEqual(Self.decode(bytes, .envelope)?.envelope, entry.envelope, message.name)
+            XCTAssertEqual(Self.decode(bytes, .structure)?.bodyStructure, entry.bodyStructure, message.name)
+        }
+    }
+
+    /// An entry without a part asked for comes back whole, so what is stored over it
+    /// keeps what it had (ListingEntry.merged).
+    func testMissingPartGivesTheWholeEntryToMergeOver() throws {
+        let message = try XCTUnwrap(Self.corpus().first { $0.name.hasPrefix("08") })
+        let full = Self.entry(message.bytes, uid: 7)
+        var listingOnly = full
+        listingOnly.searchHeaders = nil
+        let read = try XCTUnwrap(Self.decode(Self.encoded(listingOnly), .search))
+        XCTAssertEqual(read, listingOnly)
+        var searchOnly = ListingEntry(uid: 7, nameHash: full.nameHash)
+        searchOnly.searchHeaders = full.searchHeaders
+        XCTAssertFalse(searchOnly.isCovered(by: read))
+        XCTAssertEqual(searchOnly.merged(over: read), full)
+        XCTAssertTrue(searchOnly.isCovered(by: full))
+        // Another file's entry (another name hash) gives nothing to the new one.
+        var other = read
+        other.nameHash &+= 1
+        XCTAssertEqual(searchOnly.merged(over: other), searchOnly)
+        XCTAssertFalse(searchOnly.isCovered(by: other))
+    }
+
+    func testEveryStrictPrefixIsRefused() throws {
+        for message in try Self.corpus().prefix(12) {
+            let bytes = Self.encoded(Self.entry(message.bytes, uid: 3))
+            for length in 0..<bytes.count {
+                XCTAssertNil(Self.decode(Array(bytes[0..<length])), "\(message.name) cut at \(length)")
+            }
+        }
+    }
+
+    /// Flipped bytes (past the frame's CRC, as if it matched by chance) and absurd
+    /// counts decode to something or nil, and never crash or allocate a huge array.
+    func testDamagedBytesNeverCrash() throws {
+        var rng = SystemRandomNumberGenerator()
+        var refused = 0
+        for message in try Self.corpus() {
+            let bytes = Self.encoded(Self.entry(message.bytes, uid: 5))
+            for _ in 0..<200 {
+                var damaged = bytes
+                for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                    damaged[Int.random(in: 8..<damaged.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
+                }
+                if Self.decode(damaged) == nil { refused += 1 }
+                _ = Self.decode(damaged, .search)
+                _ = Self.decode(damaged, .listing)
+            }
+        }
+        XCTAssertGreaterThan(refused, 0)
+        // A count of 2^40 addresses, and a nesting deeper than any parse makes.
+        var huge: [UInt8] = [1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0]
+        Varint.append(1 << 40, to: &huge)
+        XCTAssertNil(Self.decode(huge))
+        var deep: [UInt8] = [1, 0, 0, 0, 2, 0, 0, 0, 2]
+        // Each level a multipart (1) of one part (1).
+        deep += [UInt8](repeating: 1, count: 2 * (ListingCodec.maxDepth + 10))
+        XCTAssertNil(Self.decode(deep))
+    }
+
+    func testFramesAreCheckedAlone() throws {
+        let message = try XCTUnwrap(Self.corpus().first)
+        let entry = Self.entry(message.bytes, uid: 11)
+        var bytes: [UInt8] = []
+        XCTAssertTrue(ListingFormat.frame(entry, into: &bytes))
+        bytes.withUnsafeBytes { raw in
+            let frame = ListingFormat.frame(at: raw)
+            XCTAssertEqual(frame?.length, raw.count)
+            XCTAssertEqual(frame.flatMap { ListingCodec.decode($0.entry) }, entry)
+            // Cut short, or a byte changed: the CRC refuses it.
+            XCTAssertNil(ListingFormat.frame(at: UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count - 1)])))
+        }
+        for index in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 97)) {
+            var damaged = bytes
+            damaged[index] ^= 0x20
+            damaged.withUnsafeBytes { XCTAssertNil(ListingFormat.frame(at: $0), "byte \(index)") }
+        }
+    }
+
+    func testOffsetsRoundTripAndEveryFlippedByteIsRefused() throws {
+        var uids: [UInt32] = []
+        var offsets: [UInt32] = []
+        var uid: UInt32 = 0
+        for _ in 0..<500 {
+            uid += UInt32.random(in: 1...40)
+            uids.append(uid)
+            offsets.append(UInt32.random(in: UInt32(ListingFormat.headerSize)...UInt32.max))
+        }
+        let saved = ListingFormat.Offsets(
+            header: ListingFormat.Header(uidValidity: 42, generation: 0xFEED_F00D_1234_5678), covered: 123_456,
+            frames: 777, uids: uids, offsets: offsets)
+        let bytes = ListingFormat.encode(saved)
+        XCTAssertEqual(bytes.withUnsafeBytes { ListingFormat.decodeOffsets($0) }, saved)
+        for index in bytes.indices {
+            var damaged = bytes
+            damaged[index] ^= 0x01
+            XCTAssertNil(damaged.withUnsafeBytes { ListingFormat.decodeOffsets($0) }, "byte \(index)")
+        }
+        XCTAssertNil(Array(bytes.dropLast()).withUnsafeBytes { ListingFormat.decodeOffsets($0) })
+    }
+}
