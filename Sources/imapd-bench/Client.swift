@@ -90,7 +90,7 @@ struct IMAPClient {
             protocolErrors.append(response.excerpt)
         } else if let value = response.responseCode("UIDNEXT") {
             uidNext = value
-        } else if response.isUntagged("SORT") || response.isUntagged("THREAD") {
+        } else if response.isUntagged("SORT") || response.isUntagged("THREAD") || response.isUntagged("SEARCH") {
             listed = response.numberCount
         }
     }

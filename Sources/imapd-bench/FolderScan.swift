@@ -1,7 +1,8 @@
 // `imapd-bench folder`: scenario (b), a webmail opening one large folder. Each session
 // logs in, SELECTs the folder, then runs the listed commands in order, each timed:
 // `UID FETCH 1:* (FLAGS)`, `UID SORT (REVERSE DATE) UTF-8 ALL`, `UID THREAD REFERENCES
-// UTF-8 ALL`, and an ENVELOPE fetch of the newest page. compare.sh decides what state
+// UTF-8 ALL`, an ENVELOPE fetch of the newest page, and a SEARCH on a header field
+// (`UID SEARCH FROM "dubois"`). compare.sh decides what state
 // the server is in (first-ever, cold, warm) and passes it as --phase, the label of the
 // figures; this command only measures over a real socket and checks every answer
 // covered the whole folder.
@@ -10,13 +11,14 @@ import NIOPosix
 
 /// A command of scenario (b) after SELECT.
 enum FolderOperation: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case flags, sort, thread, envelope
+    case flags, sort, thread, envelope, search
 }
 
 struct FolderScan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "folder",
-        abstract: "Time SELECT, UID FETCH 1:* (FLAGS), UID SORT, UID THREAD and an ENVELOPE page on a large folder (b)."
+        abstract:
+            "Time SELECT, UID FETCH 1:* (FLAGS), UID SORT, UID THREAD, an ENVELOPE page and a header SEARCH on a large folder (b)."
     )
 
     @OptionGroup var options: RunOptions
@@ -34,6 +36,8 @@ struct FolderScan: AsyncParsableCommand {
     @Option(help: "The SORT command.") var sort = "UID SORT (REVERSE DATE) UTF-8 ALL"
     @Option(help: "The THREAD command.") var thread = "UID THREAD REFERENCES UTF-8 ALL"
     @Option(help: "Messages of the ENVELOPE page, the newest UIDs.") var page = 50
+    /// One sender in six of the generated spool (MessageFactory.names).
+    @Option(help: "The header SEARCH.") var search = "UID SEARCH FROM \"dubois\""
 
     /// The metric names, "<phase> <what>", in the order they are reported.
     func name(_ what: String) -> String { phase + " " + what }
@@ -44,6 +48,7 @@ struct FolderScan: AsyncParsableCommand {
         case .sort: return "UID SORT"
         case .thread: return "UID THREAD"
         case .envelope: return "UID FETCH \(page) (ENVELOPE)"
+        case .search: return "UID SEARCH FROM"
         }
     }
 
@@ -101,6 +106,7 @@ struct FolderScan: AsyncParsableCommand {
             // The newest UIDs: the UIDNEXT of SELECT minus the page. A generated folder
             // has UIDs 1…n without gaps, so this is the newest `page` messages.
             case .envelope: command = "UID FETCH \(max(1, client.uidNext - page)):* (ENVELOPE)"
+            case .search: command = search
             }
             client.listed = 0
             let start = now()
@@ -113,6 +119,8 @@ struct FolderScan: AsyncParsableCommand {
             case .flags: (got, wanted) = (answer.untaggedCount, exists)
             case .sort, .thread: (got, wanted) = (client.listed, exists)
             case .envelope: (got, wanted) = (answer.untaggedCount, min(page, exists))
+            // A sixth of the generated senders; anything much less is a wrong answer.
+            case .search: (got, wanted) = (client.listed, exists / 7)
             }
             if got < wanted { problems.append("\(command): \(got) messages answered of \(wanted)") }
         }

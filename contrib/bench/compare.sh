@@ -13,9 +13,10 @@
 #       client on a fixed schedule, latency from the scheduled start: latency at equal load)
 #   (b) a 100,000-message folder opened as a webmail does: SELECT + UID FETCH 1:* (FLAGS),
 #       UID SORT (REVERSE DATE), UID THREAD REFERENCES, UID FETCH of the newest 50
-#       (ENVELOPE); first-ever (no index of either server), cold (both restarted, page
-#       cache dropped, each server's own index from the first-ever run kept) and warm (new
-#       sessions on the running server); and each server's index bytes per message
+#       (ENVELOPE), UID SEARCH FROM "dubois"; first-ever (no index of either server),
+#       cold (both restarted, page cache dropped, each server's own index from the
+#       first-ever run kept) and warm (new sessions on the running server); and each
+#       server's index bytes per message
 #   (c) idle sessions: memory per session
 #   (d) delivery -> EXISTS latency under IDLE     (e) FETCH BODY[] and APPEND of 50 MB
 #   (f) slow readers: another user's LOGIN+SELECT+FETCH time while 0, 8 and 64 connections
@@ -248,13 +249,13 @@ EOF
 
 # --- (b) large folder: first-ever, cold and warm, each server alone on the machine -------
 # Per round and server: a fresh copy (no index of any server) opened in one session:
-# SELECT, the FLAGS listing, SORT, THREAD, the newest ENVELOPE page ("first-ever"; each
-# command after the first profits from what the earlier ones read, as in a webmail). Then
-# for each command on its own, a restart of the server and a dropped page cache, one
-# session: SELECT and that command ("cold": the server's own on-disk index kept). Then
-# new sessions on the running server ("warm": median of BENCH_WARM_SESSIONS after one
-# uncounted warm-up). Last, the index sizes.
-FOLDER_OPERATIONS="flags sort thread envelope"
+# SELECT, the FLAGS listing, SORT, THREAD, the newest ENVELOPE page, a header SEARCH
+# ("first-ever"; each command after the first profits from what the earlier ones read,
+# as in a webmail). Then for each command on its own, a restart of the server and a
+# dropped page cache, one session: SELECT and that command ("cold": the server's own
+# on-disk index kept). Then new sessions on the running server ("warm": median of
+# BENCH_WARM_SESSIONS after one uncounted warm-up). Last, the index sizes.
+FOLDER_OPERATIONS="flags sort thread envelope search"
 if want b; then
     log "(b) $FOLDER_MESSAGES-message folder: first-ever, cold, warm (drop page cache: $DROP_CACHES)"
     for round in $(seq 1 "$ROUNDS"); do
