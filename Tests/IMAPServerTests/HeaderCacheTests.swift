@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import MailMessage
 import MaildirStore
 import XCTest
@@ -33,37 +32,11 @@ final class HeaderCacheTests: XCTestCase {
     }
 
     func deliver(_ server: RunningServer, _ range: Range<Int>) throws {
-        for index in range {
-            try server.maildir.deliver(
-                "alice", name: "1700000\(100 + index).M\(index)P1.host:2,", into: "cur", body: Self.message(index),
-                mtime: TimeInterval(1_600_000_000 + (index * 7919) % 1000))
-        }
-    }
-
-    /// Another server on the same spool, as after a restart of the first (stopped).
-    func restart(_ first: RunningServer, cache: Bool = true) async throws -> (server: IMAPServer, port: Int) {
-        await first.stop()
-        var config = ServerConfiguration(root: first.maildir.root, passwdFile: first.passwdPath)
-        config.listen = [ListenAddress(host: "127.0.0.1", port: 0)]
-        config.serverName = "test"
-        config.headerCache = cache
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .error
-        let server = try IMAPServer(configuration: config, logger: quiet)
-        let port = try await server.start().first?.port ?? 0
-        addTeardownBlock { await server.shutdown() }
-        return (server, port)
+        try server.deliverNumbered(range, Self.message) { TimeInterval(1_600_000_000 + ($0 * 7919) % 1000) }
     }
 
     func answers(port: Int, _ commands: [String] = HeaderCacheTests.commands) throws -> [[String]] {
-        let client = try TestClient(port: port)
-        try client.login()
-        XCTAssertTrue(try client.command("SELECT INBOX").ok)
-        return try commands.map { command in
-            let reply = try client.command(command)
-            XCTAssertTrue(reply.ok, "\(command): \(reply.tagged)")
-            return reply.untagged
-        }
+        try untaggedAnswers(port: port, open: "SELECT INBOX", commands)
     }
 
     func messagesRead(_ server: IMAPServer) -> Int {
@@ -74,10 +47,7 @@ final class HeaderCacheTests: XCTestCase {
 
     /// The answers a server without a header cache gives for the spool as it is now.
     func truth(_ first: RunningServer, _ commands: [String] = HeaderCacheTests.commands) async throws -> [[String]] {
-        let (reference, port) = try await restart(first, cache: false)
-        let found = try answers(port: port, commands)
-        await reference.shutdown()
-        return found
+        try await truthWithoutCaches(first, open: "SELECT INBOX", commands)
     }
 
     func testRestartWithACompleteCacheOpensNoMessageFile() async throws {
@@ -88,7 +58,7 @@ final class HeaderCacheTests: XCTestCase {
         for name in [HeaderCacheNames.dates, HeaderCacheNames.headers] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: inbox(first) + "/" + name), name)
         }
-        let (second, port) = try await restart(first)
+        let (second, port) = try await restartServer(first)
         XCTAssertEqual(try answers(port: port), before)
         XCTAssertEqual(messagesRead(second), 0)
         await second.shutdown()
@@ -111,7 +81,7 @@ final class HeaderCacheTests: XCTestCase {
             "alice", name: "1700000999.M7edit.host:2,", into: "cur",
             body: Self.message(7).replacingOccurrences(of: "topic 2", with: "aardvark"), mtime: 1_600_000_100)
         try deliver(first, 30..<33)
-        let (second, port) = try await restart(first)
+        let (second, port) = try await restartServer(first)
         let after = try answers(port: port)
         XCTAssertEqual(messagesRead(second), 4)
         await second.shutdown()
@@ -119,7 +89,7 @@ final class HeaderCacheTests: XCTestCase {
         XCTAssertEqual(after, afterTruth)
 
         try FileManager.default.removeItem(atPath: inbox(first) + "/dovecot-uidlist")
-        let (third, thirdPort) = try await restart(first)
+        let (third, thirdPort) = try await restartServer(first)
         let thirdAnswers = try answers(port: thirdPort)
         await third.shutdown()
         let thirdTruth = try await truth(first)
@@ -144,7 +114,7 @@ final class HeaderCacheTests: XCTestCase {
         bytes[HeaderCacheFormat.headerSize + HeaderCacheFormat.frameHeaderSize + 3] ^= 0x40
         try bytes.write(to: URL(fileURLWithPath: dates))
 
-        let (second, port) = try await restart(first)
+        let (second, port) = try await restartServer(first)
         XCTAssertEqual(try answers(port: port), expected)
         // The torn frame held the last five; the flipped byte was in the first frame
         // of the dates file, so a date-only SORT read all 25 again.
@@ -154,7 +124,7 @@ final class HeaderCacheTests: XCTestCase {
             let contents = try XCTUnwrap(HeaderCacheFormat.decode(kind, Array(data)))
             XCTAssertEqual(contents.validEnd, data.count, path)
         }
-        let (third, thirdPort) = try await restart(first)
+        let (third, thirdPort) = try await restartServer(first)
         XCTAssertEqual(try answers(port: thirdPort), expected)
         XCTAssertEqual(messagesRead(third), 0)
     }
@@ -279,7 +249,7 @@ final class HeaderCacheTests: XCTestCase {
         let first = try await startServer()
         try deliver(first, 0..<1010)
         _ = try answers(port: first.port)
-        let (second, port) = try await restart(first)
+        let (second, port) = try await restartServer(first)
         XCTAssertTrue(FileManager.default.fileExists(atPath: inbox(first) + "/" + HeaderCacheNames.threads))
         let restarted = try answers(port: port, Self.threadFirst)
         XCTAssertEqual(threadFileLoads(second), 1)
@@ -295,7 +265,7 @@ final class HeaderCacheTests: XCTestCase {
         XCTAssertEqual(restarted, reference)
 
         try deliver(first, 1010..<1020)
-        let (third, thirdPort) = try await restart(first)
+        let (third, thirdPort) = try await restartServer(first)
         let grown = try answers(port: thirdPort, Self.threadFirst)
         XCTAssertEqual(threadFileLoads(third), 1)
         XCTAssertEqual(messagesRead(third), 10)
@@ -319,7 +289,7 @@ final class HeaderCacheTests: XCTestCase {
         XCTAssertNotNil(ThreadCacheFormat.decode(Array(bytes)))
         bytes[bytes.count / 2] ^= 0x10
         try bytes.write(to: URL(fileURLWithPath: path))
-        let (second, port) = try await restart(first)
+        let (second, port) = try await restartServer(first)
         XCTAssertEqual(try answers(port: port, Self.threadFirst), expected)
         XCTAssertEqual(threadFileLoads(second), 0)
         XCTAssertEqual(messagesRead(second), 0)
@@ -328,7 +298,7 @@ final class HeaderCacheTests: XCTestCase {
 
         var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
         XCTAssertEqual(utimensat(AT_FDCWD, headers, &times, 0), 0)
-        let (third, thirdPort) = try await restart(first)
+        let (third, thirdPort) = try await restartServer(first)
         XCTAssertEqual(try answers(port: thirdPort, Self.threadFirst), expected)
         XCTAssertEqual(threadFileLoads(third), 0)
         await third.shutdown()
@@ -337,7 +307,7 @@ final class HeaderCacheTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: Data("precious".utf8)))
         XCTAssertEqual(unlink(path), 0)
         XCTAssertEqual(symlink(target, path), 0)
-        let (fourth, fourthPort) = try await restart(first)
+        let (fourth, fourthPort) = try await restartServer(first)
         XCTAssertEqual(try answers(port: fourthPort, Self.threadFirst), expected)
         XCTAssertEqual(threadFileLoads(fourth), 0)
         await fourth.shutdown()

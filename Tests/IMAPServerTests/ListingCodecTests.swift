@@ -16,14 +16,22 @@ final class ListingCodecTests: XCTestCase {
         return try names.map { ($0, Array(try Data(contentsOf: directory.appendingPathComponent($0)))) }
     }
 
-    /// What FETCH and SEARCH would cache of `bytes`.
+    /// What FETCH and SEARCH would cache of `bytes`: SEARCH's texts of every kept
+    /// field and the date, as a search of all of them learns them from the file.
     static func entry(_ bytes: [UInt8], uid: UInt32) -> ListingEntry {
         bytes.withUnsafeBytes { raw in
             let tree = MessageTree.parse(raw)
+            let key = SearchKey.and([
+                .subject("x"), .header(field: "Message-ID", value: "x"), .from("x"), .to("x"), .cc("x"), .bcc("x"),
+                .sentOn(IMAPDate(year: 2024, month: 1, day: 1)),
+            ])
+            let plan = SearchEvaluator(key: key, lastSequenceNumber: 1, lastUID: 1, saved: [])!.plan
+            let content = SearchableMessage(tree: tree, raw: raw, plan: plan, statistics: SearchStatistics())
+            for scope in plan.scopes.indices { _ = content.contains(scope: scope, needle: 0) }
+            _ = content.sentDate
             return ListingEntry(
                 uid: uid, nameHash: uid &* 2_654_435_761, envelope: tree.envelope(raw),
-                bodyStructure: tree.bodyStructure(raw, extensible: true),
-                searchHeaders: SearchHeaders(tree: tree, raw: raw))
+                bodyStructure: tree.bodyStructure(raw, extensible: true), searchHeaders: content.learned)
         }
     }
 
@@ -33,8 +41,10 @@ final class ListingCodecTests: XCTestCase {
         return bytes
     }
 
-    static func decode(_ bytes: [UInt8], _ parts: ListingCodec.Parts = .all) -> ListingEntry? {
-        bytes.withUnsafeBytes { ListingCodec.decode($0, wanted: parts) }
+    static func decode(
+        _ bytes: [UInt8], _ parts: ListingCodec.Parts = .all, needs: SearchHeaders.Needs? = nil
+    ) -> ListingEntry? {
+        bytes.withUnsafeBytes { ListingCodec.decode($0, wanted: parts, needs: needs) }
     }
 
     func testCorpusRoundTrips() throws {
@@ -49,6 +59,17 @@ final class ListingCodecTests: XCTestCase {
             XCTAssertEqual(search.searchHeaders, entry.searchHeaders, message.name)
             XCTAssertNil(search.envelope, message.name)
             XCTAssertNil(search.bodyStructure, message.name)
+            // A SEARCH FROM reads that field alone; SENTON the date alone.
+            let from = try XCTUnwrap(
+                Self.decode(bytes, .search, needs: SearchHeaders.Needs(fields: [.from], sentDate: false)))
+            XCTAssertEqual(from.searchHeaders?[.from], entry.searchHeaders?[.from], message.name)
+            XCTAssertNotNil(from.searchHeaders?[.from], message.name)
+            XCTAssertNil(from.searchHeaders?[.subject], message.name)
+            XCTAssertTrue(from.searchHeaders?.sentDate == nil, message.name)
+            let date = try XCTUnwrap(
+                Self.decode(bytes, .search, needs: SearchHeaders.Needs(fields: [], sentDate: true)))
+            XCTAssertEqual(date.searchHeaders?.sentDate, entry.searchHeaders?.sentDate, message.name)
+            XCTAssertNil(date.searchHeaders?[.to], message.name)
             // What a FETCH (ENVELOPE BODYSTRUCTURE) reads; and ENVELOPE or BODY alone.
             let listing = try XCTUnwrap(Self.decode(bytes, .listing), message.name)
             XCTAssertEqual(listing.envelope, entry.envelope, message.name)
@@ -73,6 +94,25 @@ final class ListingCodecTests: XCTestCase {
         XCTAssertFalse(searchOnly.isCovered(by: read))
         XCTAssertEqual(searchOnly.merged(over: read), full)
         XCTAssertTrue(searchOnly.isCovered(by: full))
+
+        // Field by field: an entry keeping From only, asked for Subject, comes back
+        // whole; the Subject learned next is stored with the From kept.
+        var fromOnly = listingOnly
+        fromOnly.searchHeaders = SearchHeaders()
+        fromOnly.searchHeaders?[.from] = full.searchHeaders?[.from]
+        let subjectNeeds = SearchHeaders.Needs(fields: [.subject], sentDate: false)
+        let whole = try XCTUnwrap(Self.decode(Self.encoded(fromOnly), .search, needs: subjectNeeds))
+        XCTAssertEqual(whole, fromOnly)
+        XCTAssertFalse(whole.searchHeaders?.serves(subjectNeeds) ?? true)
+        var learned = ListingEntry(uid: 7, nameHash: full.nameHash)
+        learned.searchHeaders = SearchHeaders()
+        learned.searchHeaders?[.subject] = full.searchHeaders?[.subject]
+        XCTAssertFalse(learned.isCovered(by: whole))
+        let stored = learned.merged(over: whole)
+        XCTAssertEqual(stored.searchHeaders?[.from], full.searchHeaders?[.from])
+        XCTAssertEqual(stored.searchHeaders?[.subject], full.searchHeaders?[.subject])
+        XCTAssertEqual(stored.envelope, full.envelope)
+        XCTAssertTrue(learned.isCovered(by: stored))
         // Another file's entry (another name hash) gives nothing to the new one.
         var other = read
         other.nameHash &+= 1
@@ -119,7 +159,7 @@ final class ListingCodecTests: XCTestCase {
 
     func testFramesAreCheckedAlone() throws {
         let message = try XCTUnwrap(Self.corpus().first)
-        let entry = Self.entry(message.bytes, uid: 11)
+        let entry = Self.entry(message.bytes, uid: 11).split()[0]
         var bytes: [UInt8] = []
         XCTAssertTrue(ListingFormat.frame(entry, into: &bytes))
         bytes.withUnsafeBytes { raw in
@@ -137,17 +177,20 @@ final class ListingCodecTests: XCTestCase {
     }
 
     func testOffsetsRoundTripAndEveryFlippedByteIsRefused() throws {
-        var uids: [UInt32] = []
-        var offsets: [UInt32] = []
-        var uid: UInt32 = 0
-        for _ in 0..<500 {
-            uid += UInt32.random(in: 1...40)
-            uids.append(uid)
-            offsets.append(UInt32.random(in: UInt32(ListingFormat.headerSize)...UInt32.max))
+        // Both kinds' tables: 500 and 300 random ascending UIDs and offsets.
+        let tables = [500, 300].map { count -> (uids: [UInt32], offsets: [UInt32]) in
+            var table = (uids: [UInt32](), offsets: [UInt32]())
+            var uid: UInt32 = 0
+            for _ in 0..<count {
+                uid += UInt32.random(in: 1...40)
+                table.uids.append(uid)
+                table.offsets.append(UInt32.random(in: UInt32(ListingFormat.headerSize)...UInt32.max))
+            }
+            return table
         }
         let saved = ListingFormat.Offsets(
             header: ListingFormat.Header(uidValidity: 42, generation: 0xFEED_F00D_1234_5678), covered: 123_456,
-            frames: 777, uids: uids, offsets: offsets)
+            frames: 777, tables: tables)
         let bytes = ListingFormat.encode(saved)
         XCTAssertEqual(bytes.withUnsafeBytes { ListingFormat.decodeOffsets($0) }, saved)
         for index in bytes.indices {

@@ -26,14 +26,17 @@ final class ListingFileTests: XCTestCase {
     static func entry(_ uid: UInt32) -> ListingEntry {
         var entry = ListingEntry(uid: uid, nameHash: uid &* 31)
         var headers = SearchHeaders()
-        headers.subject = ["subject \(uid)"]
-        headers.from = ["Sender <s\(uid % 5)@example.org>", "s\(uid % 5)@example.org"]
+        headers[.subject] = [Array("SUBJECT \(uid)".utf8)]
+        headers[.from] = [Array("SENDER <S\(uid % 5)@EXAMPLE.ORG>".utf8), Array("S\(uid % 5)@EXAMPLE.ORG".utf8)]
+        headers.sentDate = .some(nil)
         entry.searchHeaders = headers
         return entry
     }
 
     func wanted(_ contents: ListingFile.Contents, _ uids: [UInt32]) -> [ListingFile.Wanted] {
-        zip(uids, contents.offsets.lookup(uids)).compactMap { uid, offset in offset.map { (uid, uid &* 31, $0) } }
+        zip(uids, contents.offsets.lookup(uids, .search)).compactMap { uid, offset in
+            offset.map { (uid, uid &* 31, $0) }
+        }
     }
 
     /// Appends `uids` as this process would, its view of the file kept in `contents`.
@@ -41,7 +44,7 @@ final class ListingFileTests: XCTestCase {
         let appended = file.append(uids.map(Self.entry), uidValidity: uidValidity, known: contents.known)
         if let reloaded = appended.contents { contents = reloaded }
         XCTAssertNotNil(appended.mark)
-        for (uid, offset) in appended.written { contents.offsets.put(uid, offset) }
+        for frame in appended.written { contents.offsets.put(frame.uid, frame.offset, frame.kind) }
         contents.offsets.normalize()
         contents.frames += appended.written.count
         contents.end = appended.end
@@ -54,7 +57,7 @@ final class ListingFileTests: XCTestCase {
         append(Array(1...50), &contents)
         append(Array(51...60), &contents)
         let loaded = file.load(uidValidity: 9)
-        XCTAssertEqual(loaded.offsets.columns.uids, Array(1...60))
+        XCTAssertEqual(loaded.offsets[.search].columns.uids, Array(1...60))
         XCTAssertEqual(loaded.frames, 60)
         XCTAssertEqual(loaded.known, contents.known)
         let read = file.read(wanted(loaded, Array(1...60)))
@@ -66,7 +69,7 @@ final class ListingFileTests: XCTestCase {
     func testWrongNameHashOrUIDIsAMiss() throws {
         var contents = ListingFile.Contents()
         append(Array(1...10), &contents)
-        let offset = try XCTUnwrap(contents.offsets.lookup([4]).first ?? nil)
+        let offset = try XCTUnwrap(contents.offsets.lookup([4], .search).first ?? nil)
         XCTAssertEqual(file.read([(4, 4 &* 31, offset)]), [Self.entry(4)])
         // The message is now another file (another base name), or the offset is stale.
         XCTAssertEqual(file.read([(4, 12345, offset)]), [nil])
@@ -85,7 +88,7 @@ final class ListingFileTests: XCTestCase {
         append(Array(31...40), &contents)
         // A later entry for UID 3 wins over the saved one.
         var replaced = Self.entry(3)
-        replaced.searchHeaders?.subject = ["edited"]
+        replaced.searchHeaders?[.subject] = [Array("EDITED".utf8)]
         let appended = file.append([replaced], uidValidity: 9, known: contents.known)
         XCTAssertNil(appended.contents)
         let loaded = file.load(uidValidity: 9)
@@ -101,8 +104,8 @@ final class ListingFileTests: XCTestCase {
         try bytes.write(to: URL(fileURLWithPath: offsetsPath))
         let rescanned = file.load(uidValidity: 9)
         XCTAssertEqual(rescanned.saved, 0)
-        XCTAssertEqual(rescanned.offsets.columns.uids, loaded.offsets.columns.uids)
-        XCTAssertEqual(rescanned.offsets.columns.values, loaded.offsets.columns.values)
+        XCTAssertEqual(rescanned.offsets[.search].columns.uids, loaded.offsets[.search].columns.uids)
+        XCTAssertEqual(rescanned.offsets[.search].columns.values, loaded.offsets[.search].columns.values)
     }
 
     /// A torn last frame is cut off under the lock before the next append, and the
@@ -119,7 +122,7 @@ final class ListingFileTests: XCTestCase {
         append([21], &view)
         let after = file.load(uidValidity: 9)
         XCTAssertEqual(after.known, after.mark)
-        XCTAssertEqual(after.offsets.columns.uids, Array(1...19) + [21])
+        XCTAssertEqual(after.offsets[.search].columns.uids, Array(1...19) + [21])
         XCTAssertEqual(file.read(wanted(after, Array(1...21))), (Array(1...19) + [21]).map(Self.entry))
         // A process that still thinks the file is as before it was cut reads it again.
         let stale = file.append([Self.entry(22)], uidValidity: 9, known: contents.known)
@@ -139,7 +142,7 @@ final class ListingFileTests: XCTestCase {
         let loaded = file.load(uidValidity: 10)
         XCTAssertNotEqual(loaded.header?.generation, old.generation)
         XCTAssertEqual(loaded.saved, 0)
-        XCTAssertEqual(loaded.offsets.columns.uids, [1, 2])
+        XCTAssertEqual(loaded.offsets[.search].columns.uids, [1, 2])
     }
 
     func testSymlinkAndFIFOAreNeitherFollowedNorBlockedOn() throws {
@@ -161,7 +164,7 @@ final class ListingFileTests: XCTestCase {
         let kept = try XCTUnwrap(file.rewrite((1...5).map(Self.entry), uidValidity: 9))
         XCTAssertEqual(kept.saved, kept.end)
         let loaded = file.load(uidValidity: 9)
-        XCTAssertEqual(loaded.offsets.columns.uids, Array(1...5))
+        XCTAssertEqual(loaded.offsets[.search].columns.uids, Array(1...5))
         XCTAssertEqual(loaded.frames, 5)
         XCTAssertEqual(loaded.saved, loaded.end)
         XCTAssertEqual(file.read(wanted(loaded, Array(1...5))), (1...5).map(Self.entry))

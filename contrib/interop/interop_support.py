@@ -923,6 +923,71 @@ class RawClient:
 # --------------------------------------------------------------------------------------
 
 
+class CacheCrashCase(ServerTestCase):
+    """What the crash tests of this server's cache files share: numbered messages
+    delivered into alice's INBOX (`message(i)`), each of `COMMANDS`' answers in one
+    session, and the check that a server's answers equal those of a server started
+    without any of `CACHE_FILES` (the Maildir's truth)."""
+
+    COMMANDS = ()
+    CACHE_FILES = ()
+    OPEN = b"SELECT INBOX"
+
+    def message(self, i: int) -> bytes:
+        raise NotImplementedError
+
+    def setUp(self):
+        super().setUp()
+        self.inbox = folder_dir(self.root, "alice", "INBOX")
+        self.delivered = 0
+
+    def deliver(self, count: int):
+        for _ in range(count):
+            i = self.delivered
+            deliver(self.root, "alice", "INBOX", self.message(i), 1_650_000_000 + i, i)
+            self.delivered += 1
+
+    def ok(self, r: "RawClient", tag: bytes, text: bytes):
+        lines, last = r.command(tag, text)
+        self.assertTrue(last is not None and last.startswith(tag + b" OK"), (text, last))
+        return lines
+
+    def answers(self):
+        r = RawClient(self.server.port)
+        try:
+            self.ok(r, b"l", b"LOGIN alice alice-demo")
+            self.ok(r, b"s", self.OPEN)
+            return [self.ok(r, b"c%d" % n, command) for n, command in enumerate(self.COMMANDS)]
+        finally:
+            r.close()
+
+    def remove_cache_files(self):
+        for name in self.CACHE_FILES:
+            path = os.path.join(self.inbox, name)
+            if os.path.exists(path):
+                os.unlink(path)
+
+    def assert_answers_the_maildir(self):
+        """This server's answers (from whatever files the kill left) equal those of a
+        server without cache files; the files are put back afterwards. Returns them."""
+        answered = self.answers()
+        self.server.kill()
+        aside = [(os.path.join(self.inbox, name), os.path.join(self.inbox, name + ".aside"))
+                 for name in self.CACHE_FILES]
+        moved = [(path, away) for path, away in aside if os.path.exists(path)]
+        for path, away in moved:
+            os.rename(path, away)
+        self.server.start()
+        truth = self.answers()
+        self.server.kill()
+        self.remove_cache_files()
+        for path, away in moved:
+            os.rename(away, path)
+        self.server.start()
+        self.assertEqual(answered, truth)
+        return answered
+
+
 def _main(argv):
     if len(argv) >= 1 and argv[0] == "dovecot-config":
         if len(argv) != 4:

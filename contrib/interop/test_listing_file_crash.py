@@ -20,7 +20,7 @@ import time
 import unittest
 import zlib
 
-from interop_support import TARGET, RawClient, ServerTestCase, deliver, folder_dir
+from interop_support import TARGET, CacheCrashCase, RawClient
 
 MESSAGES = 1_500
 ROUNDS = 6
@@ -64,71 +64,35 @@ def message(i: int) -> bytes:
 
 
 def offsets_cover(path: str, listing_size: int) -> bool:
-    """The offsets file's magic, version and CRC (of its first 40 bytes and its body)
+    """The offsets file's magic, version and CRC (of its first 44 bytes and its body)
     match, and it covers the listing file's `listing_size` bytes."""
     with open(path, "rb") as fh:
         data = fh.read()
-    if len(data) < 44 or data[:8] != b"imapdCO\x01" or data[8:12] != (1).to_bytes(4, "little"):
+    if len(data) < 48 or data[:8] != b"imapdCO\x01" or data[8:12] != (1).to_bytes(4, "little"):
         return False
-    crc = zlib.crc32(data[:40] + data[44:])
+    crc = zlib.crc32(data[:44] + data[48:])
     covered = int.from_bytes(data[24:32], "little")
-    return crc == int.from_bytes(data[40:44], "little") and covered == listing_size
+    return crc == int.from_bytes(data[44:48], "little") and covered == listing_size
 
 
 @unittest.skipUnless(TARGET == "imapd", "imapd-cache.listing is imapd-maildir's own")
-class ListingFileCrashTest(ServerTestCase):
+class ListingFileCrashTest(CacheCrashCase):
+    COMMANDS = COMMANDS
+    CACHE_FILES = CACHE_FILES
+    OPEN = b"EXAMINE INBOX"
+
+    def message(self, i: int) -> bytes:
+        return message(i)
+
     def setUp(self):
         super().setUp()
-        self.inbox = folder_dir(self.root, "alice", "INBOX")
         self.listing = os.path.join(self.inbox, LISTING)
         self.offsets = os.path.join(self.inbox, OFFSETS)
         self.rng = random.Random(4)
-        self.delivered = 0
         self.deliver(MESSAGES)
 
-    def deliver(self, count: int):
-        for _ in range(count):
-            i = self.delivered
-            deliver(self.root, "alice", "INBOX", message(i), 1_650_000_000 + i, i)
-            self.delivered += 1
-
-    def ok(self, r: RawClient, tag: bytes, text: bytes):
-        lines, last = r.command(tag, text)
-        self.assertTrue(last is not None and last.startswith(tag + b" OK"), (text, last))
-        return lines
-
-    def answers(self):
-        r = RawClient(self.server.port)
-        try:
-            self.ok(r, b"l", b"LOGIN alice alice-demo")
-            self.ok(r, b"s", b"EXAMINE INBOX")
-            return [self.ok(r, b"c%d" % n, command) for n, command in enumerate(COMMANDS)]
-        finally:
-            r.close()
-
-    def remove_cache_files(self):
-        for name in CACHE_FILES:
-            path = os.path.join(self.inbox, name)
-            if os.path.exists(path):
-                os.unlink(path)
-
     def assert_answers_the_maildir(self):
-        """This server's answers (from whatever files the kill left) equal those of a
-        server without cache files; the files are put back afterwards."""
-        answered = self.answers()
-        self.server.kill()
-        aside = [(os.path.join(self.inbox, name), os.path.join(self.inbox, name + ".aside")) for name in CACHE_FILES]
-        moved = [(path, away) for path, away in aside if os.path.exists(path)]
-        for path, away in moved:
-            os.rename(path, away)
-        self.server.start()
-        truth = self.answers()
-        self.server.kill()
-        self.remove_cache_files()
-        for path, away in moved:
-            os.rename(away, path)
-        self.server.start()
-        self.assertEqual(answered, truth)
+        answered = super().assert_answers_the_maildir()
         self.assertTrue(any(b"ENVELOPE" in line for line in answered[0]), answered[0][:2])
         # Every seventh message is from s3 (the example INBOX's twelve are not).
         self.assertGreaterEqual(len(answered[2][0].split()) - 2, MESSAGES // 7, answered[2][:1])

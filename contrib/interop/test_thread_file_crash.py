@@ -19,7 +19,7 @@ import time
 import unittest
 import zlib
 
-from interop_support import TARGET, RawClient, ServerTestCase, deliver, folder_dir
+from interop_support import TARGET, CacheCrashCase, RawClient
 
 MESSAGES = 1_200  # over the thread file's 1,000-message threshold
 ROUNDS = 6
@@ -59,60 +59,24 @@ def intact(path: str) -> bool:
 
 
 @unittest.skipUnless(TARGET == "imapd", "imapd-cache.threads is imapd-maildir's own")
-class ThreadFileCrashTest(ServerTestCase):
+class ThreadFileCrashTest(CacheCrashCase):
+    COMMANDS = COMMANDS
+    CACHE_FILES = CACHE_FILES
+
+    def message(self, i: int) -> bytes:
+        return message(i)
+
     def setUp(self):
         super().setUp()
-        self.inbox = folder_dir(self.root, "alice", "INBOX")
         self.threads = os.path.join(self.inbox, "imapd-cache.threads")
         self.rng = random.Random(15)
-        self.delivered = 0
         self.deliver(MESSAGES)
-
-    def deliver(self, count: int):
-        for _ in range(count):
-            i = self.delivered
-            deliver(self.root, "alice", "INBOX", message(i), 1_650_000_000 + i, i)
-            self.delivered += 1
-
-    def ok(self, r: RawClient, tag: bytes, text: bytes):
-        lines, last = r.command(tag, text)
-        self.assertTrue(last is not None and last.startswith(tag + b" OK"), (text, last))
-        return lines
-
-    def answers(self):
-        r = RawClient(self.server.port)
-        try:
-            self.ok(r, b"l", b"LOGIN alice alice-demo")
-            self.ok(r, b"s", b"SELECT INBOX")
-            return [self.ok(r, b"c%d" % n, command) for n, command in enumerate(COMMANDS)]
-        finally:
-            r.close()
 
     def kill(self, wait_for_write: bool):
         if wait_for_write:
             self.server.kill_while_writing(self.threads)
         else:
             self.server.kill()
-
-    def assert_answers_the_maildir(self):
-        """This server's answers (from whatever files the kill left) equal those of a
-        server without header cache files; the files are put back afterwards."""
-        answered = self.answers()
-        self.kill(wait_for_write=False)
-        aside = [(os.path.join(self.inbox, name), os.path.join(self.inbox, name + ".aside")) for name in CACHE_FILES]
-        moved = [(path, away) for path, away in aside if os.path.exists(path)]
-        for path, away in moved:
-            os.rename(path, away)
-        self.server.start()
-        truth = self.answers()
-        self.kill(wait_for_write=False)
-        for path in (path for path, _ in aside):
-            if os.path.exists(path):
-                os.unlink(path)
-        for path, away in moved:
-            os.rename(away, path)
-        self.server.start()
-        self.assertEqual(answered, truth)
 
     def test_kill_during_thread_file_writes_leaves_the_maildirs_answers(self):
         self.answers()  # the cache, built by appends

@@ -26,7 +26,8 @@ extension FetchJob {
         var parts: ListingCodec.Parts = []
         if plan.needsEnvelope { parts.insert(.envelope) }
         if plan.needsStructure { parts.insert(.structure) }
-        let found = listing.lookup(folder, uidValidity: uidValidity, messages: known, parts: parts)
+        let found = listing.lookup(
+            folder, uidValidity: uidValidity, messages: known, decoding: ListingCodec.Decoding(parts: parts))
         for (message, entry) in zip(known, found) {
             if let entry { listed[message.uid] = entry }
         }

@@ -163,10 +163,11 @@ struct SearchJob: Sendable {
     /// The folder's UIDVALIDITY as the session knows it (part of the cache key).
     let uidValidity: StoreUIDValidity
     let cache: ParsedMessageCache
-    /// Set when the listing cache keeps every text this SEARCH asks about
-    /// (`SearchHeaders.covers`): its entries answer, and what is read from files goes
-    /// back to it.
+    /// Set when the listing cache can keep every text this SEARCH asks about
+    /// (`needs`): entries that keep them answer, and what is read from files goes back
+    /// to it.
     let listing: ListingCache?
+    let needs: SearchHeaders.Needs?
     let statistics: SearchStatistics
     let connectionIsGone: @Sendable () -> Bool
     /// Messages whose content one call of `run` reads.
@@ -185,8 +186,9 @@ struct SearchJob: Sendable {
         self.folder = folder
         self.uidValidity = uidValidity
         self.cache = cache
-        let covered = evaluator.plan.scopes.allSatisfy { SearchHeaders.covers($0.scope) }
-        self.listing = evaluator.needsContent && covered ? listing : nil
+        let needs = SearchHeaders.Needs(evaluator.plan, sentDate: evaluator.usesSentDate)
+        self.needs = needs
+        self.listing = evaluator.needsContent && needs != nil ? listing : nil
         self.statistics = statistics
         self.connectionIsGone = connectionIsGone
     }
@@ -232,7 +234,7 @@ struct SearchJob: Sendable {
                 if evaluator.matches(sequenceNumber: n, record: record, content: nil) { matched.append(n) }
                 continue
             }
-            if let headers = listed[index]?.searchHeaders {
+            if let headers = listed[index]?.searchHeaders, let needs, headers.serves(needs) {
                 let content = SearchableMessage(headers: headers, plan: evaluator.plan, statistics: statistics)
                 if evaluator.matches(sequenceNumber: n, record: record, content: content) { matched.append(n) }
                 continue
@@ -258,7 +260,12 @@ struct SearchJob: Sendable {
                 // A file truncated under the read was read as zeros: treated as a
                 // message that vanished, it matches no content key.
                 guard probe.fileShrank else {
-                    if listing != nil { made.append(listingEntry(file.record, parsed.tree, raw, over: listed[index])) }
+                    if listing != nil, let needs {
+                        content.learn(needs)
+                        if let entry = listingEntry(file.record, content.learned, over: listed[index]) {
+                            made.append(entry)
+                        }
+                    }
                     return matches
                 }
                 return evaluator.matches(sequenceNumber: n, record: record, content: nil)
@@ -275,16 +282,17 @@ struct SearchJob: Sendable {
         guard let listing else { return Array(repeating: nil, count: messages.count) }
         return listing.lookup(
             folder, uidValidity: uidValidity, messages: messages.map { ($0.record.uid, $0.record.baseName) },
-            parts: .search)
+            decoding: ListingCodec.Decoding(parts: .search, needs: needs))
     }
 
-    /// The entry to store for a message read from its file: its search texts, with
-    /// what the cache held of it before.
-    private func listingEntry(
-        _ record: MessageRecord, _ tree: MessageTree, _ raw: UnsafeRawBufferPointer, over earlier: ListingEntry?
-    ) -> ListingEntry {
+    /// The entry to store for a message read from its file: the texts this search
+    /// made of it, with what the cache held of it before; nil when that adds nothing.
+    private func listingEntry(_ record: MessageRecord, _ learned: SearchHeaders, over earlier: ListingEntry?)
+        -> ListingEntry?
+    {
         var entry = ListingEntry(uid: record.uid.rawValue, nameHash: HeaderCacheFormat.nameHash(record.baseName))
-        entry.searchHeaders = SearchHeaders(tree: tree, raw: raw)
+        entry.searchHeaders = learned
+        guard !learned.isEmpty, !entry.isCovered(by: earlier) else { return nil }
         return entry.merged(over: earlier)
     }
 }

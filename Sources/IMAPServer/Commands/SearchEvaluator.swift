@@ -23,6 +23,8 @@ struct SearchEvaluator: Sendable {
     let recent: RecentUIDs
     /// Whether any key needs the message file (headers, body, Date:).
     let needsContent: Bool
+    /// Whether any key compares the Date: field (SENTBEFORE, SENTON, SENTSINCE).
+    let usesSentDate: Bool
     /// Whether any key needs INTERNALDATE or RFC822.SIZE, which a scan leaves unread
     /// (MessageRecord).
     let needsDetails: Bool
@@ -46,6 +48,7 @@ struct SearchEvaluator: Sendable {
         self.recent = recent
         self.now = now
         needsContent = Self.needsContent(key)
+        usesSentDate = Self.usesSentDate(key)
         needsDetails = Self.needsDetails(key)
         matchesEverything = Self.isAll(key)
     }
@@ -64,6 +67,16 @@ struct SearchEvaluator: Sendable {
         case .not(let k): return needsContent(k)
         case .or(let a, let b): return needsContent(a) || needsContent(b)
         case .and(let keys): return keys.contains(where: needsContent)
+        default: return false
+        }
+    }
+
+    static func usesSentDate(_ key: SearchKey) -> Bool {
+        switch key {
+        case .sentBefore, .sentOn, .sentSince: return true
+        case .not(let k): return usesSentDate(k)
+        case .or(let a, let b): return usesSentDate(a) || usesSentDate(b)
+        case .and(let keys): return keys.contains(where: usesSentDate)
         default: return false
         }
     }

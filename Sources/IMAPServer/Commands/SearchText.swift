@@ -150,6 +150,9 @@ final class SearchableMessage {
     }
     private let source: Source
     private let plan: SearchTextPlan
+    /// Read from the file, what the listing cache keeps (`SearchHeaders`): the texts
+    /// of the fields and the date this search needed, to be stored.
+    private(set) var learned = SearchHeaders()
     private let statistics: SearchStatistics
     private var bodies: [[UInt8]]?
     private var partHeaders: [[UInt8]]?
@@ -173,8 +176,11 @@ final class SearchableMessage {
 
     var sentDate: IMAPDate? {
         switch source {
-        case .file(let tree, let raw): return tree.sentDate(raw)?.date
-        case .cached(let headers): return headers.sentDate
+        case .file(let tree, let raw):
+            let date = tree.sentDate(raw)?.date
+            learned.sentDate = .some(date)
+            return date
+        case .cached(let headers): return headers.sentDate ?? nil
         }
     }
 
@@ -192,17 +198,33 @@ final class SearchableMessage {
         return result[needle]
     }
 
-    private func haystacks(_ scope: SearchScope) -> [[UInt8]] {
-        guard case .file(let tree, let raw) = source else {
-            guard case .cached(let headers) = source else { return [] }
-            return headers.texts(scope).map(SearchFold.bytes)
+    /// Reads from the file what `needs` asks for and the evaluation skipped (an OR
+    /// already true, an AND already false), so that what is stored answers the next
+    /// such SEARCH whatever its outcome on this message.
+    func learn(_ needs: SearchHeaders.Needs) {
+        guard case .file = source else { return }
+        for (index, entry) in plan.scopes.enumerated() where found[index] == nil {
+            guard let field = SearchHeaders.Field(entry.scope), needs.fields.contains(field) else { continue }
+            _ = haystacks(entry.scope)
         }
+        if needs.sentDate && learned.sentDate == nil { _ = sentDate }
+    }
+
+    private func haystacks(_ scope: SearchScope) -> [[UInt8]] {
+        let field = SearchHeaders.Field(scope)
+        guard case .file(let tree, let raw) = source else {
+            guard case .cached(let headers) = source, let field else { return [] }
+            return headers[field] ?? []
+        }
+        let texts: [[UInt8]]
         switch scope {
         case .text: return headersOfAllParts(tree, raw) + bodyTexts(tree, raw)
         case .body: return bodyTexts(tree, raw)
-        case .header(let name): return decode { tree.decodedHeaderValues(name, raw) }
-        case .address(let name): return decode { tree.decodedAddressValues(name, raw) }
+        case .header(let name): texts = decode { tree.decodedHeaderValues(name, raw) }
+        case .address(let name): texts = decode { tree.decodedAddressValues(name, raw) }
         }
+        if let field { learned[field] = texts }
+        return texts
     }
 
     private func bodyTexts(_ tree: MessageTree, _ raw: UnsafeRawBufferPointer) -> [[UInt8]] {

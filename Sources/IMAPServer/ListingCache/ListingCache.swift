@@ -1,22 +1,23 @@
-// The persistent listing cache (issue 15 item 4): per folder, each message's ENVELOPE,
-// BODYSTRUCTURE and the header texts SEARCH reads most (ListingEntry), in
+// The persistent listing cache (issue 15 item 4): per folder, each message's ENVELOPE
+// and BODYSTRUCTURE, and the header texts SEARCH matched (ListingEntry), in
 // `imapd-cache.listing` beside dovecot-uidlist, found by offset (ListingFormat). After
 // a restart, a webmail's page `UID FETCH 1:50 (ENVELOPE BODYSTRUCTURE …)` reads one or
 // two runs of that file instead of 50 message files, and `SEARCH FROM x` of a folder
-// seen before opens no message.
+// searched that way before opens no message.
 //
 // Unlike the header cache's files, which SORT and THREAD read whole, this file is never
-// read whole after the first time: memory holds only a UID → offset table per folder
-// (eight bytes a message), loaded from `imapd-cache.listing-offsets` plus the frames
-// appended after it was saved.
+// read whole after the first time: memory holds only UID → offset tables per folder
+// (eight bytes a message and kind of frame), loaded from `imapd-cache.listing-offsets`
+// plus the frames appended after it was saved. SEARCH keeps texts field by field, as
+// searches need them (as Dovecot's cache adds the header fields searches use).
 //
 // The Maildir stays the truth, as in HeaderCache: entries are keyed by UID under the
 // folder's UIDVALIDITY and carry the hash of the base name they were read from; an
 // entry under another name, a damaged frame, or an offset that no longer leads to the
 // UID's frame is a miss, and the message is read from its file (and cached again).
-// A compaction drops the entries of messages gone once the file holds more than twice
-// the folder's messages (+1024); the file has a hard size cap beyond which it stops
-// growing.
+// A compaction drops the frames of messages gone and stale ones once the file holds
+// more than two of each kind a message (+1024); the file has a hard size cap beyond
+// which it stops growing.
 import Logging
 import MaildirStore
 import Synchronization
@@ -26,6 +27,12 @@ final class ListingCache: Sendable {
     static let maxFileBytes = 1024 * 1024 * 1024
     static let compactionFactor = 2
     static let compactionSlack = 1024
+
+    /// Frames a file of a folder of `messages` may hold before it is compacted:
+    /// `compactionFactor` of each kind per message, plus the slack.
+    static func compactionLimit(messages: Int) -> Int {
+        compactionFactor * ListingKind.allCases.count * messages + compactionSlack
+    }
     /// Frames appended since the offsets were saved before they are saved again: after
     /// a crash, at most this many frames are found by reading the tail.
     static let saveEvery = 20_000
@@ -50,24 +57,26 @@ final class ListingCache: Sendable {
     }
 
     /// The cached entries of these messages (nil where there is none for the message's
-    /// file now): `parts` decoded, or the whole entry when it lacks one of them.
+    /// file now), decoded as far as `decoding` says, or whole when they lack part of
+    /// it (ListingCodec.decode).
     func lookup(
         _ folder: SharedFolder, uidValidity: StoreUIDValidity, messages: [(uid: StoreUID, baseName: String)],
-        parts: ListingCodec.Parts
+        decoding: ListingCodec.Decoding
     ) -> [ListingEntry?] {
         guard !messages.isEmpty else { return [] }
         let cache = folderCache(folder)
         let found = try? folder.owner.perform { () -> [ListingEntry?] in
             let wanted = cache.state.withLock { state -> [ListingFile.Wanted?] in
                 cache.ensureLoaded(&state, uidValidity: uidValidity.rawValue, owner: self)
-                let offsets = state.contents.offsets.lookup(messages.map(\.uid.rawValue))
+                let kind = ListingKind(decoding.parts)
+                let offsets = state.contents.offsets.lookup(messages.map(\.uid.rawValue), kind)
                 return zip(messages, offsets).map { message, offset in
                     offset.map { (message.uid.rawValue, HeaderCacheFormat.nameHash(message.baseName), $0) }
                 }
             }
             // Read outside the lock: a frame is checked against its UID and name hash.
             let present = wanted.indices.filter { wanted[$0] != nil }
-            let read = cache.file.read(present.map { wanted[$0]! }, parts: parts)
+            let read = cache.file.read(present.map { wanted[$0]! }, decoding: decoding)
             var found = [ListingEntry?](repeating: nil, count: messages.count)
             for (index, entry) in zip(present, read) { found[index] = entry }
             return found
@@ -97,9 +106,6 @@ final class ListingCache: Sendable {
         let held = folders.withLock { Array($0.byDirectory.values) }
         for cache in held { cache.saveOffsets() }
     }
-
-    /// Folders held in memory now (tests).
-    var folderCount: Int { folders.withLock { $0.byDirectory.count } }
 
     private func folderCache(_ folder: SharedFolder) -> ListingFolder {
         let directory = folder.directory
@@ -169,14 +175,14 @@ final class ListingFolder: Sendable {
             return
         }
         owner.appends.add(1, ordering: .relaxed)
-        for (uid, offset) in appended.written { state.contents.offsets.put(uid, offset) }
+        for frame in appended.written { state.contents.offsets.put(frame.uid, frame.offset, frame.kind) }
         state.contents.offsets.normalize()
         state.contents.frames += appended.written.count
         state.contents.end = appended.end
         state.contents.mark = mark
         state.contents.known = mark
         let live = folder.snapshot.messages
-        if state.contents.frames > ListingCache.compactionFactor * live.count + ListingCache.compactionSlack {
+        if state.contents.frames > ListingCache.compactionLimit(messages: live.count) {
             compact(&state, live: live.map(\.uid.rawValue), uidValidity: uidValidity, owner: owner)
         } else if state.contents.frames - state.contents.savedFrames >= ListingCache.saveEvery {
             file.saveOffsets(&state.contents)
@@ -185,12 +191,13 @@ final class ListingFolder: Sendable {
 
     /// Rewrites the file with the entries of the folder's messages only.
     private func compact(_ state: inout ListingFolderState, live: [UInt32], uidValidity: UInt32, owner: ListingCache) {
-        let offsets = state.contents.offsets.lookup(live)
         var wanted: [ListingFile.Wanted] = []
-        for (uid, offset) in zip(live, offsets) {
-            guard let offset else { continue }
-            // The name hash is not known here: the frame's own is kept.
-            wanted.append((uid, nil, offset))
+        for kind in ListingKind.allCases {
+            for (uid, offset) in zip(live, state.contents.offsets.lookup(live, kind)) {
+                guard let offset else { continue }
+                // The name hash is not known here: the frame's own is kept.
+                wanted.append((uid, nil, offset))
+            }
         }
         let entries = file.read(wanted).compactMap { $0 }
         owner.compactions.add(1, ordering: .relaxed)

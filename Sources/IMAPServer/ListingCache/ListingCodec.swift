@@ -2,6 +2,8 @@
 //
 //     entry     = uid (u32) name-hash (u32) parts (u8: 1 envelope, 2 structure, 4 search)
 //                 [search] [envelope] [structure]
+//     search    = present (u8: bit n field n of SearchHeaders.Field, bit 6 the date)
+//                 (list of nstring)* per present field, [date: 0 | 1 year month day]
 //     nstring   = varint (length + 1; 0 is NIL) bytes
 //     list      = varint count, then the elements
 //     int       = zigzag varint
@@ -16,6 +18,16 @@ enum ListingCodec {
     /// Nesting of BODYSTRUCTURE (a message/rfc822 part nests twice); deeper is damage
     /// (the parser stops at MessageLimits.maxDepth).
     static let maxDepth = 512
+
+    /// What a read decodes of each entry: `parts`, and of the search texts what
+    /// `needs` asks for (all of them when nil).
+    struct Decoding: Sendable {
+        var parts: Parts = .all
+        var needs: SearchHeaders.Needs? = nil
+    }
+
+    /// The search texts' presence bit of the date (bits 0…5 are the fields).
+    static let sentDateBit: UInt8 = 0x40
 
     /// The parts of an entry (the `parts` byte).
     struct Parts: OptionSet, Sendable {
@@ -162,18 +174,25 @@ enum ListingCodec {
             }
         }
 
+        /// A presence byte (bit n: `SearchHeaders.Field` n kept; bit 6: the date),
+        /// then each kept field's texts, then the date (0 none; 1, year, month, day).
         mutating func search(_ s: SearchHeaders) {
-            for list in [s.subject, s.messageID, s.from, s.to, s.cc, s.bcc] {
-                varint(list.count)
-                for value in list { text(value) }
+            var present: UInt8 = s.sentDate == nil ? 0 : ListingCodec.sentDateBit
+            for field in SearchHeaders.Field.allCases where s[field] != nil { present |= 1 << field.rawValue }
+            bytes.append(present)
+            for field in SearchHeaders.Field.allCases {
+                guard let texts = s[field] else { continue }
+                varint(texts.count)
+                for text in texts { nstring(text) }
             }
-            if let date = s.sentDate {
+            switch s.sentDate {
+            case .none: break
+            case .some(.none): bytes.append(0)
+            case .some(.some(let date)):
                 bytes.append(1)
                 int(date.year)
                 int(date.month)
                 int(date.day)
-            } else {
-                bytes.append(0)
             }
         }
     }
@@ -181,20 +200,30 @@ enum ListingCodec {
     // MARK: Reading
 
     /// The entry in `bytes`; nil when they do not parse. With all of `wanted` present
-    /// only those parts are decoded (the others skipped or not read); when one is
-    /// missing, the whole entry, which the caller will store again completed
-    /// (ListingEntry.merged). A whole decode must end exactly at the end of `bytes`.
-    static func decode(_ bytes: UnsafeRawBufferPointer, wanted: Parts = .all) -> ListingEntry? {
+    /// (and of the search texts what `needs` asks for) only those are decoded, the rest
+    /// skipped or not read; when one is missing, the whole entry, which the caller will
+    /// store again completed (ListingEntry.merged). A whole decode must end exactly at
+    /// the end of `bytes`.
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, wanted: Parts = .all, needs: SearchHeaders.Needs? = nil
+    ) -> ListingEntry? {
         var r = Reader(input: bytes)
         do {
             let uid = try r.u32()
             let nameHash = try r.u32()
             let parts = Parts(rawValue: try r.u8())
             guard Parts.all.isSuperset(of: parts) else { return nil }
-            let decoded = parts.isSuperset(of: wanted) ? wanted : .all
+            var decoded = parts.isSuperset(of: wanted) ? wanted : .all
             var entry = ListingEntry(uid: uid, nameHash: nameHash)
             if parts.contains(.search) {
-                if decoded.contains(.search) { entry.searchHeaders = try r.search() } else { try r.skipSearch() }
+                let search = try r.search(only: decoded == .all ? nil : needs)
+                if let needs, decoded != .all, !search.serves(needs) {
+                    // A field asked for is not kept: the whole entry after all.
+                    return decode(bytes, wanted: .all)
+                }
+                if decoded.contains(.search) { entry.searchHeaders = search }
+            } else if decoded.contains(.search) {
+                decoded = .all
             }
             if parts.contains(.envelope) && decoded.contains(.envelope) { entry.envelope = try r.envelope() }
             guard decoded.contains(.structure) else { return entry }
@@ -207,12 +236,13 @@ enum ListingCodec {
         }
     }
 
-    /// The uid and name hash at the start of an entry's bytes (no decoding).
-    static func key(_ bytes: UnsafeRawBufferPointer) -> (uid: UInt32, nameHash: UInt32)? {
-        guard bytes.count >= 8 else { return nil }
+    /// The uid, name hash and kind at the start of an entry's bytes (no decoding).
+    static func key(_ bytes: UnsafeRawBufferPointer) -> (uid: UInt32, nameHash: UInt32, kind: ListingKind)? {
+        guard bytes.count >= 9 else { return nil }
         return (
             bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian,
-            bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+            bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian,
+            ListingKind(Parts(rawValue: bytes[8]))
         )
     }
 
@@ -361,36 +391,32 @@ enum ListingCodec {
             }
         }
 
-        /// Past the search texts without making them.
-        mutating func skipSearch() throws {
-            for _ in 0..<6 {
-                for _ in 0..<(try count()) { _ = try skipString() }
-            }
-            switch try u8() {
-            case 0: break
-            case 1: for _ in 0..<3 { _ = try int() }
-            default: throw Damaged()
-            }
-        }
-
         mutating func skipString() throws {
             let value = try varint()
             guard value > 0, value - 1 <= UInt64(remaining) else { throw Damaged() }
             position += Int(value - 1)
         }
 
-        mutating func search() throws -> SearchHeaders {
+        /// The search texts; with `only`, just the fields and date it needs (the others
+        /// skipped without making them), else all.
+        mutating func search(only: SearchHeaders.Needs?) throws -> SearchHeaders {
             var s = SearchHeaders()
-            func texts() throws -> [String] { try (0..<count()).map { _ in try text() } }
-            s.subject = try texts()
-            s.messageID = try texts()
-            s.from = try texts()
-            s.to = try texts()
-            s.cc = try texts()
-            s.bcc = try texts()
+            let present = try u8()
+            guard present & ~(ListingCodec.sentDateBit | 0x3F) == 0 else { throw Damaged() }
+            for field in SearchHeaders.Field.allCases where present & (1 << field.rawValue) != 0 {
+                let count = try count()
+                guard only?.fields.contains(field) ?? true else {
+                    for _ in 0..<count { try skipString() }
+                    continue
+                }
+                s[field] = try (0..<count).map { _ in try string() }
+            }
+            guard present & ListingCodec.sentDateBit != 0 else { return s }
             switch try u8() {
-            case 0: break
-            case 1: s.sentDate = IMAPDate(year: try int(), month: try int(), day: try int())
+            case 0: if only?.sentDate ?? true { s.sentDate = .some(nil) }
+            case 1:
+                let date = IMAPDate(year: try int(), month: try int(), day: try int())
+                if only?.sentDate ?? true { s.sentDate = date }
             default: throw Damaged()
             }
             return s

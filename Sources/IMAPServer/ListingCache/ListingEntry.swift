@@ -19,6 +19,28 @@ struct ListingEntry: Sendable, Equatable {
     var bodyStructure: BodyStructure?
     var searchHeaders: SearchHeaders?
 
+    /// The kinds of frame the entry's parts go to.
+    var kinds: [ListingKind] {
+        var kinds: [ListingKind] = []
+        if envelope != nil || bodyStructure != nil { kinds.append(.listing) }
+        if searchHeaders != nil { kinds.append(.search) }
+        return kinds
+    }
+
+    /// One entry per kind of frame (ListingKind): what is written.
+    func split() -> [ListingEntry] {
+        kinds.map { kind in
+            var part = ListingEntry(uid: uid, nameHash: nameHash)
+            if kind == .listing {
+                part.envelope = envelope
+                part.bodyStructure = bodyStructure
+            } else {
+                part.searchHeaders = searchHeaders
+            }
+            return part
+        }
+    }
+
     /// Whether a FETCH that needs these items is answered by the entry.
     func serves(envelope needsEnvelope: Bool, structure needsStructure: Bool) -> Bool {
         (!needsEnvelope || envelope != nil) && (!needsStructure || bodyStructure != nil)
@@ -30,7 +52,9 @@ struct ListingEntry: Sendable, Equatable {
         var merged = self
         if merged.envelope == nil { merged.envelope = earlier.envelope }
         if merged.bodyStructure == nil { merged.bodyStructure = earlier.bodyStructure }
-        if merged.searchHeaders == nil { merged.searchHeaders = earlier.searchHeaders }
+        if let earlierHeaders = earlier.searchHeaders {
+            merged.searchHeaders = merged.searchHeaders?.merged(over: earlierHeaders) ?? earlierHeaders
+        }
         return merged
     }
 
@@ -38,60 +62,94 @@ struct ListingEntry: Sendable, Equatable {
     func isCovered(by earlier: ListingEntry?) -> Bool {
         guard let earlier, earlier.uid == uid, earlier.nameHash == nameHash else { return false }
         return (envelope == nil || earlier.envelope != nil) && (bodyStructure == nil || earlier.bodyStructure != nil)
-            && (searchHeaders == nil || earlier.searchHeaders != nil)
+            && (searchHeaders?.isCovered(by: earlier.searchHeaders) ?? true)
     }
 }
 
-/// The decoded texts of the top-level header fields SEARCH most often asks about
-/// (RFC 9051 §6.4.4): exactly what `SearchableMessage` would decode from the file for
-/// these scopes, so a match from the cache is the match from the file.
+/// What SEARCH matched of the top-level header fields it most often asks about (RFC
+/// 9051 §6.4.4), field by field: each field's texts exactly as `SearchableMessage` made
+/// them from the file (decoded, then folded by SearchFold), so a match from the cache
+/// is the match from the file. A field is kept once a SEARCH needed it; nil is "not
+/// kept yet", not "empty".
 struct SearchHeaders: Sendable, Equatable {
-    /// SUBJECT and HEADER SUBJECT: every Subject field, decoded (decodedHeaderValues).
-    var subject: [String] = []
-    /// HEADER MESSAGE-ID (clients finding a message they appended).
-    var messageID: [String] = []
-    /// FROM, TO, CC, BCC: decodedAddressValues of each field.
-    var from: [String] = []
-    var to: [String] = []
-    var cc: [String] = []
-    var bcc: [String] = []
-    /// SENTBEFORE, SENTON, SENTSINCE: the Date: field's date in its own zone.
-    var sentDate: IMAPDate?
+    enum Field: Int, CaseIterable, Sendable {
+        /// SUBJECT and HEADER SUBJECT: every Subject field (decodedHeaderValues).
+        case subject
+        /// HEADER MESSAGE-ID (clients finding a message they appended).
+        case messageID
+        /// FROM, TO, CC, BCC: decodedAddressValues of each such field.
+        case from, to, cc, bcc
 
-    /// The scopes served from these texts; any other text key reads the file.
-    static func covers(_ scope: SearchScope) -> Bool { texts(scope) != nil }
-
-    /// The header names (lowercased) of `.header` scopes kept here.
-    static let headerNames: Set<String> = ["subject", "message-id"]
-    static let addressNames: Set<String> = ["from", "to", "cc", "bcc"]
-
-    private static func texts(_ scope: SearchScope) -> KeyPath<SearchHeaders, [String]>? {
-        switch scope {
-        case .header("subject"): return \.subject
-        case .header("message-id"): return \.messageID
-        case .address("from"): return \.from
-        case .address("to"): return \.to
-        case .address("cc"): return \.cc
-        case .address("bcc"): return \.bcc
-        default: return nil
+        /// The field a scope reads; nil for scopes not kept (BODY, TEXT, other headers).
+        init?(_ scope: SearchScope) {
+            switch scope {
+            case .header("subject"): self = .subject
+            case .header("message-id"): self = .messageID
+            case .address("from"): self = .from
+            case .address("to"): self = .to
+            case .address("cc"): self = .cc
+            case .address("bcc"): self = .bcc
+            default: return nil
+            }
         }
     }
 
-    /// The texts of a covered scope (empty for any other).
-    func texts(_ scope: SearchScope) -> [String] {
-        Self.texts(scope).map { self[keyPath: $0] } ?? []
-    }
-
-    /// What SEARCH reads of these fields in `raw`, parsed as `tree`.
-    init(tree: MessageTree, raw: UnsafeRawBufferPointer) {
-        subject = tree.decodedHeaderValues("subject", raw)
-        messageID = tree.decodedHeaderValues("message-id", raw)
-        from = tree.decodedAddressValues("from", raw)
-        to = tree.decodedAddressValues("to", raw)
-        cc = tree.decodedAddressValues("cc", raw)
-        bcc = tree.decodedAddressValues("bcc", raw)
-        sentDate = tree.sentDate(raw)?.date
-    }
+    /// Folded texts by `Field.rawValue`.
+    private(set) var fields: [[[UInt8]]?] = Array(repeating: nil, count: Field.allCases.count)
+    /// SENTBEFORE, SENTON, SENTSINCE: the Date: field's date in its own zone, once kept
+    /// (`.some(nil)`: the message has no usable Date:).
+    var sentDate: IMAPDate??
 
     init() {}
+
+    subscript(field: Field) -> [[UInt8]]? {
+        get { fields[field.rawValue] }
+        set { fields[field.rawValue] = newValue }
+    }
+
+    var isEmpty: Bool { sentDate == nil && fields.allSatisfy { $0 == nil } }
+
+    /// Whether everything `needs` asks for is kept.
+    func serves(_ needs: Needs) -> Bool {
+        (!needs.sentDate || sentDate != nil) && needs.fields.allSatisfy { self[$0] != nil }
+    }
+
+    /// These texts with what `earlier` kept and these lack.
+    func merged(over earlier: SearchHeaders?) -> SearchHeaders {
+        guard let earlier else { return self }
+        var merged = self
+        for field in Field.allCases where merged[field] == nil { merged[field] = earlier[field] }
+        if merged.sentDate == nil { merged.sentDate = earlier.sentDate }
+        return merged
+    }
+
+    /// Whether `earlier` keeps everything these do.
+    func isCovered(by earlier: SearchHeaders?) -> Bool {
+        guard let earlier else { return isEmpty }
+        return (sentDate == nil || earlier.sentDate != nil)
+            && Field.allCases.allSatisfy {
+                self[$0] == nil || earlier[$0] != nil
+            }
+    }
+
+    /// What one SEARCH reads of them.
+    struct Needs: Sendable, Equatable {
+        var fields: [Field] = []
+        var sentDate = false
+
+        /// nil when a text key of `plan` reads something not kept here (BODY, TEXT,
+        /// another header field).
+        init?(_ plan: SearchTextPlan, sentDate: Bool) {
+            for scope in plan.scopes {
+                guard let field = Field(scope.scope) else { return nil }
+                fields.append(field)
+            }
+            self.sentDate = sentDate
+        }
+
+        init(fields: [Field], sentDate: Bool) {
+            self.fields = fields
+            self.sentDate = sentDate
+        }
+    }
 }

@@ -27,8 +27,8 @@ struct ListingFile: Sendable {
     struct Contents: Sendable {
         /// nil: no usable file (missing, foreign, or of another UIDVALIDITY).
         var header: ListingFormat.Header?
-        /// Each UID's last frame.
-        var offsets = UIDTable<UInt32>()
+        /// Each UID's last frame of each kind.
+        var offsets = ListingOffsets()
         /// Frames in the intact part, stale ones included.
         var frames = 0
         /// Where the intact part ends.
@@ -70,7 +70,7 @@ struct ListingFile: Sendable {
         contents.header = header
         var start = ListingFormat.headerSize
         if let saved = readOffsets(), saved.header == header, saved.covered <= size, saved.covered >= start {
-            contents.offsets = UIDTable(ascending: saved.uids, values: saved.offsets)
+            contents.offsets = ListingOffsets(saved)
             contents.frames = saved.frames
             contents.saved = saved.covered
             contents.savedFrames = saved.frames
@@ -104,7 +104,7 @@ struct ListingFile: Sendable {
                         if let length = ListingFormat.frameLength(rest), length > rest.count { needed = length }
                         return
                     }
-                    contents.offsets.put(key.uid, UInt32(position + consumed))
+                    contents.offsets.put(key.uid, UInt32(position + consumed), key.kind)
                     contents.frames += 1
                     consumed += length
                 }
@@ -125,9 +125,9 @@ struct ListingFile: Sendable {
     typealias Wanted = (uid: UInt32, nameHash: UInt32?, offset: UInt32)
 
     /// The entries at `offsets` (nil where the frame is not the one of that UID and
-    /// name hash, or cannot be read), decoded as far as `parts` needs
+    /// name hash, or cannot be read), decoded as far as `decoding` says
     /// (ListingCodec.decode). Neighbouring frames are read with one pread.
-    func read(_ wanted: [Wanted], parts: ListingCodec.Parts = .all) -> [ListingEntry?] {
+    func read(_ wanted: [Wanted], decoding: ListingCodec.Decoding = ListingCodec.Decoding()) -> [ListingEntry?] {
         var found = [ListingEntry?](repeating: nil, count: wanted.count)
         guard !wanted.isEmpty else { return found }
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
@@ -153,8 +153,8 @@ struct ListingFile: Sendable {
                 found[index] =
                     bytes.withUnsafeBytes { raw -> ListingEntry? in
                         guard relative < raw.count else { return nil }
-                        return entry(UnsafeRawBufferPointer(rebasing: raw[relative...]), wanted[index], parts)
-                    } ?? readAlone(fd, wanted[index], parts, size: size)
+                        return entry(UnsafeRawBufferPointer(rebasing: raw[relative...]), wanted[index], decoding)
+                    } ?? readAlone(fd, wanted[index], decoding, size: size)
             }
             next = last + 1
         }
@@ -169,27 +169,32 @@ struct ListingFile: Sendable {
     static let typicalFrame = 8 * 1024
 
     /// The frame at `raw`'s start when it is that of `wanted`.
-    private func entry(_ raw: UnsafeRawBufferPointer, _ wanted: Wanted, _ parts: ListingCodec.Parts)
+    private func entry(_ raw: UnsafeRawBufferPointer, _ wanted: Wanted, _ decoding: ListingCodec.Decoding)
         -> ListingEntry?
     {
         guard let (bytes, _) = ListingFormat.frame(at: raw), let key = ListingCodec.key(bytes),
             key.uid == wanted.uid, wanted.nameHash.map({ $0 == key.nameHash }) ?? true
         else { return nil }
-        return ListingCodec.decode(bytes, wanted: parts)
+        return ListingCodec.decode(bytes, wanted: decoding.parts, needs: decoding.needs)
     }
 
     /// A frame longer than what its run read.
-    private func readAlone(_ fd: Int32, _ wanted: Wanted, _ parts: ListingCodec.Parts, size: Int)
+    private func readAlone(_ fd: Int32, _ wanted: Wanted, _ decoding: ListingCodec.Decoding, size: Int)
         -> ListingEntry?
     {
         let head = Self.read(fd, offset: Int(wanted.offset), count: 4)
         guard let length = head.withUnsafeBytes({ ListingFormat.frameLength($0) }),
             length > Self.typicalFrame, Int(wanted.offset) + length <= size
         else { return nil }
-        return Self.read(fd, offset: Int(wanted.offset), count: length).withUnsafeBytes { entry($0, wanted, parts) }
+        return Self.read(fd, offset: Int(wanted.offset), count: length).withUnsafeBytes {
+            entry($0, wanted, decoding)
+        }
     }
 
     // MARK: Writing
+
+    /// Where a frame went.
+    typealias Written = (uid: UInt32, offset: UInt32, kind: ListingKind)
 
     /// What an append left: the file's contents as now known, and where each entry
     /// written went (nil when nothing could be written).
@@ -197,7 +202,7 @@ struct ListingFile: Sendable {
         /// The file read again under the lock, or started again: what replaces the
         /// caller's view before `written` is added.
         var contents: Contents?
-        var written: [(uid: UInt32, offset: UInt32)] = []
+        var written: [Written] = []
         /// Where the intact part ends now, and the file's mark (nil: nothing written).
         var end = 0
         var mark: HeaderCacheFile.Mark?
@@ -243,11 +248,13 @@ struct ListingFile: Sendable {
             contents = fresh
             result.contents = fresh
         }
-        var written: [(uid: UInt32, offset: UInt32)] = []
+        var written: [Written] = []
         for entry in entries {
-            let offset = keep + bytes.count
-            guard ListingFormat.frame(entry, into: &bytes) else { continue }
-            written.append((entry.uid, UInt32(offset)))
+            for part in entry.split() {
+                let offset = keep + bytes.count
+                guard ListingFormat.frame(part, into: &bytes) else { continue }
+                written.append((part.uid, UInt32(offset), part.kinds[0]))
+            }
         }
         guard keep + bytes.count <= maxBytes else { return result }
         if keep < mark.size { guard ftruncate(fd, off_t(keep)) == 0 else { return result } }
@@ -275,10 +282,12 @@ struct ListingFile: Sendable {
         let header = ListingFormat.Header(uidValidity: uidValidity, generation: UInt64.random(in: 1...UInt64.max))
         var bytes = ListingFormat.header(header)
         for entry in entries {
-            let offset = bytes.count
-            guard ListingFormat.frame(entry, into: &bytes) else { continue }
-            contents.offsets.put(entry.uid, UInt32(offset))
-            contents.frames += 1
+            for part in entry.split() {
+                let offset = bytes.count
+                guard ListingFormat.frame(part, into: &bytes) else { continue }
+                contents.offsets.put(part.uid, UInt32(offset), part.kinds[0])
+                contents.frames += 1
+            }
         }
         guard bytes.count <= maxBytes, let mark = CacheFileIO.replace(path, with: bytes) else { return nil }
         contents.offsets.normalize()
@@ -293,10 +302,9 @@ struct ListingFile: Sendable {
     /// Writes the offsets file for `contents` (tmp + rename) and notes what it covers.
     func saveOffsets(_ contents: inout Contents) {
         guard let header = contents.header else { return }
-        let (uids, offsets) = contents.offsets.columns
         let bytes = ListingFormat.encode(
             ListingFormat.Offsets(
-                header: header, covered: contents.end, frames: contents.frames, uids: uids, offsets: offsets))
+                header: header, covered: contents.end, frames: contents.frames, tables: contents.offsets.columns))
         guard CacheFileIO.replace(offsetsPath, with: bytes) != nil else { return }
         contents.saved = contents.end
         contents.savedFrames = contents.frames
