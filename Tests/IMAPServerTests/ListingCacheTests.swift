@@ -19,7 +19,7 @@ final class ListingCacheTests: XCTestCase {
     static let searches = [
         "UID SEARCH FROM s3", "UID SEARCH SUBJECT \"topic 1\"", "UID SEARCH OR TO r1 CC c2",
         "UID SEARCH SENTSINCE 10-Feb-2023 NOT BCC hidden", "UID SEARCH HEADER Message-ID m7@",
-        "UID SEARCH FROM \"Zoë\"", "UID SEARCH SUBJECT \"café\"",
+        "UID SEARCH FROM \"Zoë\"", "UID SEARCH SUBJECT \"café\"", "UID SEARCH HEADER X-Spam-Flag yes",
     ]
     static let commands = fetches + searches
 
@@ -33,6 +33,7 @@ final class ListingCacheTests: XCTestCase {
         text += "Subject: \(subject)\n"
         if index % 5 != 0 { text += "Date: Mon, \(1 + index % 27) Feb 2023 10:\(10 + index % 40):00 +0000\n" }
         text += "Message-ID: <m\(index)@example.org>\n"
+        if index % 5 == 2 { text += "X-Spam-Flag: YES\n" }
         guard index % 3 == 0 else { return text + "\nbody \(index)\n" }
         return text + """
             MIME-Version: 1.0
@@ -82,6 +83,7 @@ final class ListingCacheTests: XCTestCase {
         XCTAssertTrue(before.contains { $0.first?.contains("Zo=C3=AB") == true })
         XCTAssertEqual(before[7].first, "* SEARCH 8", "\(before[7])")
         XCTAssertTrue(before[9].first?.hasPrefix("* SEARCH 2 8 ") == true, "\(before[9])")
+        XCTAssertTrue(before[10].first?.hasPrefix("* SEARCH 3 8 13 ") == true, "\(before[10])")
         let listing = inbox(first) + "/" + HeaderCacheNames.listing
         XCTAssertTrue(FileManager.default.fileExists(atPath: listing))
         let (second, port) = try await restartServer(first)
@@ -96,19 +98,22 @@ final class ListingCacheTests: XCTestCase {
         XCTAssertEqual(before, reference)
     }
 
-    /// A SEARCH of a key the cache does not keep (BODY, other header fields) reads
-    /// the files, and still gives the same answer.
+    /// A SEARCH with a key the cache does not keep (BODY, TEXT) reads the files, and
+    /// still gives the same answer; any header field, named by HEADER, is kept.
     func testKeysTheCacheDoesNotKeepReadTheFiles() async throws {
         let first = try await startServer()
         try deliver(first, 0..<12)
-        let commands = ["UID SEARCH BODY \"body 3\"", "UID SEARCH FROM s3 HEADER MIME-Version 1.0"]
+        let commands = [
+            "UID SEARCH BODY \"body 3\"", "UID SEARCH FROM s3 TEXT \"body 3\"", "UID SEARCH HEADER MIME-Version 1.0",
+        ]
         let before = try answers(port: first.port, Self.commands + commands)
+        XCTAssertEqual(before.last?.first, "* SEARCH 1 4 7 10")
         let (second, port) = try await restartServer(first)
         XCTAssertEqual(try answers(port: port, Self.commands), Array(before.prefix(Self.commands.count)))
         XCTAssertEqual(filesRead(second), 0)
         XCTAssertEqual(try answers(port: port, commands), Array(before.suffix(commands.count)))
         // The BODY search parses each file once (the cache gave no tree) and reads it;
-        // the second only reads.
+        // FROM with TEXT reads them again; the HEADER field was kept.
         XCTAssertEqual(filesRead(second), 36)
     }
 
@@ -136,9 +141,9 @@ final class ListingCacheTests: XCTestCase {
         let (second, port) = try await restartServer(first)
         let after = try answers(port: port)
         // The replaced message and the three new ones, each parsed once, and read by
-        // each of the five SEARCHes that needs a field not kept for them yet (the last
-        // two find From and Subject kept).
-        XCTAssertEqual(filesRead(second), 4 + 5 * 4)
+        // each of the six SEARCHes that needs a field not kept for them yet (FROM Zoë
+        // and SUBJECT café find From and Subject kept).
+        XCTAssertEqual(filesRead(second), 4 + 6 * 4)
         await second.shutdown()
         let afterTruth = try await truth(first)
         XCTAssertEqual(after, afterTruth)
@@ -147,7 +152,7 @@ final class ListingCacheTests: XCTestCase {
         try FileManager.default.removeItem(atPath: uidlist)
         let (third, thirdPort) = try await restartServer(first)
         let thirdAnswers = try answers(port: thirdPort)
-        XCTAssertEqual(filesRead(third), 32 + 5 * 32)
+        XCTAssertEqual(filesRead(third), 32 + 6 * 32)
         await third.shutdown()
         let thirdTruth = try await truth(first)
         XCTAssertEqual(thirdAnswers, thirdTruth)
@@ -177,9 +182,9 @@ final class ListingCacheTests: XCTestCase {
         try FileManager.default.removeItem(atPath: inbox(first) + "/" + HeaderCacheNames.listingOffsets)
         var bytes = Array(try XCTUnwrap(FileManager.default.contents(atPath: listing)))
         let frames = frameOffsets(bytes)
-        // 25 frames from the first FETCH, then 25 for each of the five SEARCHes that
+        // 25 frames from the first FETCH, then 25 for each of the six SEARCHes that
         // needed fields not kept yet.
-        XCTAssertEqual(frames.count, 25 + 5 * 25)
+        XCTAssertEqual(frames.count, 25 + 6 * 25)
         bytes[frames[40] + ListingFormat.frameHeaderSize + 12] ^= 0x40
         try Data(bytes.dropLast(9)).write(to: URL(fileURLWithPath: listing))
 
@@ -218,9 +223,9 @@ final class ListingCacheTests: XCTestCase {
         try Data(ListingFormat.encode(saved)).write(to: URL(fileURLWithPath: offsets))
         let (second, port) = try await restartServer(first)
         XCTAssertEqual(try answers(port: port), expected)
-        // Each message parsed once for FETCH, and read by each of the five SEARCHes
+        // Each message parsed once for FETCH, and read by each of the six SEARCHes
         // that needed fields not kept yet.
-        XCTAssertEqual(filesRead(second), 12 + 5 * 12)
+        XCTAssertEqual(filesRead(second), 12 + 6 * 12)
         // The FETCH's twelve lookups and the first SEARCH's twelve missed; the later
         // ones found what those wrote (with fields missing, or all there).
         let cache = try XCTUnwrap(second.context.listingCache)

@@ -22,7 +22,8 @@ final class ListingCodecTests: XCTestCase {
         bytes.withUnsafeBytes { raw in
             let tree = MessageTree.parse(raw)
             let key = SearchKey.and([
-                .subject("x"), .header(field: "Message-ID", value: "x"), .from("x"), .to("x"), .cc("x"), .bcc("x"),
+                .subject("x"), .header(field: "Message-ID", value: "x"), .header(field: "Content-Type", value: "x"),
+                .from("x"), .to("x"), .cc("x"), .bcc("x"),
                 .sentOn(IMAPDate(year: 2024, month: 1, day: 1)),
             ])
             let plan = SearchEvaluator(key: key, lastSequenceNumber: 1, lastUID: 1, saved: [])!.plan
@@ -61,15 +62,15 @@ final class ListingCodecTests: XCTestCase {
             XCTAssertNil(search.bodyStructure, message.name)
             // A SEARCH FROM reads that field alone; SENTON the date alone.
             let from = try XCTUnwrap(
-                Self.decode(bytes, .search, needs: SearchHeaders.Needs(fields: [.from], sentDate: false)))
-            XCTAssertEqual(from.searchHeaders?[.from], entry.searchHeaders?[.from], message.name)
-            XCTAssertNotNil(from.searchHeaders?[.from], message.name)
-            XCTAssertNil(from.searchHeaders?[.subject], message.name)
+                Self.decode(bytes, .search, needs: SearchHeaders.Needs(scopes: [.address("from")], sentDate: false)))
+            XCTAssertEqual(from.searchHeaders?[.address("from")], entry.searchHeaders?[.address("from")], message.name)
+            XCTAssertNotNil(from.searchHeaders?[.address("from")], message.name)
+            XCTAssertNil(from.searchHeaders?[.header("subject")], message.name)
             XCTAssertTrue(from.searchHeaders?.sentDate == nil, message.name)
             let date = try XCTUnwrap(
-                Self.decode(bytes, .search, needs: SearchHeaders.Needs(fields: [], sentDate: true)))
+                Self.decode(bytes, .search, needs: SearchHeaders.Needs(scopes: [], sentDate: true)))
             XCTAssertEqual(date.searchHeaders?.sentDate, entry.searchHeaders?.sentDate, message.name)
-            XCTAssertNil(date.searchHeaders?[.to], message.name)
+            XCTAssertNil(date.searchHeaders?[.address("to")], message.name)
             // What a FETCH (ENVELOPE BODYSTRUCTURE) reads; and ENVELOPE or BODY alone.
             let listing = try XCTUnwrap(Self.decode(bytes, .listing), message.name)
             XCTAssertEqual(listing.envelope, entry.envelope, message.name)
@@ -99,18 +100,18 @@ final class ListingCodecTests: XCTestCase {
         // whole; the Subject learned next is stored with the From kept.
         var fromOnly = listingOnly
         fromOnly.searchHeaders = SearchHeaders()
-        fromOnly.searchHeaders?[.from] = full.searchHeaders?[.from]
-        let subjectNeeds = SearchHeaders.Needs(fields: [.subject], sentDate: false)
+        fromOnly.searchHeaders?[.address("from")] = full.searchHeaders?[.address("from")]
+        let subjectNeeds = SearchHeaders.Needs(scopes: [.header("subject")], sentDate: false)
         let whole = try XCTUnwrap(Self.decode(Self.encoded(fromOnly), .search, needs: subjectNeeds))
         XCTAssertEqual(whole, fromOnly)
         XCTAssertFalse(whole.searchHeaders?.serves(subjectNeeds) ?? true)
         var learned = ListingEntry(uid: 7, nameHash: full.nameHash)
         learned.searchHeaders = SearchHeaders()
-        learned.searchHeaders?[.subject] = full.searchHeaders?[.subject]
+        learned.searchHeaders?[.header("subject")] = full.searchHeaders?[.header("subject")]
         XCTAssertFalse(learned.isCovered(by: whole))
         let stored = learned.merged(over: whole)
-        XCTAssertEqual(stored.searchHeaders?[.from], full.searchHeaders?[.from])
-        XCTAssertEqual(stored.searchHeaders?[.subject], full.searchHeaders?[.subject])
+        XCTAssertEqual(stored.searchHeaders?[.address("from")], full.searchHeaders?[.address("from")])
+        XCTAssertEqual(stored.searchHeaders?[.header("subject")], full.searchHeaders?[.header("subject")])
         XCTAssertEqual(stored.envelope, full.envelope)
         XCTAssertTrue(learned.isCovered(by: stored))
         // Another file's entry (another name hash) gives nothing to the new one.
@@ -118,6 +119,29 @@ final class ListingCodecTests: XCTestCase {
         other.nameHash &+= 1
         XCTAssertEqual(searchOnly.merged(over: other), searchOnly)
         XCTAssertFalse(searchOnly.isCovered(by: other))
+    }
+
+    /// At most `maxFields` fields a message: a client naming ever new header fields
+    /// cannot grow an entry; BODY and TEXT and absurd names are never kept.
+    func testKeptFieldsAreBounded() {
+        var headers = SearchHeaders()
+        for index in 0..<(SearchHeaders.maxFields + 5) { headers[.header("x-\(index)")] = [[UInt8(index)]] }
+        XCTAssertEqual(headers.fields.count, SearchHeaders.maxFields)
+        XCTAssertEqual(headers[.header("x-0")], [[0]])
+        XCTAssertNil(headers[.header("x-\(SearchHeaders.maxFields)")])
+        headers[.header("x-0")] = [[9]]
+        XCTAssertEqual(headers[.header("x-0")], [[9]])
+        var other = SearchHeaders()
+        other[.body] = [[1]]
+        other[.text] = [[1]]
+        other[.header(String(repeating: "n", count: SearchHeaders.maxNameBytes + 1))] = [[1]]
+        other[.header("")] = [[1]]
+        XCTAssertTrue(other.isEmpty)
+        var entry = ListingEntry(uid: 1, nameHash: 2)
+        entry.searchHeaders = headers
+        let bytes = Self.encoded(entry)
+        XCTAssertEqual(Self.decode(bytes), entry)
+        XCTAssertNil(Self.decode(Array(bytes.dropLast())))
     }
 
     func testEveryStrictPrefixIsRefused() throws {

@@ -26,8 +26,10 @@ final class ListingFileTests: XCTestCase {
     static func entry(_ uid: UInt32) -> ListingEntry {
         var entry = ListingEntry(uid: uid, nameHash: uid &* 31)
         var headers = SearchHeaders()
-        headers[.subject] = [Array("SUBJECT \(uid)".utf8)]
-        headers[.from] = [Array("SENDER <S\(uid % 5)@EXAMPLE.ORG>".utf8), Array("S\(uid % 5)@EXAMPLE.ORG".utf8)]
+        headers[.header("subject")] = [Array("SUBJECT \(uid)".utf8)]
+        headers[.address("from")] = [
+            Array("SENDER <S\(uid % 5)@EXAMPLE.ORG>".utf8), Array("S\(uid % 5)@EXAMPLE.ORG".utf8),
+        ]
         headers.sentDate = .some(nil)
         entry.searchHeaders = headers
         return entry
@@ -88,7 +90,7 @@ final class ListingFileTests: XCTestCase {
         append(Array(31...40), &contents)
         // A later entry for UID 3 wins over the saved one.
         var replaced = Self.entry(3)
-        replaced.searchHeaders?[.subject] = [Array("EDITED".utf8)]
+        replaced.searchHeaders?[.header("subject")] = [Array("EDITED".utf8)]
         let appended = file.append([replaced], uidValidity: 9, known: contents.known)
         XCTAssertNil(appended.contents)
         let loaded = file.load(uidValidity: 9)

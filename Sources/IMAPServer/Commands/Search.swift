@@ -163,9 +163,9 @@ struct SearchJob: Sendable {
     /// The folder's UIDVALIDITY as the session knows it (part of the cache key).
     let uidValidity: StoreUIDValidity
     let cache: ParsedMessageCache
-    /// Set when the listing cache can keep every text this SEARCH asks about
-    /// (`needs`): entries that keep them answer, and what is read from files goes back
-    /// to it.
+    /// Set when the listing cache can keep every text this SEARCH asks about (`needs`:
+    /// header fields and Date:, no BODY or TEXT): entries that keep them answer, and
+    /// what is read from files goes back to it.
     let listing: ListingCache?
     let needs: SearchHeaders.Needs?
     let statistics: SearchStatistics

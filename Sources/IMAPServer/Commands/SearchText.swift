@@ -203,18 +203,16 @@ final class SearchableMessage {
     /// such SEARCH whatever its outcome on this message.
     func learn(_ needs: SearchHeaders.Needs) {
         guard case .file = source else { return }
-        for (index, entry) in plan.scopes.enumerated() where found[index] == nil {
-            guard let field = SearchHeaders.Field(entry.scope), needs.fields.contains(field) else { continue }
+        for (index, entry) in plan.scopes.enumerated() where found[index] == nil && needs.scopes.contains(entry.scope) {
             _ = haystacks(entry.scope)
         }
         if needs.sentDate && learned.sentDate == nil { _ = sentDate }
     }
 
     private func haystacks(_ scope: SearchScope) -> [[UInt8]] {
-        let field = SearchHeaders.Field(scope)
         guard case .file(let tree, let raw) = source else {
-            guard case .cached(let headers) = source, let field else { return [] }
-            return headers[field] ?? []
+            guard case .cached(let headers) = source else { return [] }
+            return headers[scope] ?? []
         }
         let texts: [[UInt8]]
         switch scope {
@@ -223,7 +221,7 @@ final class SearchableMessage {
         case .header(let name): texts = decode { tree.decodedHeaderValues(name, raw) }
         case .address(let name): texts = decode { tree.decodedAddressValues(name, raw) }
         }
-        if let field { learned[field] = texts }
+        learned[scope] = texts
         return texts
     }
 

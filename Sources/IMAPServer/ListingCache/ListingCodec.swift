@@ -2,8 +2,9 @@
 //
 //     entry     = uid (u32) name-hash (u32) parts (u8: 1 envelope, 2 structure, 4 search)
 //                 [search] [envelope] [structure]
-//     search    = present (u8: bit n field n of SearchHeaders.Field, bit 6 the date)
-//                 (list of nstring)* per present field, [date: 0 | 1 year month day]
+//     search    = field count, per field: kind (u8: 0 header, 1 address) name texts
+//                 (list of nstring); then the date (u8: 0 not kept, 1 none,
+//                 2 year month day)
 //     nstring   = varint (length + 1; 0 is NIL) bytes
 //     list      = varint count, then the elements
 //     int       = zigzag varint
@@ -25,9 +26,6 @@ enum ListingCodec {
         var parts: Parts = .all
         var needs: SearchHeaders.Needs? = nil
     }
-
-    /// The search texts' presence bit of the date (bits 0…5 are the fields).
-    static let sentDateBit: UInt8 = 0x40
 
     /// The parts of an entry (the `parts` byte).
     struct Parts: OptionSet, Sendable {
@@ -174,22 +172,29 @@ enum ListingCodec {
             }
         }
 
-        /// A presence byte (bit n: `SearchHeaders.Field` n kept; bit 6: the date),
-        /// then each kept field's texts, then the date (0 none; 1, year, month, day).
+        /// The kept fields (a count, then each field's kind, 0 header or 1 address,
+        /// its lowercased name and its texts), then the date (0 not kept, 1 kept and
+        /// none, 2 year month day).
         mutating func search(_ s: SearchHeaders) {
-            var present: UInt8 = s.sentDate == nil ? 0 : ListingCodec.sentDateBit
-            for field in SearchHeaders.Field.allCases where s[field] != nil { present |= 1 << field.rawValue }
-            bytes.append(present)
-            for field in SearchHeaders.Field.allCases {
-                guard let texts = s[field] else { continue }
-                varint(texts.count)
-                for text in texts { nstring(text) }
+            varint(s.fields.count)
+            for field in s.fields {
+                switch field.scope {
+                case .header(let name):
+                    bytes.append(0)
+                    text(name)
+                case .address(let name):
+                    bytes.append(1)
+                    text(name)
+                case .text, .body: preconditionFailure("not kept (SearchHeaders.keeps)")
+                }
+                varint(field.texts.count)
+                for text in field.texts { nstring(text) }
             }
             switch s.sentDate {
-            case .none: break
-            case .some(.none): bytes.append(0)
+            case .none: bytes.append(0)
+            case .some(.none): bytes.append(1)
             case .some(.some(let date)):
-                bytes.append(1)
+                bytes.append(2)
                 int(date.year)
                 int(date.month)
                 int(date.day)
@@ -401,22 +406,29 @@ enum ListingCodec {
         /// skipped without making them), else all.
         mutating func search(only: SearchHeaders.Needs?) throws -> SearchHeaders {
             var s = SearchHeaders()
-            let present = try u8()
-            guard present & ~(ListingCodec.sentDateBit | 0x3F) == 0 else { throw Damaged() }
-            for field in SearchHeaders.Field.allCases where present & (1 << field.rawValue) != 0 {
+            for _ in 0..<(try count()) {
+                let kind = try u8()
+                let name = try text()
+                let scope: SearchScope
+                switch kind {
+                case 0: scope = .header(name)
+                case 1: scope = .address(name)
+                default: throw Damaged()
+                }
                 let count = try count()
-                guard only?.fields.contains(field) ?? true else {
+                guard only?.scopes.contains(scope) ?? true else {
                     for _ in 0..<count { try skipString() }
                     continue
                 }
-                s[field] = try (0..<count).map { _ in try string() }
+                s[scope] = try (0..<count).map { _ in try string() }
             }
-            guard present & ListingCodec.sentDateBit != 0 else { return s }
+            let wantsDate = only?.sentDate ?? true
             switch try u8() {
-            case 0: if only?.sentDate ?? true { s.sentDate = .some(nil) }
-            case 1:
+            case 0: break
+            case 1: if wantsDate { s.sentDate = .some(nil) }
+            case 2:
                 let date = IMAPDate(year: try int(), month: try int(), day: try int())
-                if only?.sentDate ?? true { s.sentDate = date }
+                if wantsDate { s.sentDate = date }
             default: throw Damaged()
             }
             return s

@@ -2,7 +2,6 @@
 // message list and a header SEARCH read, so that after a restart neither opens the
 // message files. ListingCodec writes and reads it; ListingFile keeps it on disk.
 import IMAPProtocol
-import MailMessage
 
 /// One message's cached listing data. Each part is optional: FETCH fills in ENVELOPE
 /// and BODYSTRUCTURE (both, whichever was asked for: the tree is parsed already), a
@@ -66,89 +65,91 @@ struct ListingEntry: Sendable, Equatable {
     }
 }
 
-/// What SEARCH matched of the top-level header fields it most often asks about (RFC
-/// 9051 §6.4.4), field by field: each field's texts exactly as `SearchableMessage` made
-/// them from the file (decoded, then folded by SearchFold), so a match from the cache
-/// is the match from the file. A field is kept once a SEARCH needed it; nil is "not
-/// kept yet", not "empty".
+/// What SEARCH matched of a message's top-level header fields (RFC 9051 §6.4.4), field
+/// by field: each field's texts exactly as `SearchableMessage` made them from the file
+/// (decoded, then folded by SearchFold), so a match from the cache is the match from the
+/// file. A field is kept once a SEARCH needed it (SUBJECT, FROM, HEADER X-Spam-Flag…);
+/// BODY and TEXT are not kept. An absent field is "not kept yet", not "empty".
 struct SearchHeaders: Sendable, Equatable {
-    enum Field: Int, CaseIterable, Sendable {
-        /// SUBJECT and HEADER SUBJECT: every Subject field (decodedHeaderValues).
-        case subject
-        /// HEADER MESSAGE-ID (clients finding a message they appended).
-        case messageID
-        /// FROM, TO, CC, BCC: decodedAddressValues of each such field.
-        case from, to, cc, bcc
+    /// Fields kept a message: beyond them a SEARCH of yet another field reads the
+    /// files each time (so a client naming ever new fields cannot grow an entry).
+    static let maxFields = 16
+    /// Longer field names are not kept.
+    static let maxNameBytes = 128
 
-        /// The field a scope reads; nil for scopes not kept (BODY, TEXT, other headers).
-        init?(_ scope: SearchScope) {
-            switch scope {
-            case .header("subject"): self = .subject
-            case .header("message-id"): self = .messageID
-            case .address("from"): self = .from
-            case .address("to"): self = .to
-            case .address("cc"): self = .cc
-            case .address("bcc"): self = .bcc
-            default: return nil
-            }
-        }
-    }
-
-    /// Folded texts by `Field.rawValue`.
-    private(set) var fields: [[[UInt8]]?] = Array(repeating: nil, count: Field.allCases.count)
+    /// The kept fields, in the order they were kept, and their texts.
+    private(set) var fields: [(scope: SearchScope, texts: [[UInt8]])] = []
     /// SENTBEFORE, SENTON, SENTSINCE: the Date: field's date in its own zone, once kept
     /// (`.some(nil)`: the message has no usable Date:).
     var sentDate: IMAPDate??
 
     init() {}
 
-    subscript(field: Field) -> [[UInt8]]? {
-        get { fields[field.rawValue] }
-        set { fields[field.rawValue] = newValue }
+    static func == (a: SearchHeaders, b: SearchHeaders) -> Bool {
+        a.sentDate == b.sentDate && a.fields.count == b.fields.count
+            && a.fields.allSatisfy { field in b[field.scope] == field.texts }
     }
 
-    var isEmpty: Bool { sentDate == nil && fields.allSatisfy { $0 == nil } }
+    /// Whether a scope's texts can be kept: one header field, by a short name.
+    static func keeps(_ scope: SearchScope) -> Bool {
+        switch scope {
+        case .header(let name), .address(let name): return !name.isEmpty && name.utf8.count <= maxNameBytes
+        case .text, .body: return false
+        }
+    }
+
+    /// A field's texts; setting one not kept yet adds it while fewer than `maxFields`
+    /// are kept (else it is dropped).
+    subscript(scope: SearchScope) -> [[UInt8]]? {
+        get { fields.first { $0.scope == scope }?.texts }
+        set {
+            guard Self.keeps(scope) else { return }
+            if let index = fields.firstIndex(where: { $0.scope == scope }) {
+                if let newValue { fields[index].texts = newValue } else { fields.remove(at: index) }
+            } else if let newValue, fields.count < Self.maxFields {
+                fields.append((scope, newValue))
+            }
+        }
+    }
+
+    var isEmpty: Bool { sentDate == nil && fields.isEmpty }
 
     /// Whether everything `needs` asks for is kept.
     func serves(_ needs: Needs) -> Bool {
-        (!needs.sentDate || sentDate != nil) && needs.fields.allSatisfy { self[$0] != nil }
+        (!needs.sentDate || sentDate != nil) && needs.scopes.allSatisfy { self[$0] != nil }
     }
 
-    /// These texts with what `earlier` kept and these lack.
+    /// These texts with what `earlier` kept and these lack (earlier fields first).
     func merged(over earlier: SearchHeaders?) -> SearchHeaders {
         guard let earlier else { return self }
-        var merged = self
-        for field in Field.allCases where merged[field] == nil { merged[field] = earlier[field] }
-        if merged.sentDate == nil { merged.sentDate = earlier.sentDate }
+        var merged = earlier
+        for field in fields { merged[field.scope] = field.texts }
+        if sentDate != nil { merged.sentDate = sentDate }
         return merged
     }
 
     /// Whether `earlier` keeps everything these do.
     func isCovered(by earlier: SearchHeaders?) -> Bool {
         guard let earlier else { return isEmpty }
-        return (sentDate == nil || earlier.sentDate != nil)
-            && Field.allCases.allSatisfy {
-                self[$0] == nil || earlier[$0] != nil
-            }
+        return (sentDate == nil || earlier.sentDate != nil) && fields.allSatisfy { earlier[$0.scope] != nil }
     }
 
     /// What one SEARCH reads of them.
     struct Needs: Sendable, Equatable {
-        var fields: [Field] = []
+        var scopes: [SearchScope] = []
         var sentDate = false
 
-        /// nil when a text key of `plan` reads something not kept here (BODY, TEXT,
-        /// another header field).
+        /// nil when a text key of `plan` reads something not kept (BODY, TEXT).
         init?(_ plan: SearchTextPlan, sentDate: Bool) {
-            for scope in plan.scopes {
-                guard let field = Field(scope.scope) else { return nil }
-                fields.append(field)
+            for entry in plan.scopes {
+                guard SearchHeaders.keeps(entry.scope) else { return nil }
+                scopes.append(entry.scope)
             }
             self.sentDate = sentDate
         }
 
-        init(fields: [Field], sentDate: Bool) {
-            self.fields = fields
+        init(scopes: [SearchScope], sentDate: Bool) {
+            self.scopes = scopes
             self.sentDate = sentDate
         }
     }
