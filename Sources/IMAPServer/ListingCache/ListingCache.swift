@@ -199,9 +199,8 @@ final class ListingFolder: Sendable {
                 wanted.append((uid, nil, offset))
             }
         }
-        let entries = file.read(wanted).compactMap { $0 }
         owner.compactions.add(1, ordering: .relaxed)
-        guard let contents = file.rewrite(entries, uidValidity: uidValidity) else { return }
+        guard let contents = file.compact(keeping: wanted, uidValidity: uidValidity) else { return }
         state.contents = contents
     }
 

@@ -129,12 +129,30 @@ struct ListingFile: Sendable {
     /// (ListingCodec.decode). Neighbouring frames are read with one pread.
     func read(_ wanted: [Wanted], decoding: ListingCodec.Decoding = ListingCodec.Decoding()) -> [ListingEntry?] {
         var found = [ListingEntry?](repeating: nil, count: wanted.count)
-        guard !wanted.isEmpty else { return found }
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return found }
         defer { close(fd) }
+        forEachFrame(fd, wanted) { index, frame in
+            found[index] = ListingCodec.decode(
+                UnsafeRawBufferPointer(rebasing: frame[ListingFormat.frameHeaderSize...]), wanted: decoding.parts,
+                needs: decoding.needs)
+        }
+        return found
+    }
+
+    /// Millions of messages' offsets (a few bytes each); a larger file is not read.
+    static let maxOffsetsBytes = 64 * 1024 * 1024
+    /// Offsets closer than this are read together.
+    static let runBytes = 256 * 1024
+    /// What is read past the last offset of a run (a larger frame is read again alone).
+    static let typicalFrame = 8 * 1024
+
+    /// Calls `body` with each wanted frame that is intact and that of its UID and name
+    /// hash (its index in `wanted`, the whole frame), in file order. Frames close
+    /// together are read with one pread.
+    private func forEachFrame(_ fd: Int32, _ wanted: [Wanted], _ body: (Int, UnsafeRawBufferPointer) -> Void) {
         var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return found }
+        guard !wanted.isEmpty, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
         let size = Int(st.st_size)
         let order = wanted.indices.sorted { wanted[$0].offset < wanted[$1].offset }
         var next = 0
@@ -150,45 +168,35 @@ struct ListingFile: Sendable {
             for position in next...last {
                 let index = order[position]
                 let relative = Int(wanted[index].offset) - first
-                found[index] =
-                    bytes.withUnsafeBytes { raw -> ListingEntry? in
-                        guard relative < raw.count else { return nil }
-                        return entry(UnsafeRawBufferPointer(rebasing: raw[relative...]), wanted[index], decoding)
-                    } ?? readAlone(fd, wanted[index], decoding, size: size)
+                let done = bytes.withUnsafeBytes { raw -> Bool in
+                    guard relative < raw.count else { return false }
+                    return visit(UnsafeRawBufferPointer(rebasing: raw[relative...]), wanted[index]) { body(index, $0) }
+                }
+                if !done { readAlone(fd, wanted[index], size: size) { body(index, $0) } }
             }
             next = last + 1
         }
-        return found
     }
 
-    /// Millions of messages' offsets (a few bytes each); a larger file is not read.
-    static let maxOffsetsBytes = 64 * 1024 * 1024
-    /// Offsets closer than this are read together.
-    static let runBytes = 256 * 1024
-    /// What is read past the last offset of a run (a larger frame is read again alone).
-    static let typicalFrame = 8 * 1024
-
-    /// The frame at `raw`'s start when it is that of `wanted`.
-    private func entry(_ raw: UnsafeRawBufferPointer, _ wanted: Wanted, _ decoding: ListingCodec.Decoding)
-        -> ListingEntry?
+    /// Calls `body` with the frame at `raw`'s start when it is intact and that of
+    /// `wanted`; false when it is not whole in `raw` (or not the one).
+    private func visit(_ raw: UnsafeRawBufferPointer, _ wanted: Wanted, _ body: (UnsafeRawBufferPointer) -> Void)
+        -> Bool
     {
-        guard let (bytes, _) = ListingFormat.frame(at: raw), let key = ListingCodec.key(bytes),
+        guard let (bytes, length) = ListingFormat.frame(at: raw), let key = ListingCodec.key(bytes),
             key.uid == wanted.uid, wanted.nameHash.map({ $0 == key.nameHash }) ?? true
-        else { return nil }
-        return ListingCodec.decode(bytes, wanted: decoding.parts, needs: decoding.needs)
+        else { return false }
+        body(UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+        return true
     }
 
     /// A frame longer than what its run read.
-    private func readAlone(_ fd: Int32, _ wanted: Wanted, _ decoding: ListingCodec.Decoding, size: Int)
-        -> ListingEntry?
-    {
+    private func readAlone(_ fd: Int32, _ wanted: Wanted, size: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
         let head = Self.read(fd, offset: Int(wanted.offset), count: 4)
         guard let length = head.withUnsafeBytes({ ListingFormat.frameLength($0) }),
             length > Self.typicalFrame, Int(wanted.offset) + length <= size
-        else { return nil }
-        return Self.read(fd, offset: Int(wanted.offset), count: length).withUnsafeBytes {
-            entry($0, wanted, decoding)
-        }
+        else { return }
+        _ = Self.read(fd, offset: Int(wanted.offset), count: length).withUnsafeBytes { visit($0, wanted, body) }
     }
 
     // MARK: Writing
@@ -271,30 +279,49 @@ struct ListingFile: Sendable {
         return result
     }
 
-    /// Replaces the file with one holding exactly `entries` (a compaction): a new
-    /// generation, written to `<path>.tmp` and renamed over the file while holding the
-    /// old file's lock; then its offsets are saved. nil when nothing was replaced.
-    func rewrite(_ entries: [ListingEntry], uidValidity: UInt32) -> Contents? {
+    /// Replaces the file with one holding only the frames `keep` names (a compaction),
+    /// copied as they are: a new generation, written to `<path>.tmp` a piece at a time
+    /// and renamed over the file while holding the old file's lock; then its offsets
+    /// are saved. nil when nothing was replaced.
+    func compact(keeping keep: [Wanted], uidValidity: UInt32) -> Contents? {
         let old = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        defer { if old >= 0 { close(old) } }
-        if old >= 0 { _ = flock(old, LOCK_EX) }
+        guard old >= 0 else { return nil }
+        defer { close(old) }
+        _ = flock(old, LOCK_EX)
+        let temporary = path + HeaderCacheNames.temporarySuffix
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         var contents = Contents()
         let header = ListingFormat.Header(uidValidity: uidValidity, generation: UInt64.random(in: 1...UInt64.max))
-        var bytes = ListingFormat.header(header)
-        for entry in entries {
-            for part in entry.split() {
-                let offset = bytes.count
-                guard ListingFormat.frame(part, into: &bytes) else { continue }
-                contents.offsets.put(part.uid, UInt32(offset), part.kinds[0])
-                contents.frames += 1
+        var pending = ListingFormat.header(header)
+        var written = 0
+        var failed = false
+        forEachFrame(old, keep) { _, frame in
+            guard let key = ListingCodec.key(UnsafeRawBufferPointer(rebasing: frame[ListingFormat.frameHeaderSize...]))
+            else { return }
+            contents.offsets.put(key.uid, UInt32(written + pending.count), key.kind)
+            contents.frames += 1
+            pending += frame
+            if pending.count >= Self.runBytes {
+                failed = failed || !CacheFileIO.writeAll(fd, pending)
+                written += pending.count
+                pending.removeAll(keepingCapacity: true)
             }
         }
-        guard bytes.count <= maxBytes, let mark = CacheFileIO.replace(path, with: bytes) else { return nil }
+        failed = failed || !CacheFileIO.writeAll(fd, pending)
+        written += pending.count
+        guard !failed, written <= maxBytes, fstat(fd, &st) == 0, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            return nil
+        }
         contents.offsets.normalize()
         contents.header = header
-        contents.end = bytes.count
-        contents.mark = mark
-        contents.known = mark
+        contents.end = written
+        contents.mark = HeaderCacheFile.Mark(st)
+        contents.known = contents.mark
         saveOffsets(&contents)
         return contents
     }
