@@ -46,6 +46,16 @@ extension XCTestCase {
 }
 
 extension RunningServer {
+    /// With 1,100 messages cached: all but the first ten expunged, one delivered and
+    /// seen (`deliver`), so the cache files hold more stale entries than a compaction
+    /// tolerates.
+    func leaveElevenMessages(_ client: TestClient, deliver: () throws -> Void) throws {
+        XCTAssertTrue(try client.command("STORE 11:* +FLAGS.SILENT (\\Deleted)").ok)
+        XCTAssertTrue(try client.command("EXPUNGE").ok)
+        try deliver()
+        XCTAssertTrue(try client.command("NOOP").ok)
+    }
+
     /// Messages `range` into alice's INBOX cur/, named by their number.
     func deliverNumbered(_ range: Range<Int>, _ body: (Int) -> String, mtime: (Int) -> TimeInterval) throws {
         for index in range {

@@ -187,16 +187,27 @@ enum CacheFileIO {
         return true
     }
 
+    /// `<path>.tmp`, created empty for writing; nil when a link or pipe is planted
+    /// there (never followed or blocked on) or it cannot be made.
+    static func openTemporary(for path: String) -> (fd: Int32, path: String)? {
+        let temporary = path + HeaderCacheNames.temporarySuffix
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            return nil
+        }
+        return (fd, temporary)
+    }
+
     /// Replaces `path` with a file holding `bytes`: written to `<path>.tmp` (a link or
     /// pipe planted there is never followed or blocked on) and renamed over it.
     /// Returns the new file's mark; nil when nothing was replaced.
     static func replace(_ path: String, with bytes: [UInt8]) -> HeaderCacheFile.Mark? {
-        let temporary = path + HeaderCacheNames.temporarySuffix
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return nil }
+        guard let (fd, temporary) = openTemporary(for: path) else { return nil }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         guard writeAll(fd, bytes), rename(temporary, path) == 0 else {
             unlink(temporary)
             return nil

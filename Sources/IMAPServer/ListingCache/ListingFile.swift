@@ -288,12 +288,9 @@ struct ListingFile: Sendable {
         guard old >= 0 else { return nil }
         defer { close(old) }
         _ = flock(old, LOCK_EX)
-        let temporary = path + HeaderCacheNames.temporarySuffix
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return nil }
+        guard let (fd, temporary) = CacheFileIO.openTemporary(for: path) else { return nil }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         var contents = Contents()
         let header = ListingFormat.Header(uidValidity: uidValidity, generation: UInt64.random(in: 1...UInt64.max))
         var pending = ListingFormat.header(header)
