@@ -247,32 +247,42 @@ struct SearchJob: Sendable {
             }
             defer { file.close() }
             statistics.messagesRead.add(1, ordering: .relaxed)
-            // The MIME tree comes from the parsed-message cache when FETCH or an earlier
-            // SEARCH parsed this message; the file is still read for the text.
-            let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
-            let hit = try file.withContents { raw, probe in
-                let parsed = cache.parse(
-                    raw, probe: probe, cached: cached, envelope: false, structure: false, folder: folder,
-                    uidValidity: uidValidity, uid: record.uid)
-                let content = SearchableMessage(
-                    tree: parsed.tree, raw: raw, plan: evaluator.plan, statistics: statistics)
-                let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
-                // A file truncated under the read was read as zeros: treated as a
-                // message that vanished, it matches no content key.
-                guard probe.fileShrank else {
-                    if listing != nil, let needs {
-                        content.learn(needs)
-                        if let entry = listingEntry(file.record, content.learned, over: listed[index]) {
-                            made.append(entry)
-                        }
-                    }
-                    return matches
-                }
-                return evaluator.matches(sequenceNumber: n, record: record, content: nil)
+            let hit = try read(file, n, record) { content in
+                guard listing != nil, let needs else { return }
+                content.learn(needs)
+                if let entry = listingEntry(file.record, content.learned, over: listed[index]) { made.append(entry) }
             }
             if hit { matched.append(n) }
         }
         return matched
+    }
+
+    /// Whether message `n` matches, read from its open file: its top-level header
+    /// alone when only header fields are searched (`needs`), else the whole file
+    /// (the MIME tree from the parsed-message cache when FETCH or an earlier SEARCH
+    /// parsed it). `learned` sees the content of a file read whole and intact.
+    private func read(
+        _ file: MessageFile, _ n: SequenceNumber, _ record: MessageRecord, learned: (SearchableMessage) -> Void
+    ) throws -> Bool {
+        func match(_ tree: MessageTree, _ raw: UnsafeRawBufferPointer, _ probe: ShrinkProbe) -> Bool {
+            let content = SearchableMessage(tree: tree, raw: raw, plan: evaluator.plan, statistics: statistics)
+            let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
+            // A file truncated under the read was read as zeros: treated as a message
+            // that vanished, it matches no content key.
+            guard probe.fileShrank else {
+                learned(content)
+                return matches
+            }
+            return evaluator.matches(sequenceNumber: n, record: record, content: nil)
+        }
+        if needs != nil { return try file.withTopHeader(match) }
+        let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
+        return try file.withContents { raw, probe in
+            let parsed = cache.parse(
+                raw, probe: probe, cached: cached, envelope: false, structure: false, folder: folder,
+                uidValidity: uidValidity, uid: record.uid)
+            return match(parsed.tree, raw, probe)
+        }
     }
 
     /// The listing cache's entries of `messages` (none when it is not used).

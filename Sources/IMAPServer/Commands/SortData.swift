@@ -400,18 +400,32 @@ struct SortDataJob: Sendable {
         }
         defer { file.close() }
         statistics.messagesRead.add(1, ordering: .relaxed)
+        func outcome(_ tree: MessageTree, _ raw: UnsafeRawBufferPointer, _ probe: ShrinkProbe, _ headers: SortHeaders?)
+            -> (SortHeaders, SortHeaders?)?
+        {
+            let content =
+                evaluator.needsContent
+                ? SearchableMessage(tree: tree, raw: raw, plan: evaluator.plan, statistics: statistics) : nil
+            let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
+            guard probe.fileShrank else { return matches ? (headers ?? SortHeaders(), headers) : nil }
+            return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? (SortHeaders(), nil) : nil
+        }
+        // The sort keys and header-field criteria need the top-level header only.
+        if !evaluator.needsContent || SearchHeaders.Needs(evaluator.plan, sentDate: evaluator.usesSentDate) != nil {
+            return try file.withTopHeader { tree, raw, probe in
+                let headers = fields.isEmpty ? nil : SortFields.all.trim(tree.sortHeaders(raw))
+                if let headers, !probe.fileShrank {
+                    cache.keep(sortHeaders: headers, folder: folder, uidValidity: uidValidity, uid: record.uid)
+                }
+                return outcome(tree, raw, probe, headers)
+            }
+        }
         let cached = cache.lookup(folder, uidValidity: uidValidity, uid: record.uid)
         return try file.withContents { raw, probe in
             let parsed = cache.parse(
                 raw, probe: probe, cached: cached, envelope: false, structure: false, sortHeaders: !fields.isEmpty,
                 folder: folder, uidValidity: uidValidity, uid: record.uid)
-            let content =
-                evaluator.needsContent
-                ? SearchableMessage(tree: parsed.tree, raw: raw, plan: evaluator.plan, statistics: statistics) : nil
-            let matches = evaluator.matches(sequenceNumber: n, record: record, content: content)
-            let headers = parsed.message.sortHeaders.map(SortFields.all.trim)
-            guard probe.fileShrank else { return matches ? (headers ?? SortHeaders(), headers) : nil }
-            return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? (SortHeaders(), nil) : nil
+            return outcome(parsed.tree, raw, probe, parsed.message.sortHeaders.map(SortFields.all.trim))
         }
     }
 }

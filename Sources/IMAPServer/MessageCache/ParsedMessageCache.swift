@@ -219,6 +219,16 @@ final class ParsedMessageCache: Sendable {
         return Parsed(message: parsed, tree: tree)
     }
 
+    /// Keeps what SORT and THREAD read of `uid`'s header (from its top-level header
+    /// alone, MessageFile.withTopHeader) with whatever else is cached of it.
+    func keep(sortHeaders: SortHeaders, folder: SharedFolder, uidValidity: StoreUIDValidity, uid: StoreUID) {
+        guard budget > 0 else { return }
+        var parsed = peek(folder, uidValidity: uidValidity, uid: uid) ?? ParsedMessage()
+        guard parsed.sortHeaders == nil else { return }
+        parsed.sortHeaders = sortHeaders
+        store(parsed, folder: folder, uidValidity: uidValidity, uid: uid)
+    }
+
     /// Drops the entries of expunged messages.
     func remove(directory: String, uids: [StoreUID]) {
         shard(directory).state.withLock { state in
