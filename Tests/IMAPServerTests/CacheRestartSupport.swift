@@ -3,6 +3,10 @@ import IMAPServer
 import Logging
 import XCTest
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 // What the tests of the on-disk caches (HeaderCacheTests, ListingCacheTests) share: a
 // second server on a stopped server's spool (a restart), each command's answers in one
 // session, and the Maildir's truth, the answers of a server that uses no cache file.
@@ -46,6 +50,16 @@ extension XCTestCase {
 }
 
 extension RunningServer {
+    /// A symlink to a file holding "precious" at `symlinkName` in alice's INBOX
+    /// directory and a FIFO at `fifoName`; returns the file the link points to.
+    func plantSymlinkAndFIFO(symlinkName: String, fifoName: String) throws -> String {
+        let target = maildir.root + "/elsewhere"
+        XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: Data("precious".utf8)))
+        XCTAssertEqual(symlink(target, maildir.root + "/alice/" + symlinkName), 0)
+        XCTAssertEqual(mkfifo(maildir.root + "/alice/" + fifoName, 0o600), 0)
+        return target
+    }
+
     /// With 1,100 messages cached: all but the first ten expunged, one delivered and
     /// seen (`deliver`), so the cache files hold more stale entries than a compaction
     /// tolerates.

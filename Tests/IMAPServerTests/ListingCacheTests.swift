@@ -235,10 +235,8 @@ final class ListingCacheTests: XCTestCase {
     func testPlantedSymlinkAndFIFOAreIgnored() async throws {
         let first = try await startServer()
         try deliver(first, 0..<10)
-        let target = first.maildir.root + "/elsewhere"
-        XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: Data("precious".utf8)))
-        XCTAssertEqual(symlink(target, inbox(first) + "/" + HeaderCacheNames.listing), 0)
-        XCTAssertEqual(mkfifo(inbox(first) + "/" + HeaderCacheNames.listingOffsets, 0o600), 0)
+        let target = try first.plantSymlinkAndFIFO(
+            symlinkName: HeaderCacheNames.listing, fifoName: HeaderCacheNames.listingOffsets)
         let expected = try answers(port: first.port)
         XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "precious")
         let reference = try await truth(first)

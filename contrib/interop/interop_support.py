@@ -22,6 +22,7 @@ import hashlib
 import imaplib
 import os
 import pwd
+import random
 import re
 import select
 import shutil
@@ -921,6 +922,97 @@ class RawClient:
 # --------------------------------------------------------------------------------------
 # Command line: helpers for record-dovecot-uidlist.sh
 # --------------------------------------------------------------------------------------
+
+
+class ChangingFolderCase(ServerTestCase):
+    """What the concurrency tests of this server's caches share: numbered messages
+    delivered into alice's INBOX (`message(i)`), readers sending random `COMMANDS` for
+    `ROUNDS` rounds while a writer delivers, flags and expunges, and every answer
+    checked by `check` (failures collected in `self.failures`)."""
+
+    COMMANDS = ()
+    ROUNDS = 60
+
+    def message(self, i: int) -> bytes:
+        raise NotImplementedError
+
+    def check(self, r: "RawClient", tag: bytes, text: bytes):
+        raise NotImplementedError
+
+    def setUp(self):
+        super().setUp()
+        self.inbox = folder_dir(self.root, "alice", "INBOX")
+        self.delivered = 0
+        self.failures = []
+
+    def deliver_one(self):
+        i = self.delivered
+        deliver(self.root, "alice", "INBOX", self.message(i), 1_650_000_000 + i, i)
+        self.delivered += 1
+
+    def session(self) -> "RawClient":
+        r = RawClient(self.server.port)
+        for tag, text in ((b"l", b"LOGIN alice alice-demo"), (b"s", b"SELECT INBOX")):
+            _, last = r.command(tag, text)
+            assert last is not None and last.startswith(tag + b" OK"), last
+        return r
+
+    def reader(self, seed: int):
+        rng = random.Random(seed)
+        r = self.session()
+        try:
+            for n in range(self.ROUNDS):
+                self.check(r, b"r%d" % n, rng.choice(self.COMMANDS))
+        finally:
+            r.close()
+
+    def writer(self, stop: threading.Event):
+        rng = random.Random(7)
+        r = self.session()
+        try:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                action = n % 3
+                if action == 0:
+                    self.deliver_one()
+                    self.check(r, b"n%d" % n, b"NOOP")
+                elif action == 1:
+                    low = rng.randrange(1, self.delivered)
+                    self.check(r, b"f%d" % n, b"UID STORE %d:%d +FLAGS.SILENT (\\Seen)" % (low, low + 20))
+                else:
+                    low = rng.randrange(1, self.delivered)
+                    self.check(r, b"d%d" % n, b"UID STORE %d:%d +FLAGS.SILENT (\\Deleted)" % (low, low + 3))
+                    self.check(r, b"e%d" % n, b"EXPUNGE")
+        finally:
+            r.close()
+
+    def expunge_all_but_fifty(self, messages: int):
+        """Of `messages` cached, all but the last 50 expunged: the cache files hold far
+        more stale entries than a compaction tolerates."""
+        r = self.session()
+        self.check(r, b"d", b"UID STORE 1:%d +FLAGS.SILENT (\\Deleted)" % (messages - 50))
+        self.check(r, b"e", b"EXPUNGE")
+        r.close()
+
+    def run_readers_and_writer(self, readers: int = 3):
+        stop = threading.Event()
+        writer = threading.Thread(target=self.writer, args=(stop,))
+        threads = [threading.Thread(target=self.reader, args=(seed,)) for seed in range(readers)]
+        writer.start()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stop.set()
+        writer.join()
+
+    def answers(self):
+        r = self.session()
+        try:
+            return [self.check(r, b"a%d" % n, command) for n, command in enumerate(self.COMMANDS)]
+        finally:
+            r.close()
 
 
 class CacheCrashCase(ServerTestCase):

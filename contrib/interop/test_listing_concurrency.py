@@ -13,12 +13,10 @@ files.
 """
 
 import os
-import random
 import re
-import threading
 import unittest
 
-from interop_support import TARGET, RawClient, ServerTestCase, deliver, folder_dir
+from interop_support import TARGET, ChangingFolderCase, RawClient
 
 MESSAGES = 1_200
 ROUNDS = 60
@@ -67,27 +65,18 @@ def uids(lines) -> list:
 
 
 @unittest.skipUnless(TARGET == "imapd", "exercises imapd-maildir's own listing cache")
-class ListingConcurrencyTest(ServerTestCase):
+class ListingConcurrencyTest(ChangingFolderCase):
+    COMMANDS = COMMANDS
+    ROUNDS = ROUNDS
+
+    def message(self, i: int) -> bytes:
+        return message(i)
+
     def setUp(self):
         super().setUp()
-        self.inbox = folder_dir(self.root, "alice", "INBOX")
         self.listing = os.path.join(self.inbox, "imapd-cache.listing")
-        self.delivered = 0
         for _ in range(MESSAGES):
             self.deliver_one()
-        self.failures = []
-
-    def deliver_one(self):
-        i = self.delivered
-        deliver(self.root, "alice", "INBOX", message(i), 1_650_000_000 + i, i)
-        self.delivered += 1
-
-    def session(self) -> RawClient:
-        r = RawClient(self.server.port)
-        for tag, text in ((b"l", b"LOGIN alice alice-demo"), (b"s", b"SELECT INBOX")):
-            _, last = r.command(tag, text)
-            assert last is not None and last.startswith(tag + b" OK"), last
-        return r
 
     def check(self, r: RawClient, tag: bytes, text: bytes):
         lines, last = r.command(tag, text)
@@ -104,65 +93,16 @@ class ListingConcurrencyTest(ServerTestCase):
             self.failures.append((text, "a message shown twice"))
         return lines
 
-    def reader(self, seed: int):
-        rng = random.Random(seed)
-        r = self.session()
-        try:
-            for n in range(ROUNDS):
-                self.check(r, b"r%d" % n, rng.choice(COMMANDS))
-        finally:
-            r.close()
-
-    def writer(self, stop: threading.Event):
-        rng = random.Random(7)
-        r = self.session()
-        try:
-            n = 0
-            while not stop.is_set():
-                n += 1
-                action = n % 3
-                if action == 0:
-                    self.deliver_one()
-                    self.check(r, b"n%d" % n, b"NOOP")
-                elif action == 1:
-                    low = rng.randrange(1, self.delivered)
-                    self.check(r, b"f%d" % n, b"UID STORE %d:%d +FLAGS.SILENT (\\Seen)" % (low, low + 20))
-                else:
-                    low = rng.randrange(1, self.delivered)
-                    self.check(r, b"d%d" % n, b"UID STORE %d:%d +FLAGS.SILENT (\\Deleted)" % (low, low + 3))
-                    self.check(r, b"e%d" % n, b"EXPUNGE")
-        finally:
-            r.close()
-
-    def answers(self):
-        r = self.session()
-        try:
-            return [self.check(r, b"a%d" % n, command) for n, command in enumerate(COMMANDS)]
-        finally:
-            r.close()
-
     def test_listings_and_searches_during_changes(self):
         self.answers()  # the cache, complete
         # All but 50 expunged: the listing file holds 2,300 stale frames, over the
         # 2 × 2 × messages + 1,024 a compaction tolerates.
-        r = self.session()
-        self.check(r, b"d", b"UID STORE 1:1150 +FLAGS.SILENT (\\Deleted)")
-        self.check(r, b"e", b"EXPUNGE")
-        r.close()
+        self.expunge_all_but_fifty(MESSAGES)
         # A restart: what the sessions read comes from the listing file.
         self.server.stop()
         self.server.start()
         before = os.path.getsize(self.listing)
-        stop = threading.Event()
-        writer = threading.Thread(target=self.writer, args=(stop,))
-        readers = [threading.Thread(target=self.reader, args=(seed,)) for seed in range(3)]
-        writer.start()
-        for t in readers:
-            t.start()
-        for t in readers:
-            t.join()
-        stop.set()
-        writer.join()
+        self.run_readers_and_writer()
         self.assertEqual(self.failures, [])
         self.assertLess(os.path.getsize(self.listing), before // 2, "the listing file was not compacted")
         answered = self.answers()
