@@ -232,6 +232,29 @@ final class ListingCacheTests: XCTestCase {
         XCTAssertEqual(cache.misses.load(ordering: .relaxed), 24)
     }
 
+    /// A compaction that cannot replace the file (a directory planted at its
+    /// temporary path) is not tried again at every append, and answers stay right.
+    func testFailedCompactionIsNotRetriedAtEveryAppend() async throws {
+        let server = try await startServer()
+        try deliver(server, 0..<1100)
+        let client = try server.connect()
+        try client.login()
+        XCTAssertTrue(try client.command("SELECT INBOX").ok)
+        XCTAssertTrue(try client.command("UID FETCH 1:* (ENVELOPE)").ok)
+        let temporary = inbox(server) + "/" + HeaderCacheNames.listing + HeaderCacheNames.temporarySuffix
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+        try server.leaveElevenMessages(client) { try deliver(server, 1100..<1101) }
+        for index in 1101..<1106 {
+            try deliver(server, index..<(index + 1))
+            XCTAssertTrue(try client.command("NOOP").ok)
+            let fetched = try client.command("UID FETCH 1:* (ENVELOPE)")
+            XCTAssertEqual(fetched.untagged.filter { $0.contains("ENVELOPE") }.count, index - 1089)
+        }
+        let cache = try XCTUnwrap(server.server.context.listingCache)
+        // Tried at the first append after the expunge, not at the five after it.
+        XCTAssertEqual(cache.compactions.load(ordering: .relaxed), 1)
+    }
+
     func testPlantedSymlinkAndFIFOAreIgnored() async throws {
         let first = try await startServer()
         try deliver(first, 0..<10)

@@ -182,7 +182,7 @@ final class ListingFolder: Sendable {
         state.contents.mark = mark
         state.contents.known = mark
         let live = folder.snapshot.messages
-        if state.contents.frames > ListingCache.compactionLimit(messages: live.count) {
+        if state.contents.frames > max(ListingCache.compactionLimit(messages: live.count), state.noCompactionBelow) {
             compact(&state, live: live.map(\.uid.rawValue), uidValidity: uidValidity, owner: owner)
         } else if state.contents.frames - state.contents.savedFrames >= ListingCache.saveEvery {
             file.saveOffsets(&state.contents)
@@ -200,7 +200,12 @@ final class ListingFolder: Sendable {
             }
         }
         owner.compactions.add(1, ordering: .relaxed)
-        guard let contents = file.compact(keeping: wanted, uidValidity: uidValidity) else { return }
+        guard let contents = file.compact(keeping: wanted, uidValidity: uidValidity) else {
+            // Not replaced (no room, a file planted at the temporary path): not tried
+            // again at every append, only once the file has grown as much again.
+            state.noCompactionBelow = 2 * state.contents.frames
+            return
+        }
         state.contents = contents
     }
 
@@ -220,4 +225,7 @@ struct ListingFolderState: Sendable {
     var uidValidity: UInt32?
     var loaded = false
     var contents = ListingFile.Contents()
+    /// After a compaction that could not replace the file: frames below which none is
+    /// tried again.
+    var noCompactionBelow = 0
 }
