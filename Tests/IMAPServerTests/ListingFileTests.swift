@@ -159,6 +159,32 @@ final class ListingFileTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "precious")
     }
 
+    /// Random bytes after a valid header, with real frames among them: the scan stops
+    /// at the first thing that is not a whole frame, never crashes, and every offset it
+    /// keeps leads to a frame that reads back.
+    func testScanOfGarbageKeepsOnlyWholeFrames() throws {
+        var rng = SystemRandomNumberGenerator()
+        let path = directory + "/" + HeaderCacheNames.listing
+        for round in 0..<200 {
+            var bytes = ListingFormat.header(ListingFormat.Header(uidValidity: 9, generation: 77))
+            for uid in 1...UInt32.random(in: 1...6, using: &rng) {
+                _ = ListingFormat.frame(Self.entry(uid), into: &bytes)
+            }
+            bytes += (0..<Int.random(in: 0...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            if round % 3 == 0 {
+                // A plausible length in front of the garbage.
+                let at = ListingFormat.headerSize
+                bytes[at] = UInt8.random(in: 9...60, using: &rng)
+            }
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+            let loaded = file.load(uidValidity: 9)
+            XCTAssertLessThanOrEqual(loaded.end, bytes.count)
+            let uids = loaded.offsets[.search].columns.uids
+            let read = file.read(wanted(loaded, uids))
+            XCTAssertEqual(read, uids.map(Self.entry), "round \(round)")
+        }
+    }
+
     func testCompactionCopiesOnlyTheFramesItIsGiven() throws {
         var contents = ListingFile.Contents()
         append(Array(1...40), &contents)
