@@ -255,6 +255,32 @@ final class ListingCacheTests: XCTestCase {
         XCTAssertEqual(cache.compactions.load(ordering: .relaxed), 1)
     }
 
+    /// A message another session expunged, not yet reported to this one, is still
+    /// answered from the cache (RFC 9051 §7.5.1), as the parsed-message cache answers
+    /// it: the FETCH ends OK instead of NO [EXPUNGEISSUED].
+    func testMessageExpungedByAnotherSessionIsStillListed() async throws {
+        let first = try await startServer()
+        try deliver(first, 0..<12)
+        _ = try answers(port: first.port)
+        let (second, port) = try await restartServer(first)
+        let reader = try TestClient(port: port)
+        try reader.login()
+        XCTAssertTrue(try reader.command("SELECT INBOX").ok)
+        let other = try TestClient(port: port)
+        try other.login()
+        XCTAssertTrue(try other.command("SELECT INBOX").ok)
+        XCTAssertTrue(try other.command("UID STORE 3 +FLAGS.SILENT (\\Deleted)").ok)
+        XCTAssertTrue(try other.command("EXPUNGE").ok)
+        // FETCH (not UID FETCH) may not report the expunge: the view keeps message 3.
+        let fetched = try reader.command("FETCH 1:12 (ENVELOPE)")
+        XCTAssertTrue(fetched.ok, fetched.tagged)
+        XCTAssertEqual(fetched.untagged.filter { $0.contains("ENVELOPE") }.count, 12)
+        XCTAssertTrue(fetched.untagged.contains { $0.hasPrefix("* 3 FETCH (ENVELOPE") && $0.contains("<m2@") })
+        XCTAssertEqual(filesRead(second), 0)
+        let noop = try reader.command("NOOP")
+        XCTAssertTrue(noop.untagged.contains("* 3 EXPUNGE"), "\(noop.untagged)")
+    }
+
     func testPlantedSymlinkAndFIFOAreIgnored() async throws {
         let first = try await startServer()
         try deliver(first, 0..<10)

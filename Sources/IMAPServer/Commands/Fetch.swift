@@ -37,7 +37,8 @@ extension IMAPSession {
         await flushOutput()
         let job = FetchJob(
             plan: plan, messages: messages, folder: mailbox.folder, uidValidity: mailbox.view.uidValidity,
-            cache: context.messageCache, listing: context.listingCache, encoder: writer.encoder, logger: logger)
+            cache: context.messageCache, listing: context.listingCache, view: mailbox.view, encoder: writer.encoder,
+            logger: logger)
         let result: FetchJob.Result
         do {
             result = try await stream(job)

@@ -88,6 +88,9 @@ final class FetchJob: @unchecked Sendable {
     let cache: ParsedMessageCache
     /// The persistent listing cache (nil when the server keeps none).
     let listing: ListingCache?
+    /// The session's view when the FETCH started: the base names of messages another
+    /// session expunged since, which the listing cache may still answer for.
+    let view: MailboxView?
     let encoder: ResponseEncoder
     let logger: Logger
     let allocator = ByteBufferAllocator()
@@ -121,8 +124,10 @@ final class FetchJob: @unchecked Sendable {
 
     init(
         plan: FetchPlan, messages: Messages, folder: SharedFolder, uidValidity: StoreUIDValidity,
-        cache: ParsedMessageCache, listing: ListingCache? = nil, encoder: ResponseEncoder, logger: Logger
+        cache: ParsedMessageCache, listing: ListingCache? = nil, view: MailboxView? = nil, encoder: ResponseEncoder,
+        logger: Logger
     ) {
+        self.view = view
         self.plan = plan
         self.messages = messages
         self.folder = folder

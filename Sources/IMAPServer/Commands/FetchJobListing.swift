@@ -21,7 +21,12 @@ extension FetchJob {
             return plan.isServed(by: cached) ? nil : uid
         }
         guard !uids.isEmpty else { return }
-        let names = folder.baseNames(of: uids)
+        // A message another session expunged is gone from the folder but still in this
+        // session's view, which may answer for it until its EXPUNGE is sent (RFC 9051
+        // §7.5.1): its name comes from the view.
+        let names = folder.baseNames(of: uids).enumerated().map { index, name in
+            name ?? view.flatMap { view in view.sequenceNumber(of: uids[index]).map { view.record(at: $0).baseName } }
+        }
         let known = zip(uids, names).compactMap { uid, name in name.map { (uid: uid, baseName: $0) } }
         var parts: ListingCodec.Parts = []
         if plan.needsEnvelope { parts.insert(.envelope) }
