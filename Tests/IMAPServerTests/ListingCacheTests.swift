@@ -15,6 +15,8 @@ import XCTest
 final class ListingCacheTests: XCTestCase {
     static let fetches = [
         "UID FETCH 1:* (ENVELOPE BODYSTRUCTURE)", "UID FETCH 1:* (BODY)", "UID FETCH 1:* (UID ENVELOPE)",
+        "UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (From Subject Date)] BODYSTRUCTURE)",
+        "UID FETCH 1:* (RFC822.SIZE BODY.PEEK[HEADER.FIELDS.NOT (Received Content-Type)]<0.100>)",
     ]
     static let searches = [
         "UID SEARCH FROM s3", "UID SEARCH SUBJECT \"topic 1\"", "UID SEARCH OR TO r1 CC c2",
@@ -79,11 +81,15 @@ final class ListingCacheTests: XCTestCase {
         let first = try await startServer()
         try deliver(first, 0..<40)
         let before = try answers(port: first.port)
-        XCTAssertTrue(before[3].first?.hasPrefix("* SEARCH 4 ") == true, "\(before[3])")
+        XCTAssertTrue(before[5].first?.hasPrefix("* SEARCH 4 ") == true, "\(before[5])")
         XCTAssertTrue(before.contains { $0.first?.contains("Zo=C3=AB") == true })
-        XCTAssertEqual(before[7].first, "* SEARCH 8", "\(before[7])")
-        XCTAssertTrue(before[9].first?.hasPrefix("* SEARCH 2 8 ") == true, "\(before[9])")
-        XCTAssertTrue(before[10].first?.hasPrefix("* SEARCH 3 8 13 ") == true, "\(before[10])")
+        XCTAssertEqual(before[9].first, "* SEARCH 8", "\(before[9])")
+        XCTAssertTrue(before[11].first?.hasPrefix("* SEARCH 2 8 ") == true, "\(before[11])")
+        XCTAssertTrue(before[12].first?.hasPrefix("* SEARCH 3 8 13 ") == true, "\(before[12])")
+        // The header sections as the file gives them (RFC 9051 §6.4.5: with the blank line).
+        XCTAssertTrue(
+            before[3].contains { $0.contains("HEADER.FIELDS (FROM SUBJECT DATE)] {") }, "\(before[3].prefix(1))")
+        XCTAssertTrue(before[4].contains { $0.contains("HEADER.FIELDS.NOT (RECEIVED CONTENT-TYPE)]<0> {") })
         let listing = inbox(first) + "/" + HeaderCacheNames.listing
         XCTAssertTrue(FileManager.default.fileExists(atPath: listing))
         let (second, port) = try await restartServer(first)
@@ -96,6 +102,30 @@ final class ListingCacheTests: XCTestCase {
         await second.shutdown()
         let reference = try await truth(first)
         XCTAssertEqual(before, reference)
+    }
+
+    /// The golden corpus (NUL bytes, 8-bit and folded headers, bare CR, no blank line…):
+    /// after a restart, ENVELOPE, BODYSTRUCTURE and header sections from the cache are
+    /// byte for byte what the files gave.
+    func testGoldenCorpusListsAsFromTheFiles() async throws {
+        let first = try await startServer()
+        let corpus = try ListingCodecTests.corpus()
+        for (index, message) in corpus.enumerated() {
+            // The bytes as they are (8-bit, NUL): written to tmp/ and renamed, as an MDA.
+            let name = "1700001\(100 + index).G\(index)P1.host:2,"
+            let tmp = inbox(first) + "/tmp/" + name
+            XCTAssertTrue(FileManager.default.createFile(atPath: tmp, contents: Data(message.bytes)))
+            XCTAssertEqual(rename(tmp, inbox(first) + "/cur/" + name), 0)
+        }
+        let commands = [
+            "UID FETCH 1:* (ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (Date From To Subject Content-Type Cc)])",
+            "UID FETCH 1:* (BODY BODY.PEEK[HEADER.FIELDS.NOT (Received Subject)]<2.40>)",
+        ]
+        let before = try answers(port: first.port, commands)
+        XCTAssertEqual(before[0].filter { $0.contains("ENVELOPE") }.count, corpus.count)
+        let (second, port) = try await restartServer(first)
+        XCTAssertEqual(try answers(port: port, commands), before)
+        XCTAssertEqual(filesRead(second), 0)
     }
 
     /// A SEARCH with a key the cache does not keep (BODY, TEXT) reads the files, and
@@ -147,7 +177,7 @@ final class ListingCacheTests: XCTestCase {
         await second.shutdown()
         let afterTruth = try await truth(first)
         XCTAssertEqual(after, afterTruth)
-        XCTAssertTrue(after[3].first?.contains(" 8 ") == true, "\(after[3])")
+        XCTAssertTrue(after[5].first?.contains(" 8 ") == true, "\(after[5])")
 
         try FileManager.default.removeItem(atPath: uidlist)
         let (third, thirdPort) = try await restartServer(first)
@@ -182,16 +212,16 @@ final class ListingCacheTests: XCTestCase {
         try FileManager.default.removeItem(atPath: inbox(first) + "/" + HeaderCacheNames.listingOffsets)
         var bytes = Array(try XCTUnwrap(FileManager.default.contents(atPath: listing)))
         let frames = frameOffsets(bytes)
-        // 25 frames from the first FETCH, then 25 for each of the six SEARCHes that
-        // needed fields not kept yet.
-        XCTAssertEqual(frames.count, 25 + 6 * 25)
+        // 25 frames from the first FETCH, 25 for each FETCH of new header sections,
+        // then 25 for each of the six SEARCHes that needed fields not kept yet.
+        XCTAssertEqual(frames.count, 25 + 2 * 25 + 6 * 25)
         bytes[frames[40] + ListingFormat.frameHeaderSize + 12] ^= 0x40
         try Data(bytes.dropLast(9)).write(to: URL(fileURLWithPath: listing))
 
         let (second, port) = try await restartServer(first)
         XCTAssertEqual(try answers(port: port), expected)
-        // Frame 40 on is gone: the From texts of messages 16…25 and all the later
-        // SEARCHes added; those messages are read again.
+        // Frame 40 on is gone: message 16's header sections onwards and all the later
+        // FETCH and SEARCHes added; those messages are read again.
         XCTAssertGreaterThan(filesRead(second), 0)
         await second.shutdown()
         let uidValidity = try XCTUnwrap(bytes.withUnsafeBytes { ListingFormat.decodeHeader($0) }).uidValidity

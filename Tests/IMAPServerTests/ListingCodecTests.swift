@@ -30,11 +30,22 @@ final class ListingCodecTests: XCTestCase {
             let content = SearchableMessage(tree: tree, raw: raw, plan: plan, statistics: SearchStatistics())
             for scope in plan.scopes.indices { _ = content.contains(scope: scope, needle: 0) }
             _ = content.sentDate
-            return ListingEntry(
+            var entry = ListingEntry(
                 uid: uid, nameHash: uid &* 2_654_435_761, envelope: tree.envelope(raw),
                 bodyStructure: tree.bodyStructure(raw, extensible: true), searchHeaders: content.learned)
+            for spec in sectionSpecs {
+                guard case .bytes(let bytes) = tree.section(spec, raw) else { continue }
+                entry.headerSections[spec.headerKey!] = bytes
+            }
+            return entry
         }
     }
+
+    /// Two listings' header sections, as Roundcube and Thunderbird ask for them.
+    static let sectionSpecs = [
+        SectionSpec(text: .headerFields(["Date", "From", "To", "Subject", "Content-Type", "Cc", "Reply-To"])),
+        SectionSpec(text: .headerFieldsNot(["Received", "DKIM-Signature"])),
+    ]
 
     static func encoded(_ entry: ListingEntry) -> [UInt8] {
         var bytes: [UInt8] = []
@@ -78,6 +89,15 @@ final class ListingCodecTests: XCTestCase {
             XCTAssertNil(listing.searchHeaders, message.name)
             XCTAssertEqual(Self.decode(bytes, .envelope)?.envelope, entry.envelope, message.name)
             XCTAssertEqual(Self.decode(bytes, .structure)?.bodyStructure, entry.bodyStructure, message.name)
+            // A FETCH of a header section: the sections kept come back; a section not
+            // kept makes the whole entry come back (to be completed and stored again).
+            let keys = Self.sectionSpecs.map { $0.headerKey! }
+            let sections = try XCTUnwrap(
+                bytes.withUnsafeBytes { ListingCodec.decode($0, wanted: .sections, sectionKeys: keys) })
+            XCTAssertEqual(sections.headerSections, entry.headerSections, message.name)
+            XCTAssertNil(sections.bodyStructure, message.name)
+            let missing = bytes.withUnsafeBytes { ListingCodec.decode($0, wanted: .sections, sectionKeys: ["F X"]) }
+            XCTAssertEqual(missing, entry, message.name)
         }
     }
 

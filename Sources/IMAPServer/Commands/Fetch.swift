@@ -136,9 +136,13 @@ struct FetchPlan: Sendable {
     var attributes: [FetchAttribute]
     /// Any item that needs the message file (ENVELOPE, BODY…, sections).
     var needsFile: Bool
-    /// Any item that needs the file's bytes, not only what the parsed-message cache
-    /// holds (sections, RFC822*, BINARY).
+    /// Any item that needs the file's bytes, not only what the caches hold (sections
+    /// other than the top-level HEADER.FIELDS ones, RFC822*, BINARY).
     var needsRawBytes: Bool
+    /// The top-level `HEADER.FIELDS` / `HEADER.FIELDS.NOT` sections asked for, by
+    /// `SectionSpec.headerKey`: bytes the caches keep per message (a webmail's or a
+    /// mail client's list asks for the same fields of every message).
+    var headerSections: [SectionSpec] = []
     var needsEnvelope: Bool
     /// BODY or BODYSTRUCTURE.
     var needsStructure: Bool
@@ -161,7 +165,14 @@ struct FetchPlan: Sendable {
         needsFile = attributes.contains { $0.needsFile }
         needsEnvelope = attributes.contains(.envelope)
         needsStructure = attributes.contains(.body) || attributes.contains(.bodyStructure)
-        needsRawBytes = attributes.contains { $0.needsFile && $0 != .envelope && $0 != .body && $0 != .bodyStructure }
+        needsRawBytes = attributes.contains {
+            guard $0.needsFile && $0 != .envelope && $0 != .body && $0 != .bodyStructure else { return false }
+            guard case .bodySection(let spec, _, _) = $0 else { return true }
+            return spec.headerKey == nil
+        }
+        for case .bodySection(let spec, _, _) in attributes where spec.headerKey != nil {
+            if !headerSections.contains(spec) { headerSections.append(spec) }
+        }
         setsSeen = attributes.contains { $0.setsSeen }
         includesFlags = attributes.contains(.flags)
         needsDetails = attributes.contains(.internalDate) || attributes.contains(.rfc822Size)
@@ -177,6 +188,21 @@ extension FetchPlan {
     func isServed(by parsed: ParsedMessage) -> Bool {
         !needsRawBytes && (!needsEnvelope || parsed.envelope != nil)
             && (!needsStructure || parsed.bodyStructure != nil)
+            && headerSections.allSatisfy { parsed.headerSections[$0.headerKey!] != nil }
+    }
+}
+
+extension SectionSpec {
+    /// Top-level `HEADER.FIELDS (…)` and `HEADER.FIELDS.NOT (…)`: what the caches keep
+    /// the bytes of, under this key (the field names upper-cased, sorted: the bytes do
+    /// not depend on their case or order). nil for any other section.
+    var headerKey: String? {
+        guard part.isEmpty else { return nil }
+        switch text {
+        case .headerFields(let names): return "F " + names.map { $0.uppercased() }.sorted().joined(separator: " ")
+        case .headerFieldsNot(let names): return "N " + names.map { $0.uppercased() }.sorted().joined(separator: " ")
+        default: return nil
+        }
     }
 }
 

@@ -403,6 +403,7 @@ final class FetchJob: @unchecked Sendable {
         let both = listing != nil
         return cache.parse(
             raw, probe: probe, cached: cached, envelope: plan.needsEnvelope || both,
-            structure: plan.needsStructure || both, folder: folder, uidValidity: uidValidity, uid: uid)
+            structure: plan.needsStructure || both, headerSections: plan.headerSections, folder: folder,
+            uidValidity: uidValidity, uid: uid)
     }
 }

@@ -2,9 +2,9 @@ import IMAPProtocol
 import MaildirStore
 
 // FetchJob and the persistent listing cache (ListingCache): a FETCH whose only
-// file-bound items are ENVELOPE and BODYSTRUCTURE (BODY) looks the next messages up in
-// it, a window at a time, before opening any file; what it parses from files instead
-// goes back to it at the end of each step.
+// file-bound items are ENVELOPE, BODYSTRUCTURE (BODY) and top-level HEADER.FIELDS
+// sections looks the next messages up in it, a window at a time, before opening any
+// file; what it parses from files instead goes back to it at the end of each step.
 extension FetchJob {
     /// Messages looked up in the listing cache at a time (one or two reads of it).
     static let listingWindow = 256
@@ -31,8 +31,10 @@ extension FetchJob {
         var parts: ListingCodec.Parts = []
         if plan.needsEnvelope { parts.insert(.envelope) }
         if plan.needsStructure { parts.insert(.structure) }
+        if !plan.headerSections.isEmpty { parts.insert(.sections) }
         let found = listing.lookup(
-            folder, uidValidity: uidValidity, messages: known, decoding: ListingCodec.Decoding(parts: parts))
+            folder, uidValidity: uidValidity, messages: known,
+            decoding: ListingCodec.Decoding(parts: parts, sectionKeys: sectionKeys))
         for (message, entry) in zip(known, found) {
             if let entry { listed[message.uid] = entry }
         }
@@ -40,8 +42,11 @@ extension FetchJob {
 
     /// Whether the listing cache answers this FETCH for `uid` (no file to prefetch).
     func isListed(_ uid: StoreUID) -> Bool {
-        listed[uid]?.serves(envelope: plan.needsEnvelope, structure: plan.needsStructure) == true
+        listed[uid]?.serves(envelope: plan.needsEnvelope, structure: plan.needsStructure, sections: sectionKeys) == true
     }
+
+    /// The keys of the top-level HEADER.FIELDS sections this FETCH asks for.
+    var sectionKeys: [String] { plan.headerSections.compactMap(\.headerKey) }
 
     /// The parse the listing cache answers for `uid`, with what `cached` had; kept in
     /// the parsed-message cache too, so the next FETCH of it reads nothing.
@@ -50,6 +55,7 @@ extension FetchJob {
         var parsed = cached ?? ParsedMessage()
         if parsed.envelope == nil { parsed.envelope = entry.envelope }
         if parsed.bodyStructure == nil { parsed.bodyStructure = entry.bodyStructure }
+        parsed.headerSections.merge(entry.headerSections) { kept, _ in kept }
         cache.store(parsed, folder: folder, uidValidity: uidValidity, uid: uid)
         return parsed
     }
@@ -58,9 +64,10 @@ extension FetchJob {
     /// listing cache, over what the cache held of it.
     func noteForListing(_ parsed: ParsedMessage, _ record: MessageRecord) {
         guard listing != nil, let envelope = parsed.envelope, let structure = parsed.bodyStructure else { return }
-        let entry = ListingEntry(
+        var entry = ListingEntry(
             uid: record.uid.rawValue, nameHash: HeaderCacheFormat.nameHash(record.baseName), envelope: envelope,
             bodyStructure: structure)
+        for key in sectionKeys { entry.headerSections[key] = parsed.headerSections[key] }
         let earlier = listed[record.uid]
         guard !entry.isCovered(by: earlier) else { return }
         listingMade.append(entry.merged(over: earlier))

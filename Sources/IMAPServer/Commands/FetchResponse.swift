@@ -66,7 +66,14 @@ extension FetchJob {
                 encoder.writeFetchItem(
                     .bodyStructure(structure, extensible: item == .bodyStructure), isFirst: first, into: &output.buffer)
             case .bodySection(let spec, let partial, _):
-                guard let raw else { continue }
+                guard let raw else {
+                    // A top-level HEADER.FIELDS section the caches keep (FetchPlan).
+                    guard let key = spec.headerKey, let bytes = parsed?.headerSections[key] else { continue }
+                    try writeSection(
+                        .bodySection(spec, origin: partial?.offset), .bytes(bytes), partial: partial,
+                        raw: UnsafeRawBufferPointer(start: nil, count: 0), probe: nil, isFirst: first, into: &output)
+                    continue
+                }
                 try writeSection(
                     .bodySection(spec, origin: partial?.offset), wholeOrSection(spec, tree, raw, record),
                     partial: partial, raw: raw, probe: probe, isFirst: first, into: &output)

@@ -1,9 +1,9 @@
-// The persistent listing cache (issue 15 item 4): per folder, each message's ENVELOPE
-// and BODYSTRUCTURE, and the header texts SEARCH matched (ListingEntry), in
-// `imapd-cache.listing` beside dovecot-uidlist, found by offset (ListingFormat). After
-// a restart, a webmail's page `UID FETCH 1:50 (ENVELOPE BODYSTRUCTURE …)` reads one or
-// two runs of that file instead of 50 message files, and `SEARCH FROM x` of a folder
-// searched that way before opens no message.
+// The persistent listing cache (issue 15 item 4): per folder, each message's ENVELOPE,
+// BODYSTRUCTURE and top-level HEADER.FIELDS sections, and the header texts SEARCH
+// matched (ListingEntry), in `imapd-cache.listing` beside dovecot-uidlist, found by
+// offset (ListingFormat). After a restart, a webmail's page `UID FETCH 1:50 (ENVELOPE
+// BODYSTRUCTURE …)` reads one or two runs of that file instead of 50 message files, and
+// `SEARCH FROM x` of a folder searched that way before opens no message.
 //
 // Unlike the header cache's files, which SORT and THREAD read whole, this file is never
 // read whole after the first time: memory holds only UID → offset tables per folder

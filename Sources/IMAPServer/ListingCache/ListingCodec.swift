@@ -25,6 +25,9 @@ enum ListingCodec {
     struct Decoding: Sendable {
         var parts: Parts = .all
         var needs: SearchHeaders.Needs? = nil
+        /// With `.sections`: the section keys a FETCH needs (a missing one makes the
+        /// whole entry come back, to be completed).
+        var sectionKeys: [String] = []
     }
 
     /// The parts of an entry (the `parts` byte).
@@ -33,7 +36,9 @@ enum ListingCodec {
         static let envelope = Parts(rawValue: 1)
         static let structure = Parts(rawValue: 2)
         static let search = Parts(rawValue: 4)
-        static let all: Parts = [.envelope, .structure, .search]
+        /// Top-level HEADER.FIELDS sections' bytes (ListingEntry.headerSections).
+        static let sections = Parts(rawValue: 8)
+        static let all: Parts = [.envelope, .structure, .search, .sections]
         /// What a FETCH of ENVELOPE and BODYSTRUCTURE reads.
         static let listing: Parts = [.envelope, .structure]
     }
@@ -49,11 +54,19 @@ enum ListingCodec {
         if entry.envelope != nil { parts.insert(.envelope) }
         if entry.bodyStructure != nil { parts.insert(.structure) }
         if entry.searchHeaders != nil { parts.insert(.search) }
+        if !entry.headerSections.isEmpty { parts.insert(.sections) }
         w.bytes.append(parts.rawValue)
         // The search texts first: a SEARCH reads them and stops.
         if let search = entry.searchHeaders { w.search(search) }
         if let envelope = entry.envelope { w.envelope(envelope) }
         if let structure = entry.bodyStructure { w.structure(structure) }
+        if !entry.headerSections.isEmpty {
+            w.varint(entry.headerSections.count)
+            for key in entry.headerSections.keys.sorted() {
+                w.text(key)
+                w.nstring(entry.headerSections[key])
+            }
+        }
         out = w.bytes
     }
 
@@ -210,7 +223,8 @@ enum ListingCodec {
     /// store again completed (ListingEntry.merged). A whole decode must end exactly at
     /// the end of `bytes`.
     static func decode(
-        _ bytes: UnsafeRawBufferPointer, wanted: Parts = .all, needs: SearchHeaders.Needs? = nil
+        _ bytes: UnsafeRawBufferPointer, wanted: Parts = .all, needs: SearchHeaders.Needs? = nil,
+        sectionKeys: [String] = []
     ) -> ListingEntry? {
         var r = Reader(input: bytes)
         do {
@@ -231,9 +245,19 @@ enum ListingCodec {
                 decoded = .all
             }
             if parts.contains(.envelope) && decoded.contains(.envelope) { entry.envelope = try r.envelope() }
-            guard decoded.contains(.structure) else { return entry }
+            guard decoded.contains(.structure) || decoded.contains(.sections) else { return entry }
             if parts.contains(.envelope) && entry.envelope == nil { _ = try r.envelope() }
-            if parts.contains(.structure) { entry.bodyStructure = try r.structure(depth: 0) }
+            if parts.contains(.structure) {
+                let structure = try r.structure(depth: 0)
+                if decoded.contains(.structure) { entry.bodyStructure = structure }
+            }
+            if parts.contains(.sections) && decoded.contains(.sections) {
+                entry.headerSections = try r.sections()
+                if decoded != .all && !sectionKeys.allSatisfy({ entry.headerSections[$0] != nil }) {
+                    // A section asked for is not kept: the whole entry after all.
+                    return decode(bytes, wanted: .all)
+                }
+            }
             guard decoded != .all || r.isAtEnd else { return nil }
             return entry
         } catch {
@@ -394,6 +418,12 @@ enum ListingCodec {
             default:
                 throw Damaged()
             }
+        }
+
+        mutating func sections() throws -> [String: [UInt8]] {
+            var sections: [String: [UInt8]] = [:]
+            for _ in 0..<(try count()) { sections[try text()] = try string() }
+            return sections
         }
 
         mutating func skipString() throws {

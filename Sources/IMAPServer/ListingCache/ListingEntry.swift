@@ -17,11 +17,16 @@ struct ListingEntry: Sendable, Equatable {
     /// encoded without it.
     var bodyStructure: BodyStructure?
     var searchHeaders: SearchHeaders?
+    /// Top-level HEADER.FIELDS sections' bytes by `SectionSpec.headerKey` (a listing
+    /// frame's, with ENVELOPE and BODYSTRUCTURE), at most `maxSections`.
+    var headerSections: [String: [UInt8]] = [:]
+
+    static let maxSections = 8
 
     /// The kinds of frame the entry's parts go to.
     var kinds: [ListingKind] {
         var kinds: [ListingKind] = []
-        if envelope != nil || bodyStructure != nil { kinds.append(.listing) }
+        if envelope != nil || bodyStructure != nil || !headerSections.isEmpty { kinds.append(.listing) }
         if searchHeaders != nil { kinds.append(.search) }
         return kinds
     }
@@ -33,6 +38,7 @@ struct ListingEntry: Sendable, Equatable {
             if kind == .listing {
                 part.envelope = envelope
                 part.bodyStructure = bodyStructure
+                part.headerSections = headerSections
             } else {
                 part.searchHeaders = searchHeaders
             }
@@ -41,8 +47,9 @@ struct ListingEntry: Sendable, Equatable {
     }
 
     /// Whether a FETCH that needs these items is answered by the entry.
-    func serves(envelope needsEnvelope: Bool, structure needsStructure: Bool) -> Bool {
+    func serves(envelope needsEnvelope: Bool, structure needsStructure: Bool, sections: [String] = []) -> Bool {
         (!needsEnvelope || envelope != nil) && (!needsStructure || bodyStructure != nil)
+            && sections.allSatisfy { headerSections[$0] != nil }
     }
 
     /// The entry with what `earlier` had and this one lacks (same UID and name hash).
@@ -51,6 +58,12 @@ struct ListingEntry: Sendable, Equatable {
         var merged = self
         if merged.envelope == nil { merged.envelope = earlier.envelope }
         if merged.bodyStructure == nil { merged.bodyStructure = earlier.bodyStructure }
+        // The earlier sections first, then new ones while fewer than `maxSections`.
+        var sections = earlier.headerSections
+        for (key, bytes) in headerSections where sections[key] != nil || sections.count < Self.maxSections {
+            sections[key] = bytes
+        }
+        merged.headerSections = sections
         if let earlierHeaders = earlier.searchHeaders {
             merged.searchHeaders = merged.searchHeaders?.merged(over: earlierHeaders) ?? earlierHeaders
         }
@@ -61,6 +74,7 @@ struct ListingEntry: Sendable, Equatable {
     func isCovered(by earlier: ListingEntry?) -> Bool {
         guard let earlier, earlier.uid == uid, earlier.nameHash == nameHash else { return false }
         return (envelope == nil || earlier.envelope != nil) && (bodyStructure == nil || earlier.bodyStructure != nil)
+            && headerSections.keys.allSatisfy { earlier.headerSections[$0] != nil }
             && (searchHeaders?.isCovered(by: earlier.searchHeaders) ?? true)
     }
 }

@@ -135,7 +135,7 @@ struct ListingFile: Sendable {
         forEachFrame(fd, wanted) { index, frame in
             found[index] = ListingCodec.decode(
                 UnsafeRawBufferPointer(rebasing: frame[ListingFormat.frameHeaderSize...]), wanted: decoding.parts,
-                needs: decoding.needs)
+                needs: decoding.needs, sectionKeys: decoding.sectionKeys)
         }
         return found
     }

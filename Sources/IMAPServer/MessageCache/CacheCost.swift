@@ -14,6 +14,7 @@ enum CacheCost {
     static func of(_ message: ParsedMessage) -> Int {
         entryOverhead + (message.tree?.estimatedMemory ?? 0) + (message.envelope.map(of) ?? 0)
             + (message.bodyStructure.map { of($0, depth: 0) } ?? 0) + (message.sortHeaders.map(of) ?? 0)
+            + message.headerSections.reduce(0) { $0 + entryOverhead + $1.key.utf8.count + $1.value.count }
     }
 
     static func of(_ headers: SortHeaders) -> Int {

@@ -50,6 +50,8 @@ struct ParsedMessage: Sendable {
     /// What SORT and THREAD read of the header (SortFields.all, capped): a second SORT
     /// of a folder opens no file.
     var sortHeaders: SortHeaders?
+    /// Top-level HEADER.FIELDS sections' bytes, by `SectionSpec.headerKey`.
+    var headerSections: [String: [UInt8]] = [:]
 }
 
 final class ParsedMessageCache: Sendable {
@@ -178,6 +180,9 @@ final class ParsedMessageCache: Sendable {
         if mustObserve { observe(folder) }
     }
 
+    /// A HEADER.FIELDS section longer than this is not kept (read from the file).
+    static let maxHeaderSectionBytes = 16 * 1024
+
     /// A parse with its tree, which `ParsedMessage` may lack.
     struct Parsed {
         var message: ParsedMessage
@@ -190,7 +195,8 @@ final class ParsedMessageCache: Sendable {
     /// (a parse of zeros must never be served to anyone).
     func parse(
         _ raw: UnsafeRawBufferPointer, probe: ShrinkProbe, cached: ParsedMessage?, envelope: Bool, structure: Bool,
-        sortHeaders: Bool = false, folder: SharedFolder, uidValidity: StoreUIDValidity, uid: StoreUID
+        sortHeaders: Bool = false, headerSections: [SectionSpec] = [], folder: SharedFolder,
+        uidValidity: StoreUIDValidity, uid: StoreUID
     ) -> Parsed {
         var parsed = cached ?? ParsedMessage()
         var changed = false
@@ -213,6 +219,13 @@ final class ParsedMessageCache: Sendable {
         }
         if sortHeaders && parsed.sortHeaders == nil {
             parsed.sortHeaders = SortFields.all.trim(tree.sortHeaders(raw))
+            changed = true
+        }
+        for spec in headerSections {
+            guard let key = spec.headerKey, parsed.headerSections[key] == nil,
+                case .bytes(let bytes) = tree.section(spec, raw), bytes.count <= Self.maxHeaderSectionBytes
+            else { continue }
+            parsed.headerSections[key] = bytes
             changed = true
         }
         if changed && !probe.fileShrank { store(parsed, folder: folder, uidValidity: uidValidity, uid: uid) }
