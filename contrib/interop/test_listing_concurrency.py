@@ -28,6 +28,7 @@ COMMANDS = (
     b'UID SEARCH OR SUBJECT "topic 1" TO r2',
     b"UID SEARCH SENTSINCE 10-Mar-2022 HEADER Message-ID example",
     b"UID SEARCH UNSEEN CC c1",
+    b"UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (From To Subject Date)])",
 )
 
 
@@ -57,7 +58,7 @@ def uids(lines) -> list:
     for line in lines:
         if line.startswith(b"* SEARCH"):
             found += [int(n) for n in re.findall(rb"\d+", line)]
-        elif b"ENVELOPE" in line or b" BODY (" in line:
+        elif b"ENVELOPE" in line or b" BODY (" in line or b"BODY[HEADER.FIELDS" in line:
             m = re.match(rb"\* \d+ FETCH \(UID (\d+)", line)
             if m:
                 found.append(int(m.group(1)))

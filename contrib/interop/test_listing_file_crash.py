@@ -36,6 +36,7 @@ COMMANDS = (
     b'UID SEARCH OR SUBJECT "topic 1" TO r2',
     b"UID SEARCH SENTBEFORE 10-Feb-2022 NOT CC c1",
     b"UID SEARCH HEADER Message-ID <m7@",
+    b"UID FETCH 1:* (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (From Subject Date Content-Type)])",
 )
 LOADED = re.compile(rb"tail=(\d+).*listing offsets loaded")
 
