@@ -395,12 +395,13 @@ final class FetchJob: @unchecked Sendable {
     }
 
     /// The message's parse: the cached one completed with what this FETCH needs (both
-    /// ENVELOPE and BODYSTRUCTURE when they go to the listing cache), or a fresh parse,
-    /// stored back in the cache when anything was added.
+    /// ENVELOPE and BODYSTRUCTURE when either goes to the listing cache: a webmail asks
+    /// for both, often in two FETCHes), or a fresh parse, stored back in the cache when
+    /// anything was added.
     private func parse(
         _ raw: UnsafeRawBufferPointer, probe: ShrinkProbe, cached: ParsedMessage?, uid: StoreUID
     ) -> ParsedMessageCache.Parsed {
-        let both = listing != nil
+        let both = listing != nil && (plan.needsEnvelope || plan.needsStructure)
         return cache.parse(
             raw, probe: probe, cached: cached, envelope: plan.needsEnvelope || both,
             structure: plan.needsStructure || both, headerSections: plan.headerSections, folder: folder,

@@ -60,14 +60,15 @@ extension FetchJob {
         return parsed
     }
 
-    /// A message parsed from its file: its ENVELOPE and BODYSTRUCTURE go to the
-    /// listing cache, over what the cache held of it.
+    /// A message parsed from its file: its ENVELOPE, BODYSTRUCTURE and header sections
+    /// (what of them the FETCH made) go to the listing cache, over what it held.
     func noteForListing(_ parsed: ParsedMessage, _ record: MessageRecord) {
-        guard listing != nil, let envelope = parsed.envelope, let structure = parsed.bodyStructure else { return }
+        guard listing != nil else { return }
         var entry = ListingEntry(
-            uid: record.uid.rawValue, nameHash: HeaderCacheFormat.nameHash(record.baseName), envelope: envelope,
-            bodyStructure: structure)
+            uid: record.uid.rawValue, nameHash: HeaderCacheFormat.nameHash(record.baseName),
+            envelope: parsed.envelope, bodyStructure: parsed.bodyStructure)
         for key in sectionKeys { entry.headerSections[key] = parsed.headerSections[key] }
+        guard !entry.kinds.isEmpty else { return }
         let earlier = listed[record.uid]
         guard !entry.isCovered(by: earlier) else { return }
         listingMade.append(entry.merged(over: earlier))
