@@ -120,9 +120,13 @@ final class ListingCacheTests: XCTestCase {
         let commands = [
             "UID FETCH 1:* (ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (Date From To Subject Content-Type Cc)])",
             "UID FETCH 1:* (BODY BODY.PEEK[HEADER.FIELDS.NOT (Received Subject)]<2.40>)",
+            // One section under two spellings (the same key): both answered.
+            "UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (To From)] BODY.PEEK[HEADER.FIELDS (from to)])",
         ]
         let before = try answers(port: first.port, commands)
         XCTAssertEqual(before[0].filter { $0.contains("ENVELOPE") }.count, corpus.count)
+        XCTAssertEqual(before[2].filter { $0.contains("HEADER.FIELDS (TO FROM)") }.count, corpus.count)
+        XCTAssertEqual(before[2].filter { $0.contains("HEADER.FIELDS (FROM TO)") }.count, corpus.count)
         let (second, port) = try await restartServer(first)
         XCTAssertEqual(try answers(port: port, commands), before)
         XCTAssertEqual(filesRead(second), 0)

@@ -139,10 +139,15 @@ struct FetchPlan: Sendable {
     /// Any item that needs the file's bytes, not only what the caches hold (sections
     /// other than the top-level HEADER.FIELDS ones, RFC822*, BINARY).
     var needsRawBytes: Bool
-    /// The top-level `HEADER.FIELDS` / `HEADER.FIELDS.NOT` sections asked for, by
-    /// `SectionSpec.headerKey`: bytes the caches keep per message (a webmail's or a
-    /// mail client's list asks for the same fields of every message).
-    var headerSections: [SectionSpec] = []
+    /// The top-level `HEADER.FIELDS` / `HEADER.FIELDS.NOT` sections asked for, with
+    /// their `SectionSpec.headerKey` made once: bytes the caches keep per message (a
+    /// webmail's or a mail client's list asks for the same fields of every message).
+    var headerSections: [HeaderSection] = []
+
+    struct HeaderSection: Sendable {
+        var spec: SectionSpec
+        var key: String
+    }
     var needsEnvelope: Bool
     /// BODY or BODYSTRUCTURE.
     var needsStructure: Bool
@@ -165,30 +170,35 @@ struct FetchPlan: Sendable {
         needsFile = attributes.contains { $0.needsFile }
         needsEnvelope = attributes.contains(.envelope)
         needsStructure = attributes.contains(.body) || attributes.contains(.bodyStructure)
+        var headerSections: [HeaderSection] = []
         needsRawBytes = attributes.contains {
             guard $0.needsFile && $0 != .envelope && $0 != .body && $0 != .bodyStructure else { return false }
-            guard case .bodySection(let spec, _, _) = $0 else { return true }
-            return spec.headerKey == nil
-        }
-        for case .bodySection(let spec, _, _) in attributes where spec.headerKey != nil {
-            if !headerSections.contains(spec) { headerSections.append(spec) }
+            guard case .bodySection(let spec, _, _) = $0, let key = spec.headerKey else { return true }
+            if !headerSections.contains(where: { $0.spec == spec }) {
+                headerSections.append(HeaderSection(spec: spec, key: key))
+            }
+            return false
         }
         setsSeen = attributes.contains { $0.setsSeen }
         includesFlags = attributes.contains(.flags)
         needsDetails = attributes.contains(.internalDate) || attributes.contains(.rfc822Size)
+        self.headerSections = headerSections
     }
 }
 
 extension FetchPlan {
-    /// ENVELOPE and/or BODYSTRUCTURE (BODY) are the only items that need the file:
-    /// the listing cache can answer it (ListingCache).
+    /// ENVELOPE, BODYSTRUCTURE (BODY) and top-level HEADER.FIELDS sections are the only
+    /// items that need the file: the listing cache can answer it (ListingCache).
     var isListing: Bool { needsFile && !needsRawBytes }
+
+    /// The key of `spec` when it is one of `headerSections` (no key made per message).
+    func headerKey(of spec: SectionSpec) -> String? { headerSections.first { $0.spec == spec }?.key }
 
     /// Everything this FETCH needs of the message is in `parsed`: no file to open.
     func isServed(by parsed: ParsedMessage) -> Bool {
         !needsRawBytes && (!needsEnvelope || parsed.envelope != nil)
             && (!needsStructure || parsed.bodyStructure != nil)
-            && headerSections.allSatisfy { parsed.headerSections[$0.headerKey!] != nil }
+            && headerSections.allSatisfy { parsed.headerSections[$0.key] != nil }
     }
 }
 

@@ -229,15 +229,18 @@ final class FetchJob: @unchecked Sendable {
     /// several at once (SharedFolder.prefetch).
     private func prefetchFiles() {
         let end = min(messages.count, next + Self.prefetchWindow)
-        let uids = (next..<end).compactMap { index -> StoreUID? in
-            let uid = messages[index].uid
-            if let cached = cache.peek(folder, uidValidity: uidValidity, uid: uid), plan.isServed(by: cached) {
-                return nil
-            }
-            return isListed(uid) ? nil : uid
-        }
         prefetched = end
-        folder.prefetch(uids)
+        folder.prefetch(uidsNotInMemory(next..<end).filter { !isListed($0) })
+    }
+
+    /// The UIDs of `messages[range]` the parsed-message cache cannot answer (looked at
+    /// without counting: `emit` looks each up when it gets there).
+    func uidsNotInMemory(_ range: Range<Int>) -> [StoreUID] {
+        range.compactMap { index -> StoreUID? in
+            let uid = messages[index].uid
+            guard let cached = cache.peek(folder, uidValidity: uidValidity, uid: uid) else { return uid }
+            return plan.isServed(by: cached) ? nil : uid
+        }
     }
 
     /// Encodes one message's response into `output`. False when nothing was written

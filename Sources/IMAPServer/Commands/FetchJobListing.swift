@@ -15,11 +15,7 @@ extension FetchJob {
         let end = min(messages.count, next + Self.listingWindow)
         listedUpTo = end
         listed.removeAll(keepingCapacity: true)
-        let uids = (next..<end).compactMap { index -> StoreUID? in
-            let uid = messages[index].uid
-            guard let cached = cache.peek(folder, uidValidity: uidValidity, uid: uid) else { return uid }
-            return plan.isServed(by: cached) ? nil : uid
-        }
+        let uids = uidsNotInMemory(next..<end)
         guard !uids.isEmpty else { return }
         // A message another session expunged is gone from the folder but still in this
         // session's view, which may answer for it until its EXPUNGE is sent (RFC 9051
@@ -34,7 +30,7 @@ extension FetchJob {
         if !plan.headerSections.isEmpty { parts.insert(.sections) }
         let found = listing.lookup(
             folder, uidValidity: uidValidity, messages: known,
-            decoding: ListingCodec.Decoding(parts: parts, sectionKeys: sectionKeys))
+            decoding: ListingCodec.Decoding(parts: parts, sectionKeys: plan.headerSections.map(\.key)))
         for (message, entry) in zip(known, found) {
             if let entry { listed[message.uid] = entry }
         }
@@ -42,11 +38,9 @@ extension FetchJob {
 
     /// Whether the listing cache answers this FETCH for `uid` (no file to prefetch).
     func isListed(_ uid: StoreUID) -> Bool {
-        listed[uid]?.serves(envelope: plan.needsEnvelope, structure: plan.needsStructure, sections: sectionKeys) == true
+        listed[uid]?.serves(envelope: plan.needsEnvelope, structure: plan.needsStructure, sections: plan.headerSections)
+            == true
     }
-
-    /// The keys of the top-level HEADER.FIELDS sections this FETCH asks for.
-    var sectionKeys: [String] { plan.headerSections.compactMap(\.headerKey) }
 
     /// The parse the listing cache answers for `uid`, with what `cached` had; kept in
     /// the parsed-message cache too, so the next FETCH of it reads nothing.
@@ -67,7 +61,7 @@ extension FetchJob {
         var entry = ListingEntry(
             uid: record.uid.rawValue, nameHash: HeaderCacheFormat.nameHash(record.baseName),
             envelope: parsed.envelope, bodyStructure: parsed.bodyStructure)
-        for key in sectionKeys { entry.headerSections[key] = parsed.headerSections[key] }
+        for section in plan.headerSections { entry.headerSections[section.key] = parsed.headerSections[section.key] }
         guard !entry.kinds.isEmpty else { return }
         let earlier = listed[record.uid]
         guard !entry.isCovered(by: earlier) else { return }

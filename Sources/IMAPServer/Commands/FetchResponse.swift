@@ -68,7 +68,7 @@ extension FetchJob {
             case .bodySection(let spec, let partial, _):
                 guard let raw else {
                     // A top-level HEADER.FIELDS section the caches keep (FetchPlan).
-                    guard let key = spec.headerKey, let bytes = parsed?.headerSections[key] else { continue }
+                    guard let key = plan.headerKey(of: spec), let bytes = parsed?.headerSections[key] else { continue }
                     try writeSection(
                         .bodySection(spec, origin: partial?.offset), .bytes(bytes), partial: partial,
                         raw: UnsafeRawBufferPointer(start: nil, count: 0), probe: nil, isFirst: first, into: &output)

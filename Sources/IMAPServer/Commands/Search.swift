@@ -167,7 +167,7 @@ struct SearchJob: Sendable {
     /// header fields and Date:, no BODY or TEXT): entries that keep them answer, and
     /// what is read from files goes back to it.
     let listing: ListingCache?
-    let needs: SearchHeaders.Needs?
+    var needs: SearchHeaders.Needs? { evaluator.headerNeeds }
     let statistics: SearchStatistics
     let connectionIsGone: @Sendable () -> Bool
     /// Messages whose content one call of `run` reads.
@@ -186,9 +186,7 @@ struct SearchJob: Sendable {
         self.folder = folder
         self.uidValidity = uidValidity
         self.cache = cache
-        let needs = SearchHeaders.Needs(evaluator.plan, sentDate: evaluator.usesSentDate)
-        self.needs = needs
-        self.listing = evaluator.needsContent && needs != nil ? listing : nil
+        self.listing = evaluator.needsContent && evaluator.headerNeeds != nil ? listing : nil
         self.statistics = statistics
         self.connectionIsGone = connectionIsGone
     }

@@ -23,8 +23,10 @@ struct SearchEvaluator: Sendable {
     let recent: RecentUIDs
     /// Whether any key needs the message file (headers, body, Date:).
     let needsContent: Bool
-    /// Whether any key compares the Date: field (SENTBEFORE, SENTON, SENTSINCE).
-    let usesSentDate: Bool
+    /// What the content keys read when they read top-level header fields and Date:
+    /// only (a file's header is then enough, and the listing cache can keep it); nil
+    /// when one reads BODY or TEXT.
+    let headerNeeds: SearchHeaders.Needs?
     /// Whether any key needs INTERNALDATE or RFC822.SIZE, which a scan leaves unread
     /// (MessageRecord).
     let needsDetails: Bool
@@ -48,7 +50,7 @@ struct SearchEvaluator: Sendable {
         self.recent = recent
         self.now = now
         needsContent = Self.needsContent(key)
-        usesSentDate = Self.usesSentDate(key)
+        headerNeeds = SearchHeaders.Needs(plan, sentDate: Self.usesSentDate(key))
         needsDetails = Self.needsDetails(key)
         matchesEverything = Self.isAll(key)
     }
@@ -71,6 +73,7 @@ struct SearchEvaluator: Sendable {
         }
     }
 
+    /// Whether any key compares the Date: field (SENTBEFORE, SENTON, SENTSINCE).
     static func usesSentDate(_ key: SearchKey) -> Bool {
         switch key {
         case .sentBefore, .sentOn, .sentSince: return true

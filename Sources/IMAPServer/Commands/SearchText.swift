@@ -145,7 +145,8 @@ struct SearchTextPlan: Sendable {
 final class SearchableMessage {
     private enum Source {
         case file(MessageTree, UnsafeRawBufferPointer)
-        /// Only scopes `SearchHeaders.covers` are asked of it (SearchJob checks).
+        /// Only scopes `SearchHeaders.keeps` are asked of it, and only those it holds
+        /// (SearchJob checks `SearchHeaders.serves`).
         case cached(SearchHeaders)
     }
     private let source: Source

@@ -411,7 +411,7 @@ struct SortDataJob: Sendable {
             return evaluator.matches(sequenceNumber: n, record: record, content: nil) ? (SortHeaders(), nil) : nil
         }
         // The sort keys and header-field criteria need the top-level header only.
-        if !evaluator.needsContent || SearchHeaders.Needs(evaluator.plan, sentDate: evaluator.usesSentDate) != nil {
+        if !evaluator.needsContent || evaluator.headerNeeds != nil {
             return try file.withTopHeader { tree, raw, probe in
                 let headers = fields.isEmpty ? nil : SortFields.all.trim(tree.sortHeaders(raw))
                 if let headers, !probe.fileShrank {

@@ -47,9 +47,11 @@ struct ListingEntry: Sendable, Equatable {
     }
 
     /// Whether a FETCH that needs these items is answered by the entry.
-    func serves(envelope needsEnvelope: Bool, structure needsStructure: Bool, sections: [String] = []) -> Bool {
+    func serves(
+        envelope needsEnvelope: Bool, structure needsStructure: Bool, sections: [FetchPlan.HeaderSection] = []
+    ) -> Bool {
         (!needsEnvelope || envelope != nil) && (!needsStructure || bodyStructure != nil)
-            && sections.allSatisfy { headerSections[$0] != nil }
+            && sections.allSatisfy { headerSections[$0.key] != nil }
     }
 
     /// The entry with what `earlier` had and this one lacks (same UID and name hash).

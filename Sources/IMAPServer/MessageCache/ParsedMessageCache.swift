@@ -195,7 +195,7 @@ final class ParsedMessageCache: Sendable {
     /// (a parse of zeros must never be served to anyone).
     func parse(
         _ raw: UnsafeRawBufferPointer, probe: ShrinkProbe, cached: ParsedMessage?, envelope: Bool, structure: Bool,
-        sortHeaders: Bool = false, headerSections: [SectionSpec] = [], folder: SharedFolder,
+        sortHeaders: Bool = false, headerSections: [FetchPlan.HeaderSection] = [], folder: SharedFolder,
         uidValidity: StoreUIDValidity, uid: StoreUID
     ) -> Parsed {
         var parsed = cached ?? ParsedMessage()
@@ -221,11 +221,11 @@ final class ParsedMessageCache: Sendable {
             parsed.sortHeaders = SortFields.all.trim(tree.sortHeaders(raw))
             changed = true
         }
-        for spec in headerSections {
-            guard let key = spec.headerKey, parsed.headerSections[key] == nil,
-                case .bytes(let bytes) = tree.section(spec, raw), bytes.count <= Self.maxHeaderSectionBytes
+        for section in headerSections {
+            guard parsed.headerSections[section.key] == nil,
+                case .bytes(let bytes) = tree.section(section.spec, raw), bytes.count <= Self.maxHeaderSectionBytes
             else { continue }
-            parsed.headerSections[key] = bytes
+            parsed.headerSections[section.key] = bytes
             changed = true
         }
         if changed && !probe.fileShrank { store(parsed, folder: folder, uidValidity: uidValidity, uid: uid) }
