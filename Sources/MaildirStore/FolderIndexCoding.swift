@@ -18,7 +18,7 @@ struct IndexWriter {
     mutating func varint(_ value: UInt64) { Varint.append(value, to: &bytes) }
 
     /// A signed value, small in magnitude either side of zero: 0, -1, 1, -2… as 0, 1, 2, 3…
-    mutating func zigzag(_ value: Int64) { varint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
+    mutating func zigzag(_ value: Int64) { Varint.appendZigzag(value, to: &bytes) }
 
     /// Length (varint), then the bytes.
     mutating func text<S: Collection<UInt8>>(_ value: S) {
@@ -110,7 +110,7 @@ struct IndexReader: @unchecked Sendable {
     }
 
     mutating func zigzag() -> Int64? {
-        varint().map { Int64(bitPattern: ($0 >> 1) ^ (0 &- ($0 & 1))) }
+        varint().map(Varint.unzigzag)
     }
 
     /// A length-prefixed byte string.

@@ -75,10 +75,7 @@ enum ListingCodec {
 
         mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
         mutating func varint(_ value: Int) { Varint.append(UInt64(value), to: &bytes) }
-        mutating func int(_ value: Int) {
-            let v = Int64(value)
-            Varint.append(UInt64(bitPattern: (v << 1) ^ (v >> 63)), to: &bytes)
-        }
+        mutating func int(_ value: Int) { Varint.appendZigzag(Int64(value), to: &bytes) }
         mutating func nstring(_ value: [UInt8]?) {
             guard let value else { return bytes.append(0) }
             varint(value.count + 1)
@@ -226,7 +223,7 @@ enum ListingCodec {
         _ bytes: UnsafeRawBufferPointer, wanted: Parts = .all, needs: SearchHeaders.Needs? = nil,
         sectionKeys: [String] = []
     ) -> ListingEntry? {
-        var r = Reader(input: bytes)
+        var r = ListingReader(input: bytes)
         do {
             let uid = try r.u32()
             let nameHash = try r.u32()
@@ -274,194 +271,127 @@ enum ListingCodec {
             ListingKind(Parts(rawValue: bytes[8]))
         )
     }
+}
 
-    private struct Damaged: Error {}
+/// The entry-level pieces, read as ListingCodec.decode needs them.
+extension ListingReader {
+    mutating func address() throws -> Address {
+        Address(name: try nstring(), adl: try nstring(), mailbox: try nstring(), host: try nstring())
+    }
 
-    private struct Reader {
-        let input: UnsafeRawBufferPointer
-        var position = 0
+    mutating func addresses() throws -> [Address] {
+        try (0..<count()).map { _ in try address() }
+    }
 
-        var isAtEnd: Bool { position == input.count }
-        var remaining: Int { input.count - position }
+    mutating func addresses(orElse from: [Address]) throws -> [Address] {
+        let value = try varint()
+        if value == 0 { return from }
+        guard value - 1 <= UInt64(remaining) else { throw Damaged() }
+        return try (0..<Int(value - 1)).map { _ in try address() }
+    }
 
-        mutating func u8() throws -> UInt8 {
-            guard remaining >= 1 else { throw Damaged() }
-            defer { position += 1 }
-            return input[position]
+    mutating func envelope() throws -> Envelope {
+        var e = Envelope()
+        e.date = try nstring()
+        e.subject = try nstring()
+        e.from = try addresses()
+        e.sender = try addresses(orElse: e.from)
+        e.replyTo = try addresses(orElse: e.from)
+        e.to = try addresses()
+        e.cc = try addresses()
+        e.bcc = try addresses()
+        e.inReplyTo = try nstring()
+        e.messageID = try nstring()
+        return e
+    }
+
+    mutating func parameters() throws -> [(String, [UInt8])] {
+        try (0..<count()).map { _ in (try text(), try string()) }
+    }
+
+    mutating func ext() throws -> BodyStructure.Extension {
+        var e = BodyStructure.Extension()
+        switch try u8() {
+        case 0: break
+        case 1: e.disposition = BodyStructure.Disposition(type: try string(), parameters: try parameters())
+        default: throw Damaged()
         }
-
-        mutating func u32() throws -> UInt32 {
-            guard remaining >= 4 else { throw Damaged() }
-            defer { position += 4 }
-            return input.loadUnaligned(fromByteOffset: position, as: UInt32.self).littleEndian
+        let languages = try varint()
+        if languages > 0 {
+            guard languages - 1 <= UInt64(remaining) else { throw Damaged() }
+            e.language = try (0..<Int(languages - 1)).map { _ in try string() }
         }
+        e.location = try nstring()
+        return e
+    }
 
-        /// A varint of at most 63 bits (ten bytes would be 64: refused as damage).
-        mutating func varint() throws -> UInt64 {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                let byte = try u8()
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
-                guard shift < 63 else { throw Damaged() }
-            }
-        }
-
-        mutating func int() throws -> Int {
-            let v = try varint()
-            return Int(Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1))))
-        }
-
-        /// A count of elements each at least one byte long: never more than the bytes
-        /// left, so no damaged count can ask for a huge array.
-        mutating func count(offset: UInt64 = 0) throws -> Int {
-            let value = try varint()
-            guard value >= offset, value - offset <= UInt64(remaining) else { throw Damaged() }
-            return Int(value - offset)
-        }
-
-        mutating func nstring() throws -> [UInt8]? {
-            let value = try varint()
-            if value == 0 { return nil }
-            guard value - 1 <= UInt64(remaining) else { throw Damaged() }
-            let count = Int(value - 1)
-            defer { position += count }
-            return Array(input[position..<position + count])
-        }
-
-        mutating func string() throws -> [UInt8] {
-            guard let value = try nstring() else { throw Damaged() }
-            return value
-        }
-
-        mutating func text() throws -> String { String(decoding: try string(), as: UTF8.self) }
-
-        mutating func address() throws -> Address {
-            Address(name: try nstring(), adl: try nstring(), mailbox: try nstring(), host: try nstring())
-        }
-
-        mutating func addresses() throws -> [Address] {
-            try (0..<count()).map { _ in try address() }
-        }
-
-        mutating func addresses(orElse from: [Address]) throws -> [Address] {
-            let value = try varint()
-            if value == 0 { return from }
-            guard value - 1 <= UInt64(remaining) else { throw Damaged() }
-            return try (0..<Int(value - 1)).map { _ in try address() }
-        }
-
-        mutating func envelope() throws -> Envelope {
-            var e = Envelope()
-            e.date = try nstring()
-            e.subject = try nstring()
-            e.from = try addresses()
-            e.sender = try addresses(orElse: e.from)
-            e.replyTo = try addresses(orElse: e.from)
-            e.to = try addresses()
-            e.cc = try addresses()
-            e.bcc = try addresses()
-            e.inReplyTo = try nstring()
-            e.messageID = try nstring()
-            return e
-        }
-
-        mutating func parameters() throws -> [(String, [UInt8])] {
-            try (0..<count()).map { _ in (try text(), try string()) }
-        }
-
-        mutating func ext() throws -> BodyStructure.Extension {
-            var e = BodyStructure.Extension()
+    mutating func structure(depth: Int) throws -> BodyStructure {
+        guard depth < ListingCodec.maxDepth else { throw Damaged() }
+        switch try u8() {
+        case 1:
+            let parts = try (0..<count()).map { _ in try structure(depth: depth + 1) }
+            let subtype = try string()
+            let parameters = try parameters()
+            return .multipart(
+                BodyStructure.MultiPart(parts: parts, subtype: subtype, parameters: parameters, ext: try ext()))
+        case 0:
+            let kind: BodyStructure.SinglePart.Kind
             switch try u8() {
-            case 0: break
-            case 1: e.disposition = BodyStructure.Disposition(type: try string(), parameters: try parameters())
-            default: throw Damaged()
-            }
-            let languages = try varint()
-            if languages > 0 {
-                guard languages - 1 <= UInt64(remaining) else { throw Damaged() }
-                e.language = try (0..<Int(languages - 1)).map { _ in try string() }
-            }
-            e.location = try nstring()
-            return e
-        }
-
-        mutating func structure(depth: Int) throws -> BodyStructure {
-            guard depth < ListingCodec.maxDepth else { throw Damaged() }
-            switch try u8() {
-            case 1:
-                let parts = try (0..<count()).map { _ in try structure(depth: depth + 1) }
-                let subtype = try string()
-                let parameters = try parameters()
-                return .multipart(
-                    BodyStructure.MultiPart(parts: parts, subtype: subtype, parameters: parameters, ext: try ext()))
-            case 0:
-                let kind: BodyStructure.SinglePart.Kind
-                switch try u8() {
-                case 0: kind = .basic(type: try string(), subtype: try string())
-                case 1: kind = .text(subtype: try string(), lines: try int())
-                case 2:
-                    let subtype = try string()
-                    let envelope = try envelope()
-                    let body = try structure(depth: depth + 1)
-                    kind = .message(subtype: subtype, envelope: envelope, body: body, lines: try int())
-                default: throw Damaged()
-                }
-                let fields = BodyStructure.Fields(
-                    parameters: try parameters(), id: try nstring(), description: try nstring(), encoding: try text(),
-                    octets: try int())
-                return .singlepart(
-                    BodyStructure.SinglePart(
-                        kind: kind, fields: fields, md5: try nstring(), ext: try ext(), mediaType: try nstring()))
-            default:
-                throw Damaged()
-            }
-        }
-
-        mutating func sections() throws -> [String: [UInt8]] {
-            var sections: [String: [UInt8]] = [:]
-            for _ in 0..<(try count()) { sections[try text()] = try string() }
-            return sections
-        }
-
-        mutating func skipString() throws {
-            let value = try varint()
-            guard value > 0, value - 1 <= UInt64(remaining) else { throw Damaged() }
-            position += Int(value - 1)
-        }
-
-        /// The search texts; with `only`, just the fields and date it needs (the others
-        /// skipped without making them), else all.
-        mutating func search(only: SearchHeaders.Needs?) throws -> SearchHeaders {
-            var s = SearchHeaders()
-            for _ in 0..<(try count()) {
-                let kind = try u8()
-                let name = try text()
-                let scope: SearchScope
-                switch kind {
-                case 0: scope = .header(name)
-                case 1: scope = .address(name)
-                default: throw Damaged()
-                }
-                let count = try count()
-                guard only?.scopes.contains(scope) ?? true else {
-                    for _ in 0..<count { try skipString() }
-                    continue
-                }
-                s[scope] = try (0..<count).map { _ in try string() }
-            }
-            let wantsDate = only?.sentDate ?? true
-            switch try u8() {
-            case 0: break
-            case 1: if wantsDate { s.sentDate = .some(nil) }
+            case 0: kind = .basic(type: try string(), subtype: try string())
+            case 1: kind = .text(subtype: try string(), lines: try int())
             case 2:
-                let date = IMAPDate(year: try int(), month: try int(), day: try int())
-                if wantsDate { s.sentDate = date }
+                let subtype = try string()
+                let envelope = try envelope()
+                let body = try structure(depth: depth + 1)
+                kind = .message(subtype: subtype, envelope: envelope, body: body, lines: try int())
             default: throw Damaged()
             }
-            return s
+            let fields = BodyStructure.Fields(
+                parameters: try parameters(), id: try nstring(), description: try nstring(), encoding: try text(),
+                octets: try int())
+            return .singlepart(
+                BodyStructure.SinglePart(
+                    kind: kind, fields: fields, md5: try nstring(), ext: try ext(), mediaType: try nstring()))
+        default:
+            throw Damaged()
         }
+    }
+
+    mutating func sections() throws -> [String: [UInt8]] {
+        var sections: [String: [UInt8]] = [:]
+        for _ in 0..<(try count()) { sections[try text()] = try string() }
+        return sections
+    }
+
+    /// The search texts; with `only`, just the fields and date it needs (the others
+    /// skipped without making them), else all.
+    mutating func search(only: SearchHeaders.Needs?) throws -> SearchHeaders {
+        var s = SearchHeaders()
+        for _ in 0..<(try count()) {
+            let kind = try u8()
+            let name = try text()
+            let scope: SearchScope
+            switch kind {
+            case 0: scope = .header(name)
+            case 1: scope = .address(name)
+            default: throw Damaged()
+            }
+            let count = try count()
+            guard only?.scopes.contains(scope) ?? true else {
+                for _ in 0..<count { try skipString() }
+                continue
+            }
+            s[scope] = try (0..<count).map { _ in try string() }
+        }
+        let wantsDate = only?.sentDate ?? true
+        switch try u8() {
+        case 0: break
+        case 1: if wantsDate { s.sentDate = .some(nil) }
+        case 2:
+            let date = IMAPDate(year: try int(), month: try int(), day: try int())
+            if wantsDate { s.sentDate = date }
+        default: throw Damaged()
+        }
+        return s
     }
 }

@@ -155,8 +155,7 @@ enum ListingFormat {
             var previousOffset: Int64 = 0
             for (uid, offset) in zip(table.uids, table.offsets) {
                 Varint.append(UInt64(uid - previousUID), to: &body)
-                let delta = Int64(offset) - previousOffset
-                Varint.append(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)), to: &body)
+                Varint.appendZigzag(Int64(offset) - previousOffset, to: &body)
                 previousUID = uid
                 previousOffset = Int64(offset)
             }
@@ -190,7 +189,7 @@ enum ListingFormat {
         var o = Offsets(
             header: Header(uidValidity: read32(bytes, 12), generation: read64(bytes, 16)),
             covered: Int(clamping: read64(bytes, 24)), frames: Int(read32(bytes, 32)), tables: [])
-        var position = 0
+        var reader = ListingReader(input: body)
         for count in counts {
             var table = (uids: [UInt32](), offsets: [UInt32]())
             table.uids.reserveCapacity(count)
@@ -198,9 +197,9 @@ enum ListingFormat {
             var uid: UInt64 = 0
             var offset: Int64 = 0
             for index in 0..<count {
-                guard let du = varint(body, &position), let dz = varint(body, &position) else { return nil }
+                guard let du = try? reader.varint(), let dz = try? reader.varint() else { return nil }
                 uid += du
-                offset += Int64(bitPattern: (dz >> 1) ^ (0 &- (dz & 1)))
+                offset += Varint.unzigzag(dz)
                 guard uid <= UInt64(UInt32.max), du > 0 || index == 0, offset >= Int64(headerSize),
                     offset <= Int64(UInt32.max)
                 else { return nil }
@@ -209,24 +208,11 @@ enum ListingFormat {
             }
             o.tables.append(table)
         }
-        guard position == body.count else { return nil }
+        guard reader.isAtEnd else { return nil }
         return o
     }
 
     // MARK: Integers
-
-    private static func varint(_ bytes: UnsafeRawBufferPointer, _ position: inout Int) -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while position < bytes.count, shift < 63 {
-            let byte = bytes[position]
-            position += 1
-            value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
-        }
-        return nil
-    }
 
     static func append32(_ bytes: inout [UInt8], _ value: UInt32) {
         withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
