@@ -1,3 +1,4 @@
+import Foundation
 import IMAPProtocol
 import MailMessage
 import MaildirStore
@@ -61,6 +62,29 @@ final class HeaderCacheFormatTests: XCTestCase {
         let bytes = ThreadCacheFormat.encode(
             uidValidity: 77, source: source, headersFileEntries: 6, uids: uids, entries: entries, ids: ids)
         return (bytes, uids, entries, ids)
+    }
+
+    /// An append to a file torn since this process saw it reads the file again under
+    /// the lock and keeps its intact frames: only the torn one is cut off. (The append
+    /// opened the file write-only, so that read failed and the whole file was started
+    /// again.)
+    func testAppendAfterATornTailKeepsTheIntactFrames() throws {
+        let directory = NSTemporaryDirectory() + "imapd-headers-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = HeaderCacheFile(kind: .dates, path: directory + "/" + HeaderCacheNames.dates, maxBytes: 1 << 20)
+        let entries = (1...3).map { HeaderCacheFormat.Entry(uid: $0, nameHash: $0, headers: SortHeaders()) }
+        let first = file.append(Array(entries[0..<2]), uidValidity: 5, known: nil)
+        let second = file.append([entries[2]], uidValidity: 5, known: first.mark)
+        let size = try XCTUnwrap(second.mark?.size)
+        XCTAssertEqual(truncate(file.path, off_t(size - 3)), 0)
+        let fourth = HeaderCacheFormat.Entry(uid: 4, nameHash: 4, headers: SortHeaders())
+        let third = file.append([fourth], uidValidity: 5, known: second.mark)
+        XCTAssertEqual(third.reloaded, Array(entries[0..<2]))
+        let bytes = try XCTUnwrap(FileManager.default.contents(atPath: file.path))
+        let contents = try XCTUnwrap(HeaderCacheFormat.decode(.dates, Array(bytes)))
+        XCTAssertEqual(contents.entries, Array(entries[0..<2]) + [fourth])
+        XCTAssertEqual(contents.validEnd, bytes.count)
     }
 
     func testThreadFileRoundTrip() throws {

@@ -76,19 +76,9 @@ struct HeaderCacheFile: Sendable {
     /// Appends one frame of `entries`. `known` is the mark this process last saw; when
     /// the file differs, its intact entries come back in `reloaded`.
     func append(_ entries: [HeaderCacheFormat.Entry], uidValidity: UInt32, known: Mark?) -> Appended {
-        for _ in 0..<2 {
-            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return Appended(mark: nil) }
-            defer { close(fd) }
-            guard flock(fd, LOCK_EX) == 0 else { return Appended(mark: nil) }
-            var st = stat()
-            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return Appended(mark: nil) }
-            // Replaced by a compaction while we waited for the lock: open the new one.
-            guard currentMark().map({ $0.inode == UInt64(st.st_ino) && $0.device == UInt64(st.st_dev) }) == true
-            else { continue }
-            return appendLocked(fd, Mark(st), entries, uidValidity: uidValidity, known: known)
-        }
-        return Appended(mark: nil)
+        CacheFileIO.withAppendLock(path) { fd, st in
+            appendLocked(fd, Mark(st), entries, uidValidity: uidValidity, known: known)
+        } ?? Appended(mark: nil)
     }
 
     private func appendLocked(
@@ -185,6 +175,27 @@ enum CacheFileIO {
             done += n
         }
         return true
+    }
+
+    /// Runs `body` with `path` open for reading and appending (created when missing)
+    /// under flock(2), once the path is known to still name the file locked: a
+    /// compaction may have renamed a new one over it while we waited (then that one is
+    /// opened). The descriptor is readable, so a file not as the caller last saw it can
+    /// be read again under the lock. nil when it cannot be opened or locked, or is not a
+    /// regular file.
+    static func withAppendLock<R>(_ path: String, _ body: (Int32, stat) -> R) -> R? {
+        for _ in 0..<2 {
+            let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            guard flock(fd, LOCK_EX) == 0 else { return nil }
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+            var now = stat()
+            guard lstat(path, &now) == 0, now.st_ino == st.st_ino, now.st_dev == st.st_dev else { continue }
+            return body(fd, st)
+        }
+        return nil
     }
 
     /// `<path>.tmp`, created empty for writing; nil when a link or pipe is planted

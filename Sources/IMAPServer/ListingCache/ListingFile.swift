@@ -219,19 +219,9 @@ struct ListingFile: Sendable {
     /// Appends one frame per entry. When the file is not as `known` (this process's
     /// last view) says, it is read again under the lock and comes back in `contents`.
     func append(_ entries: [ListingEntry], uidValidity: UInt32, known: HeaderCacheFile.Mark?) -> Appended {
-        for _ in 0..<2 {
-            let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return Appended() }
-            defer { close(fd) }
-            guard flock(fd, LOCK_EX) == 0 else { return Appended() }
-            var st = stat()
-            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return Appended() }
-            // Replaced by a compaction while we waited for the lock: open the new one.
-            guard currentMark().map({ $0.inode == UInt64(st.st_ino) && $0.device == UInt64(st.st_dev) }) == true
-            else { continue }
-            return appendLocked(fd, HeaderCacheFile.Mark(st), entries, uidValidity: uidValidity, known: known)
-        }
-        return Appended()
+        CacheFileIO.withAppendLock(path) { fd, st in
+            appendLocked(fd, HeaderCacheFile.Mark(st), entries, uidValidity: uidValidity, known: known)
+        } ?? Appended()
     }
 
     private func appendLocked(
